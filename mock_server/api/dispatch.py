@@ -1,0 +1,60 @@
+"""How one API call runs: pick the world, lock it, authenticate, parse, call the domain."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint, current_app, g, request
+
+from ..domain.accounts import authenticate
+from ..domain.models import Token, User
+from ..domain.simulator import Simulator
+from ..domain.world import World
+from .envelope import ok
+from .params import collect, parse, schema_for, seconds_warnings
+from .schemas import Params
+
+
+@dataclass
+class Call:
+    world: World
+    params: dict[str, Any]
+    user: User | None = None
+    token: Token | None = None
+
+
+def simulator() -> Simulator:
+    return current_app.extensions["mock_server"]
+
+
+def current_world() -> World:
+    return simulator().world()
+
+
+def endpoint(
+    bp: Blueprint, method: str, name: str, schema: type[Params] | None = None, auth: bool = True
+) -> Callable:
+    """Register `fn(call) -> data` as the API endpoint `name`, answered in the envelope."""
+
+    def register(fn: Callable[[Call], Any]) -> Callable[[Call], Any]:
+        def view():
+            world = current_world()
+            with world.lock:
+                user, token = (
+                    authenticate(world, request.headers.get("Authorization")) if auth else (None, None)
+                )
+                params: dict[str, Any] = {}
+                if schema is not None:
+                    instance = schema_for(schema, world.settings.device_name_max)
+                    params = parse(instance, collect())
+                    g.warnings = seconds_warnings(instance, params)
+                data = fn(Call(world, params, user, token))
+            return ok(data)
+
+        bp.add_url_rule("/" + name, endpoint=name, view_func=view, methods=[method])
+        view.__doc__ = fn.__doc__
+        return fn
+
+    return register

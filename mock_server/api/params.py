@@ -1,0 +1,57 @@
+"""Reading parameters the way real clients send them, and turning schema errors into codes."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from flask import request
+from marshmallow import Schema, ValidationError
+
+from ..domain.errors import QuectelError
+from .schemas import Params
+
+
+def collect() -> dict[str, Any]:
+    """Query string, then form body, then JSON object body: the first source with a name wins."""
+    params: dict[str, Any] = {}
+    body = request.get_json(silent=True) if request.is_json else None
+    for source in (body if isinstance(body, dict) else {}, request.form, request.args):
+        params.update(source.items())
+    return params
+
+
+@functools.cache
+def schema_for(schema_cls: type[Params], device_name_max: int) -> Params:
+    """One schema instance per class and device-name limit (instances are stateless on load)."""
+    schema = schema_cls()
+    schema.device_name_max = device_name_max
+    return schema
+
+
+def parse(schema: Schema, params: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return schema.load(params)
+    except ValidationError as err:
+        raise QuectelError(first_code(schema, err.messages)) from None
+
+
+def first_code(schema: Schema, messages: dict) -> int:
+    """The code of the first failed check: presence, then format, then cross-field rules."""
+    failed = [(name, field) for name, field in schema.fields.items() if name in messages]
+    for name, field in failed:
+        missing = field.metadata.get("missing")
+        if missing is not None and str(missing) in messages[name]:
+            return missing
+    for name, _ in failed:
+        return int(messages[name][0])
+    return int(messages["_schema"][0])
+
+
+def seconds_warnings(schema: Schema, data: dict[str, Any]) -> list[str]:
+    """Timestamps below 10^12 are most likely seconds, not milliseconds: worth a warning."""
+    return [
+        f"{name}={data[name]} looks like seconds, not milliseconds"
+        for name, field in schema.fields.items()
+        if field.metadata.get("timestamp") and data.get(name) and data[name] < 10**12
+    ]

@@ -1,0 +1,251 @@
+"""Request schemas: one per endpoint, each field carrying the Quectel code it fails with.
+
+A field's error messages are the codes themselves ("5066"). `params.parse` loads a schema
+and answers the first code in the documented check order: presence of each parameter in
+declaration order, then each parameter's format in declaration order, then the schema-level
+(cross-field) rules, which marshmallow only runs once every field is well formed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validates, validates_schema
+
+INT64_MAX = 2**63 - 1
+
+
+def _codes(missing: int | None, invalid: int | None) -> dict[str, str]:
+    messages = {}
+    if missing is not None:
+        messages.update(required=str(missing), null=str(missing))
+    if invalid is not None or missing is not None:
+        messages.update(invalid=str(invalid if invalid is not None else missing))
+    return messages
+
+
+class Text(fields.String):
+    """A string parameter; numbers (from a JSON body) are taken as their text."""
+
+    def __init__(self, missing: int | None = None, invalid: int | None = None, **kwargs: Any) -> None:
+        super().__init__(
+            required=missing is not None,
+            error_messages=_codes(missing, invalid),
+            metadata={"missing": missing, "invalid": invalid},
+            **kwargs,
+        )
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str | None:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = str(value)
+        if (
+            not isinstance(value, str)
+            and self.metadata["missing"] is None
+            and self.metadata["invalid"] is None
+        ):
+            return None  # an object or array where an optional string belongs: ignored
+        return super()._deserialize(value, attr, data, **kwargs).strip()
+
+
+class Timestamp(fields.Field):
+    """Epoch milliseconds: a non-negative integer within int64, as a number or digits."""
+
+    def __init__(self, missing: int | None = None, invalid: int = 5145, **kwargs: Any) -> None:
+        super().__init__(
+            required=missing is not None,
+            error_messages=_codes(missing, invalid),
+            metadata={"missing": missing, "invalid": invalid, "timestamp": True},
+            **kwargs,
+        )
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, bool):
+            raise self.make_error("invalid")
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value.strip())
+        if not isinstance(value, int) or not 0 <= value <= INT64_MAX:
+            raise self.make_error("invalid")
+        return value
+
+
+class Choice(fields.Field):
+    """A small integer from a fixed set, defaulting when absent."""
+
+    def __init__(self, choices: tuple[int, ...], invalid: int, default: int, **kwargs: Any) -> None:
+        self.choices = choices
+        super().__init__(
+            load_default=default,
+            error_messages={"invalid": str(invalid), "null": str(invalid)},
+            metadata={"invalid": invalid, "enum": list(choices)},
+            **kwargs,
+        )
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        text = str(value).strip()
+        if isinstance(value, bool) or not text.lstrip("-").isdigit() or int(text) not in self.choices:
+            raise self.make_error("invalid")
+        return int(text)
+
+
+class Lenient(fields.Field):
+    """A positive integer that falls back to its default when absent or malformed."""
+
+    def __init__(self, default: int | None, **kwargs: Any) -> None:
+        self.default = default
+        super().__init__(load_default=default, metadata={"minimum": 1}, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int | None:
+        text = str(value).strip()
+        if isinstance(value, bool) or not text.isdigit() or int(text) < 1 or int(text) > INT64_MAX:
+            return self.default
+        return int(text)
+
+
+class CommaList(fields.Field):
+    """A comma-separated list (or a JSON array) of strings."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[str]:
+        items = value if isinstance(value, list) else str(value).split(",")
+        return [str(item).strip() for item in items if str(item).strip()]
+
+
+class Params(Schema):
+    """Base: unknown parameters are ignored, and a blank value counts as absent."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    device_name_max = 64
+
+    @pre_load
+    def _drop_blank(self, data: dict, **kwargs: Any) -> dict:
+        return {k: v for k, v in data.items() if v is not None and not (isinstance(v, str) and not v.strip())}
+
+    def _check_name_length(self, value: str) -> None:
+        if len(value) > self.device_name_max:
+            raise ValidationError("5333")
+
+
+class NamedParams(Params):
+    """Schemas with a `deviceName` limited to the world's device-name length."""
+
+    @validates("deviceName")
+    def _name_length(self, value: str, **kwargs: Any) -> None:
+        self._check_name_length(value)
+
+
+# ---- sharing -------------------------------------------------------------------------------
+
+
+class ShareInfoParams(Params):
+    pk = Text(missing=5066)
+    dk = Text(missing=5067)
+    acceptingExpireAt = Timestamp(missing=5132)
+    sharingExpireAt = Timestamp()
+    coverMark = Choice((1, 2, 3), invalid=5133, default=1)
+    authKey = Text()
+
+    @validates_schema
+    def _usage_after_accept(self, data: dict, **kwargs: Any) -> None:
+        # sharingExpireAt 0 means "not given" (lifelong), as the old Android sample sends it.
+        usage = data.get("sharingExpireAt")
+        if usage and usage <= data["acceptingExpireAt"]:
+            raise ValidationError("5153")
+
+
+class ShareByUidParams(Params):
+    pk = Text(missing=5066)
+    dk = Text(missing=5067)
+    sharingExpireAt = Timestamp()
+    coverMark = Choice((1, 2, 3), invalid=5133, default=1)
+    shareUid = Text()
+    email = Text()
+    phone = Text()
+    authKey = Text()
+
+    @validates_schema
+    def _someone(self, data: dict, **kwargs: Any) -> None:
+        if not any(data.get(k) for k in ("shareUid", "email", "phone")):
+            raise ValidationError("5891")
+
+
+class ShareCodeParams(Params):
+    shareCode = Text(missing=5136)
+
+
+class SetShareTimeParams(Params):
+    shareCode = Text(missing=5136)
+    sharingExpireAt = Timestamp(missing=5145)
+
+
+class AcceptParams(NamedParams):
+    shareCode = Text(missing=5136)
+    deviceName = Text()
+
+
+class RenameParams(NamedParams):
+    shareCode = Text(missing=5136)
+    deviceName = Text(missing=5068)
+
+
+class DeviceKeyParams(Params):
+    pk = Text(missing=5066)
+    dk = Text(missing=5067)
+
+
+# ---- devices -------------------------------------------------------------------------------
+
+
+class DeviceInfoParams(Params):
+    pk = Text()
+    dk = Text()
+    shareCode = Text()
+
+    @validates_schema
+    def _which_device(self, data: dict, **kwargs: Any) -> None:
+        if not data.get("shareCode") and not (data.get("pk") and data.get("dk")):
+            raise ValidationError("5140")
+
+
+class UserDeviceListParams(NamedParams):
+    deviceName = Text()
+    dk = Text()
+    pkList = CommaList()
+    page = Lenient(default=None)
+    pageNumber = Lenient(default=None)
+    pageSize = Lenient(default=10)
+    isAssociation = Text()
+    isGroupDeviceShow = Text()
+    secondItemCode = Text()
+
+
+class UnbindParams(DeviceKeyParams):
+    isInit = Text()
+    pureBtResetCredentials = Text()
+    random = Text()
+
+
+# ---- accounts ------------------------------------------------------------------------------
+
+
+class EmailLoginParams(Params):
+    email = Text(missing=5026)
+    pwd = Text(missing=5022)
+    signature = Text(missing=5550)
+    userDomain = Text(missing=5023)
+    random = Text()
+    mcc = Text()
+
+
+class PhoneLoginParams(Params):
+    phone = Text(missing=5021)
+    pwd = Text(missing=5022)
+    signature = Text(missing=5550)
+    userDomain = Text(missing=5023)
+    internationalCode = Text()
+    random = Text()
+    mcc = Text()
+
+
+class RefreshParams(Params):
+    refreshToken = Text(missing=5106)

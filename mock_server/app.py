@@ -1,0 +1,52 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+from werkzeug.exceptions import HTTPException
+
+from .api import accounts, control, devices, sharing
+from .api.envelope import error, http_error
+from .domain.errors import QuectelError
+from .domain.scenario import Scenario
+from .domain.simulator import Simulator
+
+log = logging.getLogger(__name__)
+
+DEFAULTS: dict[str, Any] = {
+    "SCENARIO": "default",  # a library name or a path
+    "SEED": None,  # overrides the scenario's seed
+    "MAX_CONTENT_LENGTH": 1024 * 1024,  # larger bodies get the 413 envelope
+}
+
+
+def create_app(config: dict[str, Any] | None = None, scenario: Scenario | None = None) -> Flask:
+    """Build the app. `scenario`, when given, is used instead of loading config SCENARIO."""
+    app = Flask(__name__)
+    app.config.update(DEFAULTS)
+    app.config.update(config or {})
+    app.json.sort_keys = False
+    if scenario is None:
+        scenario = Scenario.load(app.config["SCENARIO"], app.config["SEED"])
+    app.extensions["mock_server"] = Simulator(scenario)
+    for blueprint in (sharing.bp, devices.bp, accounts.bp, control.bp):
+        app.register_blueprint(blueprint)
+    _register_errors(app)
+    return app
+
+
+def _register_errors(app: Flask) -> None:
+    app.register_error_handler(QuectelError, error)
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        return http_error(exc.code or 500)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        # A bug must not leak a stack trace to the client; it goes to the log instead.
+        log.exception("unexpected error")
+        return http_error(500)

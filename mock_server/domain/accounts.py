@@ -1,0 +1,153 @@
+"""Accounts and tokens: password login with its attempt countdown, refresh, logout, and the
+check every authenticated request starts with."""
+
+from __future__ import annotations
+
+import re
+
+from . import crypto
+from .errors import QuectelError
+from .models import LoginFailures, Token, User, UserDomain
+from .world import World
+
+DOMAIN_FORMAT = re.compile(r"^[A-Za-z]\.[A-Za-z]{2}\.[0-9A-Za-z]+\.[0-9A-Za-z]+$")
+EMAIL_FORMAT = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+PHONE_FORMAT = re.compile(r"^\+?[0-9]{5,20}$")
+
+# First code of each countdown family: first + attempts left (1..4) is the code to answer.
+EMAIL_COUNTDOWN = 5582
+PHONE_COUNTDOWN = 5578
+
+
+def strip_bearer(value: str) -> str:
+    value = value.strip()
+    if value[:7].lower() == "bearer ":
+        value = value[7:].strip()
+    return value
+
+
+def _live_token(world: World, value: str, kind: str) -> Token:
+    token = world.tokens.get(strip_bearer(value))
+    if token is None or token.kind != kind or token.revoked:
+        raise QuectelError(5032)
+    if token.expires_ms is not None and token.expires_ms <= world.now():
+        raise QuectelError(5032)
+    return token
+
+
+def authenticate(world: World, authorization: str | None) -> tuple[User, Token]:
+    """The caller of a request: 5106 without a token, 5032 for any token that is not live."""
+    if authorization is None or not authorization.strip():
+        raise QuectelError(5106)
+    token = _live_token(world, authorization, "access")
+    user = world.users.get(token.uid)
+    if user is None:
+        raise QuectelError(5032)
+    return user, token
+
+
+def issue_tokens(world: World, user: User) -> dict:
+    now = world.now()
+    settings = world.settings
+    access_exp = now + settings.access_token_ttl_s * 1000
+    refresh_exp = now + settings.refresh_token_ttl_s * 1000
+    access = crypto.issue_jwt(user.uid, "access", now, access_exp)
+    refresh = crypto.issue_jwt(user.uid, "refresh", now, refresh_exp)
+    world.add_token(Token(access, user.uid, "access", access_exp, partner=refresh))
+    world.add_token(Token(refresh, user.uid, "refresh", refresh_exp, partner=access))
+    return {
+        "accessToken": {"token": "Bearer " + access, "expirationTime": access_exp // 1000},
+        "refreshToken": {"token": "Bearer " + refresh, "expirationTime": refresh_exp // 1000},
+    }
+
+
+def _domain(world: World, name: str) -> UserDomain:
+    if not DOMAIN_FORMAT.match(name):
+        raise QuectelError(5013)
+    domain = world.domains.get(name)
+    if domain is None:
+        raise QuectelError(5015)
+    if domain.disabled:
+        raise QuectelError(5104)
+    return domain
+
+
+def _plain_password(params: dict) -> str:
+    random = params.get("random")
+    plain = crypto.decrypt_password(params["pwd"], random) if random else params["pwd"]
+    if plain is None or not 6 <= len(plain) <= 20:
+        raise QuectelError(5056)
+    return plain
+
+
+def _check_password(world: World, user: User, plain: str, account: tuple[str, str], first: int) -> None:
+    now = world.now()
+    state = world.login_failures.get(account)
+    if state is not None and state.frozen_until is not None:
+        if now < state.frozen_until:
+            raise QuectelError(5147)
+        state = None
+        world.login_failures.pop(account, None)
+    if plain == user.password:
+        world.login_failures.pop(account, None)
+        return
+    state = state or world.login_failures.setdefault(account, LoginFailures())
+    state.count += 1
+    left = world.settings.login_attempts - state.count
+    if left <= 0:
+        state.frozen_until = now + world.settings.login_freeze_minutes * 60_000
+        raise QuectelError(5147)
+    raise QuectelError(first + min(left, 4))
+
+
+def _login(world: World, user: User | None, params: dict, account: tuple[str, str], first: int) -> dict:
+    if user is None or user.user_domain != params["userDomain"]:
+        raise QuectelError(5031 if account[0] == "email" else 5004)
+    _check_password(world, user, params["plain"], account, first)
+    user.last_login_time = world.now()
+    return issue_tokens(world, user)
+
+
+def _verify(world: World, params: dict, *signed: str) -> None:
+    domain = _domain(world, params["userDomain"])
+    if domain.secret is not None:
+        expected = crypto.signature(*signed, params["pwd"], params.get("random") or "", domain.secret)
+        if params["signature"].lower() != expected:
+            raise QuectelError(5420)
+    params["plain"] = _plain_password(params)
+
+
+def email_login(world: World, params: dict) -> dict:
+    if not EMAIL_FORMAT.match(params["email"]):
+        raise QuectelError(5040)
+    _verify(world, params, params["email"])
+    user = world.users_by_email.get(params["email"].lower())
+    return _login(world, user, params, ("email", params["email"].lower()), EMAIL_COUNTDOWN)
+
+
+def phone_login(world: World, params: dict) -> dict:
+    if not PHONE_FORMAT.match(params["phone"]):
+        raise QuectelError(5019)
+    code = params.get("internationalCode") or ""
+    _verify(world, params, code, params["phone"])
+    user = world.users_by_phone.get(params["phone"])
+    return _login(world, user, params, ("phone", params["phone"]), PHONE_COUNTDOWN)
+
+
+def refresh(world: World, params: dict) -> dict:
+    """PUT refreshToken: spend the refresh token, issue a new pair; the old access token
+    lives until its own expiry."""
+    token = _live_token(world, params["refreshToken"], "refresh")
+    user = world.users.get(token.uid)
+    if user is None:
+        raise QuectelError(5032)
+    token.revoked = True
+    return issue_tokens(world, user)
+
+
+def logout(world: World, token: Token) -> None:
+    """POST userLogout: the access token and the refresh token issued with it both die."""
+    token.revoked = True
+    partner = world.tokens.get(token.partner) if token.partner else None
+    if partner is not None:
+        partner.revoked = True

@@ -1,0 +1,117 @@
+"""Device queries and unbinding, as seen by owners and by share recipients."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import QuectelError
+from .models import Device, FailureCause, Share, ShareStatus, User
+from .world import World
+
+
+@dataclass(frozen=True)
+class DeviceView:
+    """A device as one user sees it: their own (share is None) or through a share."""
+
+    device: Device
+    share: Share | None = None
+
+
+def _latest(shares: list[Share]) -> Share:
+    # With coverMark 2 a recipient may hold several shares of a device: the one that lasts
+    # longest (lifelong first) represents the device.
+    return max(
+        shares,
+        key=lambda s: (s.sharing_expire_at is None, s.sharing_expire_at or 0, s.share_id),
+    )
+
+
+def _shared_views(world: World, uid: str) -> list[DeviceView]:
+    by_device: dict = {}
+    for share in world.active_shares_of(uid):
+        by_device.setdefault(share.device_key, []).append(share)
+    views = []
+    for key, shares in by_device.items():
+        device = world.devices.get(key)
+        if device is not None:
+            views.append(DeviceView(device, _latest(shares)))
+    return sorted(views, key=lambda v: v.share.accept_time or 0)
+
+
+def _view_of(world: World, caller: User, pk: str, dk: str) -> DeviceView | None:
+    device = world.devices.get((pk, dk))
+    if device is None or device.owner_uid is None:
+        raise QuectelError(5052)
+    if device.owner_uid == caller.uid:
+        return DeviceView(device)
+    mine = [s for s in world.active_shares_of(caller.uid) if s.device_key == device.key]
+    return DeviceView(device, _latest(mine)) if mine else None
+
+
+def device_info(world: World, caller: User, params: dict) -> DeviceView:
+    """GET deviceInfo: by share code when one is given, else by pk and dk."""
+    code = params.get("shareCode")
+    if code:
+        return _view_by_code(world, caller, code)
+    view = _view_of(world, caller, params["pk"], params["dk"])
+    if view is None:
+        raise QuectelError(5141)
+    return view
+
+
+def _view_by_code(world: World, caller: User, code: str) -> DeviceView:
+    share = world.find_share(code)
+    if share is None or share.status is ShareStatus.ENDED:
+        raise QuectelError(5041)
+    if share.status is ShareStatus.ACTIVE and caller.uid not in (share.recipient_uid, share.owner_uid):
+        raise QuectelError(5041)
+    device = world.devices.get(share.device_key)
+    if device is None:
+        raise QuectelError(5041)
+    return DeviceView(device, share)
+
+
+def _matches(view: DeviceView, params: dict) -> bool:
+    name = params.get("deviceName")
+    if name and name.lower() not in display_name(view).lower():
+        return False
+    if params.get("dk") and view.device.dk != params["dk"]:
+        return False
+    pk_list = params.get("pkList")
+    return not pk_list or view.device.pk in pk_list
+
+
+def display_name(view: DeviceView) -> str:
+    if view.share is not None and view.share.device_name:
+        return view.share.device_name
+    return view.device.name
+
+
+def user_device_list(world: World, caller: User, params: dict) -> list[DeviceView]:
+    """GET userDeviceList: owned devices, then devices shared with the caller."""
+    views = [DeviceView(d) for d in world.owned.get(caller.uid, {}).values()]
+    views += _shared_views(world, caller.uid)
+    return [v for v in views if _matches(v, params)]
+
+
+def unbind(world: World, caller: User, params: dict) -> int:
+    """DELETE unbundlingDeviceDk: the owner unbinds (all shares end) or a recipient leaves.
+
+    Returns bindingSum: the users still bound to the device afterwards.
+    """
+    view = _view_of(world, caller, params["pk"], params["dk"])
+    if view is None:
+        raise QuectelError(5052)
+    device = view.device
+    if view.share is None:
+        for share in world.live_shares_of_device(device.key):
+            world.end(share, FailureCause.DEVICE_UNBOUND)
+        world.unbind_device(device)
+        return 0
+    for share in world.active_shares_of(caller.uid):
+        if share.device_key == device.key:
+            world.end(share, FailureCause.LEFT_BY_RECIPIENT)
+    recipients = {
+        s.recipient_uid for s in world.live_shares_of_device(device.key) if s.status is ShareStatus.ACTIVE
+    }
+    return 1 + len(recipients)

@@ -1,0 +1,101 @@
+"""Every code the simulator answers with, and the one exception that carries it.
+
+The messages are the English texts of the public documentation. The HTTP layer renders a
+`QuectelError` into the envelope; nothing else in the domain knows about HTTP.
+"""
+
+from __future__ import annotations
+
+MESSAGES: dict[int, str] = {
+    200: "",
+    # Transport-level codes the simulator uses in the envelope for routing errors.
+    400: "Bad Request",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    413: "Request Entity Too Large",
+    500: "Internal Server Error",
+    # Accounts and tokens.
+    5002: "Phone number already registered",
+    5004: "Phone number not registered",
+    5013: "Incorrect user domain format",
+    5015: "User domain does not exist",
+    5019: "Incorrect phone number format",
+    5021: "Please enter phone number",
+    5022: "Please enter password",
+    5023: "Please enter user domain",
+    5026: "Please enter email",
+    5028: "Password incorrect",
+    5031: "Email not registered",
+    5032: "Token verification failed",
+    5033: "User does not exist",
+    5040: "Incorrect email format",
+    5056: "Incorrect password format (6-20 letters, digits or special characters)",
+    5065: "Please enter user ID",
+    5104: "User domain disabled",
+    5106: "Please enter token",
+    5147: "Account frozen, try again after 20 minutes",
+    5325: "Access temporarily blocked for abnormal network behaviour (lifted after 24 h)",
+    5420: "Signature verification failed",
+    5550: "Please enter signature",
+    5579: "Incorrect phone number or password, 1 attempt left",
+    5580: "Incorrect phone number or password, 2 attempts left",
+    5581: "Incorrect phone number or password, 3 attempts left",
+    5582: "Incorrect phone number or password, 4 attempts left",
+    5583: "Incorrect email or password, 1 attempt left",
+    5584: "Incorrect email or password, 2 attempts left",
+    5585: "Incorrect email or password, 3 attempts left",
+    5586: "Incorrect email or password, 4 attempts left",
+    6084: "MCC does not belong to current data center",
+    6085: "Failed to query MCC data center",
+    # Devices and sharing.
+    5041: "No permission",
+    5047: "User authentication mismatch",
+    5049: "Device already bound",
+    5050: "Device unbinding failed",
+    5052: "Device not bound",
+    5066: "Please enter Product Key",
+    5067: "Please enter Device Key",
+    5068: "Please enter device name",
+    5132: "Please enter share QR code seed expiration time",
+    5133: "Override flag parameter value out of range",
+    5134: "Failed to add device share information",
+    5135: "No permission to share this device",
+    5136: "Please enter share code",
+    5137: "Invalid share code",
+    5138: "Device sharing failed",
+    5140: "Please enter pk, dk or share code",
+    5141: "No permission to query this device",
+    5142: "This share has expired",
+    5145: "Timestamp format incorrect",
+    5151: (
+        "With override flag 3, the device usage expiration time of the share code cannot be "
+        "less than that of the currently used share code"
+    ),
+    5153: "Device usage expiration time must be greater than share QR code seed expiration time",
+    5333: "Device name exceeds length limit",
+    5360: "Cannot share unverified bound device",
+    5864: "Family member cannot accept family device share",
+    5891: "Please enter recipient's uid, email, or phone",
+    6040: "Already accepted device sharing",
+}
+
+# Codes that are transport errors rather than business errors: they also set the HTTP status.
+HTTP_STATUS: dict[int, int] = {400: 400, 404: 404, 405: 405, 413: 413, 500: 500}
+
+
+def message_for(code: int) -> str:
+    """The documented message of `code`, or an empty string for a code the table lacks."""
+    return MESSAGES.get(code, "")
+
+
+class QuectelError(Exception):
+    """A business error: the request is answered with this code in the envelope."""
+
+    def __init__(self, code: int, msg: str | None = None) -> None:
+        self.code = code
+        self.msg = message_for(code) if msg is None else msg
+        super().__init__(f"{code} {self.msg}")
+
+    @property
+    def http_status(self) -> int:
+        return HTTP_STATUS.get(self.code, 200)

@@ -1,0 +1,135 @@
+"""The records a world holds. Plain data: the rules that change them live in shares.py,
+accounts.py and devices.py, the indexes over them in world.py."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+DeviceKey = tuple[str, str]  # (pk, dk)
+
+
+class ShareStatus(IntEnum):
+    PENDING = 0
+    ACTIVE = 1
+    ENDED = 2
+
+
+class FailureCause(IntEnum):
+    ACCEPT_WINDOW_PASSED = 1
+    USAGE_WINDOW_PASSED = 2
+    CANCELLED_BY_OWNER = 3
+    LEFT_BY_RECIPIENT = 4
+    OVERRIDDEN = 5
+    DEVICE_UNBOUND = 6
+
+
+@dataclass
+class Settings:
+    """Knobs a scenario may turn; the defaults are the documented or decided values."""
+
+    access_token_ttl_s: int = 7200
+    refresh_token_ttl_s: int = 2_592_000
+    device_name_max: int = 64
+    login_attempts: int = 5
+    login_freeze_minutes: int = 20
+    region: str = "C"
+
+
+@dataclass
+class UserDomain:
+    name: str
+    secret: str | None = None
+    disabled: bool = False
+
+
+@dataclass(slots=True)
+class User:
+    uid: str
+    user_domain: str
+    password: str
+    email: str | None = None
+    phone: str | None = None
+    international_code: str = "86"
+    nickname: str = ""
+    register_time: int = 0
+    last_login_time: int | None = None
+    sex: str = ""
+    address: str = ""
+    city: str = ""
+    province: str = ""
+    nationality: str = ""
+    lang: str = "en-US"
+    timezone: str = "UTC"
+    head_img: str = ""
+    status: int = 1
+
+
+@dataclass(slots=True)
+class Device:
+    pk: str
+    dk: str
+    name: str
+    owner_uid: str | None
+    verified: bool = True
+    online: bool = False
+    product_name: str = ""
+    sn: str = ""
+    auth_key: str = ""
+    device_tag: str = ""
+    create_time: int = 0
+    bind_time: int = 0
+    signal_strength: str = ""
+
+    @property
+    def key(self) -> DeviceKey:
+        return (self.pk, self.dk)
+
+
+@dataclass(slots=True)
+class Family:
+    fid: str
+    name: str
+    owner_uid: str
+    members: set[str] = field(default_factory=set)
+
+
+@dataclass(slots=True)
+class Share:
+    share_id: int
+    code: str
+    owner_uid: str
+    pk: str
+    dk: str
+    cover_mark: int
+    share_time: int
+    accepting_expire_at: int | None = None
+    sharing_expire_at: int | None = None  # None: lifelong
+    recipient_uid: str | None = None
+    device_name: str | None = None  # the recipient's own name for the device
+    auth_key: str | None = None
+    accept_time: int | None = None
+    update_time: int | None = None
+    delete_time: int | None = None
+    status: ShareStatus = ShareStatus.PENDING
+    failure_cause: FailureCause | None = None
+
+    @property
+    def device_key(self) -> DeviceKey:
+        return (self.pk, self.dk)
+
+
+@dataclass(slots=True)
+class Token:
+    value: str  # without the "Bearer " prefix
+    uid: str
+    kind: str  # "access" or "refresh"
+    expires_ms: int | None  # None: never expires (fixed scenario tokens)
+    partner: str | None = None  # the other token of the pair issued together
+    revoked: bool = False
+
+
+@dataclass(slots=True)
+class LoginFailures:
+    count: int = 0
+    frozen_until: int | None = None

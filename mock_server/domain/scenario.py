@@ -1,0 +1,274 @@
+"""Scenario files: finding them, and building a world from one.
+
+Building is split in two so that a reset is cheap: `Scenario` turns the file into plain
+record templates once (running Faker for `generate:` entries, which is the slow part), and
+`Scenario.build()` makes a fresh world from those templates each time.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .clock import Clock
+from .models import Device, FailureCause, Family, Settings, Share, ShareStatus, Token, User, UserDomain
+from .timeparse import parse_instant
+from .world import World
+
+SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
+SUFFIXES = (".yaml", ".yml", ".json")
+DEFAULT_DOMAIN = "C.DM.5903.1"
+SETTING_NAMES = {
+    "accessTokenTtl": "access_token_ttl_s",
+    "refreshTokenTtl": "refresh_token_ttl_s",
+    "deviceNameMax": "device_name_max",
+    "loginAttempts": "login_attempts",
+    "loginFreezeMinutes": "login_freeze_minutes",
+    "region": "region",
+}
+
+
+class ScenarioNotFound(LookupError):
+    pass
+
+
+def resolve(name_or_path: str) -> Path:
+    """A scenario file from a path, or from a name in the scenario library."""
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    for suffix in ("", *SUFFIXES):
+        candidate = SCENARIO_DIR / (name_or_path + suffix)
+        if candidate.is_file():
+            return candidate
+    raise ScenarioNotFound(f"no scenario file or library scenario named {name_or_path!r}")
+
+
+def library() -> list[str]:
+    return sorted(p.stem for p in SCENARIO_DIR.glob("*") if p.suffix in SUFFIXES)
+
+
+def read_file(path: Path) -> Any:
+    text = path.read_text(encoding="utf-8")
+    return json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+
+
+@dataclass
+class Scenario:
+    spec: dict
+    source: str = "<inline>"
+    seed: int = 0
+    users: list[dict] = field(default_factory=list)
+    devices: list[dict] = field(default_factory=list)
+    named_users: list[dict] = field(default_factory=list)  # written out, not generated
+
+    @property
+    def name(self) -> str:
+        return self.spec.get("name") or Path(self.source).stem
+
+    @property
+    def description(self) -> str:
+        return self.spec.get("description", "")
+
+    @classmethod
+    def load(cls, name_or_path: str, seed: int | None = None) -> Scenario:
+        path = resolve(name_or_path)
+        return cls.from_spec(read_file(path) or {}, str(path), seed)
+
+    @classmethod
+    def from_spec(cls, spec: dict, source: str = "<inline>", seed: int | None = None) -> Scenario:
+        scenario = cls(spec=spec, source=source, seed=spec.get("seed", 0) if seed is None else seed)
+        scenario._expand()
+        return scenario
+
+    def _expand(self) -> None:
+        fake = _Generator(self.seed, self.spec.get("settings", {}).get("region", "C"))
+        generated: list[str] = []  # generated devices go to generated users unless told
+        for entry in self.spec.get("users", []):
+            if "generate" in entry:
+                made = fake.users(entry)
+                generated += [u["uid"] for u in made]
+                self.users += made
+            else:
+                self.users.append(entry)
+                self.named_users.append(entry)
+        for entry in self.spec.get("devices", []):
+            self.devices += fake.devices(entry, generated) if "generate" in entry else [entry]
+
+    # ---- building a world -----------------------------------------------------------------
+
+    def build(self) -> World:
+        clock_spec = self.spec.get("clock", {})
+        start = clock_spec.get("start")
+        clock = Clock(
+            None if start is None else parse_instant(start, 0),
+            frozen=bool(clock_spec.get("frozen", False)),
+        )
+        world = World(self._settings(), clock, self.seed)
+        t0 = clock.now_ms()
+        for entry in self.spec.get("userDomains", [{"domain": DEFAULT_DOMAIN}]):
+            world.add_domain(UserDomain(entry["domain"], entry.get("secret"), bool(entry.get("disabled"))))
+        for entry in self.users:
+            self._add_user(world, entry, t0)
+        for entry in self.devices:
+            world.add_device(_device(entry, t0))
+        for i, entry in enumerate(self.spec.get("families", []), start=1):
+            fid = str(entry.get("fid", f"F{i}"))
+            world.add_family(
+                Family(fid, entry.get("name", fid), entry["owner"], set(entry.get("members", [])))
+            )
+        for entry in self.spec.get("shares", []):
+            world.add_share(_share(world, entry, t0))
+        return world
+
+    def _settings(self) -> Settings:
+        given = self.spec.get("settings", {})
+        return Settings(**{attr: given[key] for key, attr in SETTING_NAMES.items() if key in given})
+
+    @staticmethod
+    def _add_user(world: World, entry: dict, t0: int) -> None:
+        user = User(
+            uid=entry["uid"],
+            user_domain=entry.get("userDomain", DEFAULT_DOMAIN),
+            password=entry.get("password", "password1"),
+            email=entry.get("email"),
+            phone=None if entry.get("phone") is None else str(entry["phone"]),
+            international_code=str(entry.get("internationalCode", "86")),
+            nickname=entry.get("nickname", ""),
+            register_time=parse_instant(entry.get("registered", "-30d"), t0),
+        )
+        world.add_user(user)
+        if entry.get("token"):
+            expires = entry.get("tokenExpiresAt")
+            world.add_token(
+                Token(
+                    entry["token"],
+                    user.uid,
+                    "access",
+                    None if expires is None else parse_instant(expires, t0),
+                )
+            )
+
+
+def _device(entry: dict, t0: int) -> Device:
+    return Device(
+        pk=entry["pk"],
+        dk=entry["dk"],
+        name=entry.get("name", entry["dk"]),
+        owner_uid=entry.get("owner"),
+        verified=bool(entry.get("verified", True)),
+        online=bool(entry.get("online", False)),
+        product_name=entry.get("productName", "Smart device"),
+        sn=entry.get("sn", ""),
+        auth_key=entry.get("authKey", ""),
+        device_tag=entry.get("deviceTag", ""),
+        create_time=parse_instant(entry.get("created", "-60d"), t0),
+        bind_time=parse_instant(entry.get("bound", "-30d"), t0),
+        signal_strength=str(entry.get("signalStrength", "88")),
+    )
+
+
+def _share(world: World, entry: dict, t0: int) -> Share:
+    pk, dk = entry["device"]["pk"], entry["device"]["dk"]
+    state = entry.get("state", "pending")
+    status = {"pending": ShareStatus.PENDING, "active": ShareStatus.ACTIVE, "ended": ShareStatus.ENDED}[state]
+    at = {
+        key: parse_instant(entry[key], t0) for key in ("acceptingExpireAt", "sharingExpireAt") if key in entry
+    }
+    owner = entry.get("owner") or world.devices[(pk, dk)].owner_uid
+    share = Share(
+        share_id=world.next_share_id(),
+        code=entry.get("code") or world.new_share_code(),
+        owner_uid=owner,
+        pk=pk,
+        dk=dk,
+        cover_mark=int(entry.get("coverMark", 1)),
+        share_time=parse_instant(entry.get("shareTime", "-1h"), t0),
+        accepting_expire_at=at.get("acceptingExpireAt"),
+        sharing_expire_at=at.get("sharingExpireAt"),
+        recipient_uid=entry.get("recipient"),
+        device_name=entry.get("deviceName"),
+        status=status,
+    )
+    if status is not ShareStatus.PENDING:
+        share.accept_time = parse_instant(entry.get("acceptTime", "-30m"), t0)
+    if status is ShareStatus.ENDED:
+        share.failure_cause = FailureCause(int(entry.get("failureCause", FailureCause.CANCELLED_BY_OWNER)))
+        share.delete_time = parse_instant(entry.get("deleteTime", "-1m"), t0)
+    share.update_time = share.delete_time or share.accept_time or share.share_time
+    return share
+
+
+class _Generator:
+    """Users and devices from Faker, reproducible from the scenario's seed."""
+
+    PRODUCT_KEYS = ("p11u5w", "p11u6t", "p11u7a", "p11u8k")
+    KINDS = ("Lamp", "Plug", "Sensor", "Camera", "Thermostat", "Lock")
+
+    def __init__(self, seed: int, region: str) -> None:
+        self.seed = seed
+        self.region = region
+        self.rng = random.Random(seed)
+        self._faker = None
+        self.user_count = 0
+        self.device_count = 0
+
+    @property
+    def faker(self):
+        if self._faker is None:
+            from faker import Faker  # imported only when a scenario generates records
+
+            self._faker = Faker("en_US")
+            self._faker.seed_instance(self.seed)
+        return self._faker
+
+    def users(self, entry: dict) -> list[dict]:
+        out = []
+        for _ in range(int(entry["generate"])):
+            self.user_count += 1
+            n = self.user_count
+            first, last = self.faker.first_name(), self.faker.last_name()
+            uid = f"{self.region}{900000 + n}"
+            out.append(
+                {
+                    "uid": uid,
+                    "nickname": f"{first} {last}",
+                    "email": f"{first}.{last}.{n}@example.com".lower(),
+                    "phone": f"139{n:08d}",
+                    "password": entry.get("password", "password1"),
+                    "userDomain": entry.get("userDomain", DEFAULT_DOMAIN),
+                    "token": f"token-{uid}",
+                }
+            )
+        return out
+
+    def devices(self, entry: dict, owners: list[str]) -> list[dict]:
+        out = []
+        for _ in range(int(entry["generate"])):
+            self.device_count += 1
+            kind = self.rng.choice(self.KINDS)
+            out.append(
+                {
+                    "pk": entry.get("pk") or self.rng.choice(self.PRODUCT_KEYS),
+                    "dk": "%012X" % self.rng.getrandbits(48),
+                    "name": f"{self.faker.first_name()}'s {kind}",
+                    "owner": entry["owner"]
+                    if "owner" in entry
+                    else self.rng.choice(owners)
+                    if owners
+                    else None,
+                    "verified": entry.get("verified", True),
+                    "online": entry.get("online", self.rng.random() < 0.5),
+                    "productName": f"Smart {kind}",
+                    "sn": "SN%010d" % self.rng.getrandbits(32),
+                    "authKey": base64.b64encode(self.rng.getrandbits(128).to_bytes(16, "big")).decode(),
+                    "deviceTag": "%032x" % self.rng.getrandbits(128),
+                }
+            )
+        return out

@@ -1,0 +1,174 @@
+"""The share rules: creating, accepting, changing and ending shares.
+
+Each function is one endpoint's domain step. Parameter presence and formats have already
+been checked by the request schemas; what is left here are the cross-field, permission and
+state checks, in the order of the behaviour table.
+"""
+
+from __future__ import annotations
+
+from .errors import QuectelError
+from .models import Device, FailureCause, Share, ShareStatus, User
+from .world import World
+
+
+def _owned_device(world: World, caller: User, pk: str, dk: str, code: int) -> Device:
+    device = world.devices.get((pk, dk))
+    if device is None or device.owner_uid != caller.uid:
+        raise QuectelError(code)
+    return device
+
+
+def _shareable_device(world: World, caller: User, pk: str, dk: str) -> Device:
+    device = _owned_device(world, caller, pk, dk, 5135)
+    if not device.verified:
+        raise QuectelError(5360)
+    return device
+
+
+def _new_share(world: World, caller: User, device: Device, params: dict) -> Share:
+    return Share(
+        share_id=world.next_share_id(),
+        code=world.new_share_code(),
+        owner_uid=caller.uid,
+        pk=device.pk,
+        dk=device.dk,
+        cover_mark=params["coverMark"],
+        share_time=world.now(),
+        sharing_expire_at=params.get("sharingExpireAt"),
+        auth_key=params.get("authKey"),
+    )
+
+
+def _expiry_rank(share: Share) -> float:
+    # Lifelong counts as the latest expiry of all.
+    return float("inf") if share.sharing_expire_at is None else share.sharing_expire_at
+
+
+def _cover(world: World, new: Share, recipient_uid: str, rejection_code: int) -> list[Share]:
+    """Apply the new share's coverMark against the recipient's active shares of the device.
+
+    Returns the shares to end once the new one is active; raises `rejection_code` when
+    coverMark 3 forbids the replacement. Nothing is changed here, so a rejection leaves
+    the world as it was.
+    """
+    held = [s for s in world.active_shares_of(recipient_uid) if s.device_key == new.device_key]
+    held = [s for s in held if s.code != new.code]
+    if not held or new.cover_mark == 2:
+        return []
+    if new.cover_mark == 3 and _expiry_rank(new) < max(_expiry_rank(s) for s in held):
+        raise QuectelError(rejection_code)
+    return held
+
+
+def _activate(world: World, share: Share, recipient_uid: str, replaced: list[Share]) -> None:
+    world.activate(share, recipient_uid)
+    for old in replaced:
+        world.end(old, FailureCause.OVERRIDDEN)
+    world.settle(share)  # a usage window already past ends the share at once
+
+
+def share_info(world: World, caller: User, params: dict) -> str:
+    """POST shareInfo: a new pending share code for the caller's own device."""
+    device = _shareable_device(world, caller, params["pk"], params["dk"])
+    share = _new_share(world, caller, device, params)
+    share.accepting_expire_at = params["acceptingExpireAt"]
+    if share.cover_mark == 1:
+        for other in world.live_shares_of_device(device.key):
+            if other.status is ShareStatus.PENDING and other.owner_uid == caller.uid:
+                world.end(other, FailureCause.OVERRIDDEN)
+    world.add_share(share)
+    return share.code
+
+
+def _find_recipient(world: World, params: dict) -> User | None:
+    if params.get("shareUid"):
+        return world.users.get(params["shareUid"])
+    if params.get("email"):
+        return world.users_by_email.get(params["email"].lower())
+    return world.users_by_phone.get(params["phone"])
+
+
+def share_by_uid(world: World, caller: User, params: dict) -> str:
+    """POST shareByUid: a share that is active at once for the invited user."""
+    device = _shareable_device(world, caller, params["pk"], params["dk"])
+    recipient = _find_recipient(world, params)
+    if recipient is not None and world.same_family(caller.uid, recipient.uid):
+        raise QuectelError(5864)
+    if recipient is None or recipient.uid == caller.uid:
+        raise QuectelError(5134)
+    share = _new_share(world, caller, device, params)
+    replaced = _cover(world, share, recipient.uid, 5134)
+    world.add_share(share)
+    _activate(world, share, recipient.uid, replaced)
+    return share.code
+
+
+def _owners_share(world: World, caller: User, code: str) -> Share:
+    share = world.find_share(code)
+    if share is None or share.owner_uid != caller.uid:
+        raise QuectelError(5041)
+    return share
+
+
+def _recipients_share(world: World, caller: User, code: str) -> Share:
+    share = world.find_share(code)
+    if share is None or share.recipient_uid != caller.uid:
+        raise QuectelError(5041)
+    if share.status is ShareStatus.ENDED:
+        raise QuectelError(5142)
+    return share
+
+
+def set_share_time(world: World, caller: User, params: dict) -> None:
+    """PUT setShareTime: the owner moves the usage expiry (0 makes the share lifelong)."""
+    share = _owners_share(world, caller, params["shareCode"])
+    share.sharing_expire_at = params["sharingExpireAt"] or None
+    share.update_time = world.now()
+    world.settle(share)
+
+
+def owner_unshare(world: World, caller: User, params: dict) -> None:
+    """DELETE ownerUserUnshareDevice: the owner ends a pending or active share."""
+    share = _owners_share(world, caller, params["shareCode"])
+    if share.status is ShareStatus.ENDED:
+        raise QuectelError(5142)
+    world.end(share, FailureCause.CANCELLED_BY_OWNER)
+
+
+def recipient_unshare(world: World, caller: User, params: dict) -> None:
+    """DELETE shareUserUnshareDevice: the recipient leaves a share."""
+    share = _recipients_share(world, caller, params["shareCode"])
+    world.end(share, FailureCause.LEFT_BY_RECIPIENT)
+
+
+def change_share_device_name(world: World, caller: User, params: dict) -> None:
+    """PUT changeShareDeviceName: the recipient's own name for a shared device."""
+    share = _recipients_share(world, caller, params["shareCode"])
+    share.device_name = params["deviceName"]
+    share.update_time = world.now()
+
+
+def accept(world: World, caller: User, params: dict) -> None:
+    """POST shareDevice: the caller accepts a share code."""
+    share = world.find_share(params["shareCode"])
+    if share is None or share.status is ShareStatus.ENDED:
+        raise QuectelError(5137)
+    if share.status is ShareStatus.ACTIVE and share.recipient_uid != caller.uid:
+        raise QuectelError(5137)
+    device = world.devices.get(share.device_key)
+    if share.status is ShareStatus.ACTIVE or (device is not None and device.owner_uid == caller.uid):
+        raise QuectelError(5049)
+    if device is None or device.owner_uid != share.owner_uid:
+        raise QuectelError(5138)
+    replaced = _cover(world, share, caller.uid, 5151)
+    if params.get("deviceName"):
+        share.device_name = params["deviceName"]
+    _activate(world, share, caller.uid, replaced)
+
+
+def share_user_list(world: World, caller: User, params: dict) -> list[Share]:
+    """GET deviceShareUserList: the device's active shares, newest first."""
+    device = _owned_device(world, caller, params["pk"], params["dk"], 5141)
+    active = [s for s in world.live_shares_of_device(device.key) if s.status is ShareStatus.ACTIVE]
+    return sorted(active, key=lambda s: s.share_id, reverse=True)

@@ -1,0 +1,46 @@
+"""Durations (`90s`, `+10m`, `-2h`, `30d`) and points in time (epoch ms, ISO 8601, or a
+duration relative to the clock's start) as scenario files and the control API write them."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+_UNITS_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
+_DURATION = re.compile(r"^\s*([+-]?)\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
+
+
+def parse_duration(text: str | int | float) -> int:
+    """Milliseconds in a duration; a bare number is milliseconds. Raises ValueError."""
+    if isinstance(text, bool):
+        raise ValueError("must be a duration such as 90s, 10m, 2h or 30d")
+    if isinstance(text, (int, float)):
+        return int(text)
+    match = _DURATION.match(text)
+    if not match:
+        raise ValueError("must be a duration such as 90s, 10m, 2h or 30d")
+    sign, amount, unit = match.groups()
+    ms = int(float(amount) * _UNITS_MS[unit])
+    return -ms if sign == "-" else ms
+
+
+def is_relative(text: object) -> bool:
+    return isinstance(text, str) and text.strip()[:1] in "+-" and bool(_DURATION.match(text))
+
+
+def parse_instant(value: str | int, start_ms: int) -> int:
+    """Epoch ms of `value`: an integer (epoch ms), an ISO 8601 string (UTC when it names no
+    zone), or a relative duration from `start_ms`. Raises ValueError."""
+    if isinstance(value, bool):
+        raise ValueError("must be epoch milliseconds, ISO 8601, or relative such as +10m")
+    if isinstance(value, int):
+        return value
+    if is_relative(value):
+        return start_ms + parse_duration(value)
+    try:
+        parsed = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError("must be epoch milliseconds, ISO 8601, or relative such as +10m") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return int(parsed.timestamp() * 1000)

@@ -1,0 +1,218 @@
+"""The documented `data` shapes: device details, PageInfo, share rows and user profiles.
+
+Field names and types follow the public pages exactly, including their inconsistencies
+(`nikeName`, `sharingExpireTimeTs`, share times as integers next to expiry times as strings).
+Time strings are `yyyy-MM-dd HH:mm:ss` in UTC; `...Ts` fields are epoch milliseconds.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+
+from .devices import DeviceView, display_name
+from .models import Share, User
+from .world import World
+
+
+def time_string(ms: int | None) -> str | None:
+    if ms is None:
+        return None
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def user_info(user: User) -> dict:
+    """GET userInfo data."""
+    return {
+        "uid": user.uid,
+        "phone": user.phone,
+        "email": user.email,
+        "nikeName": user.nickname,
+        "headimg": user.head_img,
+        "sex": user.sex,
+        "address": user.address,
+        "city": user.city,
+        "province": user.province,
+        "nationality": user.nationality,
+        "lang": user.lang,
+        "timezone": user.timezone,
+        "signature": "",
+        "remark": "",
+        "status": user.status,
+        "logonMode": 1,
+        "registerTime": user.register_time,
+        "registerTimeTs": user.register_time,
+        "lastLoginTime": user.last_login_time,
+        "lastLoginTimeTs": user.last_login_time,
+        **dict.fromkeys(_THIRD_PARTY_IDS + ["appleUserId"]),
+    }
+
+
+_THIRD_PARTY_IDS = [
+    "alipayUserId",
+    "facebookUserId",
+    "qqUserId",
+    "twitterUserId",
+    "wechatMiniprogramUserId",
+    "wechatOffiaccountUserId",
+    "wechatUnionId",
+]
+
+
+def share_user_info(user: User | None) -> dict | None:
+    """The `userInfo` of a deviceShareUserList row (times as strings there)."""
+    if user is None:
+        return None
+    info = user_info(user)
+    for name in ("signature", "remark", "logonMode", "appleUserId"):
+        info.pop(name)
+    info["userDomain"] = user.user_domain
+    info["registerTime"] = time_string(user.register_time)
+    info["lastLoginTime"] = time_string(user.last_login_time)
+    return info
+
+
+def share_info(share: Share, device_name: str) -> dict:
+    """The `shareInfo` of a deviceShareUserList row."""
+    return {
+        "shareId": share.share_id,
+        "shareCode": share.code,
+        "ownerUid": share.owner_uid,
+        "shareUid": share.recipient_uid,
+        "pk": share.pk,
+        "dk": share.dk,
+        "deviceName": share.device_name or device_name,
+        "fid": None,
+        "authKey": share.auth_key,
+        "coverMark": share.cover_mark,
+        "shareStatus": int(share.status),
+        "failureCause": None if share.failure_cause is None else int(share.failure_cause),
+        "shareTime": share.share_time,
+        "shareTimeTs": share.share_time,
+        "acceptTime": share.accept_time,
+        "acceptTimeTs": share.accept_time,
+        "acceptingExpireAt": time_string(share.accepting_expire_at),
+        "acceptingExpireAtTs": share.accepting_expire_at,
+        "sharingExpireAt": time_string(share.sharing_expire_at),
+        "sharingExpireAtTs": share.sharing_expire_at,
+        "deleteTime": share.delete_time,
+        "deleteTimeTs": share.delete_time,
+        "updateTime": share.update_time,
+        "updateTimeTs": share.update_time,
+    }
+
+
+def share_rows(world: World, shares: list[Share]) -> list[dict]:
+    rows = []
+    for share in shares:
+        device = world.devices.get(share.device_key)
+        rows.append(
+            {
+                "shareInfo": share_info(share, device.name if device else ""),
+                "userInfo": share_user_info(world.users.get(share.recipient_uid or "")),
+            }
+        )
+    return rows
+
+
+def _timed(name: str, ms: int | None) -> dict:
+    return {name: time_string(ms), name + "Ts": ms}
+
+
+def device_details(world: World, view: DeviceView) -> dict:
+    """deviceInfo data, and one item of userDeviceList."""
+    device, share = view.device, view.share
+    owner = world.users.get(device.owner_uid or "")
+    shared = share is not None
+    data = {
+        "productKey": device.pk,
+        "deviceKey": device.dk,
+        "deviceName": display_name(view),
+        "deviceType": 2 if shared else 1,
+        "ownerUid": share.owner_uid if shared else None,
+        "shareCode": share.code if shared else None,
+        "sharingExpireAt": time_string(share.sharing_expire_at) if shared else None,
+        "sharingExpireTimeTs": share.sharing_expire_at if shared else None,
+        "uid": owner.uid if owner else None,
+        "userName": owner.nickname if owner else None,
+        "phone": owner.phone if owner else None,
+        "deviceStatus": "Online" if device.online else "Offline",
+        "onlineStatus": 1 if device.online else 0,
+        "status": 1,
+        "bindStatus": 1,
+        "verified": 1 if device.verified else 0,
+        "bindMode": 1,
+        "bindingType": 3,
+        "accessType": "0",
+        "networkType": "1",
+        "capabilitiesBitmask": 1,
+        "authKey": device.auth_key,
+        "authCode": None,
+        "bindingCode": None,
+        "btPwd": None,
+        "btLastUseTime": None,
+        "protocol": "MQTT",
+        "productName": device.product_name,
+        "logoImage": "",
+        "deviceTag": device.device_tag,
+        "sn": device.sn,
+        "signalStrength": device.signal_strength,
+        "locateType": "",
+        "fid": None,
+        "frid": None,
+        "gdid": None,
+        "groupDeviceDeviceNum": 0,
+        "groupState": 0,
+        "firstItemCode": "",
+        "firstItemName": "",
+        "secondItemCode": "",
+        "secondItemName": "",
+        "isMatter": 0,
+        "isNative": 0,
+        "matterInfo": None,
+        "lowPowerProduct": False,
+        "lowPowerStatus": False,
+        "aiCapabilityStatus": False,
+        "lowPowerAlive": 0,
+        "lowPowerCache": 0,
+        "planId": None,
+        "upgradeStatus": 0,
+        "userConfirmStatus": 0,
+    }
+    data.update(_timed("deviceCreateTime", device.create_time))
+    data.update(_timed("activeTime", device.create_time))
+    data.update(_timed("deviceBindTime", device.bind_time))
+    data.update(_timed("lastConnTime", None))
+    data.update(_timed("lastOfflineTime", None))
+    data.update(_timed("invaildTime", None))
+    return data
+
+
+def page_info(items: list, page: int, page_size: int, render=lambda item: item) -> dict:
+    """A PageInfo (PageHelper's shape) over `items`, for 1-based `page`; only the items of
+    the page are rendered."""
+    total = len(items)
+    pages = math.ceil(total / page_size) if total else 0
+    start = (page - 1) * page_size
+    chunk = [render(item) for item in items[start : start + page_size]]
+    nav = list(range(max(1, page - 3), min(pages, max(1, page - 3) + 7) + 1)) if pages else []
+    return {
+        "list": chunk,
+        "total": total,
+        "pageNum": page,
+        "pageSize": page_size,
+        "size": len(chunk),
+        "startRow": start + 1 if chunk else 0,
+        "endRow": start + len(chunk) if chunk else 0,
+        "pages": pages,
+        "prePage": page - 1 if page > 1 else 0,
+        "nextPage": page + 1 if page < pages else 0,
+        "isFirstPage": page == 1,
+        "isLastPage": page >= pages,
+        "hasPreviousPage": page > 1,
+        "hasNextPage": page < pages,
+        "navigatePages": 8,
+        "navigatepageNums": nav,
+        "navigateFirstPage": nav[0] if nav else 0,
+        "navigateLastPage": nav[-1] if nav else 0,
+    }

@@ -1,0 +1,167 @@
+"""One world: users, devices, families, shares, tokens and a clock, with the indexes that keep
+each request's cost independent of the world's size.
+
+A world is plain state plus the bookkeeping that keeps its indexes right. Callers hold
+`world.lock` for the whole of a request, so a request sees and leaves a consistent world.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections import defaultdict
+
+from .clock import Clock
+from .models import (
+    Device,
+    DeviceKey,
+    FailureCause,
+    Family,
+    LoginFailures,
+    Settings,
+    Share,
+    ShareStatus,
+    Token,
+    User,
+    UserDomain,
+)
+
+
+class World:
+    def __init__(self, settings: Settings | None = None, clock: Clock | None = None, seed: int = 0):
+        self.lock = threading.RLock()
+        self.settings = settings or Settings()
+        self.clock = clock or Clock()
+        self.seed = seed
+        # Share codes and generated records follow this generator, so a seed gives one world.
+        self.rng = random.Random(seed)
+        self.domains: dict[str, UserDomain] = {}
+        self.users: dict[str, User] = {}
+        self.users_by_email: dict[str, User] = {}
+        self.users_by_phone: dict[str, User] = {}
+        self.devices: dict[DeviceKey, Device] = {}
+        self.owned: defaultdict[str, dict[DeviceKey, Device]] = defaultdict(dict)
+        self.families: dict[str, Family] = {}
+        self.families_of: defaultdict[str, set[str]] = defaultdict(set)
+        self.shares: dict[str, Share] = {}
+        # Live (pending or active) shares only; a share leaves these when it ends.
+        self.live_by_device: defaultdict[DeviceKey, dict[str, Share]] = defaultdict(dict)
+        self.active_by_recipient: defaultdict[str, dict[str, Share]] = defaultdict(dict)
+        self.tokens: dict[str, Token] = {}
+        self.login_failures: dict[tuple[str, str], LoginFailures] = {}
+        self._last_share_id = 0
+
+    def now(self) -> int:
+        return self.clock.now_ms()
+
+    # ---- records ---------------------------------------------------------------------------
+
+    def add_domain(self, domain: UserDomain) -> None:
+        self.domains[domain.name] = domain
+
+    def add_user(self, user: User) -> None:
+        self.users[user.uid] = user
+        if user.email:
+            self.users_by_email[user.email.lower()] = user
+        if user.phone:
+            self.users_by_phone[user.phone] = user
+
+    def add_device(self, device: Device) -> None:
+        self.devices[device.key] = device
+        if device.owner_uid:
+            self.owned[device.owner_uid][device.key] = device
+
+    def unbind_device(self, device: Device) -> None:
+        if device.owner_uid:
+            self.owned[device.owner_uid].pop(device.key, None)
+        device.owner_uid = None
+
+    def add_family(self, family: Family) -> None:
+        self.families[family.fid] = family
+        for uid in family.members | {family.owner_uid}:
+            self.families_of[uid].add(family.fid)
+
+    def same_family(self, a: str, b: str) -> bool:
+        return bool(self.families_of.get(a, set()) & self.families_of.get(b, set()))
+
+    def add_token(self, token: Token) -> None:
+        self.tokens[token.value] = token
+
+    # ---- shares ----------------------------------------------------------------------------
+
+    def next_share_id(self) -> int:
+        self._last_share_id += 1
+        return self._last_share_id
+
+    def new_share_code(self) -> str:
+        prefix = "share_dv_" + self.settings.region
+        while True:
+            code = prefix + "%036x" % self.rng.getrandbits(144)
+            if code not in self.shares:
+                return code
+
+    def add_share(self, share: Share) -> None:
+        """Store a share in its current state and index it."""
+        self.shares[share.code] = share
+        self._last_share_id = max(self._last_share_id, share.share_id)
+        if share.status is not ShareStatus.ENDED:
+            self.live_by_device[share.device_key][share.code] = share
+        if share.status is ShareStatus.ACTIVE and share.recipient_uid:
+            self.active_by_recipient[share.recipient_uid][share.code] = share
+
+    def activate(self, share: Share, recipient_uid: str) -> None:
+        now = self.now()
+        share.status = ShareStatus.ACTIVE
+        share.recipient_uid = recipient_uid
+        share.accept_time = now
+        share.update_time = now
+        self.active_by_recipient[recipient_uid][share.code] = share
+
+    def end(self, share: Share, cause: FailureCause, at: int | None = None) -> None:
+        """End a live share for `cause`, at `at` (the moment its window closed) or now."""
+        if share.status is ShareStatus.ENDED:
+            return
+        when = self.now() if at is None else at
+        share.status = ShareStatus.ENDED
+        share.failure_cause = cause
+        share.delete_time = when
+        share.update_time = when
+        self._unindex(self.live_by_device, share.device_key, share.code)
+        if share.recipient_uid:
+            self._unindex(self.active_by_recipient, share.recipient_uid, share.code)
+
+    @staticmethod
+    def _unindex(index: defaultdict, key: object, code: str) -> None:
+        bucket = index.get(key)
+        if bucket is not None:
+            bucket.pop(code, None)
+            if not bucket:
+                del index[key]
+
+    def settle(self, share: Share) -> Share:
+        """Apply lazy expiry: a share whose window has passed on the clock ends now."""
+        if share.status is ShareStatus.ENDED:
+            return share
+        now = self.now()
+        if share.status is ShareStatus.PENDING:
+            deadline = share.accepting_expire_at
+            if deadline is not None and deadline <= now:
+                self.end(share, FailureCause.ACCEPT_WINDOW_PASSED, at=deadline)
+        elif share.sharing_expire_at is not None and share.sharing_expire_at <= now:
+            self.end(share, FailureCause.USAGE_WINDOW_PASSED, at=share.sharing_expire_at)
+        return share
+
+    def live_shares_of_device(self, key: DeviceKey) -> list[Share]:
+        return self._settled(self.live_by_device.get(key))
+
+    def active_shares_of(self, uid: str) -> list[Share]:
+        return self._settled(self.active_by_recipient.get(uid))
+
+    def _settled(self, bucket: dict[str, Share] | None) -> list[Share]:
+        if not bucket:
+            return []
+        return [s for s in list(bucket.values()) if self.settle(s).status is not ShareStatus.ENDED]
+
+    def find_share(self, code: str) -> Share | None:
+        share = self.shares.get(code)
+        return None if share is None else self.settle(share)
