@@ -20,9 +20,10 @@ PHONE_COUNTDOWN = 5578
 
 
 def strip_bearer(value: str) -> str:
+    """The token itself, without one leading `Bearer ` (any case) and surrounding blanks."""
     value = value.strip()
-    if value[:7].lower() == "bearer ":
-        value = value[7:].strip()
+    if value[:6].lower() == "bearer" and (len(value) == 6 or value[6].isspace()):
+        value = value[6:].strip()
     return value
 
 
@@ -37,7 +38,7 @@ def _live_token(world: World, value: str, kind: str) -> Token:
 
 def authenticate(world: World, authorization: str | None) -> tuple[User, Token]:
     """The caller of a request: 5106 without a token, 5032 for any token that is not live."""
-    if authorization is None or not authorization.strip():
+    if authorization is None or not strip_bearer(authorization):
         raise QuectelError(5106)
     token = _live_token(world, authorization, "access")
     user = world.users.get(token.uid)

@@ -35,7 +35,7 @@ def _new_share(world: World, caller: User, device: Device, params: dict) -> Shar
         dk=device.dk,
         cover_mark=params["coverMark"],
         share_time=world.now(),
-        sharing_expire_at=params.get("sharingExpireAt"),
+        sharing_expire_at=params.get("sharingExpireAt") or None,  # 0 means lifelong
         auth_key=params.get("authKey"),
     )
 
@@ -93,7 +93,7 @@ def share_by_uid(world: World, caller: User, params: dict) -> str:
     """POST shareByUid: a share that is active at once for the invited user."""
     device = _shareable_device(world, caller, params["pk"], params["dk"])
     recipient = _find_recipient(world, params)
-    if recipient is not None and world.same_family(caller.uid, recipient.uid):
+    if recipient is not None and recipient.uid != caller.uid and world.same_family(caller.uid, recipient.uid):
         raise QuectelError(5864)
     if recipient is None or recipient.uid == caller.uid:
         raise QuectelError(5134)

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import pytest
+
+from mock_server.app import create_app
+from mock_server.domain.scenario import Scenario
+
+BINDING = "/v2/binding/enduserapi/"
+ENDUSER = "/v2/enduser/enduserapi/"
+OWNER, RECIPIENT, SECOND, FAMILY = "owner-token", "recipient-token", "second-token", "family-token"
+LAMP = {"pk": "p11u5w", "dk": "LAMP00000001"}
+FAR = 4_102_444_800_000  # 2100-01-01, a usage expiry that never passes in a test
+ACCEPT_BY = 4_000_000_000_000  # 2096: an accept window that never closes, before FAR
+
+
+@pytest.fixture(scope="session")
+def default_scenario() -> Scenario:
+    return Scenario.load("default")
+
+
+@pytest.fixture
+def app(default_scenario):
+    return create_app(scenario=default_scenario)
+
+
+@pytest.fixture
+def world(app):
+    return app.extensions["mock_server"].world()
+
+
+class Api:
+    """Calls the simulated API and returns the decoded envelope."""
+
+    def __init__(self, client):
+        self.client = client
+        self.last = None
+
+    def call(self, method: str, path: str, token: str | None = None, via: str = "query", **params):
+        headers = {"Authorization": token} if token is not None else {}
+        path = path if path.startswith("/") else _path(path)
+        kwargs = {"query_string": params} if via == "query" else {}
+        if via == "form":
+            kwargs = {"data": params}
+        elif via == "json":
+            kwargs = {"json": params}
+        self.last = self.client.open(path, method=method, headers=headers, **kwargs)
+        return self.last.get_json()
+
+    def get(self, path, token=None, **params):
+        return self.call("GET", path, token, **params)
+
+    def post(self, path, token=None, **params):
+        return self.call("POST", path, token, **params)
+
+    def put(self, path, token=None, **params):
+        return self.call("PUT", path, token, **params)
+
+    def delete(self, path, token=None, **params):
+        return self.call("DELETE", path, token, **params)
+
+    # ---- the sharing flow in one line each -------------------------------------------------
+
+    def share(self, token=OWNER, device=None, accepting=ACCEPT_BY, **params) -> str:
+        body = self.post("shareInfo", token, **(device or LAMP), acceptingExpireAt=accepting, **params)
+        assert body["code"] == 200, body
+        return body["data"]
+
+    def accept(self, code: str, token=RECIPIENT, **params) -> dict:
+        return self.post("shareDevice", token, shareCode=code, **params)
+
+    def devices(self, token=RECIPIENT, **params) -> list[dict]:
+        body = self.get("userDeviceList", token, pageSize=100, **params)
+        assert body["code"] == 200, body
+        return body["data"]["list"]
+
+
+def _path(name: str) -> str:
+    accounts = {"emailPwdLogin", "phonePwdLogin", "refreshToken", "userInfo", "userLogout"}
+    return (ENDUSER if name in accounts else BINDING) + name
+
+
+@pytest.fixture
+def api(app) -> Api:
+    return Api(app.test_client())
+
+
+def codes_of(world, code: str) -> tuple[int, int | None]:
+    share = world.shares[code]
+    return int(share.status), None if share.failure_cause is None else int(share.failure_cause)
