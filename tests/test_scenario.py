@@ -1,0 +1,86 @@
+"""Scenario loading, seeds, resets, and time parsing."""
+
+import pytest
+
+from mock_server.domain.scenario import Scenario, ScenarioNotFound, library, resolve
+from mock_server.domain.simulator import Simulator
+from mock_server.domain.timeparse import parse_duration, parse_instant
+
+
+def _codes(world, n=3):
+    return [world.new_share_code() for _ in range(n)]
+
+
+def test_same_seed_same_world():
+    a, b = Scenario.load("default"), Scenario.load("default")
+    assert a.users == b.users and a.devices == b.devices
+    assert _codes(a.build()) == _codes(b.build())
+
+
+def test_other_seed_other_world():
+    a, b = Scenario.load("default"), Scenario.load("default", seed=99)
+    assert [u["email"] for u in a.users] != [u["email"] for u in b.users]
+    assert _codes(a.build()) != _codes(b.build())
+
+
+def test_generated_records(default_scenario):
+    world = default_scenario.build()
+    generated = [u for u in world.users.values() if u.uid.startswith("C9")]
+    assert len(generated) == 20 and len(world.devices) == 46
+    assert all(u.email and u.phone and u.nickname for u in generated)
+    assert all(d.owner_uid in world.users for d in world.devices.values() if d.owner_uid)
+    assert "token-C900001" in world.tokens
+
+
+def test_reset_rebuilds_a_fresh_world(default_scenario):
+    sim = Simulator(default_scenario)
+    old = sim.world()
+    old.users.clear()
+    new = sim.reset()
+    assert new is sim.world() and new is not old and "C1001" in new.users
+
+
+def test_library_and_resolution(tmp_path):
+    assert "default" in library()
+    assert resolve("default").name == "default.yaml"
+    own = tmp_path / "mine.yaml"
+    own.write_text("name: mine\nusers: [{uid: C1, token: t}]\n")
+    assert Scenario.load(str(own)).build().tokens["t"].uid == "C1"
+    with pytest.raises(ScenarioNotFound):
+        resolve("no-such-scenario")
+
+
+def test_shares_in_a_scenario(default_scenario):
+    spec = {
+        **default_scenario.spec,
+        "clock": {"start": 1_800_000_000_000, "frozen": True},
+        "shares": [
+            {
+                "device": {"pk": "p11u5w", "dk": "LAMP00000001"},
+                "code": "share_dv_Cfixed",
+                "acceptingExpireAt": "+10m",
+            },
+            {"device": {"pk": "p11u5w", "dk": "LAMP00000002"}, "recipient": "C1002", "state": "active"},
+        ],
+    }
+    world = Scenario.from_spec(spec).build()
+    assert world.shares["share_dv_Cfixed"].accepting_expire_at == 1_800_000_600_000
+    assert [s.dk for s in world.active_shares_of("C1002")] == ["LAMP00000002"]
+
+
+@pytest.mark.parametrize(
+    "text, ms", [("90s", 90_000), ("+10m", 600_000), ("-2h", -7_200_000), ("30d", 2_592_000_000), (250, 250)]
+)
+def test_durations(text, ms):
+    assert parse_duration(text) == ms
+
+
+def test_instants():
+    assert parse_instant("+1m", 1000) == 61_000
+    assert parse_instant(5, 1000) == 5
+    assert parse_instant("2026-01-01T00:00:00Z", 0) == 1_767_225_600_000
+    assert parse_instant("2026-01-01 00:00:00", 0) == 1_767_225_600_000
+    with pytest.raises(ValueError):
+        parse_instant("yesterday", 0)
+    with pytest.raises(ValueError):
+        parse_duration("10 parsecs")
