@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.exceptions import HTTPException
 
-from .api import accounts, control, devices, sharing
+from .api import accounts, control, devices, hooks, sharing
 from .api.envelope import error, http_error
 from .domain.errors import QuectelError
 from .domain.scenario import Scenario
@@ -20,6 +20,8 @@ DEFAULTS: dict[str, Any] = {
     "SCENARIO": "default",  # a library name or a path
     "SEED": None,  # overrides the scenario's seed
     "MAX_CONTENT_LENGTH": 1024 * 1024,  # larger bodies get the 413 envelope
+    "IDLE_TIMEOUT": 1800,  # seconds before an unused session world is dropped
+    "MAX_WORLDS": 1000,
 }
 
 
@@ -31,15 +33,18 @@ def create_app(config: dict[str, Any] | None = None, scenario: Scenario | None =
     app.json.sort_keys = False
     if scenario is None:
         scenario = Scenario.load(app.config["SCENARIO"], app.config["SEED"])
-    app.extensions["mock_server"] = Simulator(scenario)
+    app.extensions["mock_server"] = Simulator(scenario, app.config["IDLE_TIMEOUT"], app.config["MAX_WORLDS"])
     for blueprint in (sharing.bp, devices.bp, accounts.bp, control.bp):
         app.register_blueprint(blueprint)
+    hooks.install(app)
     _register_errors(app)
     return app
 
 
 def _register_errors(app: Flask) -> None:
-    app.register_error_handler(QuectelError, error)
+    @app.errorhandler(QuectelError)
+    def _business(err: QuectelError):
+        return error(err, hooks.auth_status(err))
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):

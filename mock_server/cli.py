@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .domain.scenario import Scenario, ScenarioNotFound
+from .domain.scenario import Scenario, ScenarioInvalid, ScenarioNotFound
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -17,6 +17,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--scenario", default="default", help="a library scenario name or a file path")
     run.add_argument("--seed", type=int, default=None, help="overrides the scenario's seed")
     run.add_argument("--threads", type=int, default=16, help="request threads (default 16)")
+    run.add_argument(
+        "--idle-timeout", type=float, default=1800, help="seconds before an unused session world is dropped"
+    )
+    check = sub.add_parser("validate", help="check scenario files; exit 2 when any has a problem")
+    check.add_argument("files", nargs="+", metavar="FILE")
+    sub.add_parser("schema", help="print the scenario file format as JSON Schema")
     return parser
 
 
@@ -33,20 +39,45 @@ def run(args: argparse.Namespace) -> int:
     from .app import create_app
     from .server import serve
 
-    try:
-        scenario = Scenario.load(args.scenario, args.seed)
-    except ScenarioNotFound as exc:
-        print(f"mock-server: {exc}", file=sys.stderr)
+    scenario = _load(args.scenario, args.seed)
+    if scenario is None:
         return 2
-    app = create_app(scenario=scenario)
+    app = create_app({"IDLE_TIMEOUT": args.idle_timeout}, scenario=scenario)
     print(_banner(scenario, f"http://{args.host}:{args.port}"), flush=True)
     serve(app, args.host, args.port, args.threads)
     return 0
 
 
+def _load(name: str, seed: int | None = None) -> Scenario | None:
+    """The scenario, or None after printing why it cannot be used."""
+    try:
+        return Scenario.load(name, seed)
+    except ScenarioNotFound as exc:
+        print(f"mock-server: {exc}", file=sys.stderr)
+    except ScenarioInvalid as exc:
+        print("\n".join(exc.problems), file=sys.stderr)
+    return None
+
+
+def validate(args: argparse.Namespace) -> int:
+    bad = [name for name in args.files if _load(name) is None]
+    if not bad:
+        print(f"{len(args.files)} scenario file(s) valid")
+    return 2 if bad else 0
+
+
+def schema(args: argparse.Namespace) -> int:
+    import json
+
+    from .api.openapi import scenario_json_schema
+
+    print(json.dumps(scenario_json_schema(), indent=2))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    return {"run": run}[args.command](args)
+    return {"run": run, "validate": validate, "schema": schema}[args.command](args)
 
 
 if __name__ == "__main__":

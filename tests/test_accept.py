@@ -117,13 +117,8 @@ def test_another_recipients_share_is_not_affected(api, world):
 
 
 def test_accept_via_form_and_json(api):
-    assert (
-        api.call("POST", "shareDevice", RECIPIENT, via="form", shareCode=api.share(coverMark=2))["code"]
-        == 200
-    )
-    assert (
-        api.call("POST", "shareDevice", SECOND, via="json", shareCode=api.share(coverMark=2))["code"] == 200
-    )
+    assert api.call("POST", "shareDevice", RECIPIENT, via="form", shareCode=api.share(coverMark=2))["code"] == 200
+    assert api.call("POST", "shareDevice", SECOND, via="json", shareCode=api.share(coverMark=2))["code"] == 200
 
 
 def test_lamp_fixture_is_owned(world):

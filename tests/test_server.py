@@ -52,9 +52,7 @@ def server():
 
 def call(base, method, path, token=None, **params):
     query = urllib.parse.urlencode(params)
-    req = urllib.request.Request(
-        f"{base}{path}?{query}", method=method, data=b"" if method != "GET" else None
-    )
+    req = urllib.request.Request(f"{base}{path}?{query}", method=method, data=b"" if method != "GET" else None)
     if token:
         req.add_header("Authorization", token)
     with urllib.request.urlopen(req, timeout=5) as resp:

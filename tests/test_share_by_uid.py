@@ -8,9 +8,7 @@ def invite(api, token=OWNER, **params):
     return api.post("shareByUid", token, **{**LAMP, **params})
 
 
-@pytest.mark.parametrize(
-    "who", [{"shareUid": "C1002"}, {"email": "recipient@example.com"}, {"phone": "13800000002"}]
-)
+@pytest.mark.parametrize("who", [{"shareUid": "C1002"}, {"email": "recipient@example.com"}, {"phone": "13800000002"}])
 def test_invited_user_gets_the_device_at_once(api, world, who):
     body = invite(api, **who)
     assert body["code"] == 200

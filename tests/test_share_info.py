@@ -7,6 +7,7 @@ from conftest import FAR, LAMP, OWNER, RECIPIENT, codes_of
 
 from mock_server.api.params import schema_for, seconds_warnings
 from mock_server.api.schemas import ShareInfoParams
+from mock_server.domain.models import Settings
 
 
 def create(api, token=OWNER, **params):
@@ -97,6 +98,6 @@ def test_codes_are_unique(api):
 
 def test_timestamp_in_seconds_is_accepted_with_a_warning(api):
     assert create(api, **LAMP, acceptingExpireAt=4_102_444_800) == 200
-    schema = schema_for(ShareInfoParams, 64)
+    schema = schema_for(ShareInfoParams, Settings())
     warnings = seconds_warnings(schema, {"acceptingExpireAt": 4_102_444_800, "sharingExpireAt": FAR})
     assert warnings == ["acceptingExpireAt=4102444800 looks like seconds, not milliseconds"]

@@ -1,15 +1,311 @@
-"""The control API under /_mock/: the simulator's own endpoints, plain JSON in and out."""
+"""The control API under /_mock/: plain JSON in and out, acting on the request's world."""
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from typing import Any
 
+from flask import Blueprint, Response, g, jsonify, request
+from marshmallow import Schema, ValidationError, fields
+
+from ..domain.accounts import issue_tokens
+from ..domain.scenario import Scenario, ScenarioInvalid, ScenarioNotFound, library
+from ..domain.scenario_schema import Bool, Duration, Instant, Str, Strict, flatten, validate_rule
+from ..domain.timeparse import parse_duration, parse_instant
+from ..domain.world import World
 from .dispatch import simulator
 
 bp = Blueprint("control", __name__, url_prefix="/_mock")
 
 
+class ControlError(Exception):
+    def __init__(self, status: int, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.problems = status, message, problems or []
+
+
+@bp.errorhandler(ControlError)
+def _control_error(err: ControlError) -> tuple[Response, int]:
+    body: dict[str, Any] = {"error": err.message}
+    if err.problems:
+        body["problems"] = err.problems
+    return jsonify(body), err.status
+
+
+# ---- request bodies (also the source of the control API's OpenAPI document) ----------------
+
+
+class ResetBody(Strict):
+    scenario = Str(metadata={"description": "a library name or path; default: the world's own scenario"})
+
+
+class ScenarioBody(Strict):
+    name = Str(metadata={"description": "a library scenario name or a file path"})
+    scenario = fields.Dict(metadata={"description": "an inline scenario, as in a file"})
+
+
+class ClockBody(Strict):
+    set = Instant(metadata={"description": "epoch ms, ISO 8601, or relative to now (+2h)"})
+    advance = Duration()
+    freeze = Bool(metadata={"description": "true freezes, false lets time run again"})
+
+
+class TokenBody(Strict):
+    uid = Str(required=True)
+
+
+def _body(schema: type[Schema] | None = None) -> Any:
+    data = request.get_json(silent=True)
+    if data is None:
+        if request.get_data(cache=True).strip():
+            raise ControlError(400, "the body must be JSON")
+        data = {}
+    if schema is None:
+        return data
+    try:
+        return schema().load(data)
+    except ValidationError as err:
+        raise ControlError(400, "invalid request body", flatten(err.messages)) from None
+
+
+def _world() -> World:
+    return g.world
+
+
+def _world_name() -> str:
+    return g.world_name
+
+
+# ---- endpoints -----------------------------------------------------------------------------
+
+
 @bp.get("/health")
-def health():
+def health() -> Response:
+    return jsonify(status="ok", **simulator().describe())
+
+
+@bp.get("/scenarios")
+def scenarios() -> Response:
+    """The scenario library: each name with its description."""
+    items = []
+    for name in library():
+        try:
+            items.append({"name": name, "description": simulator().scenario_named(name).description})
+        except (ScenarioInvalid, ScenarioNotFound) as exc:
+            items.append({"name": name, "error": str(exc)})
+    return jsonify(items)
+
+
+@bp.post("/reset")
+def reset() -> Response:
+    body = _body(ResetBody)
+    scenario = _scenario(body["scenario"]) if "scenario" in body else None
+    world = simulator().reset(_world_name(), scenario)
+    return jsonify(world=_world_name(), scenario=world.scenario.name)
+
+
+@bp.put("/scenario")
+def load_scenario() -> Response:
+    body = _body(ScenarioBody)
+    if ("name" in body) == ("scenario" in body):
+        raise ControlError(400, "give exactly one of name or scenario")
+    scenario = _scenario(body["name"]) if "name" in body else _inline(body["scenario"])
+    world = simulator().reset(_world_name(), scenario)
+    return jsonify(world=_world_name(), scenario=world.scenario.name)
+
+
+def _scenario(name: str) -> Scenario:
+    try:
+        return Scenario.load(name)
+    except ScenarioNotFound as exc:
+        raise ControlError(404, str(exc)) from None
+    except ScenarioInvalid as exc:
+        raise ControlError(400, "invalid scenario", exc.problems) from None
+
+
+def _inline(spec: dict) -> Scenario:
+    try:
+        return Scenario.from_spec(spec, "inline")
+    except ScenarioInvalid as exc:
+        raise ControlError(400, "invalid scenario", exc.problems) from None
+
+
+@bp.get("/state")
+def state() -> Response:
+    world = _world()
+    limit = request.args.get("limit", default=1000, type=int)
+    with world.lock:
+        for share in list(world.shares.values())[:limit]:
+            world.settle(share)
+        body = {
+            "world": _world_name(),
+            "scenario": world.scenario.name if world.scenario else None,
+            "clock": _clock(world),
+            "counts": {
+                "users": len(world.users),
+                "devices": len(world.devices),
+                "shares": len(world.shares),
+                "tokens": len(world.tokens),
+            },
+            "users": [_user(u) for u in list(world.users.values())[:limit]],
+            "devices": [_device(d) for d in list(world.devices.values())[:limit]],
+            "shares": [_share(s) for s in list(world.shares.values())[:limit]],
+            "tokens": [_token(t, world) for t in list(world.tokens.values())[:limit]],
+        }
+    return jsonify(body)
+
+
+def _user(u) -> dict:
+    return {"uid": u.uid, "email": u.email, "phone": u.phone, "nickname": u.nickname, "userDomain": u.user_domain}
+
+
+def _device(d) -> dict:
+    return {"pk": d.pk, "dk": d.dk, "name": d.name, "owner": d.owner_uid, "verified": d.verified, "online": d.online}
+
+
+def _share(s) -> dict:
+    return {
+        "shareId": s.share_id,
+        "code": s.code,
+        "device": {"pk": s.pk, "dk": s.dk},
+        "owner": s.owner_uid,
+        "recipient": s.recipient_uid,
+        "state": s.status.name.lower(),
+        "shareStatus": int(s.status),
+        "failureCause": None if s.failure_cause is None else int(s.failure_cause),
+        "cause": None if s.failure_cause is None else s.failure_cause.name.lower(),
+        "coverMark": s.cover_mark,
+        "acceptingExpireAt": s.accepting_expire_at,
+        "sharingExpireAt": s.sharing_expire_at,
+        "deviceName": s.device_name,
+    }
+
+
+def _token(t, world: World) -> dict:
+    live = not t.revoked and (t.expires_ms is None or t.expires_ms > world.now())
+    return {"token": t.value, "uid": t.uid, "kind": t.kind, "expiresAt": t.expires_ms, "live": live}
+
+
+def _clock(world: World) -> dict:
+    from ..domain.views import time_string
+
+    now = world.now()
+    return {"now": now, "iso": time_string(now), "frozen": world.clock.frozen}
+
+
+@bp.get("/clock")
+def get_clock() -> Response:
+    return jsonify(_clock(_world()))
+
+
+@bp.post("/clock")
+def set_clock() -> Response:
+    body = _body(ClockBody)
+    if not body:
+        raise ControlError(400, "give set, advance or freeze")
+    world = _world()
+    with world.lock:
+        if "set" in body:
+            world.clock.set(parse_instant(body["set"], world.now()))
+        if "advance" in body:
+            world.clock.advance(parse_duration(body["advance"]))
+        if body.get("freeze") is True:
+            world.clock.freeze()
+        elif body.get("freeze") is False:
+            world.clock.unfreeze()
+        return jsonify(_clock(world))
+
+
+@bp.get("/rules")
+def get_rules() -> Response:
+    world = _world()
+    with world.lock:
+        return jsonify([r.to_dict() for r in world.rules.rules])
+
+
+@bp.post("/rules")
+def add_rules() -> tuple[Response, int]:
+    """One rule, or a list of rules, appended after the existing ones (all or none)."""
+    body = _body()
+    items = body if isinstance(body, list) else [body]
+    specs, problems = [], []
+    for i, item in enumerate(items):
+        spec, errors = validate_rule(item)
+        prefix = f"[{i}]." if isinstance(body, list) else ""
+        problems += [prefix + e for e in errors]
+        specs.append(spec)
+    if problems:
+        raise ControlError(400, "invalid rule", problems)
+    world = _world()
+    with world.lock:
+        ids = {r.id for r in world.rules.rules}
+        clash = [s["id"] for s in specs if s.get("id") in ids]
+        if clash or len({s.get("id") for s in specs if s.get("id")}) < len([s for s in specs if s.get("id")]):
+            raise ControlError(409, "rule ids must be unique", clash)
+        added = [world.rules.add(spec).to_dict() for spec in specs]
+    return jsonify(added if isinstance(body, list) else added[0]), 201
+
+
+@bp.delete("/rules")
+def clear_rules() -> Response:
+    world = _world()
+    with world.lock:
+        world.rules.clear()
+    return jsonify(deleted="all")
+
+
+@bp.delete("/rules/<rule_id>")
+def delete_rule(rule_id: str) -> Response:
+    world = _world()
+    with world.lock:
+        if not world.rules.remove(rule_id):
+            raise ControlError(404, f"no rule {rule_id}")
+    return jsonify(deleted=rule_id)
+
+
+@bp.get("/journal")
+def journal() -> Response:
+    code = request.args.get("code", type=int)
+    limit = request.args.get("limit", type=int)
+    entries = _world().journal.query(request.args.get("path"), code, limit)
+    return jsonify(total=_world().journal.total, entries=entries)
+
+
+@bp.delete("/journal")
+def clear_journal() -> Response:
+    _world().journal.clear()
+    return jsonify(deleted="all")
+
+
+@bp.post("/tokens")
+def tokens() -> tuple[Response, int]:
+    uid = _body(TokenBody)["uid"]
+    world = _world()
+    with world.lock:
+        user = world.users.get(uid)
+        if user is None:
+            raise ControlError(404, f"no user {uid}")
+        return jsonify(issue_tokens(world, user)), 201
+
+
+@bp.get("/worlds")
+def worlds() -> Response:
     sim = simulator()
-    return jsonify(status="ok", scenario=sim.scenario.name, worlds=len(sim.worlds))
+    return jsonify(
+        [{"name": n, "scenario": w.scenario.name if w.scenario else None} for n, w in list(sim.worlds.items())]
+    )
+
+
+@bp.delete("/world")
+def drop_world() -> Response:
+    """Forget this request's world (not the default one, which can only be reset)."""
+    name = _world_name()
+    if not simulator().drop(name):
+        raise ControlError(400, "the default world cannot be dropped; reset it instead")
+    return jsonify(dropped=name)
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    from .openapi import control_document
+
+    return jsonify(control_document())

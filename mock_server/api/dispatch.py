@@ -30,26 +30,23 @@ def simulator() -> Simulator:
 
 
 def current_world() -> World:
-    return simulator().world()
+    """The world this request was routed to (see hooks.py)."""
+    return g.world
 
 
-def endpoint(
-    bp: Blueprint, method: str, name: str, schema: type[Params] | None = None, auth: bool = True
-) -> Callable:
+def endpoint(bp: Blueprint, method: str, name: str, schema: type[Params] | None = None, auth: bool = True) -> Callable:
     """Register `fn(call) -> data` as the API endpoint `name`, answered in the envelope."""
 
     def register(fn: Callable[[Call], Any]) -> Callable[[Call], Any]:
         def view():
             world = current_world()
             with world.lock:
-                user, token = (
-                    authenticate(world, request.headers.get("Authorization")) if auth else (None, None)
-                )
+                user, token = authenticate(world, request.headers.get("Authorization")) if auth else (None, None)
                 params: dict[str, Any] = {}
                 if schema is not None:
-                    instance = schema_for(schema, world.settings.device_name_max)
-                    params = parse(instance, collect())
-                    g.warnings = seconds_warnings(instance, params)
+                    instance = schema_for(schema, world.settings)
+                    params = parse(instance, collect(world.settings.parameter_sources))
+                    g.warnings += seconds_warnings(instance, params)
                 data = fn(Call(world, params, user, token))
             return ok(data)
 

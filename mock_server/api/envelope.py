@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Response
+from flask import Response, g
 
 from ..domain.errors import QuectelError, message_for
 
@@ -14,6 +14,7 @@ _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 def envelope(code: int, msg: str, data: Any = None, ext_msg: Any = None, status: int = 200) -> Response:
     body = {"code": code, "msg": msg, "data": data, "extMsg": ext_msg}
+    g.code = code  # for the journal
     return Response(_dumps(body), status=status, mimetype="application/json")
 
 
@@ -21,8 +22,8 @@ def ok(data: Any = None) -> Response:
     return envelope(200, "", data)
 
 
-def error(err: QuectelError) -> Response:
-    return envelope(err.code, err.msg, status=err.http_status)
+def error(err: QuectelError, status: int | None = None) -> Response:
+    return envelope(err.code, err.msg, status=err.http_status if status is None else status)
 
 
 def http_error(status: int) -> Response:

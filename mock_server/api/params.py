@@ -9,23 +9,34 @@ from flask import request
 from marshmallow import Schema, ValidationError
 
 from ..domain.errors import QuectelError
-from .schemas import Params
+from ..domain.models import Settings
+from .schemas import SECONDS_BELOW, Params
+
+DEFAULT_SOURCES = ("query", "form", "json")
 
 
-def collect() -> dict[str, Any]:
+def collect(sources: tuple[str, ...] = DEFAULT_SOURCES) -> dict[str, Any]:
     """Query string, then form body, then JSON object body: the first source with a name wins."""
     params: dict[str, Any] = {}
-    body = request.get_json(silent=True) if request.is_json else None
-    for source in (body if isinstance(body, dict) else {}, request.form, request.args):
-        params.update(source.items())
+    for source in reversed(sources):
+        params.update(_source(source).items())
     return params
 
 
+def _source(name: str) -> Any:
+    if name == "query":
+        return request.args
+    if name == "form":
+        return request.form
+    body = request.get_json(silent=True) if request.is_json else None
+    return body if isinstance(body, dict) else {}
+
+
 @functools.cache
-def schema_for(schema_cls: type[Params], device_name_max: int) -> Params:
-    """One schema instance per class and device-name limit (instances are stateless on load)."""
+def schema_for(schema_cls: type[Params], settings: Settings) -> Params:
+    """One schema instance per class and world settings (instances keep no state on load)."""
     schema = schema_cls()
-    schema.device_name_max = device_name_max
+    schema.settings = settings
     return schema
 
 
@@ -53,5 +64,5 @@ def seconds_warnings(schema: Schema, data: dict[str, Any]) -> list[str]:
     return [
         f"{name}={data[name]} looks like seconds, not milliseconds"
         for name, field in schema.fields.items()
-        if field.metadata.get("timestamp") and data.get(name) and data[name] < 10**12
+        if field.metadata.get("timestamp") and data.get(name) and data[name] < SECONDS_BELOW
     ]

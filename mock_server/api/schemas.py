@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validates, validates_schema
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, pre_load, validates, validates_schema
+
+from ..domain.models import Settings
 
 INT64_MAX = 2**63 - 1
+SECONDS_BELOW = 10**12  # a smaller timestamp is most likely in seconds
 
 
 def _codes(missing: int | None, invalid: int | None) -> dict[str, str]:
@@ -38,11 +41,7 @@ class Text(fields.String):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str | None:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             value = str(value)
-        if (
-            not isinstance(value, str)
-            and self.metadata["missing"] is None
-            and self.metadata["invalid"] is None
-        ):
+        if not isinstance(value, str) and self.metadata["missing"] is None and self.metadata["invalid"] is None:
             return None  # an object or array where an optional string belongs: ignored
         return super()._deserialize(value, attr, data, **kwargs).strip()
 
@@ -110,16 +109,44 @@ class CommaList(fields.Field):
 
 
 class Params(Schema):
-    """Base: unknown parameters are ignored, and a blank value counts as absent."""
+    """Base: unknown parameters are ignored, and a blank value counts as absent.
+
+    An instance is made per world settings (see `params.schema_for`), because a few
+    behaviour switches change what a parameter means.
+    """
 
     class Meta:
         unknown = EXCLUDE
 
-    device_name_max = 64
+    settings = Settings()
+
+    @property
+    def device_name_max(self) -> int:
+        return self.settings.device_name_max
+
+    def is_lifelong(self, usage: int | None) -> bool:
+        return usage is None or (usage == 0 and self.settings.zero_expiry_is_lifelong)
 
     @pre_load
     def _drop_blank(self, data: dict, **kwargs: Any) -> dict:
-        return {k: v for k, v in data.items() if v is not None and not (isinstance(v, str) and not v.strip())}
+        data = {k: v for k, v in data.items() if v is not None and not (isinstance(v, str) and not v.strip())}
+        if self.settings.cover_mark_zero_is_default and str(data.get("coverMark", "")).strip() == "0":
+            del data["coverMark"]  # old Android SDKs send 0 for "default"
+        return data
+
+    @post_load
+    def _timestamps(self, data: dict, **kwargs: Any) -> dict:
+        """sharingExpireAt 0 means lifelong; values below 10^12 are handled as the world says."""
+        if "sharingExpireAt" in data and self.is_lifelong(data["sharingExpireAt"]):
+            data["sharingExpireAt"] = None
+        mode = self.settings.seconds_timestamps
+        for name, field in self.fields.items():
+            value = data.get(name)
+            if field.metadata.get("timestamp") and value and value < SECONDS_BELOW and mode != "accept":
+                if mode == "reject":
+                    raise ValidationError("5145")
+                data[name] = value * 1000
+        return data
 
     def _check_name_length(self, value: str) -> None:
         if len(value) > self.device_name_max:
@@ -147,9 +174,8 @@ class ShareInfoParams(Params):
 
     @validates_schema
     def _usage_after_accept(self, data: dict, **kwargs: Any) -> None:
-        # sharingExpireAt 0 means "not given" (lifelong), as the old Android sample sends it.
         usage = data.get("sharingExpireAt")
-        if usage and usage <= data["acceptingExpireAt"]:
+        if not self.is_lifelong(usage) and usage <= data["acceptingExpireAt"]:
             raise ValidationError("5153")
 
 

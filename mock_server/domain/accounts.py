@@ -4,11 +4,14 @@ check every authenticated request starts with."""
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from . import crypto
 from .errors import QuectelError
 from .models import LoginFailures, Token, User, UserDomain
-from .world import World
+
+if TYPE_CHECKING:  # the world holds rules, so it imports this module
+    from .world import World
 
 DOMAIN_FORMAT = re.compile(r"^[A-Za-z]\.[A-Za-z]{2}\.[0-9A-Za-z]+\.[0-9A-Za-z]+$")
 EMAIL_FORMAT = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -40,6 +43,8 @@ def authenticate(world: World, authorization: str | None) -> tuple[User, Token]:
     """The caller of a request: 5106 without a token, 5032 for any token that is not live."""
     if authorization is None or not strip_bearer(authorization):
         raise QuectelError(5106)
+    if world.settings.require_bearer and strip_bearer(authorization) == authorization.strip():
+        raise QuectelError(5032)
     token = _live_token(world, authorization, "access")
     user = world.users.get(token.uid)
     if user is None:
@@ -50,8 +55,8 @@ def authenticate(world: World, authorization: str | None) -> tuple[User, Token]:
 def issue_tokens(world: World, user: User) -> dict:
     now = world.now()
     settings = world.settings
-    access_exp = now + settings.access_token_ttl_s * 1000
-    refresh_exp = now + settings.refresh_token_ttl_s * 1000
+    access_exp = now + settings.access_token_ttl * 1000
+    refresh_exp = now + settings.refresh_token_ttl * 1000
     access = crypto.issue_jwt(user.uid, "access", now, access_exp)
     refresh = crypto.issue_jwt(user.uid, "refresh", now, refresh_exp)
     world.add_token(Token(access, user.uid, "access", access_exp, partner=refresh))
@@ -111,7 +116,7 @@ def _login(world: World, user: User | None, params: dict, account: tuple[str, st
 
 def _verify(world: World, params: dict, *signed: str) -> None:
     domain = _domain(world, params["userDomain"])
-    if domain.secret is not None:
+    if domain.secret is not None and world.settings.check_signatures:
         expected = crypto.signature(*signed, params["pwd"], params.get("random") or "", domain.secret)
         if params["signature"].lower() != expected:
             raise QuectelError(5420)
@@ -147,8 +152,11 @@ def refresh(world: World, params: dict) -> dict:
 
 
 def logout(world: World, token: Token) -> None:
-    """POST userLogout: the access token and the refresh token issued with it both die."""
+    """POST userLogout: the access token and (unless the world says otherwise) the refresh
+    token issued with it both die."""
     token.revoked = True
+    if not world.settings.logout_revokes_refresh:
+        return
     partner = world.tokens.get(token.partner) if token.partner else None
     if partner is not None:
         partner.revoked = True

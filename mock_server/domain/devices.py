@@ -63,7 +63,10 @@ def _view_by_code(world: World, caller: User, code: str) -> DeviceView:
     share = world.find_share(code)
     if share is None or share.status is ShareStatus.ENDED:
         raise QuectelError(5041)
-    if share.status is ShareStatus.ACTIVE and caller.uid not in (share.recipient_uid, share.owner_uid):
+    allowed = (share.recipient_uid, share.owner_uid)
+    if share.status is ShareStatus.ACTIVE and caller.uid not in allowed:
+        raise QuectelError(5041)
+    if share.status is ShareStatus.PENDING and not world.settings.pending_code_preview and caller.uid not in allowed:
         raise QuectelError(5041)
     device = world.devices.get(share.device_key)
     if device is None:
@@ -111,7 +114,5 @@ def unbind(world: World, caller: User, params: dict) -> int:
     for share in world.active_shares_of(caller.uid):
         if share.device_key == device.key:
             world.end(share, FailureCause.LEFT_BY_RECIPIENT)
-    recipients = {
-        s.recipient_uid for s in world.live_shares_of_device(device.key) if s.status is ShareStatus.ACTIVE
-    }
+    recipients = {s.recipient_uid for s in world.live_shares_of_device(device.key) if s.status is ShareStatus.ACTIVE}
     return 1 + len(recipients)

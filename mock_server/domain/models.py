@@ -3,6 +3,7 @@ accounts.py and devices.py, the indexes over them in world.py."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import IntEnum
 
@@ -24,16 +25,36 @@ class FailureCause(IntEnum):
     DEVICE_UNBOUND = 6
 
 
-@dataclass
+@dataclass(frozen=True)
 class Settings:
-    """Knobs a scenario may turn; the defaults are the documented or decided values."""
+    """Knobs a scenario may turn (`settings:` in camelCase); the defaults are the documented
+    or decided values. The switches after `region` each reverse one behaviour decision."""
 
-    access_token_ttl_s: int = 7200
-    refresh_token_ttl_s: int = 2_592_000
+    access_token_ttl: int = 7200  # seconds
+    refresh_token_ttl: int = 2_592_000  # seconds
     device_name_max: int = 64
     login_attempts: int = 5
     login_freeze_minutes: int = 20
     region: str = "C"
+    hang_seconds: int = 120
+    auth_error_http_status: int = 200
+    require_bearer: bool = False
+    parameter_sources: tuple[str, ...] = ("query", "form", "json")
+    seconds_timestamps: str = "accept"  # or "reject" (5145) or "convert" (x1000)
+    zero_expiry_is_lifelong: bool = True
+    cover_mark_zero_is_default: bool = False
+    share_by_uid_needs_acceptance: bool = False
+    pending_code_preview: bool = True
+    list_pending_shares: bool = False
+    check_signatures: bool = True
+    logout_revokes_refresh: bool = True
+
+    @classmethod
+    def from_spec(cls, spec: dict) -> Settings:
+        snake = {re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower(): value for key, value in spec.items()}
+        if "parameter_sources" in snake:
+            snake["parameter_sources"] = tuple(snake["parameter_sources"])
+        return cls(**snake)
 
 
 @dataclass
@@ -106,6 +127,7 @@ class Share:
     accepting_expire_at: int | None = None
     sharing_expire_at: int | None = None  # None: lifelong
     recipient_uid: str | None = None
+    invitee_uid: str | None = None  # shareByUid when invitations must be accepted
     device_name: str | None = None  # the recipient's own name for the device
     auth_key: str | None = None
     accept_time: int | None = None

@@ -18,24 +18,25 @@ import yaml
 
 from .clock import Clock
 from .models import Device, FailureCause, Family, Settings, Share, ShareStatus, Token, User, UserDomain
+from .scenario_schema import validate_spec
 from .timeparse import parse_instant
 from .world import World
 
 SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
 SUFFIXES = (".yaml", ".yml", ".json")
 DEFAULT_DOMAIN = "C.DM.5903.1"
-SETTING_NAMES = {
-    "accessTokenTtl": "access_token_ttl_s",
-    "refreshTokenTtl": "refresh_token_ttl_s",
-    "deviceNameMax": "device_name_max",
-    "loginAttempts": "login_attempts",
-    "loginFreezeMinutes": "login_freeze_minutes",
-    "region": "region",
-}
 
 
 class ScenarioNotFound(LookupError):
     pass
+
+
+class ScenarioInvalid(ValueError):
+    """A scenario that does not pass the schema; `problems` lists each as `file: path: message`."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
 
 
 def resolve(name_or_path: str) -> Path:
@@ -55,8 +56,13 @@ def library() -> list[str]:
 
 
 def read_file(path: Path) -> Any:
-    text = path.read_text(encoding="utf-8")
-    return json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    """The parsed file; ScenarioInvalid when it is not readable YAML or JSON."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        return json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, yaml.YAMLError) as exc:
+        detail = " ".join(str(exc).split())
+        raise ScenarioInvalid([f"{path.name}: (file): not readable as {path.suffix[1:] or 'YAML'}: {detail}"]) from None
 
 
 @dataclass
@@ -78,11 +84,15 @@ class Scenario:
 
     @classmethod
     def load(cls, name_or_path: str, seed: int | None = None) -> Scenario:
+        """A library scenario or a file; ScenarioNotFound or ScenarioInvalid otherwise."""
         path = resolve(name_or_path)
-        return cls.from_spec(read_file(path) or {}, str(path), seed)
+        return cls.from_spec(read_file(path), str(path), seed)
 
     @classmethod
-    def from_spec(cls, spec: dict, source: str = "<inline>", seed: int | None = None) -> Scenario:
+    def from_spec(cls, spec: Any, source: str = "<inline>", seed: int | None = None) -> Scenario:
+        spec, problems = validate_spec(spec, Path(source).name)
+        if problems:
+            raise ScenarioInvalid(problems)
         scenario = cls(spec=spec, source=source, seed=spec.get("seed", 0) if seed is None else seed)
         scenario._expand()
         return scenario
@@ -110,8 +120,9 @@ class Scenario:
             None if start is None else parse_instant(start, 0),
             frozen=bool(clock_spec.get("frozen", False)),
         )
-        world = World(self._settings(), clock, self.seed)
-        t0 = clock.now_ms()
+        world = World(Settings.from_spec(self.spec.get("settings", {})), clock, self.seed)
+        world.scenario = self
+        t0 = world.started_at
         for entry in self.spec.get("userDomains", [{"domain": DEFAULT_DOMAIN}]):
             world.add_domain(UserDomain(entry["domain"], entry.get("secret"), bool(entry.get("disabled"))))
         for entry in self.users:
@@ -120,16 +131,12 @@ class Scenario:
             world.add_device(_device(entry, t0))
         for i, entry in enumerate(self.spec.get("families", []), start=1):
             fid = str(entry.get("fid", f"F{i}"))
-            world.add_family(
-                Family(fid, entry.get("name", fid), entry["owner"], set(entry.get("members", [])))
-            )
+            world.add_family(Family(fid, entry.get("name", fid), entry["owner"], set(entry.get("members", []))))
         for entry in self.spec.get("shares", []):
             world.add_share(_share(world, entry, t0))
+        for entry in self.spec.get("rules", []):
+            world.rules.add(entry)
         return world
-
-    def _settings(self) -> Settings:
-        given = self.spec.get("settings", {})
-        return Settings(**{attr: given[key] for key, attr in SETTING_NAMES.items() if key in given})
 
     @staticmethod
     def _add_user(world: World, entry: dict, t0: int) -> None:
@@ -178,9 +185,7 @@ def _share(world: World, entry: dict, t0: int) -> Share:
     pk, dk = entry["device"]["pk"], entry["device"]["dk"]
     state = entry.get("state", "pending")
     status = {"pending": ShareStatus.PENDING, "active": ShareStatus.ACTIVE, "ended": ShareStatus.ENDED}[state]
-    at = {
-        key: parse_instant(entry[key], t0) for key in ("acceptingExpireAt", "sharingExpireAt") if key in entry
-    }
+    at = {key: parse_instant(entry[key], t0) for key in ("acceptingExpireAt", "sharingExpireAt") if key in entry}
     owner = entry.get("owner") or world.devices[(pk, dk)].owner_uid
     share = Share(
         share_id=world.next_share_id(),
@@ -258,11 +263,7 @@ class _Generator:
                     "pk": entry.get("pk") or self.rng.choice(self.PRODUCT_KEYS),
                     "dk": "%012X" % self.rng.getrandbits(48),
                     "name": f"{self.faker.first_name()}'s {kind}",
-                    "owner": entry["owner"]
-                    if "owner" in entry
-                    else self.rng.choice(owners)
-                    if owners
-                    else None,
+                    "owner": entry["owner"] if "owner" in entry else self.rng.choice(owners) if owners else None,
                     "verified": entry.get("verified", True),
                     "online": entry.get("online", self.rng.random() < 0.5),
                     "productName": f"Smart {kind}",

@@ -35,7 +35,7 @@ def _new_share(world: World, caller: User, device: Device, params: dict) -> Shar
         dk=device.dk,
         cover_mark=params["coverMark"],
         share_time=world.now(),
-        sharing_expire_at=params.get("sharingExpireAt") or None,  # 0 means lifelong
+        sharing_expire_at=params.get("sharingExpireAt"),
         auth_key=params.get("authKey"),
     )
 
@@ -98,6 +98,10 @@ def share_by_uid(world: World, caller: User, params: dict) -> str:
     if recipient is None or recipient.uid == caller.uid:
         raise QuectelError(5134)
     share = _new_share(world, caller, device, params)
+    if world.settings.share_by_uid_needs_acceptance:
+        share.invitee_uid = recipient.uid  # pending: only the invitee may accept it
+        world.add_share(share)
+        return share.code
     replaced = _cover(world, share, recipient.uid, 5134)
     world.add_share(share)
     _activate(world, share, recipient.uid, replaced)
@@ -121,9 +125,9 @@ def _recipients_share(world: World, caller: User, code: str) -> Share:
 
 
 def set_share_time(world: World, caller: User, params: dict) -> None:
-    """PUT setShareTime: the owner moves the usage expiry (0 makes the share lifelong)."""
+    """PUT setShareTime: the owner moves the usage expiry (None: lifelong)."""
     share = _owners_share(world, caller, params["shareCode"])
-    share.sharing_expire_at = params["sharingExpireAt"] or None
+    share.sharing_expire_at = params["sharingExpireAt"]
     share.update_time = world.now()
     world.settle(share)
 
@@ -156,6 +160,8 @@ def accept(world: World, caller: User, params: dict) -> None:
         raise QuectelError(5137)
     if share.status is ShareStatus.ACTIVE and share.recipient_uid != caller.uid:
         raise QuectelError(5137)
+    if share.invitee_uid is not None and share.invitee_uid != caller.uid:
+        raise QuectelError(5137)
     device = world.devices.get(share.device_key)
     if share.status is ShareStatus.ACTIVE or (device is not None and device.owner_uid == caller.uid):
         raise QuectelError(5049)
@@ -168,7 +174,9 @@ def accept(world: World, caller: User, params: dict) -> None:
 
 
 def share_user_list(world: World, caller: User, params: dict) -> list[Share]:
-    """GET deviceShareUserList: the device's active shares, newest first."""
+    """GET deviceShareUserList: the device's active shares (and pending ones, when the world
+    lists them), newest first."""
     device = _owned_device(world, caller, params["pk"], params["dk"], 5141)
-    active = [s for s in world.live_shares_of_device(device.key) if s.status is ShareStatus.ACTIVE]
-    return sorted(active, key=lambda s: s.share_id, reverse=True)
+    shown = {ShareStatus.ACTIVE, ShareStatus.PENDING} if world.settings.list_pending_shares else {ShareStatus.ACTIVE}
+    rows = [s for s in world.live_shares_of_device(device.key) if s.status in shown]
+    return sorted(rows, key=lambda s: s.share_id, reverse=True)

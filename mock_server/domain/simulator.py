@@ -1,29 +1,93 @@
-"""The simulator as a whole: its scenario and the worlds built from it."""
+"""The simulator as a whole: the server's scenario and the worlds built from it, one per
+client session, each with its own store, clock, rules and journal."""
 
 from __future__ import annotations
 
+import re
 import threading
+import time
+from typing import Any
 
 from .scenario import Scenario
 from .world import World
 
 DEFAULT_WORLD = "default"
+SESSION_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+class BadSession(ValueError):
+    pass
 
 
 class Simulator:
-    def __init__(self, scenario: Scenario) -> None:
+    def __init__(self, scenario: Scenario, idle_timeout_s: float = 1800, max_worlds: int = 1000) -> None:
         self.scenario = scenario
+        self.idle_timeout_s = idle_timeout_s
+        self.max_worlds = max_worlds
         self._lock = threading.Lock()
+        self._scenarios: dict[str, Scenario] = {}
         self.worlds: dict[str, World] = {DEFAULT_WORLD: scenario.build()}
+        self._last_used: dict[str, float] = {}
+        self._next_sweep = 0.0
 
-    def world(self, name: str = DEFAULT_WORLD) -> World:
-        return self.worlds[name]
+    def world(self, name: str = DEFAULT_WORLD, scenario_name: str | None = None) -> World:
+        """The named world, created on first use from `scenario_name` or the server's scenario."""
+        world = self.worlds.get(name)
+        if world is not None:
+            if name != DEFAULT_WORLD:
+                self._last_used[name] = time.monotonic()
+            return world
+        if not SESSION_NAME.match(name):
+            raise BadSession("session names are 1 to 64 letters, digits, '.', '_' or '-'")
+        scenario = self.scenario_named(scenario_name) if scenario_name else self.scenario
+        with self._lock:
+            self.sweep()
+            if name not in self.worlds:
+                if len(self.worlds) >= self.max_worlds:
+                    raise BadSession(f"too many worlds ({self.max_worlds}); reset or let idle ones expire")
+                self.worlds[name] = scenario.build()
+            self._last_used[name] = time.monotonic()
+            return self.worlds[name]
+
+    def scenario_named(self, name: str) -> Scenario:
+        """A library scenario or file, loaded once and kept (it is read-only)."""
+        if name not in self._scenarios:
+            self._scenarios[name] = Scenario.load(name)
+        return self._scenarios[name]
 
     def reset(self, name: str = DEFAULT_WORLD, scenario: Scenario | None = None) -> World:
         """Rebuild one world from its scenario (or another): nothing of the old one survives."""
+        current = self.worlds.get(name)
+        base = scenario or (current.scenario if current is not None else None) or self.scenario
+        world = base.build()
         with self._lock:
-            if scenario is not None and name == DEFAULT_WORLD:
-                self.scenario = scenario
-            world = (scenario or self.scenario).build()
             self.worlds[name] = world
-            return world
+            if name != DEFAULT_WORLD:
+                self._last_used[name] = time.monotonic()
+        return world
+
+    def drop(self, name: str) -> bool:
+        if name == DEFAULT_WORLD:
+            return False
+        with self._lock:
+            self._last_used.pop(name, None)
+            return self.worlds.pop(name, None) is not None
+
+    def sweep(self, now: float | None = None) -> list[str]:
+        """Drop worlds idle longer than the timeout (checked at most once a second)."""
+        now = time.monotonic() if now is None else now
+        if now < self._next_sweep:
+            return []
+        self._next_sweep = now + 1.0
+        idle = [n for n, t in self._last_used.items() if now - t > self.idle_timeout_s]
+        for name in idle:
+            self.worlds.pop(name, None)
+            self._last_used.pop(name, None)
+        return idle
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario.name,
+            "worlds": sorted(self.worlds),
+            "idleTimeoutSeconds": self.idle_timeout_s,
+        }

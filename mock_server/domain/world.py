@@ -12,6 +12,7 @@ import threading
 from collections import defaultdict
 
 from .clock import Clock
+from .journal import Journal
 from .models import (
     Device,
     DeviceKey,
@@ -25,6 +26,7 @@ from .models import (
     User,
     UserDomain,
 )
+from .rules import RuleSet
 
 
 class World:
@@ -50,6 +52,14 @@ class World:
         self.tokens: dict[str, Token] = {}
         self.login_failures: dict[tuple[str, str], LoginFailures] = {}
         self._last_share_id = 0
+        # What a world holds besides its records: when it began (relative times in rules
+        # refer to it), its rules, its journal, and a generator for rules' `chance`, apart
+        # from `rng` so that random rules do not change the share codes.
+        self.started_at = self.clock.now_ms()
+        self.rules = RuleSet()
+        self.journal = Journal()
+        self.rule_rng = random.Random(seed)
+        self.scenario = None  # the Scenario this world was built from, for resets
 
     def now(self) -> int:
         return self.clock.now_ms()

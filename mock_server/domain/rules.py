@@ -1,0 +1,199 @@
+"""Rules: conditions on incoming requests, and what to do instead of (or before) the normal
+answer. The first rule that matches wins; `times` bounds how often a rule fires.
+
+This module decides *whether* a rule fires and applies its effects on the world; answering
+(a code, a delay, a fault) is the HTTP layer's job.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .accounts import strip_bearer
+from .models import FailureCause, ShareStatus
+from .timeparse import parse_duration, parse_instant
+
+if TYPE_CHECKING:  # the world holds rules, so it imports this module
+    from .world import World
+
+
+@dataclass
+class Incoming:
+    """What the rules can see of a request."""
+
+    method: str
+    path: str
+    params: dict[str, Any]
+    headers: dict[str, str]  # names in lower case
+    authorization: str | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return self.path.rstrip("/").rsplit("/", 1)[-1]
+
+
+@dataclass
+class Rule:
+    id: str
+    spec: dict
+    fired: int = 0
+    seen: int = 0  # calls that met every condition but nth/every/chance
+    _path: re.Pattern | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        path = self.match.get("path")
+        self._path = re.compile(path) if path else None
+
+    @property
+    def match(self) -> dict:
+        return self.spec.get("match") or {}
+
+    @property
+    def action(self) -> dict:
+        return self.spec["action"]
+
+    @property
+    def exhausted(self) -> bool:
+        times = self.spec.get("times")
+        return times is not None and self.fired >= times
+
+    def to_dict(self) -> dict:
+        spec = dict(self.spec)
+        if "window" in spec.get("match", {}):
+            window = dict(spec["match"]["window"])
+            if "start" in window:
+                window["from"] = window.pop("start")
+            spec["match"] = {**spec["match"], "window": window}
+        return {**spec, "id": self.id, "fired": self.fired, "seen": self.seen, "exhausted": self.exhausted}
+
+
+def _equal(expected: Any, actual: Any) -> bool:
+    def text(v: Any) -> str:
+        return str(v).lower() if isinstance(v, bool) else str(v)
+
+    return text(expected) == text(actual)
+
+
+def value_matches(spec: Any, value: Any) -> bool:
+    """A parameter or header condition: a plain value, or {regex}, {present} or {equals}."""
+    if isinstance(spec, dict):
+        if "present" in spec:
+            return (value is not None) == spec["present"]
+        if value is None:
+            return False
+        if "regex" in spec:
+            return re.search(str(spec["regex"]), str(value)) is not None
+        return _equal(spec["equals"], value)
+    return value is not None and _equal(spec, value)
+
+
+class RuleSet:
+    def __init__(self, specs: list[dict] | None = None) -> None:
+        self.rules: list[Rule] = []
+        self._last_id = 0
+        for spec in specs or []:
+            self.add(spec)
+
+    def __bool__(self) -> bool:
+        return bool(self.rules)
+
+    def add(self, spec: dict) -> Rule:
+        """Append a validated rule; its id is the spec's `id` or the next `rN`."""
+        rule_id = spec.get("id")
+        if rule_id is None:
+            self._last_id += 1
+            rule_id = f"r{self._last_id}"
+        if any(r.id == rule_id for r in self.rules):
+            raise ValueError(f"a rule with id {rule_id} already exists")
+        rule = Rule(rule_id, spec)
+        self.rules.append(rule)
+        return rule
+
+    def remove(self, rule_id: str) -> bool:
+        before = len(self.rules)
+        self.rules = [r for r in self.rules if r.id != rule_id]
+        return len(self.rules) < before
+
+    def clear(self) -> None:
+        self.rules = []
+
+    def match(self, world: World, req: Incoming) -> Rule | None:
+        """The first rule whose conditions hold for `req`, counted as fired; or None."""
+        for rule in self.rules:
+            if rule.exhausted or not _conditions(rule, world, req):
+                continue
+            rule.seen += 1
+            m = rule.match
+            if "nth" in m and rule.seen != m["nth"]:
+                continue
+            if "every" in m and rule.seen % m["every"]:
+                continue
+            if "chance" in m and world.rule_rng.random() >= m["chance"]:
+                continue
+            rule.fired += 1
+            return rule
+        return None
+
+
+def _conditions(rule: Rule, world: World, req: Incoming) -> bool:
+    m = rule.match
+    if "endpoint" in m:
+        target = m["endpoint"]
+        if (req.path if target.startswith("/") else req.endpoint) != target.rstrip("/") and req.path != target:
+            return False
+    if rule._path is not None and not rule._path.search(req.path):
+        return False
+    if "method" in m:
+        methods = m["method"] if isinstance(m["method"], list) else [m["method"]]
+        if req.method.upper() not in {x.upper() for x in methods}:
+            return False
+    if any(not value_matches(s, req.params.get(k)) for k, s in m.get("params", {}).items()):
+        return False
+    if any(not value_matches(s, req.headers.get(k.lower())) for k, s in m.get("headers", {}).items()):
+        return False
+    if "token" in m and strip_bearer(req.authorization or "") != strip_bearer(m["token"]):
+        return False
+    if "uid" in m and caller_uid(world, req.authorization) != m["uid"]:
+        return False
+    return "window" not in m or _in_window(world, m["window"])
+
+
+def _in_window(world: World, window: dict) -> bool:
+    now = world.now()
+    if "start" in window and now < parse_instant(window["start"], world.started_at):
+        return False
+    return not ("until" in window and now >= parse_instant(window["until"], world.started_at))
+
+
+def caller_uid(world: World, authorization: str | None) -> str | None:
+    """The uid behind a token, live or not (rules and the journal want to know who it was)."""
+    if not authorization:
+        return None
+    token = world.tokens.get(strip_bearer(authorization))
+    return token.uid if token else None
+
+
+def apply_effects(world: World, action: dict, req: Incoming) -> list[str]:
+    """The rule's effects on the world, before the request is handled. Returns warnings."""
+    warnings = []
+    if action.get("advanceClock"):
+        world.clock.advance(parse_duration(action["advanceClock"]))
+    if action.get("expireShare") or action.get("expireAcceptWindow"):
+        share = world.shares.get(str(req.params.get("shareCode") or ""))
+        if share is None:
+            warnings.append("rule effect found no share: the request names no known shareCode")
+        elif action.get("expireShare") and share.status is not ShareStatus.ENDED:
+            share.sharing_expire_at = world.now()
+            world.end(share, FailureCause.USAGE_WINDOW_PASSED)
+        elif action.get("expireAcceptWindow") and share.status is ShareStatus.PENDING:
+            share.accepting_expire_at = world.now()
+            world.end(share, FailureCause.ACCEPT_WINDOW_PASSED)
+    if action.get("revokeToken"):
+        token = world.tokens.get(strip_bearer(req.authorization or ""))
+        if token is None:
+            warnings.append("rule effect found no token to revoke")
+        else:
+            token.revoked = True
+    return warnings

@@ -1,0 +1,422 @@
+"""The one schema of scenario files, rules included, with messages meant for people.
+
+`validate(data, source)` returns every problem as `source: path.to.field: message`; the
+command line, the control API and the JSON Schema export all use these classes.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+from .timeparse import parse_duration, parse_instant
+
+REQUIRED = {"required": "is required", "null": "must not be null"}
+FAULTS = ("drop", "empty", "malformed", "http500", "http502", "http503", "hang")
+SHARE_STATES = ("pending", "active", "ended")
+
+
+class Str(fields.String):
+    default_error_messages = {**REQUIRED, "invalid": "must be a string"}
+
+
+class Int(fields.Integer):
+    default_error_messages = {**REQUIRED, "invalid": "must be an integer"}
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(strict=True, **kwargs)
+
+
+class Num(fields.Float):
+    default_error_messages = {**REQUIRED, "invalid": "must be a number"}
+
+
+class Bool(fields.Boolean):
+    default_error_messages = {**REQUIRED, "invalid": "must be true or false"}
+    truthy = {True}
+    falsy = {False}
+
+
+class Listing(fields.List):
+    default_error_messages = {**REQUIRED, "invalid": "must be a list"}
+
+
+class Mapping(fields.Dict):
+    default_error_messages = {**REQUIRED, "invalid": "must be a mapping"}
+
+
+class Instant(fields.Field):
+    """A point in time: epoch milliseconds, ISO 8601, or relative to the clock's start."""
+
+    default_error_messages = {
+        **REQUIRED,
+        "invalid": "must be epoch milliseconds, ISO 8601, or relative such as +10m",
+    }
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        try:
+            parse_instant(value, 0)
+        except (ValueError, TypeError):
+            raise self.make_error("invalid") from None
+        return value
+
+
+class Duration(fields.Field):
+    """A length of time: `90s`, `10m`, `2h`, `30d`, `500ms`, or a number of milliseconds."""
+
+    default_error_messages = {**REQUIRED, "invalid": "must be a duration such as 90s, 10m, 2h or 30d"}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        try:
+            if parse_duration(value) < 0:
+                raise ValueError
+        except (ValueError, TypeError):
+            raise self.make_error("invalid") from None
+        return value
+
+
+class Matcher(fields.Field):
+    """A parameter or header condition: a value to equal, or {regex}, {present}, {equals}."""
+
+    default_error_messages = {
+        **REQUIRED,
+        "invalid": "must be a value, or a mapping with one of regex, present, equals",
+        "regex": "is not a valid regular expression",
+    }
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, (str, int, float, bool)):
+            return value
+        if not isinstance(value, dict) or len(value) != 1 or not {"regex", "present", "equals"} >= set(value):
+            raise self.make_error("invalid")
+        if "regex" in value:
+            try:
+                re.compile(str(value["regex"]))
+            except re.error:
+                raise self.make_error("regex") from None
+        if "present" in value and not isinstance(value["present"], bool):
+            raise self.make_error("invalid")
+        return value
+
+
+class Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+    error_messages = {"unknown": "unknown field", "type": "must be a mapping"}
+
+
+def one_of(choices: tuple) -> validate.OneOf:
+    return validate.OneOf(choices, error="must be one of: " + ", ".join(map(str, choices)))
+
+
+def at_least(n: int) -> validate.Range:
+    return validate.Range(min=n, error=f"must be at least {n}")
+
+
+# ---- world ---------------------------------------------------------------------------------
+
+
+class ClockSpec(Strict):
+    start = Instant(metadata={"description": "epoch ms or ISO 8601; default: the moment the world is built"})
+    frozen = Bool(metadata={"description": "true: time moves only when set or advanced"})
+
+
+class SettingsSpec(Strict):
+    accessTokenTtl = Int(validate=at_least(1), metadata={"description": "seconds (default 7200)"})
+    refreshTokenTtl = Int(validate=at_least(1), metadata={"description": "seconds (default 2592000)"})
+    deviceNameMax = Int(validate=at_least(1), metadata={"description": "characters (default 64)"})
+    loginAttempts = Int(validate=at_least(1), metadata={"description": "wrong passwords before 5147 (default 5)"})
+    loginFreezeMinutes = Int(validate=at_least(0), metadata={"description": "default 20"})
+    region = Str(validate=validate.Regexp(r"^[A-Z]$", error="must be one capital letter"))
+    hangSeconds = Int(validate=at_least(1), metadata={"description": "how long a hang fault holds (default 120)"})
+    # Switches, one per behaviour decision a team may want otherwise.
+    authErrorHttpStatus = Int(validate=one_of((200, 401, 403)), metadata={"description": "HTTP status of 5106/5032"})
+    requireBearer = Bool(metadata={"description": "refuse tokens without the Bearer prefix (5032)"})
+    parameterSources = Listing(Str(validate=one_of(("query", "form", "json"))), validate=validate.Length(min=1))
+    secondsTimestamps = Str(validate=one_of(("accept", "reject", "convert")))
+    zeroExpiryIsLifelong = Bool()
+    coverMarkZeroIsDefault = Bool()
+    shareByUidNeedsAcceptance = Bool()
+    pendingCodePreview = Bool()
+    listPendingShares = Bool()
+    checkSignatures = Bool()
+    logoutRevokesRefresh = Bool()
+
+
+class UserDomainSpec(Strict):
+    domain = Str(
+        required=True,
+        validate=validate.Regexp(r"^[A-Za-z]\.[A-Za-z]{2}\.\w+\.\w+$", error="must look like C.DM.5903.1"),
+    )
+    secret = Str(metadata={"description": "when given, login signatures are checked"})
+    disabled = Bool()
+
+
+class UserSpec(Strict):
+    generate = Int(validate=at_least(1), metadata={"description": "make N users with Faker instead"})
+    uid = Str()
+    email = Str()
+    phone = Str()
+    internationalCode = Str()
+    password = Str(validate=validate.Length(min=6, max=20, error="must be 6 to 20 characters"))
+    nickname = Str()
+    userDomain = Str()
+    token = Str(metadata={"description": "a fixed access token for this user"})
+    tokenExpiresAt = Instant()
+    registered = Instant()
+
+    @validates_schema
+    def _uid_or_generate(self, data: dict, **kwargs: Any) -> None:
+        if "generate" not in data and not data.get("uid"):
+            raise ValidationError("is required", "uid")
+
+
+class FamilySpec(Strict):
+    fid = Str()
+    name = Str()
+    owner = Str(required=True)
+    members = Listing(Str())
+
+
+class DeviceSpec(Strict):
+    generate = Int(validate=at_least(1), metadata={"description": "make N devices with Faker instead"})
+    pk = Str()
+    dk = Str()
+    name = Str()
+    owner = Str(allow_none=True, metadata={"description": "uid; null: bound to nobody"})
+    verified = Bool()
+    online = Bool()
+    productName = Str()
+    sn = Str()
+    authKey = Str()
+    deviceTag = Str()
+    signalStrength = Str()
+    created = Instant()
+    bound = Instant()
+
+    @validates_schema
+    def _keys_or_generate(self, data: dict, **kwargs: Any) -> None:
+        if "generate" not in data:
+            missing = [k for k in ("pk", "dk") if not data.get(k)]
+            if missing:
+                raise ValidationError({k: ["is required"] for k in missing})
+
+
+class DeviceRef(Strict):
+    pk = Str(required=True)
+    dk = Str(required=True)
+
+
+class ShareSpec(Strict):
+    device = fields.Nested(DeviceRef, required=True, error_messages=REQUIRED)
+    owner = Str()
+    recipient = Str()
+    code = Str()
+    state = Str(validate=one_of(SHARE_STATES))
+    coverMark = Int(validate=one_of((1, 2, 3)))
+    acceptingExpireAt = Instant()
+    sharingExpireAt = Instant()
+    shareTime = Instant()
+    acceptTime = Instant()
+    deleteTime = Instant()
+    failureCause = Int(validate=one_of((1, 2, 3, 4, 5, 6)))
+    deviceName = Str()
+
+    @validates_schema
+    def _recipient_when_accepted(self, data: dict, **kwargs: Any) -> None:
+        if data.get("state") == "active" and not data.get("recipient"):
+            raise ValidationError("is required when state is active", "recipient")
+
+
+# ---- rules ---------------------------------------------------------------------------------
+
+
+class WindowSpec(Strict):
+    start = Instant(data_key="from")
+    until = Instant()
+
+
+class MatchSpec(Strict):
+    endpoint = Str(metadata={"description": "endpoint name (shareDevice) or an exact path"})
+    path = Str(metadata={"description": "regular expression searched in the path"})
+    method = fields.Raw(metadata={"description": "a method or a list of methods"})
+    params = Mapping(keys=Str(), values=Matcher())
+    headers = Mapping(keys=Str(), values=Matcher())
+    uid = Str(metadata={"description": "the caller's uid, from the Authorization token"})
+    token = Str(metadata={"description": "the caller's token, with or without Bearer"})
+    nth = Int(validate=at_least(1), metadata={"description": "only the n-th call that matches the rest"})
+    every = Int(validate=at_least(1), metadata={"description": "every n-th call that matches the rest"})
+    chance = Num(validate=validate.Range(min=0, max=1, error="must be between 0 and 1"))
+    window = fields.Nested(WindowSpec, error_messages=REQUIRED)
+
+    @validates_schema
+    def _methods(self, data: dict, **kwargs: Any) -> None:
+        method = data.get("method")
+        methods = method if isinstance(method, list) else [method] if method is not None else []
+        if not all(isinstance(m, str) and m.isalpha() for m in methods):
+            raise ValidationError("must be an HTTP method or a list of them", "method")
+        if "path" in data:
+            try:
+                re.compile(data["path"])
+            except re.error:
+                raise ValidationError("is not a valid regular expression", "path") from None
+
+
+class DelaySpec(Strict):
+    min = Duration(required=True)
+    max = Duration(required=True)
+
+
+class DelayField(fields.Field):
+    """A fixed duration, or {min, max} for a random delay in that range."""
+
+    default_error_messages = {**REQUIRED, "invalid": "must be a duration or a mapping with min and max"}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, dict):
+            return DelaySpec().load(value)
+        return Duration()._deserialize(value, attr, data, **kwargs)
+
+
+class ActionSpec(Strict):
+    code = Int(metadata={"description": "answer with this business code"})
+    msg = Str(metadata={"description": "default: the documented message of code"})
+    data = fields.Raw(allow_none=True)
+    extMsg = fields.Raw(allow_none=True)
+    status = Int(validate=validate.Range(min=100, max=599, error="must be an HTTP status"))
+    delay = DelayField()
+    fault = Str(validate=one_of(FAULTS))
+    expireShare = Bool(metadata={"description": "the share named by shareCode ends now (cause 2)"})
+    expireAcceptWindow = Bool(metadata={"description": "the pending share named by shareCode ends now (cause 1)"})
+    advanceClock = Duration()
+    revokeToken = Bool(metadata={"description": "the caller's token is revoked"})
+
+    @validates_schema
+    def _does_something(self, data: dict, **kwargs: Any) -> None:
+        if not data:
+            raise ValidationError("must do something: code, delay, fault or an effect")
+        if "fault" in data and ("code" in data or "status" in data):
+            raise ValidationError("cannot be combined with code or status", "fault")
+
+
+class RuleSpec(Strict):
+    id = Str()
+    description = Str()
+    match = fields.Nested(MatchSpec, load_default=dict, error_messages=REQUIRED)
+    action = fields.Nested(ActionSpec, required=True, error_messages=REQUIRED)
+    times = Int(validate=at_least(1), metadata={"description": "fire at most N times"})
+
+
+# ---- the file ------------------------------------------------------------------------------
+
+
+class ScenarioSpec(Strict):
+    name = Str()
+    description = Str()
+    seed = Int()
+    clock = fields.Nested(ClockSpec, error_messages=REQUIRED)
+    settings = fields.Nested(SettingsSpec, error_messages=REQUIRED)
+    userDomains = Listing(fields.Nested(UserDomainSpec))
+    users = Listing(fields.Nested(UserSpec))
+    families = Listing(fields.Nested(FamilySpec))
+    devices = Listing(fields.Nested(DeviceSpec))
+    shares = Listing(fields.Nested(ShareSpec))
+    rules = Listing(fields.Nested(RuleSpec))
+
+    @validates_schema(skip_on_field_errors=False)
+    def _references(self, data: dict, **kwargs: Any) -> None:
+        problems = _reference_problems(data)
+        if problems:
+            raise ValidationError(problems)
+
+
+def _generated_uids(data: dict) -> set[str]:
+    region = data.get("settings", {}).get("region", "C")
+    total = sum(u.get("generate", 0) for u in data.get("users", []))
+    return {f"{region}{900000 + n}" for n in range(1, total + 1)}
+
+
+def _reference_problems(data: dict) -> dict:
+    """Problems as a marshmallow error dict: unknown users and devices, duplicates."""
+    problems: dict = {}
+
+    def add(section: str, index: int, field_name: str, message: str) -> None:
+        problems.setdefault(section, {}).setdefault(index, {}).setdefault(field_name, []).append(message)
+
+    uids: set[str] = set()
+    for i, user in enumerate(data.get("users", [])):
+        if "uid" in user:
+            if user["uid"] in uids:
+                add("users", i, "uid", f"duplicate uid {user['uid']}")
+            uids.add(user["uid"])
+    known = uids | _generated_uids(data)
+    for i, fam in enumerate(data.get("families", [])):
+        if fam.get("owner") and fam["owner"] not in known:
+            add("families", i, "owner", f"unknown user {fam['owner']}")
+        for name in fam.get("members", []):
+            if name not in known:
+                add("families", i, "members", f"unknown user {name}")
+    keys: set[tuple[str, str]] = set()
+    for i, dev in enumerate(data.get("devices", [])):
+        if "generate" in dev or not (dev.get("pk") and dev.get("dk")):
+            continue
+        if (dev["pk"], dev["dk"]) in keys:
+            add("devices", i, "dk", f"duplicate device {dev['pk']}/{dev['dk']}")
+        keys.add((dev["pk"], dev["dk"]))
+        if dev.get("owner") is not None and dev["owner"] not in known:
+            add("devices", i, "owner", f"unknown user {dev['owner']}")
+    codes: set[str] = set()
+    for i, share in enumerate(data.get("shares", [])):
+        ref = (share.get("device", {}).get("pk"), share.get("device", {}).get("dk"))
+        if None not in ref and ref not in keys:
+            add("shares", i, "device", f"unknown device {ref[0]}/{ref[1]}")
+        for role in ("owner", "recipient"):
+            if share.get(role) and share[role] not in known:
+                add("shares", i, role, f"unknown user {share[role]}")
+        if share.get("code"):
+            if share["code"] in codes:
+                add("shares", i, "code", f"duplicate code {share['code']}")
+            codes.add(share["code"])
+    return problems
+
+
+def flatten(messages: Any, prefix: str = "") -> list[str]:
+    """marshmallow's nested error dict as `path.to.field: message` lines."""
+    if isinstance(messages, str):
+        return [f"{prefix or '(file)'}: {messages}"]
+    if isinstance(messages, list):
+        return [line for item in messages for line in flatten(item, prefix)]
+    lines = []
+    for key, value in messages.items():
+        if key in ("_schema", "value"):  # "value": marshmallow's slot for a mapping's value
+            path = prefix
+        elif isinstance(key, int):
+            path = f"{prefix}[{key}]"
+        else:
+            path = f"{prefix}.{key}" if prefix else str(key)
+        lines += flatten(value, path)
+    return lines
+
+
+def validate_spec(data: Any, source: str = "<inline>") -> tuple[dict, list[str]]:
+    """The validated scenario and the problems, each as `source: path: message`."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        return {}, [f"{source}: (file): must be a mapping"]
+    try:
+        return ScenarioSpec().load(data), []
+    except ValidationError as err:
+        return {}, [f"{source}: {line}" for line in flatten(err.messages)]
+
+
+def validate_rule(data: Any) -> tuple[dict, list[str]]:
+    if not isinstance(data, dict):
+        return {}, ["(rule): must be a mapping"]
+    try:
+        return RuleSpec().load(data), []
+    except ValidationError as err:
+        return {}, flatten(err.messages)
