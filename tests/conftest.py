@@ -87,3 +87,19 @@ def api(app) -> Api:
 def codes_of(world, code: str) -> tuple[int, int | None]:
     share = world.shares[code]
     return int(share.status), None if share.failure_cause is None else int(share.failure_cause)
+
+
+def app_with(spec: dict | str | None = None, **config):
+    """An app whose server scenario is the default world extended by `spec` (or a library name)."""
+    from mock_server.app import create_app
+    from mock_server.domain.scenario import Scenario
+
+    if isinstance(spec, str):
+        scenario = Scenario.load(spec)
+    else:
+        scenario = Scenario.from_spec({"extends": "default", **(spec or {})}, "test.yaml")
+    return create_app(config, scenario=scenario)
+
+
+def api_with(spec: dict | str | None = None, **config) -> Api:
+    return Api(app_with(spec, **config).test_client())

@@ -65,6 +65,37 @@ def read_file(path: Path) -> Any:
         raise ScenarioInvalid([f"{path.name}: (file): not readable as {path.suffix[1:] or 'YAML'}: {detail}"]) from None
 
 
+LIST_SECTIONS = ("userDomains", "users", "families", "tokens", "devices", "shares", "rules")
+MAP_SECTIONS = ("clock", "settings")
+
+
+def with_base(spec: Any, source: str, seen: tuple[str, ...] = ()) -> Any:
+    """Resolve `extends: NAME`: the base's lists come first, mappings merge, scalars override."""
+    if not isinstance(spec, dict) or "extends" not in spec:
+        return spec
+    base_name = spec["extends"]
+    if not isinstance(base_name, str):
+        raise ScenarioInvalid([f"{source}: extends: must be a scenario name or path"])
+    if base_name in seen:
+        raise ScenarioInvalid([f"{source}: extends: {base_name} extends itself"])
+    try:
+        path = resolve(base_name)
+    except ScenarioNotFound as exc:
+        raise ScenarioInvalid([f"{source}: extends: {exc}"]) from None
+    base = with_base(read_file(path) or {}, path.name, (*seen, base_name))
+    merged = {k: v for k, v in base.items() if k not in ("name", "description")}
+    for key, value in spec.items():
+        if key == "extends":
+            continue
+        if key in LIST_SECTIONS and isinstance(value, list) and isinstance(base.get(key), list):
+            merged[key] = base[key] + value
+        elif key in MAP_SECTIONS and isinstance(value, dict) and isinstance(base.get(key), dict):
+            merged[key] = {**base[key], **value}
+        else:
+            merged[key] = value
+    return merged
+
+
 @dataclass
 class Scenario:
     spec: dict
@@ -90,6 +121,7 @@ class Scenario:
 
     @classmethod
     def from_spec(cls, spec: Any, source: str = "<inline>", seed: int | None = None) -> Scenario:
+        spec = with_base(spec, Path(source).name)
         spec, problems = validate_spec(spec, Path(source).name)
         if problems:
             raise ScenarioInvalid(problems)
@@ -127,6 +159,10 @@ class Scenario:
             world.add_domain(UserDomain(entry["domain"], entry.get("secret"), bool(entry.get("disabled"))))
         for entry in self.users:
             self._add_user(world, entry, t0)
+        for entry in self.spec.get("tokens", []):  # after users: a listed token replaces theirs
+            expires = entry.get("expiresAt")
+            at = None if expires is None else parse_instant(expires, t0)
+            world.add_token(Token(entry["token"], entry["uid"], "access", at))
         for entry in self.devices:
             world.add_device(_device(entry, t0))
         for i, entry in enumerate(self.spec.get("families", []), start=1):

@@ -35,8 +35,11 @@ class Num(fields.Float):
 
 class Bool(fields.Boolean):
     default_error_messages = {**REQUIRED, "invalid": "must be true or false"}
-    truthy = {True}
-    falsy = {False}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):  # 1, "yes" and "true" are refused: YAML has true
+            raise self.make_error("invalid")
+        return value
 
 
 class Listing(fields.List):
@@ -205,6 +208,12 @@ class DeviceSpec(Strict):
                 raise ValidationError({k: ["is required"] for k in missing})
 
 
+class TokenSpec(Strict):
+    token = Str(required=True, metadata={"description": "the access token, without Bearer"})
+    uid = Str(required=True)
+    expiresAt = Instant(metadata={"description": "default: never"})
+
+
 class DeviceRef(Strict):
     pk = Str(required=True)
     dk = Str(required=True)
@@ -314,6 +323,7 @@ class RuleSpec(Strict):
 
 
 class ScenarioSpec(Strict):
+    extends = Str(metadata={"description": "a scenario whose sections come first (lists) or merge (mappings)"})
     name = Str()
     description = Str()
     seed = Int()
@@ -322,6 +332,7 @@ class ScenarioSpec(Strict):
     userDomains = Listing(fields.Nested(UserDomainSpec))
     users = Listing(fields.Nested(UserSpec))
     families = Listing(fields.Nested(FamilySpec))
+    tokens = Listing(fields.Nested(TokenSpec))
     devices = Listing(fields.Nested(DeviceSpec))
     shares = Listing(fields.Nested(ShareSpec))
     rules = Listing(fields.Nested(RuleSpec))
@@ -359,6 +370,9 @@ def _reference_problems(data: dict) -> dict:
         for name in fam.get("members", []):
             if name not in known:
                 add("families", i, "members", f"unknown user {name}")
+    for i, token in enumerate(data.get("tokens", [])):
+        if token.get("uid") and token["uid"] not in known:
+            add("tokens", i, "uid", f"unknown user {token['uid']}")
     keys: set[tuple[str, str]] = set()
     for i, dev in enumerate(data.get("devices", [])):
         if "generate" in dev or not (dev.get("pk") and dev.get("dk")):
