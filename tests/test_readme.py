@@ -1,0 +1,49 @@
+"""The README's "Testing failures" examples are valid scenarios that do what they say."""
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import LAMP, OWNER, RECIPIENT, Api
+
+from mock_server.app import create_app
+from mock_server.domain.scenario import Scenario
+
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+
+
+def examples() -> dict[str, dict]:
+    chapter = README.split("## Testing failures", 1)[1]
+    blocks = re.findall(r"```yaml\n# ([\w.-]+).*?\n(.*?)```", chapter, re.S)
+    return {name: yaml.safe_load(body) for name, body in blocks}
+
+
+def app_for(name: str) -> Api:
+    return Api(create_app(scenario=Scenario.from_spec(examples()[name], name)).test_client())
+
+
+def test_three_examples_are_there():
+    assert list(examples()) == ["second-accept.yaml", "mid-flow-expiry.yaml", "flaky.yaml"]
+
+
+@pytest.mark.parametrize("name", ["second-accept.yaml", "mid-flow-expiry.yaml", "flaky.yaml"])
+def test_examples_are_valid(name):
+    assert Scenario.from_spec(examples()[name], name).build().rules is not None
+
+
+def test_second_accept_example():
+    api = app_for("second-accept.yaml")
+    first = api.post("shareInfo", OWNER, **LAMP, acceptingExpireAt=4_000_000_000_000, coverMark=2)["data"]
+    second = api.post("shareInfo", OWNER, **LAMP, acceptingExpireAt=4_000_000_000_000, coverMark=2)["data"]
+    assert api.accept(first)["code"] == 200
+    assert api.accept(second)["code"] == 5151
+
+
+def test_mid_flow_expiry_example():
+    api = app_for("mid-flow-expiry.yaml")
+    code = "share_dv_C00000000000000000000000000000000000aa"
+    assert [d["shareCode"] for d in api.devices() if d["deviceType"] == 2] == [code]
+    api.client.post("/_mock/clock", json={"advance": "1h"})
+    assert [d for d in api.devices() if d["deviceType"] == 2] == []
+    assert api.put("changeShareDeviceName", RECIPIENT, shareCode=code, deviceName="x")["code"] == 5142
