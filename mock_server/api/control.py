@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 from marshmallow import Schema, ValidationError, fields
 
 from ..domain.accounts import issue_tokens
@@ -12,6 +12,7 @@ from ..domain.scenario import Scenario, ScenarioInvalid, ScenarioNotFound, libra
 from ..domain.scenario_schema import Bool, Duration, Instant, Str, Strict, flatten, validate_rule
 from ..domain.timeparse import parse_duration, parse_instant
 from ..domain.world import World
+from .context import current
 from .dispatch import simulator
 
 bp = Blueprint("control", __name__, url_prefix="/_mock")
@@ -68,11 +69,11 @@ def _body(schema: type[Schema] | None = None) -> Any:
 
 
 def _world() -> World:
-    return g.world
+    return current().world
 
 
 def _world_name() -> str:
-    return g.world_name
+    return current().world_name
 
 
 # ---- endpoints -----------------------------------------------------------------------------

@@ -6,14 +6,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, current_app, g, request
+from flask import Blueprint, current_app
 
 from ..domain.accounts import authenticate
 from ..domain.models import Token, User
 from ..domain.simulator import Simulator
 from ..domain.world import World
+from .context import current
 from .envelope import ok
-from .params import collect, parse, schema_for, seconds_warnings
+from .params import parse, schema_for, seconds_warnings
 from .schemas import Params
 
 
@@ -31,7 +32,7 @@ def simulator() -> Simulator:
 
 def current_world() -> World:
     """The world this request was routed to (see hooks.py)."""
-    return g.world
+    return current().world
 
 
 def endpoint(bp: Blueprint, method: str, name: str, schema: type[Params] | None = None, auth: bool = True) -> Callable:
@@ -39,14 +40,15 @@ def endpoint(bp: Blueprint, method: str, name: str, schema: type[Params] | None 
 
     def register(fn: Callable[[Call], Any]) -> Callable[[Call], Any]:
         def view():
-            world = current_world()
+            state = current()
+            world = state.world
             with world.lock:
-                user, token = authenticate(world, request.headers.get("Authorization")) if auth else (None, None)
+                user, token = authenticate(world, state.authorization) if auth else (None, None)
                 params: dict[str, Any] = {}
                 if schema is not None:
                     instance = schema_for(schema, world.settings)
-                    params = parse(instance, collect(world.settings.parameter_sources))
-                    g.warnings += seconds_warnings(instance, params)
+                    params = parse(instance, state.params())
+                    state.warnings += seconds_warnings(instance, params)
                 data = fn(Call(world, params, user, token))
             return ok(data)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Response, g
+from flask import Response
 
 from ..domain.errors import QuectelError, message_for
 
@@ -14,8 +14,9 @@ _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 def envelope(code: int, msg: str, data: Any = None, ext_msg: Any = None, status: int = 200) -> Response:
     body = {"code": code, "msg": msg, "data": data, "extMsg": ext_msg}
-    g.code = code  # for the journal
-    return Response(_dumps(body), status=status, mimetype="application/json")
+    response = Response(_dumps(body), status=status, mimetype="application/json")
+    response.quectel_code = code  # for the journal
+    return response
 
 
 def ok(data: Any = None) -> Response:

@@ -6,7 +6,7 @@ import random
 import time
 from collections.abc import Iterator
 
-from flask import Response, g
+from flask import Response
 
 from ..domain.errors import message_for
 from ..domain.models import Settings
@@ -38,7 +38,6 @@ def delay_seconds(delay: object, rng: random.Random) -> float:
 
 
 def fault(kind: str, settings: Settings) -> Response:
-    g.code = None
     if kind == "malformed":
         return Response(MALFORMED, 200, mimetype="application/json")
     if kind == "empty":

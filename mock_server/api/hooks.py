@@ -15,10 +15,10 @@ from ..domain.errors import QuectelError
 from ..domain.rules import Incoming, apply_effects, caller_uid
 from ..domain.scenario import ScenarioInvalid, ScenarioNotFound
 from ..domain.simulator import DEFAULT_WORLD, BadSession
+from .context import RequestState
 from .dispatch import simulator
 from .envelope import envelope
 from .faults import delay_seconds, fault, forced_answer
-from .params import collect
 
 SESSION_HEADER = "X-Mock-Session"
 SCENARIO_HEADER = "X-Mock-Scenario"
@@ -47,44 +47,44 @@ def install(app: Flask) -> None:
     app.after_request(_record)
 
 
-def is_control() -> bool:
-    return request.path == CONTROL_PREFIX or request.path.startswith(CONTROL_PREFIX + "/")
-
-
 def _route_to_world() -> Response | None:
-    g.warnings = []
-    name = request.environ.get("mock_server.session") or request.headers.get(SESSION_HEADER) or DEFAULT_WORLD
-    g.world_name = name
+    req = request._get_current_object()
+    env = req.environ
+    name = env.get("mock_server.session") or env.get("HTTP_X_MOCK_SESSION") or DEFAULT_WORLD
     try:
-        g.world = simulator().world(name, request.headers.get(SCENARIO_HEADER))
+        world = simulator().world(name, env.get("HTTP_X_MOCK_SCENARIO"))
     except (BadSession, ScenarioNotFound) as exc:
         return envelope(400, str(exc), status=400)
     except ScenarioInvalid as exc:
         return envelope(400, "invalid scenario", data={"problems": exc.problems}, status=400)
-    if is_control() or not g.world.rules:
+    path = req.path
+    control = path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/")
+    state = g.state = RequestState(world, name, req, control)
+    if control or not world.rules:
         return None
-    return _apply_rules()
+    return _apply_rules(state)
 
 
-def incoming() -> Incoming:
+def _incoming(state: RequestState) -> Incoming:
+    req = state.request
     return Incoming(
-        method=request.method,
-        path=request.path,
-        params=_params(),
-        headers={k.lower(): v for k, v in request.headers.items()},
-        authorization=request.headers.get("Authorization"),
+        method=req.method,
+        path=req.path,
+        params=_safe_params(state),
+        headers={k.lower(): v for k, v in req.headers.items()},
+        authorization=state.authorization,
     )
 
 
-def _apply_rules() -> Response | None:
-    world = g.world
-    req = incoming()
+def _apply_rules(state: RequestState) -> Response | None:
+    world = state.world
+    req = _incoming(state)
     with world.lock:
         rule = world.rules.match(world, req)
         if rule is None:
             return None
-        g.rule = rule.id
-        g.warnings += apply_effects(world, rule.action, req)
+        state.rule = rule.id
+        state.warnings += apply_effects(world, rule.action, req)
     action = rule.action
     if "delay" in action:
         time.sleep(delay_seconds(action["delay"], world.rule_rng))  # outside the lock
@@ -95,36 +95,37 @@ def _apply_rules() -> Response | None:
     return None
 
 
-def _params() -> dict:
+def _safe_params(state: RequestState) -> dict:
     try:
-        return collect()
-    except Exception:  # an unreadable or oversized body: the journal records no parameters
+        return state.params()
+    except Exception:  # an unreadable or oversized body: no parameters to show
         return {}
 
 
 def _record(response: Response) -> Response:
-    world = getattr(g, "world", None)
-    if world is None or is_control():
+    state: RequestState | None = g.get("state")
+    if state is None or state.control:
         return response
-    auth = request.headers.get("Authorization")
+    world, req = state.world, state.request
+    path = req.path
     world.journal.record(
         time=world.now(),
-        method=request.method,
-        path=request.path,
-        endpoint=request.path.rstrip("/").rsplit("/", 1)[-1],
-        params=_params(),
-        uid=caller_uid(world, auth),
-        rule=g.get("rule"),
-        code=g.get("code"),
+        method=req.method,
+        path=path,
+        endpoint=path.rstrip("/").rsplit("/", 1)[-1],
+        params=_safe_params(state),
+        uid=caller_uid(world, state.authorization),
+        rule=state.rule,
+        code=getattr(response, "quectel_code", None),
         status=response.status_code,
-        warnings=g.warnings,
+        warnings=state.warnings,
     )
     return response
 
 
 def auth_status(err: QuectelError) -> int:
     """HTTP status for an error: 5106/5032 follow the world's authErrorHttpStatus switch."""
-    world = g.get("world")
-    if err.code in (5032, 5106) and world is not None:
-        return world.settings.auth_error_http_status
+    state: RequestState | None = g.get("state")
+    if err.code in (5032, 5106) and state is not None:
+        return state.world.settings.auth_error_http_status
     return err.http_status

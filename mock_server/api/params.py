@@ -5,31 +5,11 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from flask import request
 from marshmallow import Schema, ValidationError
 
 from ..domain.errors import QuectelError
 from ..domain.models import Settings
 from .schemas import SECONDS_BELOW, Params
-
-DEFAULT_SOURCES = ("query", "form", "json")
-
-
-def collect(sources: tuple[str, ...] = DEFAULT_SOURCES) -> dict[str, Any]:
-    """Query string, then form body, then JSON object body: the first source with a name wins."""
-    params: dict[str, Any] = {}
-    for source in reversed(sources):
-        params.update(_source(source).items())
-    return params
-
-
-def _source(name: str) -> Any:
-    if name == "query":
-        return request.args
-    if name == "form":
-        return request.form
-    body = request.get_json(silent=True) if request.is_json else None
-    return body if isinstance(body, dict) else {}
 
 
 @functools.cache

@@ -1,0 +1,58 @@
+"""What the HTTP layer knows about the request in hand, gathered once.
+
+Flask's `request` and `g` are context-local proxies, and each access costs a lookup; on the
+hot path they are read once into this object, which the hooks, the dispatcher and the
+journal share.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Request, g
+
+from ..domain.world import World
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+@dataclass(slots=True)
+class RequestState:
+    world: World
+    world_name: str
+    request: Request
+    control: bool
+    warnings: list[str] = field(default_factory=list)
+    rule: str | None = None
+    _params: dict[str, Any] | None = None
+
+    @property
+    def authorization(self) -> str | None:
+        return self.request.environ.get("HTTP_AUTHORIZATION")
+
+    def params(self) -> dict[str, Any]:
+        """Query string, then form body, then JSON object body (or the world's own order):
+        the first source that has a name wins. Read once per request."""
+        if self._params is None:
+            self._params = read_params(self.request, self.world.settings.parameter_sources)
+        return self._params
+
+
+def read_params(req: Request, sources: tuple[str, ...]) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for source in reversed(sources):
+        if source == "query":
+            params.update(req.args.items())
+        elif source == "form":
+            if req.mimetype in FORM_TYPES:
+                params.update(req.form.items())
+        elif req.is_json:
+            body = req.get_json(silent=True)
+            if isinstance(body, dict):
+                params.update(body)
+    return params
+
+
+def current() -> RequestState:
+    return g.state
