@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 ARGS   ?=
 
-.PHONY: run test lint clean
+.PHONY: run test lint clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,3 +29,12 @@ test: lint
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
+
+# Installs wrk from Debian's packages when it can (root, apt); falls back to a Python load
+# generator otherwise. BENCH_ARGS="--quick" for a short run without the 1,000,000-share world.
+BENCH_ARGS ?=
+bench: $(VENV)/.installed
+	@command -v wrk >/dev/null || (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+		(apt-get install -y -q wrk >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null))) || \
+		echo "wrk not available: using the Python load generator"
+	$(BIN)/python bench/run.py $(BENCH_ARGS)

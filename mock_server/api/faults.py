@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Iterator
 
 from flask import Response
 
 from ..domain.errors import message_for
-from ..domain.models import Settings
 from ..domain.timeparse import parse_duration
 from .envelope import envelope
 
@@ -37,7 +35,8 @@ def delay_seconds(delay: object, rng: random.Random) -> float:
     return parse_duration(delay) / 1000
 
 
-def fault(kind: str, settings: Settings) -> Response:
+def fault(kind: str) -> Response:
+    """The fault's response; a hang has already been waited for and ends as a drop."""
     if kind == "malformed":
         return Response(MALFORMED, 200, mimetype="application/json")
     if kind == "empty":
@@ -45,8 +44,6 @@ def fault(kind: str, settings: Settings) -> Response:
     if kind in GATEWAY_PAGES:
         status, text = GATEWAY_PAGES[kind]
         return Response(f"<html><body><h1>{status} {text}</h1></body></html>", status, mimetype="text/html")
-    if kind == "hang":
-        time.sleep(settings.hang_seconds)
     # "drop" (and a hang that outlived the client): headers promise a body that never comes.
     response = Response(_dropping_body(), 200, mimetype="application/json")
     response.headers["Content-Length"] = "64"

@@ -24,6 +24,13 @@ SESSION_HEADER = "X-Mock-Session"
 SCENARIO_HEADER = "X-Mock-Scenario"
 CONTROL_PREFIX = "/_mock"
 
+# Deferral: a server that can wait without holding a thread (rsgi.py) sets CAN_DEFER; a
+# rule's delay then ends the first pass with DEFERRED = (seconds, resume), and the server
+# calls the app again after the wait with RESUME = resume (the rule, its effects applied).
+CAN_DEFER = "mock_server.can_defer"
+DEFERRED = "mock_server.deferred"
+RESUME = "mock_server.resume"
+
 
 class SessionPrefix:
     """WSGI middleware: `/s/NAME/rest` is served as `/rest` in the world NAME."""
@@ -78,6 +85,11 @@ def _incoming(state: RequestState) -> Incoming:
 
 def _apply_rules(state: RequestState) -> Response | None:
     world = state.world
+    environ = state.request.environ
+    resume = environ.get(RESUME)
+    if resume is not None:  # the second pass after a deferred wait: decided already
+        state.rule, action = resume
+        return _answer(action)
     req = _incoming(state)
     with world.lock:
         rule = world.rules.match(world, req)
@@ -86,10 +98,21 @@ def _apply_rules(state: RequestState) -> Response | None:
         state.rule = rule.id
         state.warnings += apply_effects(world, rule.action, req)
     action = rule.action
-    if "delay" in action:
-        time.sleep(delay_seconds(action["delay"], world.rule_rng))  # outside the lock
+    wait = delay_seconds(action["delay"], world.rule_rng) if "delay" in action else 0.0
+    if action.get("fault") == "hang":
+        wait += world.settings.hang_seconds
+    if wait and environ.get(CAN_DEFER):
+        environ[DEFERRED] = (wait, (rule.id, action))
+        return Response(status=204)  # never sent: the server waits, then asks again
+    if wait:
+        time.sleep(wait)  # outside the world lock
+    return _answer(action)
+
+
+def _answer(action: dict) -> Response | None:
+    """The rule's answer once any wait is over: a fault, a forced code, or None (go on)."""
     if "fault" in action:
-        return fault(action["fault"], world.settings)
+        return fault(action["fault"])
     if "code" in action:
         return forced_answer(action)
     return None
@@ -104,7 +127,7 @@ def _safe_params(state: RequestState) -> dict:
 
 def _record(response: Response) -> Response:
     state: RequestState | None = g.get("state")
-    if state is None or state.control:
+    if state is None or state.control or DEFERRED in state.request.environ:
         return response
     world, req = state.world, state.request
     path = req.path

@@ -8,6 +8,7 @@ record templates once (running Faker for `generate:` entries, which is the slow 
 from __future__ import annotations
 
 import base64
+import gc
 import json
 import random
 from dataclasses import dataclass, field
@@ -146,6 +147,17 @@ class Scenario:
     # ---- building a world -----------------------------------------------------------------
 
     def build(self) -> World:
+        """A fresh world. The cyclic garbage collector is paused meanwhile: a world is
+        millions of small objects and no cycles, and collections would double the time."""
+        paused = gc.isenabled()
+        gc.disable()
+        try:
+            return self._build()
+        finally:
+            if paused:
+                gc.enable()
+
+    def _build(self) -> World:
         clock_spec = self.spec.get("clock", {})
         start = clock_spec.get("start")
         clock = Clock(
@@ -169,7 +181,10 @@ class Scenario:
             fid = str(entry.get("fid", f"F{i}"))
             world.add_family(Family(fid, entry.get("name", fid), entry["owner"], set(entry.get("members", []))))
         for entry in self.spec.get("shares", []):
-            world.add_share(_share(world, entry, t0))
+            if "generate" in entry:
+                _generate_shares(world, entry, t0)
+            else:
+                world.add_share(_share(world, entry, t0))
         for entry in self.spec.get("rules", []):
             world.rules.add(entry)
         return world
@@ -244,6 +259,43 @@ def _share(world: World, entry: dict, t0: int) -> Share:
         share.delete_time = parse_instant(entry.get("deleteTime", "-1m"), t0)
     share.update_time = share.delete_time or share.accept_time or share.share_time
     return share
+
+
+def _generate_shares(world: World, entry: dict, t0: int) -> None:
+    """`generate: N` shares: random owned devices, random generated recipients, and a mix of
+    states (60 % active, 30 % pending, 10 % ended) unless `state` names one. Made at build
+    time from the world's seed rather than kept as templates, so a large world costs its
+    shares once, not twice."""
+    rng = random.Random(world.seed + 1)
+    devices = [d for d in world.devices.values() if d.owner_uid]
+    recipients = [u for u in world.users if u.startswith(world.settings.region + "9")]
+    if not devices or not recipients:
+        return
+    fixed = entry.get("state")
+    for _ in range(int(entry["generate"])):
+        device = devices[rng.randrange(len(devices))]
+        recipient = recipients[rng.randrange(len(recipients))]
+        roll = rng.random()
+        state = fixed or ("active" if roll < 0.6 else "pending" if roll < 0.9 else "ended")
+        if recipient == device.owner_uid:
+            state = "pending"
+        share = Share(
+            share_id=world.next_share_id(),
+            code=world.new_share_code(),
+            owner_uid=device.owner_uid,
+            pk=device.pk,
+            dk=device.dk,
+            cover_mark=int(entry.get("coverMark", 2)),
+            share_time=t0 - 3_600_000,
+            accepting_expire_at=t0 + 30 * 86_400_000,
+            update_time=t0 - 3_600_000,
+        )
+        if state != "pending":
+            share.recipient_uid, share.accept_time = recipient, t0 - 1_800_000
+            share.status = ShareStatus.ACTIVE
+        if state == "ended":
+            share.status, share.failure_cause, share.delete_time = ShareStatus.ENDED, FailureCause.LEFT_BY_RECIPIENT, t0
+        world.add_share(share)
 
 
 class _Generator:

@@ -220,7 +220,11 @@ class DeviceRef(Strict):
 
 
 class ShareSpec(Strict):
-    device = fields.Nested(DeviceRef, required=True, error_messages=REQUIRED)
+    generate = Int(
+        validate=at_least(1),
+        metadata={"description": "make N shares of random owned devices for random generated users"},
+    )
+    device = fields.Nested(DeviceRef, error_messages=REQUIRED)
     owner = Str()
     recipient = Str()
     code = Str()
@@ -236,6 +240,10 @@ class ShareSpec(Strict):
 
     @validates_schema
     def _recipient_when_accepted(self, data: dict, **kwargs: Any) -> None:
+        if "generate" in data:
+            return
+        if "device" not in data:
+            raise ValidationError("is required", "device")
         if data.get("state") == "active" and not data.get("recipient"):
             raise ValidationError("is required when state is active", "recipient")
 
@@ -384,6 +392,8 @@ def _reference_problems(data: dict) -> dict:
             add("devices", i, "owner", f"unknown user {dev['owner']}")
     codes: set[str] = set()
     for i, share in enumerate(data.get("shares", [])):
+        if "generate" in share:
+            continue
         ref = (share.get("device", {}).get("pk"), share.get("device", {}).get("dk"))
         if None not in ref and ref not in keys:
             add("shares", i, "device", f"unknown device {ref[0]}/{ref[1]}")

@@ -1,0 +1,432 @@
+"""`make bench`: start the simulator as users do, load it, and print one table.
+
+The load generator is wrk (Debian's package) when it is on the PATH; otherwise a Python
+generator with the same request mix, whose figures are then a lower bound (it competes with
+the server for the same two cores). Results are printed and written to bench/results.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import http.client
+import json
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "bench"
+API = "/v2/binding/enduserapi"
+FAR = 4_000_000_000_000
+
+# ---- requests, for wrk (Lua) and for the Python fallback ---------------------------------
+
+REPORT_LUA = """
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('BENCH {"requests":%d,"duration_us":%d,"p50_us":%d,"p99_us":%d,'
+    .. '"errors":%d,"status_errors":%d}\\n', summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(99), e.connect + e.read + e.write + e.timeout, e.status))
+end
+"""
+
+CREATE_LUA = """
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format("POST", "%(api)s/shareInfo?pk=p11u5w&dk=LAMP00000001&acceptingExpireAt=" .. (%(far)d + n),
+                    {["Authorization"] = "owner-token"}, "")
+end
+"""
+
+# create (owner) -> accept (recipient) -> list (recipient) -> cancel (owner), round robin
+# per wrk thread; codes travel from create responses to accepts, and from accepts to cancels.
+FLOW_LUA = """
+local created, accepted, step, n = {}, {}, 0, 0
+local function create()
+  n = n + 1
+  return wrk.format("POST", "%(api)s/shareInfo?coverMark=2&pk=p11u5w&dk=LAMP00000001&acceptingExpireAt="
+                    .. (%(far)d + n), {["Authorization"] = "owner-token"}, "")
+end
+request = function()
+  step = step %% 4 + 1
+  if step == 1 then return create() end
+  if step == 2 then
+    local code = table.remove(created, 1)
+    if code == nil then return create() end
+    table.insert(accepted, code)
+    return wrk.format("POST", "%(api)s/shareDevice?shareCode=" .. code, {["Authorization"] = "recipient-token"}, "")
+  end
+  if step == 4 and #accepted > 0 then
+    return wrk.format("DELETE", "%(api)s/ownerUserUnshareDevice?shareCode=" .. table.remove(accepted, 1),
+                      {["Authorization"] = "owner-token"}, "")
+  end
+  return wrk.format("GET", "%(api)s/userDeviceList?pageSize=10", {["Authorization"] = "recipient-token"}, "")
+end
+response = function(status, headers, body)
+  local code = string.match(body, '"data":"(share_dv_[%%w]+)"')
+  if code then table.insert(created, code) end
+end
+"""
+
+GET_LUA = """
+wrk.method = "GET"
+wrk.headers["Authorization"] = "%(token)s"
+"""
+
+
+@dataclass
+class Load:
+    """One load: a wrk script (Lua) and the equivalent for the Python fallback."""
+
+    name: str
+    lua: str
+    path: str = ""
+    token: str = ""
+    flow: bool = False
+
+
+# ---- results -------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    requests: int
+
+    def row(self) -> str:
+        return f"{self.rps:,.0f} | {self.p50_ms:.2f} | {self.p99_ms:.2f} | {self.errors}"
+
+
+# ---- servers -------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    def __init__(self, args: list[str], port: int, ready_path: str = "/_mock/health", timeout: float = 300):
+        self.port = port
+        self.base = f"http://127.0.0.1:{port}"
+        started = time.perf_counter()
+        self.proc = subprocess.Popen(
+            args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+        )
+        while True:
+            try:
+                with urllib.request.urlopen(self.base + ready_path, timeout=1) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                pass
+            if self.proc.poll() is not None:
+                raise RuntimeError("server exited: " + self.proc.stderr.read().decode()[-2000:])
+            if time.perf_counter() - started > timeout:
+                raise RuntimeError("server did not answer in time")
+            time.sleep(0.005)
+        self.first_answer_s = time.perf_counter() - started
+
+    @classmethod
+    def simulator(cls, scenario: str = "default") -> Server:
+        port = free_port()
+        return cls([sys.executable, "-m", "mock_server", "run", "--port", str(port), "--scenario", scenario], port)
+
+    @classmethod
+    def trivial(cls) -> Server:
+        port = free_port()
+        return cls([sys.executable, str(BENCH / "trivial.py"), str(port)], port, "/ping")
+
+    def call(self, method: str, path: str, body: dict | None = None, token: str | None = None) -> dict:
+        data = json.dumps(body).encode() if body is not None else (b"" if method != "GET" else None)
+        req = urllib.request.Request(self.base + path, data=data, method=method)
+        req.add_header("Content-Type", "application/json")
+        if token:
+            req.add_header("Authorization", token)
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return json.loads(resp.read())
+
+    def memory_mb(self) -> float:
+        """Proportional set size of the server and its worker: real memory, shared pages split."""
+        total = 0
+        for pid in [self.proc.pid, *_children(self.proc.pid)]:
+            try:
+                text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+            except OSError:
+                continue
+            total += next(int(line.split()[1]) for line in text.splitlines() if line.startswith("Pss:"))
+        return total / 1024
+
+    def stop(self) -> None:
+        try:
+            os.killpg(self.proc.pid, 15)
+            self.proc.wait(timeout=10)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(self.proc.pid, 9)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            found += [int(c) for c in (task / "children").read_text().split()]
+    return found + [g for c in found for g in _children(c)]
+
+
+# ---- load generators -----------------------------------------------------------------------
+
+
+def run_load(server: Server, load: Load, seconds: float, connections: int) -> Result:
+    if shutil.which("wrk"):
+        return _wrk(server, load, seconds, connections)
+    return _python_load(server, load, seconds, connections)
+
+
+def _wrk(server: Server, load: Load, seconds: float, connections: int) -> Result:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(load.lua + REPORT_LUA)
+    try:
+        cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s", script.name, server.base + load.path]
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60).stdout
+    finally:
+        os.unlink(script.name)
+    line = next(x for x in out.splitlines() if x.startswith("BENCH "))
+    data = json.loads(line[6:])
+    return Result(
+        rps=data["requests"] / (data["duration_us"] / 1e6),
+        p50_ms=data["p50_us"] / 1000,
+        p99_ms=data["p99_us"] / 1000,
+        errors=data["errors"] + data["status_errors"],
+        requests=data["requests"],
+    )
+
+
+def _python_load(server: Server, load: Load, seconds: float, connections: int) -> Result:
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    deadline = time.perf_counter() + seconds
+
+    def worker(index: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        created: list[str] = []
+        accepted: list[str] = []
+        n, step, mine = index * 10_000_000, 0, []
+        while time.perf_counter() < deadline:
+            n += 1
+            step = step % 4 + 1
+            method, path, token = _next_request(load, n, step, created, accepted)
+            start = time.perf_counter()
+            try:
+                conn.request(method, path, headers={"Authorization": token})
+                body = conn.getresponse().read()
+            except OSError:
+                errors[0] += 1
+                conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+                continue
+            mine.append(time.perf_counter() - start)
+            if load.flow and b'"data":"share_dv_' in body:
+                created.append(json.loads(body)["data"])
+        with lock:
+            latencies.extend(mine)
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(connections)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+    return Result(
+        rps=len(latencies) / elapsed,
+        p50_ms=latencies[len(latencies) // 2] * 1000,
+        p99_ms=latencies[int(len(latencies) * 0.99)] * 1000,
+        errors=errors[0],
+        requests=len(latencies),
+    )
+
+
+def _next_request(load: Load, n: int, step: int, created: list, accepted: list) -> tuple[str, str, str]:
+    create = ("POST", f"{API}/shareInfo?pk=p11u5w&dk=LAMP00000001&acceptingExpireAt={FAR + n}", "owner-token")
+    if not load.flow:
+        return create if load.name.startswith("shareInfo") else ("GET", load.path, load.token)
+    if step == 1 or (step == 2 and not created):
+        return ("POST", create[1] + "&coverMark=2", "owner-token")
+    if step == 2:
+        accepted.append(created.pop(0))
+        return ("POST", f"{API}/shareDevice?shareCode={accepted[-1]}", "recipient-token")
+    if step == 4 and accepted:
+        return ("DELETE", f"{API}/ownerUserUnshareDevice?shareCode={accepted.pop(0)}", "owner-token")
+    return ("GET", f"{API}/userDeviceList?pageSize=10", "recipient-token")
+
+
+# ---- the benchmark -------------------------------------------------------------------------
+
+
+def loads_for(server: Server) -> dict[str, Load]:
+    """The per-world loads; deviceInfo uses a share code of the world and its recipient."""
+    state = server.call("GET", "/_mock/state?limit=200")
+    share = next(s for s in state["shares"] if s["state"] == "active" and s["recipient"])
+    token = server.call("POST", "/_mock/tokens", {"uid": share["recipient"]})["accessToken"]["token"]
+    fmt = {"api": API, "far": FAR}
+    return {
+        "shareInfo create": Load("shareInfo create", CREATE_LUA % fmt, f"{API}/shareInfo"),
+        "userDeviceList, 50 devices": Load(
+            "userDeviceList", GET_LUA % {"token": "owner-token"}, f"{API}/userDeviceList?pageSize=50", "owner-token"
+        ),
+        "deviceInfo by share code": Load(
+            "deviceInfo", GET_LUA % {"token": token}, f"{API}/deviceInfo?shareCode={share['code']}", token
+        ),
+    }
+
+
+def median_ms(fn, times: int) -> float:
+    samples = []
+    for _ in range(times):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    return statistics.median(samples)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=10, help="length of each load run")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--quick", action="store_true", help="3 s runs, and no 1,000,000-share world")
+    parser.add_argument("--out", default=str(BENCH / "results.md"))
+    args = parser.parse_args()
+    secs = 3 if args.quick else args.seconds
+    c = args.connections
+    rows: list[tuple[str, str]] = []
+    notes: list[str] = []
+
+    def measure(label: str, server: Server, load: Load) -> Result:
+        result = run_load(server, load, secs, c)
+        rows.append((label, result.row()))
+        print(f"{label:<58} {result.row()}", flush=True)
+        return result
+
+    launches = []
+    for _ in range(3):
+        server = Server.simulator()
+        launches.append(server.first_answer_s)
+        reset_ms = median_ms(lambda: server.call("POST", "/_mock/reset"), 50)  # noqa: B023
+        server.stop()
+    notes.append(f"first answer after launch: {statistics.median(launches) * 1000:.0f} ms (median of 3)")
+    notes.append(f"POST /_mock/reset of the default world, round trip: {reset_ms:.2f} ms (median of 50)")
+
+    trivial = Server.trivial()
+    ceiling = measure("trivial Flask handler (the ceiling)", trivial, Load("ping", GET_LUA % {"token": ""}, "/ping"))
+    trivial.stop()
+
+    small = Server.simulator(str(BENCH / "small-world.yaml"))
+    small_loads = loads_for(small)
+    create = measure("shareInfo create, world of 100 shares", small, small_loads["shareInfo create"])
+    flow = measure(
+        "full flow (create, accept, list, cancel), 100 shares",
+        small,
+        Load("flow", FLOW_LUA % {"api": API, "far": FAR}, f"{API}/shareInfo", flow=True),
+    )
+    notes.append(f"full flow: {flow.rps / 4:,.0f} complete flows/s")
+    small_list = measure(
+        "userDeviceList (50 devices), world of 100 shares", small, small_loads["userDeviceList, 50 devices"]
+    )
+    small_info = measure(
+        "deviceInfo by share code, world of 100 shares", small, small_loads["deviceInfo by share code"]
+    )
+    notes.append(f"shareInfo create / trivial ceiling: {create.rps / ceiling.rps:.0%}")
+
+    small.call("POST", "/_mock/rules", {"match": {"endpoint": "deviceInfo"}, "action": {"delay": "2s"}})
+    delayed = Load("delayed", GET_LUA % {"token": "owner-token"}, f"{API}/deviceInfo?pk=p11u5w&dk=LAMP00000001")
+    background = threading.Thread(target=run_load, args=(small, delayed, secs, 4))
+    background.start()
+    time.sleep(0.2)
+    with_delay = measure(
+        "userDeviceList while 4 clients wait on a 2 s deviceInfo delay",
+        small,
+        small_loads["userDeviceList, 50 devices"],
+    )
+    background.join()
+    notes.append(f"userDeviceList with a 2 s delay rule elsewhere / without: {with_delay.rps / small_list.rps:.0%}")
+    small.stop()
+
+    if not args.quick:
+        big = Server.simulator(str(BENCH / "big-world.yaml"))
+        notes.append(
+            f"world of 1,000,000 shares: ready after {big.first_answer_s:.1f} s, {big.memory_mb():,.0f} MB (PSS)"
+        )
+        big_loads = loads_for(big)
+        big_create = measure("shareInfo create, world of 1,000,000 shares", big, big_loads["shareInfo create"])
+        big_list = measure("userDeviceList (50 devices), 100,000 devices, 1,000,000 shares", big,
+                           big_loads["userDeviceList, 50 devices"])  # fmt: skip
+        big_info = measure(
+            "deviceInfo by share code, world of 1,000,000 shares", big, big_loads["deviceInfo by share code"]
+        )
+        notes.append(f"memory after the runs: {big.memory_mb():,.0f} MB (PSS)")
+        for name, a, b in (("shareInfo", create, big_create), ("userDeviceList", small_list, big_list),
+                           ("deviceInfo", small_info, big_info)):  # fmt: skip
+            notes.append(f"{name}: 1,000,000 shares / 100 shares: {b.rps / a.rps:.0%} of the requests/s")
+        big.stop()
+
+    report = _report(rows, notes, args, c, secs)
+    print("\n" + report)
+    Path(args.out).write_text(report)
+    return 0
+
+
+def _machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())  # fmt: skip
+    mem = next(int(x.split()[1]) for x in Path("/proc/meminfo").read_text().splitlines() if x.startswith("MemTotal"))
+    gen = (
+        "wrk " + subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split()[1]
+        if shutil.which("wrk")
+        else "Python fallback generator (figures are a lower bound)"
+    )
+    return f"{os.cpu_count()} cores ({cpu}), {mem / 1024 / 1024:.0f} GiB, Python {platform.python_version()}, {gen}"
+
+
+def _report(rows: list, notes: list, args, connections: int, secs: float) -> str:
+    table = "\n".join(f"| {label} | {figures} |" for label, figures in rows)
+    bullet = "\n".join(f"- {n}" for n in notes)
+    return (
+        textwrap.dedent(
+            f"""\
+        # Benchmark results
+
+        Machine: {_machine()}. The load generator runs on the same machine.
+        Each run: {secs:g} s, {connections} connections, on the server `make run` starts.
+        Run on {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())} with `make bench`.
+
+        | load | requests/s | p50 ms | p99 ms | errors |
+        | --- | --- | --- | --- | --- |
+        """
+        )
+        + table
+        + "\n\n"
+        + bullet
+        + "\n"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
