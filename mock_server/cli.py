@@ -42,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
     scenario = _load(args.scenario, args.seed)
     if scenario is None:
         return 2
+
     def make_app():
         app = create_app({"IDLE_TIMEOUT": args.idle_timeout}, scenario=scenario)
         # What exists now lives for the whole run: keep the cyclic collector from walking it

@@ -226,3 +226,8 @@ def test_rules_stub_paths_the_simulator_does_not_implement():
 def test_rule_before_token_check():
     api = rules({"match": {"endpoint": "userInfo"}, "action": {"code": 200, "data": "no token needed"}})
     assert api.get("userInfo")["data"] == "no token needed"
+
+
+def test_forced_data_with_a_huge_integer_is_still_json():
+    api = rules({"match": {"endpoint": "userInfo"}, "action": {"code": 200, "data": {"n": 2**70}}})
+    assert api.get("userInfo", OWNER)["data"] == {"n": 2**70}

@@ -1,5 +1,6 @@
 """The command line and the real server: start it as users do and talk HTTP to it."""
 
+import http.client
 import json
 import os
 import re
@@ -7,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -89,6 +91,74 @@ def test_readme_walk_through_runs(server):
     )
     assert done.returncode == 0, done.stderr
     assert '"deviceType":2' in done.stdout and "Living room lamp" in done.stdout
+
+
+def control(base, method, path, body=None):
+    data = json.dumps(body).encode() if body is not None else b""
+    req = urllib.request.Request(base + path, data=data, method=method, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return json.loads(resp.read())
+
+
+@pytest.fixture
+def session(server):
+    """A world of its own on the shared server, dropped afterwards."""
+    base, _ = server
+    name = f"t{time.monotonic_ns()}"
+    yield f"{base}/s/{name}"
+    control(f"{base}/s/{name}", "DELETE", "/_mock/world")
+
+
+def test_form_and_json_bodies_and_encoded_paths_over_http(session):
+    form = urllib.request.Request(
+        session + "/v2/binding/enduserapi/shareInfo", method="POST", headers={"Authorization": "owner-token"},
+        data=urllib.parse.urlencode({"pk": "p11u5w", "dk": "LAMP00000001", "acceptingExpireAt": 4_000_000_000_000}).encode(),
+    )  # fmt: skip
+    with urllib.request.urlopen(form, timeout=5) as resp:
+        code = json.loads(resp.read())["data"]
+    body = json.dumps({"shareCode": code, "deviceName": "Lampe é"}).encode()
+    accept = urllib.request.Request(
+        session + "/v2/binding/enduserapi/shareDevice", data=body, method="POST",
+        headers={"Authorization": "recipient-token", "Content-Type": "application/json"},
+    )  # fmt: skip
+    with urllib.request.urlopen(accept, timeout=5) as resp:
+        assert json.loads(resp.read())["code"] == 200
+    listed = call(session, "GET", "/v2/binding/enduserapi/userDeviceList", "recipient-token", deviceName="lampe é")
+    assert [d["deviceName"] for d in listed["data"]["list"]] == ["Lampe é"]
+    with pytest.raises(urllib.error.HTTPError) as err:
+        call(session, "GET", "/v2/binding/enduserapi/%C3%A9t%C3%A9")
+    assert err.value.code == 404
+
+
+def test_a_delayed_request_does_not_hold_up_the_others(session):
+    control(session, "POST", "/_mock/rules", {"match": {"endpoint": "deviceInfo"}, "action": {"delay": "1500ms"}})
+    finished: list[str] = []
+
+    def slow() -> None:
+        call(session, "GET", "/v2/binding/enduserapi/deviceInfo", "owner-token", pk="p11u5w", dk="LAMP00000001")
+        finished.append("slow")
+
+    waiting = [threading.Thread(target=slow) for _ in range(3)]
+    for t in waiting:
+        t.start()
+    time.sleep(0.2)
+    for _ in range(20):
+        assert call(session, "GET", "/v2/enduser/enduserapi/userInfo", "owner-token")["code"] == 200
+    finished.append("fast")
+    for t in waiting:
+        t.join()
+    assert finished[0] == "fast" and finished.count("slow") == 3
+    entries = control(session, "GET", "/_mock/journal?path=deviceInfo")["entries"]
+    assert len(entries) == 3 and all(e["rule"] == "r1" and e["code"] == 200 for e in entries)
+
+
+def test_drop_fault_over_http(session):
+    control(
+        session, "POST", "/_mock/rules", {"match": {"endpoint": "userInfo"}, "action": {"fault": "drop"}, "times": 1}
+    )
+    with pytest.raises((http.client.IncompleteRead, http.client.RemoteDisconnected, ConnectionError)):
+        call(session, "GET", "/v2/enduser/enduserapi/userInfo", "owner-token")
+    assert call(session, "GET", "/v2/enduser/enduserapi/userInfo", "owner-token")["code"] == 200
 
 
 def test_unknown_scenario_exits_2():

@@ -5,16 +5,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
 from flask import Response
 
 from ..domain.errors import QuectelError, message_for
 
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-
 
 def envelope(code: int, msg: str, data: Any = None, ext_msg: Any = None, status: int = 200) -> Response:
     body = {"code": code, "msg": msg, "data": data, "extMsg": ext_msg}
-    response = Response(_dumps(body), status=status, mimetype="application/json")
+    try:
+        payload = orjson.dumps(body)
+    except TypeError:  # what orjson refuses (integers past 64 bits in a rule's data) json takes
+        payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    response = Response(payload, status=status, mimetype="application/json")
     response.quectel_code = code  # for the journal
     return response
 

@@ -101,6 +101,8 @@ class Device:
     create_time: int = 0
     bind_time: int = 0
     signal_strength: str = ""
+    # The parts of its rendering that never change, kept by views.device_details.
+    rendered: dict | None = field(default=None, repr=False, compare=False)
 
     @property
     def key(self) -> DeviceKey:

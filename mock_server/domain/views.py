@@ -7,17 +7,24 @@ Time strings are `yyyy-MM-dd HH:mm:ss` in UTC; `...Ts` fields are epoch millisec
 
 from __future__ import annotations
 
+import functools
 import math
 from datetime import UTC, datetime
 
 from .devices import DeviceView, display_name
-from .models import Share, User
+from .models import Device, Share, User
 from .world import World
 
 
 def time_string(ms: int | None) -> str | None:
     if ms is None:
         return None
+    return _time_string(ms)
+
+
+@functools.lru_cache(maxsize=65536)
+def _time_string(ms: int) -> str:
+    # Device lists render the same few creation and binding times over and over.
     return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
@@ -124,23 +131,31 @@ def device_details(world: World, view: DeviceView) -> dict:
     device, share = view.device, view.share
     owner = world.users.get(device.owner_uid or "")
     shared = share is not None
+    data = dict(device.rendered or _fixed_details(device))
+    data.update(
+        deviceName=display_name(view),
+        deviceType=2 if shared else 1,
+        ownerUid=share.owner_uid if shared else None,
+        shareCode=share.code if shared else None,
+        sharingExpireAt=time_string(share.sharing_expire_at) if shared else None,
+        sharingExpireTimeTs=share.sharing_expire_at if shared else None,
+        uid=owner.uid if owner else None,
+        userName=owner.nickname if owner else None,
+        phone=owner.phone if owner else None,
+        deviceStatus="Online" if device.online else "Offline",
+        onlineStatus=1 if device.online else 0,
+        verified=1 if device.verified else 0,
+    )
+    return data
+
+
+def _fixed_details(device: Device) -> dict:
+    """The fields that only depend on what never changes about a device, made once."""
     data = {
         "productKey": device.pk,
         "deviceKey": device.dk,
-        "deviceName": display_name(view),
-        "deviceType": 2 if shared else 1,
-        "ownerUid": share.owner_uid if shared else None,
-        "shareCode": share.code if shared else None,
-        "sharingExpireAt": time_string(share.sharing_expire_at) if shared else None,
-        "sharingExpireTimeTs": share.sharing_expire_at if shared else None,
-        "uid": owner.uid if owner else None,
-        "userName": owner.nickname if owner else None,
-        "phone": owner.phone if owner else None,
-        "deviceStatus": "Online" if device.online else "Offline",
-        "onlineStatus": 1 if device.online else 0,
         "status": 1,
         "bindStatus": 1,
-        "verified": 1 if device.verified else 0,
         "bindMode": 1,
         "bindingType": 3,
         "accessType": "0",
@@ -185,6 +200,7 @@ def device_details(world: World, view: DeviceView) -> dict:
     data.update(_timed("lastConnTime", None))
     data.update(_timed("lastOfflineTime", None))
     data.update(_timed("invaildTime", None))
+    device.rendered = data
     return data
 
 
