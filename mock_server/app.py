@@ -48,7 +48,7 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
-        return http_error(exc.code or 500)
+        return http_error(exc.code or 500, getattr(exc, "valid_methods", None))
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

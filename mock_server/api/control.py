@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify, redirect, request, send_from_directory
 from marshmallow import Schema, ValidationError, fields
 
 from ..domain.accounts import issue_tokens
@@ -310,3 +310,45 @@ def openapi() -> Response:
     from .openapi import control_document
 
     return jsonify(control_document())
+
+
+@bp.get("/openapi/quectel.json")
+def quectel_openapi() -> Response:
+    from .openapi import quectel_document
+
+    return jsonify(quectel_document())
+
+
+DOCS_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Quectel sharing simulator: API</title>
+<link rel="stylesheet" href="assets/swagger-ui.css"></head>
+<body><div id="ui"></div>
+<script src="assets/swagger-ui-bundle.js"></script>
+<script src="assets/swagger-ui-standalone-preset.js"></script>
+<script>
+window.ui = SwaggerUIBundle({
+  urls: [{url: "openapi/quectel.json", name: "Simulated Quectel API"},
+         {url: "openapi.json", name: "Control API (/_mock)"}],
+  dom_id: "#ui", presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
+  layout: "StandaloneLayout", persistAuthorization: true
+});
+</script></body></html>
+"""
+
+
+@bp.get("/docs")
+def docs() -> Response:
+    """Both OpenAPI documents in Swagger UI, served from the package: no internet needed."""
+    if not request.path.endswith("/"):
+        return redirect(request.script_root + request.path + "/")
+    return Response(DOCS_PAGE, mimetype="text/html")
+
+
+bp.add_url_rule("/docs/", view_func=docs, endpoint="docs_slash")
+
+
+@bp.get("/docs/assets/<path:name>")
+def docs_asset(name: str) -> Response:
+    from swagger_ui_bundle import swagger_ui_path
+
+    return send_from_directory(swagger_ui_path, name, max_age=86400)

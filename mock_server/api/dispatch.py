@@ -18,6 +18,22 @@ from .params import parse, schema_for, seconds_warnings
 from .schemas import Params
 
 
+@dataclass(frozen=True)
+class EndpointDoc:
+    """What the OpenAPI document needs to know of one endpoint."""
+
+    method: str
+    path: str
+    name: str
+    schema: type[Params] | None
+    auth: bool
+    data: str  # the shape of `data` on success: a views.SAMPLES key, "string" or "null"
+    summary: str
+
+
+REGISTRY: list[EndpointDoc] = []
+
+
 @dataclass
 class Call:
     world: World
@@ -35,7 +51,9 @@ def current_world() -> World:
     return current().world
 
 
-def endpoint(bp: Blueprint, method: str, name: str, schema: type[Params] | None = None, auth: bool = True) -> Callable:
+def endpoint(
+    bp: Blueprint, method: str, name: str, schema: type[Params] | None = None, auth: bool = True, data: str = "null"
+) -> Callable:
     """Register `fn(call) -> data` as the API endpoint `name`, answered in the envelope."""
 
     def register(fn: Callable[[Call], Any]) -> Callable[[Call], Any]:
@@ -53,7 +71,8 @@ def endpoint(bp: Blueprint, method: str, name: str, schema: type[Params] | None 
             return ok(data)
 
         bp.add_url_rule("/" + name, endpoint=name, view_func=view, methods=[method])
-        view.__doc__ = fn.__doc__
+        summary = (fn.__doc__ or name).strip().splitlines()[0]
+        REGISTRY.append(EndpointDoc(method, f"{bp.url_prefix}/{name}", name, schema, auth, data, summary))
         return fn
 
     return register

@@ -30,6 +30,10 @@ def error(err: QuectelError, status: int | None = None) -> Response:
     return envelope(err.code, err.msg, status=err.http_status if status is None else status)
 
 
-def http_error(status: int) -> Response:
-    """404, 405, 413 and the like, in the same envelope with the HTTP status as the code."""
-    return envelope(status, message_for(status) or "Error", status=status)
+def http_error(status: int, allow: list[str] | None = None) -> Response:
+    """404, 405, 413 and the like, in the same envelope with the HTTP status as the code
+    (a 405 names the methods the path does take, as RFC 9110 asks)."""
+    response = envelope(status, message_for(status) or "Error", status=status)
+    if allow:
+        response.headers["Allow"] = ", ".join(allow)
+    return response

@@ -174,3 +174,177 @@ def control_document() -> dict:
             operation.setdefault("parameters", []).extend(SESSION_PARAMS)
         spec.path(path=path, operations=operations)
     return spec.to_dict()
+
+
+# ---- the simulated Quectel API -------------------------------------------------------------
+
+TRANSPORT_ERRORS = {404: "unknown path", 405: "known path, wrong method", 413: "body over 1 MB"}
+
+
+def _param_fields(self, field, ret: dict | None = None, **kwargs) -> dict:
+    """JSON Schema types for the request schemas' own field classes."""
+    from . import schemas as rs
+
+    if isinstance(field, rs.Timestamp):
+        return {"type": "integer", "format": "int64", "minimum": 0, "maximum": rs.INT64_MAX}
+    if isinstance(field, rs.Choice):
+        return {"type": "integer", "enum": list(field.choices), "default": field.load_default}
+    if isinstance(field, rs.Lenient):
+        return {"type": "integer", "minimum": 1}
+    if isinstance(field, rs.CommaList):
+        return {"type": "string", "description": "comma-separated"}
+    return {}
+
+
+def infer(values: list) -> dict:
+    """A JSON Schema that every one of `values` satisfies, from rendered samples: the response
+    shapes are documented from the code that makes them, so they cannot drift apart."""
+    types: set[str] = set()
+    objects, items = [], []
+    for value in values:
+        if value is None:
+            types.add("null")
+        elif isinstance(value, bool):
+            types.add("boolean")
+        elif isinstance(value, int):
+            types.add("integer")
+        elif isinstance(value, float):
+            types.add("number")
+        elif isinstance(value, str):
+            types.add("string")
+        elif isinstance(value, dict):
+            types.add("object")
+            objects.append(value)
+        else:
+            types.add("array")
+            items.extend(value)
+    if types <= {"null"}:
+        return {}  # never seen filled in: no constraint
+    if types & {"string", "integer", "boolean", "number"}:
+        types.add("null")  # absent values are null, as in the real service
+    schema: dict = {"type": sorted(types) if len(types) > 1 else next(iter(types))}
+    if objects:
+        keys = list(dict.fromkeys(k for o in objects for k in o))
+        schema["properties"] = {k: infer([o[k] for o in objects if k in o]) for k in keys}
+        schema["required"] = [k for k in keys if all(k in o for o in objects)]
+    if "array" in types:
+        schema["items"] = infer(items)
+    return schema
+
+
+def _samples() -> dict[str, list]:
+    """Rendered examples of every `data` shape, from a small world with one share of each kind."""
+    from ..domain import accounts, views
+    from ..domain.devices import DeviceView
+    from ..domain.scenario import Scenario
+
+    lamp = {"pk": "p11u5w", "dk": "LAMP00000001"}
+    spec = {
+        "extends": "default",
+        "clock": {"start": 1_800_000_000_000, "frozen": True},
+        "shares": [
+            {"device": lamp, "code": "share_dv_Csample1", "recipient": "C1002", "state": "active",
+             "sharingExpireAt": "+1d", "deviceName": "Hall"},
+            {"device": lamp, "code": "share_dv_Csample2", "acceptingExpireAt": "+1h"},
+        ],
+    }  # fmt: skip
+    world = Scenario.from_spec(spec, "samples").build()
+    owner = world.users["C1001"]
+    tokens = accounts.issue_tokens(world, owner)
+    device = world.devices[("p11u5w", "LAMP00000001")]
+    shares = [world.shares["share_dv_Csample1"], world.shares["share_dv_Csample2"]]
+    details = [
+        views.device_details(world, DeviceView(device)),
+        views.device_details(world, DeviceView(device, shares[0])),
+    ]
+    return {
+        "DeviceDetails": details,
+        "PageInfo": [views.page_info(details, 1, 10), views.page_info([], 1, 10)],
+        "ShareRows": [views.share_rows(world, shares)],
+        "TokenPair": [tokens],
+        "UserInfo": [views.user_info(owner), views.user_info(world.users["C900001"])],
+        "Binding": [{"bindingSum": 0}, {"bindingSum": 2}],
+    }
+
+
+def _envelope(codes: tuple[int, ...], data: dict) -> dict:
+    from ..domain.errors import message_for
+
+    return {
+        "type": "object",
+        "required": ["code", "msg", "data", "extMsg"],
+        "properties": {
+            "code": {"type": "integer", "enum": list(codes)},
+            "msg": {"type": "string"},
+            "data": {"anyOf": [data, {"type": "null"}]} if data else {"type": "null"},
+            "extMsg": {"type": ["string", "null"]},
+        },
+        "x-codes": [{"code": c, "msg": message_for(c) or "success"} for c in codes],
+    }
+
+
+def _data_schema(kind: str) -> dict:
+    if kind == "string":
+        return {"type": "string"}
+    if kind == "null":
+        return {}
+    return {"$ref": f"#/components/schemas/{kind}"}
+
+
+def _codes_table(codes: tuple[int, ...]) -> str:
+    from ..domain.errors import message_for
+
+    rows = "\n".join(f"| {c} | {message_for(c) or 'success'} |" for c in codes)
+    return "Business codes (always HTTP 200, in the envelope):\n\n| code | msg |\n| --- | --- |\n" + rows
+
+
+@functools.cache
+def quectel_document() -> dict:
+    """OpenAPI 3.1 of the simulated endpoints, from the request schemas and rendered samples."""
+    from ..domain.errors import ENDPOINT_CODES
+    from . import accounts, devices, sharing  # noqa: F401 - the endpoints register themselves
+    from .dispatch import REGISTRY
+
+    plugin = MarshmallowPlugin()
+    spec = APISpec(
+        "Quectel / Acceleronix end-user API (simulated)",
+        __version__,
+        "3.1.0",
+        plugins=[plugin],
+        info={
+            "description": "The device-sharing endpoints the simulator serves. Parameters are read from "
+            "the query string, a form body or a JSON body; every answer is the envelope below."
+        },
+        servers=[{"url": "/"}],
+    )
+    plugin.converter.add_attribute_function(_param_fields)  # type: ignore[union-attr]
+    spec.components.security_scheme("token", {"type": "apiKey", "in": "header", "name": "Authorization"})
+    for kind, values in _samples().items():
+        spec.components.schema(kind, component=infer(values))
+    for status, text in TRANSPORT_ERRORS.items():
+        spec.components.response(f"E{status}", {"description": text, "content": _json(_envelope((status,), {}))})
+    for doc in REGISTRY:
+        codes = ENDPOINT_CODES[doc.name]
+        ok = {
+            "description": "the envelope; code 200 is success",
+            "content": _json(_envelope(codes, _data_schema(doc.data))),
+        }
+        operation = {
+            "operationId": doc.name,
+            "summary": doc.summary,
+            "description": _codes_table(codes),
+            "tags": [doc.path.split("/")[2]],
+            "parameters": [{"in": "query", "schema": doc.schema}] if doc.schema else [],
+            "responses": {
+                "200": ok,
+                **{str(s): {"$ref": f"#/components/responses/E{s}"} for s in TRANSPORT_ERRORS},
+            },
+        }
+        if doc.auth:
+            operation["security"] = [{"token": []}]
+        spec.path(path=doc.path, operations={doc.method.lower(): operation})
+    return spec.to_dict()
+
+
+def _json(schema: dict) -> dict:
+    return {"application/json": {"schema": schema}}

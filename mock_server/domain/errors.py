@@ -99,3 +99,54 @@ class QuectelError(Exception):
     @property
     def http_status(self) -> int:
         return HTTP_STATUS.get(self.code, 200)
+
+
+def _codes(*codes: int | range) -> tuple[int, ...]:
+    return tuple(sorted(c for item in codes for c in (item if isinstance(item, range) else (item,))))
+
+
+# The codes each endpoint answers: its documented codes, plus those the behaviour decisions
+# add (noted). The OpenAPI document lists them, and the fuzz tests hold the server to them.
+ENDPOINT_CODES: dict[str, tuple[int, ...]] = {
+    "shareInfo": _codes(200, 5032, 5066, 5067, 5106, 5132, 5133, 5134, 5135, 5145, 5153, 5360),
+    # 5135: the owner check the notes give shareByUid too.
+    "shareByUid": _codes(200, 5032, 5066, 5067, 5106, 5133, 5134, 5135, 5145, 5360, 5864, 5891),
+    # 5145: a missing or malformed sharingExpireAt.
+    "setShareTime": _codes(200, 5032, 5041, 5106, 5136, 5145),
+    "ownerUserUnshareDevice": _codes(200, 5032, 5041, 5106, 5136, 5142),
+    "shareUserUnshareDevice": _codes(200, 5032, 5041, 5106, 5136, 5142),
+    "changeShareDeviceName": _codes(200, 5032, 5041, 5068, 5106, 5136, 5142, 5333),
+    "shareDevice": _codes(200, 5032, 5049, 5106, 5136, 5137, 5138, 5151, 5333),
+    "deviceShareUserList": _codes(200, 5032, 5066, 5067, 5106, 5141),
+    "userDeviceList": _codes(200, 5032, 5047, 5106, 5333),
+    "deviceInfo": _codes(200, 5032, 5041, 5047, 5052, 5106, 5140, 5141),
+    "unbundlingDeviceDk": _codes(200, 5032, 5050, 5052, 5066, 5067, 5106),
+    "emailPwdLogin": _codes(
+        200, 5013, 5015, 5022, 5023, 5026, 5031, 5040, 5056, 5104, 5147, 5325, 5420, 5550, range(5583, 5587), 6084, 6085
+    ),
+    "phonePwdLogin": _codes(
+        200,
+        5002,
+        5004,
+        5013,
+        5015,
+        5019,
+        5021,
+        5022,
+        5023,
+        5028,
+        5056,
+        5104,
+        5147,
+        5325,
+        5420,
+        5550,
+        range(5579, 5583),
+        6084,
+        6085,
+    ),  # fmt: skip
+    # Only 200 is documented; 5032 and 5106 are the decided answers to bad or missing tokens.
+    "refreshToken": _codes(200, 5032, 5106),
+    "userInfo": _codes(200, 5032, 5033, 5065, 5106),
+    "userLogout": _codes(200, 5032, 5106),
+}
