@@ -1,0 +1,222 @@
+"""pytest plugin: the `quectel_mock` fixture, a fresh simulated world for every test.
+
+Registered through the `pytest11` entry point, so installing the package is enough:
+
+    def test_sharing(quectel_mock):
+        code = quectel_mock.call("POST", "shareInfo", token="owner-token", pk="p11u5w",
+                                 dk="LAMP00000001", acceptingExpireAt=4_000_000_000_000)["data"]
+        my_app = MyApp(base_url=quectel_mock.base_url)   # the app under test
+        ...
+        quectel_mock.assert_called("shareInfo", times=1)
+
+One simulator serves the whole test session (in a thread of the test process, or as a
+subprocess with `--quectel-mock-mode=process`); each test gets its own world under
+`/s/<name>/`, built from the scenario named by `@pytest.mark.quectel_scenario("name")`
+(default: `--quectel-mock-scenario`, itself `default`), and dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+ACCOUNTS = {"emailPwdLogin", "phonePwdLogin", "refreshToken", "userInfo", "userLogout"}
+_counter = itertools.count(1)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("quectel_mock", "Quectel sharing simulator")
+    group.addoption(
+        "--quectel-mock-mode",
+        choices=("thread", "process"),
+        default=None,
+        help="run the simulator in a thread of the test process (default) or as a subprocess",
+    )
+    group.addoption("--quectel-mock-scenario", default=None, help="the scenario of every test's world")
+    parser.addini("quectel_mock_mode", "thread or process", default="thread")
+    parser.addini("quectel_mock_scenario", "the default scenario of every test's world", default="default")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "quectel_scenario(name): the scenario this test's simulated world starts from")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_ready(base_url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(base_url + "/_mock/health", timeout=1):
+                return
+        except OSError:
+            time.sleep(0.02)
+    raise RuntimeError(f"the simulator did not answer at {base_url}")
+
+
+class _ThreadServer:
+    def __init__(self) -> None:
+        from werkzeug.serving import make_server
+
+        from .app import create_app
+
+        self.port = _free_port()
+        self._server = make_server("127.0.0.1", self.port, create_app(), threaded=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+
+
+class _ProcessServer:
+    def __init__(self) -> None:
+        self.port = _free_port()
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "mock_server", "run", "--port", str(self.port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def stop(self) -> None:
+        self._proc.terminate()
+        self._proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def quectel_mock_server(pytestconfig: pytest.Config) -> Iterator[str]:
+    """The base URL of the session's simulator (its default world)."""
+    mode = pytestconfig.getoption("quectel_mock_mode") or pytestconfig.getini("quectel_mock_mode")
+    server = _ProcessServer() if mode == "process" else _ThreadServer()
+    base_url = f"http://127.0.0.1:{server.port}"
+    try:
+        _wait_ready(base_url)
+        yield base_url
+    finally:
+        server.stop()
+
+
+class QuectelMock:
+    """One test's world on the simulator, and helpers to drive and inspect it."""
+
+    def __init__(self, server_url: str, world: str, scenario: str) -> None:
+        self.server_url = server_url
+        self.world = world
+        self.scenario = scenario
+        self.base_url = f"{server_url}/s/{world}"
+
+    # ---- HTTP ----------------------------------------------------------------------------
+
+    def _request(self, method: str, path: str, body: Any = None, headers: dict | None = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.base_url + path, data=data, method=method, headers=headers or {})
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(req, timeout=60) as resp:
+                return json.loads(resp.read() or b"null")
+        except urllib.error.HTTPError as err:
+            payload = err.read()
+            raise AssertionError(f"{method} {path}: HTTP {err.code} {payload.decode(errors='replace')}") from None
+
+    def control(self, method: str, path: str, body: Any = None) -> Any:
+        """Call the control API of this world: `control("GET", "/state")`."""
+        return self._request(method, "/_mock" + path, body)
+
+    def call(self, method: str, endpoint: str, token: str | None = None, **params: Any) -> dict:
+        """Call a simulated endpoint by name (or path) with query parameters; the envelope."""
+        path = endpoint if endpoint.startswith("/") else _endpoint_path(endpoint)
+        query = urllib.parse.urlencode(params)
+        headers = {"Authorization": token} if token else {}
+        body = b"" if method.upper() != "GET" else None
+        req = urllib.request.Request(f"{self.base_url}{path}?{query}", data=body, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=60) as resp:
+                return json.loads(resp.read())
+        except urllib.error.HTTPError as err:
+            return json.loads(err.read() or b"null")
+
+    # ---- helpers -------------------------------------------------------------------------
+
+    def token(self, uid: str) -> str:
+        """A fresh access token for `uid`, `Bearer `-prefixed as the service issues it."""
+        return self.control("POST", "/tokens", {"uid": uid})["accessToken"]["token"]
+
+    def advance(self, duration: str | int) -> dict:
+        """Move this world's clock on: `advance("2h")`, `advance(90_000)` (ms)."""
+        return self.control("POST", "/clock", {"advance": duration})
+
+    def clock(self, **change: Any) -> dict:
+        """Read the clock, or change it: `clock(set="2030-01-01T00:00:00Z", freeze=True)`."""
+        return self.control("POST", "/clock", change) if change else self.control("GET", "/clock")
+
+    def rule(self, spec: dict | None = None, **fields: Any) -> dict:
+        """Add a rule (same schema as scenario files): `rule(match={...}, action={...})`."""
+        return self.control("POST", "/rules", {**(spec or {}), **fields})
+
+    def journal(self, endpoint: str | None = None, code: int | None = None) -> list[dict]:
+        """The requests this world received, oldest first, optionally by endpoint and code."""
+        query = urllib.parse.urlencode({k: v for k, v in (("path", endpoint), ("code", code)) if v is not None})
+        return self.control("GET", "/journal" + (f"?{query}" if query else ""))["entries"]
+
+    def assert_called(self, endpoint: str, times: int | None = None, code: int | None = None) -> list[dict]:
+        """Assert the app called `endpoint` (exactly `times` times, answered with `code`)."""
+        calls = self.journal(endpoint, code)
+        wanted = "at least once" if times is None else f"{times} time(s)"
+        if (times is None and not calls) or (times is not None and len(calls) != times):
+            seen = [f"{e['method']} {e['path']} -> {e['code']}" for e in self.journal()]
+            raise AssertionError(
+                f"expected {endpoint}{'' if code is None else f' (code {code})'} called {wanted}, "
+                f"got {len(calls)}; all calls: {seen}"
+            )
+        return calls
+
+    def state(self) -> dict:
+        return self.control("GET", "/state")
+
+    def reset(self, scenario: str | None = None) -> dict:
+        return self.control("POST", "/reset", {"scenario": scenario} if scenario else {})
+
+
+def _endpoint_path(name: str) -> str:
+    area = "enduser" if name in ACCOUNTS else "binding"
+    return f"/v2/{area}/enduserapi/{name}"
+
+
+@pytest.fixture
+def quectel_mock(request: pytest.FixtureRequest, quectel_mock_server: str) -> Iterator[QuectelMock]:
+    """A fresh world for this test, from the scenario its marker (or the options) name."""
+    marker = request.node.get_closest_marker("quectel_scenario")
+    config = request.config
+    scenario = (
+        (marker.args[0] if marker else None)
+        or config.getoption("quectel_mock_scenario")
+        or config.getini("quectel_mock_scenario")
+    )
+    mock = QuectelMock(quectel_mock_server, f"pytest-{next(_counter)}-{time.monotonic_ns()}", scenario)
+    req = urllib.request.Request(mock.base_url + "/_mock/health", headers={"X-Mock-Scenario": scenario})
+    try:
+        urllib.request.urlopen(req, timeout=60).close()
+    except urllib.error.HTTPError as err:
+        raise pytest.UsageError(f"quectel_mock: cannot load scenario {scenario!r}: {err.read().decode()}") from None
+    yield mock
+    try:
+        mock.control("DELETE", "/world")
+    except (AssertionError, OSError):
+        pass

@@ -1,0 +1,74 @@
+"""The pytest plugin, exercised the way users use it: in an inner pytest run (pytester)."""
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+EXAMPLE = '''
+import pytest
+
+LAMP = {"pk": "p11u5w", "dk": "LAMP00000001"}
+
+
+def test_share_and_accept(quectel_mock):
+    owner, rui = "owner-token", quectel_mock.token("C1002")
+    code = quectel_mock.call("POST", "shareInfo", owner, **LAMP, acceptingExpireAt=4_000_000_000_000)["data"]
+    assert quectel_mock.call("POST", "shareDevice", rui, shareCode=code)["code"] == 200
+    devices = quectel_mock.call("GET", "userDeviceList", rui)["data"]["list"]
+    assert [d["deviceKey"] for d in devices if d["deviceType"] == 2] == ["LAMP00000001"]
+    quectel_mock.assert_called("shareDevice", times=1, code=200)
+
+
+def test_each_test_has_a_fresh_world(quectel_mock):
+    assert quectel_mock.state()["counts"]["shares"] == 0
+    assert quectel_mock.journal() == []
+
+
+def test_rules_and_clock(quectel_mock):
+    quectel_mock.rule(match={"endpoint": "shareDevice", "nth": 2}, action={"code": 5151})
+    quectel_mock.clock(set="2030-01-01T00:00:00Z", freeze=True)
+    quectel_mock.advance("2h")
+    assert quectel_mock.clock()["iso"] == "2030-01-01 02:00:00"
+    assert quectel_mock.call("POST", "shareDevice", "recipient-token", shareCode="x")["code"] == 5137
+    assert quectel_mock.call("POST", "shareDevice", "recipient-token", shareCode="x")["code"] == 5151
+
+
+@pytest.mark.quectel_scenario("cover-mark")
+def test_marker_picks_the_scenario(quectel_mock):
+    assert quectel_mock.state()["counts"]["shares"] == 5
+
+
+def test_assert_called_explains_a_miss(quectel_mock):
+    quectel_mock.call("GET", "userInfo", "owner-token")
+    with pytest.raises(AssertionError, match="expected shareInfo called at least once, got 0"):
+        quectel_mock.assert_called("shareInfo")
+
+
+def test_base_url_reaches_the_world(quectel_mock):
+    import json, urllib.request
+    req = urllib.request.Request(quectel_mock.base_url + "/v2/enduser/enduserapi/userInfo",
+                                 headers={"Authorization": "owner-token"})
+    assert json.load(urllib.request.urlopen(req))["data"]["uid"] == "C1001"
+'''
+
+
+@pytest.mark.parametrize("mode", ["thread", "process"])
+def test_plugin_example_suite(pytester, mode):
+    pytester.makepyfile(test_example=EXAMPLE)
+    result = pytester.runpytest_subprocess(f"--quectel-mock-mode={mode}", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=6)
+
+
+def test_unknown_scenario_is_a_usage_error(pytester):
+    pytester.makepyfile(
+        test_bad='''
+import pytest
+
+@pytest.mark.quectel_scenario("no-such-scenario")
+def test_x(quectel_mock):
+    pass
+'''
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    assert result.ret != 0
+    result.stdout.fnmatch_lines(["*cannot load scenario 'no-such-scenario'*"])
