@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 from flask import Flask
@@ -10,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from .api import accounts, control, devices, hooks, sharing
 from .api.envelope import error, http_error
+from .domain import persistence
 from .domain.errors import QuectelError
 from .domain.scenario import Scenario
 from .domain.simulator import Simulator
@@ -22,23 +24,44 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 1024 * 1024,  # larger bodies get the 413 envelope
     "IDLE_TIMEOUT": 1800,  # seconds before an unused session world is dropped
     "MAX_WORLDS": 1000,
+    "STATE_FILE": None,  # where POST /_mock/snapshot and a clean shutdown write the worlds
+    "ADMIN_TOKEN": None,  # when set, the control API wants `Authorization: Bearer <it>`
+    "LOG_FORMAT": "none",  # or "text" or "json": a line per request on standard output
 }
 
 
-def create_app(config: dict[str, Any] | None = None, scenario: Scenario | None = None) -> Flask:
-    """Build the app. `scenario`, when given, is used instead of loading config SCENARIO."""
+def create_app(
+    config: dict[str, Any] | None = None, scenario: Scenario | None = None, restored: dict | None = None
+) -> Flask:
+    """Build the app. `scenario`, when given, is used instead of loading config SCENARIO;
+    `restored` worlds (from a state file) replace those of the same names."""
     app = Flask(__name__)
     app.config.update(DEFAULTS)
     app.config.update(config or {})
     app.json.sort_keys = False
     if scenario is None:
         scenario = Scenario.load(app.config["SCENARIO"], app.config["SEED"])
-    app.extensions["mock_server"] = Simulator(scenario, app.config["IDLE_TIMEOUT"], app.config["MAX_WORLDS"])
+    sim = Simulator(scenario, app.config["IDLE_TIMEOUT"], app.config["MAX_WORLDS"])
+    if restored:
+        persistence.restore(sim, restored)
+    app.extensions["mock_server"] = sim
     for blueprint in (sharing.bp, devices.bp, accounts.bp, control.bp):
         app.register_blueprint(blueprint)
     hooks.install(app)
     _register_errors(app)
+    if app.config["LOG_FORMAT"] != "none":
+        _log_to_stdout()
     return app
+
+
+def _log_to_stdout() -> None:
+    requests_log = logging.getLogger("mock_server.requests")
+    if not requests_log.handlers:
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        requests_log.addHandler(handler)
+        requests_log.setLevel(logging.INFO)
+        requests_log.propagate = False
 
 
 def _register_errors(app: Flask) -> None:

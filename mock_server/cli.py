@@ -20,31 +20,90 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--idle-timeout", type=float, default=1800, help="seconds before an unused session world is dropped"
     )
+    run.add_argument("--tls", action="store_true", help="serve HTTPS with a locally made certificate authority")
+    run.add_argument("--tls-dir", default=".mock-server/tls", help="where the CA and certificates are kept")
+    run.add_argument("--cert", help="your own server certificate (PEM, with its chain); with --key")
+    run.add_argument("--key", help="the private key of --cert (PEM)")
+    run.add_argument("--admin-token", help="bearer token the control API requires (required off loopback)")
+    run.add_argument("--state-file", help="load the worlds from this file; write them there on a clean stop")
+    run.add_argument("--log-format", choices=("none", "text", "json"), default="none", help="a line per request")
     check = sub.add_parser("validate", help="check scenario files; exit 2 when any has a problem")
     check.add_argument("files", nargs="+", metavar="FILE")
     sub.add_parser("schema", help="print the scenario file format as JSON Schema")
     return parser
 
 
-def _banner(scenario: Scenario, base_url: str) -> str:
+def _banner(scenario: Scenario, urls: list[tuple[str, str]], extra: list[str] = ()) -> str:
+    base_url = urls[0][1]
     lines = [f"Quectel sharing simulator: {base_url}  (scenario {scenario.name}, seed {scenario.seed})"]
+    lines += [f"  {url:<32} {who}" for who, url in urls[1:]]
     for user in (u for u in scenario.named_users if u.get("token")):
         who = user.get("nickname") or user["uid"]
         lines.append(f"  {user['uid']:<8} {who:<18} Authorization: {user['token']}")
-    lines.append(f"  health: {base_url}/_mock/health")
+    lines.append(f"  health: {base_url}/_mock/health   docs: {base_url}/_mock/docs/")
+    lines += [f"  {line}" for line in extra]
     return "\n".join(lines)
 
 
+def _refuse(message: str) -> int:
+    print(f"mock-server: {message}", file=sys.stderr)
+    return 2
+
+
+def _tls(args: argparse.Namespace) -> tuple[str | None, str | None, str | None] | None:
+    """(cert, key, CA file to install on phones) for HTTPS; (None, None, None) for HTTP; None
+    after printing why the options do not go together."""
+    from pathlib import Path
+
+    if bool(args.cert) != bool(args.key):
+        _refuse("--cert and --key go together")
+        return None
+    if args.cert:
+        return args.cert, args.key, None
+    if not args.tls:
+        return None, None, None
+    from .network import tls_material
+
+    ca, cert, key = tls_material(Path(args.tls_dir), args.host)
+    return str(cert), str(key), str(ca)
+
+
 def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from .app import create_app
+    from .domain.persistence import StateFileError, read_state, write_state
+    from .network import is_loopback, reachable_urls
     from .server import serve
 
+    if not is_loopback(args.host) and not args.admin_token:
+        return _refuse(f"--host {args.host} opens the control API to the network: give --admin-token TOKEN")
+    tls = _tls(args)
+    if tls is None:
+        return 2
     scenario = _load(args.scenario, args.seed)
     if scenario is None:
         return 2
+    restored = None
+    if args.state_file and Path(args.state_file).exists():
+        try:
+            restored = read_state(Path(args.state_file))
+        except StateFileError as exc:
+            return _refuse(str(exc))
+    config = {
+        "IDLE_TIMEOUT": args.idle_timeout,
+        "STATE_FILE": args.state_file,
+        "ADMIN_TOKEN": args.admin_token,
+        "LOG_FORMAT": args.log_format,
+    }
+    holder: dict = {}
+
+    def save_on_stop() -> None:
+        if args.state_file and "app" in holder:
+            write_state(Path(args.state_file), holder["app"].extensions["mock_server"].worlds)
 
     def make_app():
-        app = create_app({"IDLE_TIMEOUT": args.idle_timeout}, scenario=scenario)
+        app = holder["app"] = create_app(config, scenario=scenario, restored=restored)
         # What exists now lives for the whole run: keep the cyclic collector from walking it
         # again and again (a large world is millions of objects).
         gc.collect()
@@ -55,8 +114,17 @@ def run(args: argparse.Namespace) -> int:
         gc.set_threshold(5000, 50, 1_000_000)
         return app
 
-    print(_banner(scenario, f"http://{args.host}:{args.port}"), flush=True)
-    serve(make_app, args.host, args.port)
+    cert, key, ca = tls
+    urls = reachable_urls(args.host, args.port, "https" if cert else "http")
+    extra = []
+    if ca:
+        extra.append(f"TLS: install {ca} on phones and emulators as a trusted CA (see the README)")
+    if restored:
+        extra.append(f"restored {len(restored)} world(s) from {args.state_file}")
+    if args.admin_token:
+        extra.append("control API: Authorization: Bearer <your --admin-token>")
+    print(_banner(scenario, urls, extra), flush=True)
+    serve(make_app, args.host, args.port, cert=cert, key=key, on_shutdown=save_on_stop)
     return 0
 
 

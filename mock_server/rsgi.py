@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import io
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from .api.faults import DroppedOnPurpose
@@ -22,10 +23,22 @@ _DROP = object()
 
 
 class RSGIBridge:
-    def __init__(self, wsgi_app: Any, server_name: str = "127.0.0.1", server_port: str = "8080") -> None:
+    def __init__(
+        self,
+        wsgi_app: Any,
+        server_name: str = "127.0.0.1",
+        server_port: str = "8080",
+        on_shutdown: Callable[[], None] | None = None,
+    ) -> None:
         self.app = wsgi_app
         self.server_name = server_name
         self.server_port = server_port
+        self.on_shutdown = on_shutdown
+
+    def __rsgi_del__(self, loop: Any) -> None:
+        """granian calls this when the worker stops cleanly (SIGTERM, SIGINT)."""
+        if self.on_shutdown is not None:
+            self.on_shutdown()
 
     async def __call__(self, scope: Any, proto: Any) -> None:
         body = await proto()

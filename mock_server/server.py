@@ -7,10 +7,20 @@ from collections.abc import Callable
 from flask import Flask
 
 
-def serve(make_app: Callable[[], Flask], host: str, port: int, log_level: str = "warning") -> None:
+def serve(
+    make_app: Callable[[], Flask],
+    host: str,
+    port: int,
+    log_level: str = "warning",
+    cert: str | None = None,
+    key: str | None = None,
+    on_shutdown: Callable[[], None] | None = None,
+) -> None:
     """Serve the app that `make_app` builds, in granian's one worker process, so that the
     worlds exist once, in the process that serves them (not also in the supervising parent)."""
-    from granian.constants import Interfaces
+    from pathlib import Path
+
+    from granian.constants import Interfaces, SSLProtocols
     from granian.log import LogLevels
     from granian.server import Server
 
@@ -23,5 +33,8 @@ def serve(make_app: Callable[[], Flask], host: str, port: int, log_level: str = 
         interface=Interfaces.RSGI,
         workers=1,
         log_level=LogLevels(log_level),
+        ssl_cert=Path(cert) if cert else None,
+        ssl_key=Path(key) if key else None,
+        ssl_protocol_min=SSLProtocols.tls12,  # phones older than Android 10 lack TLS 1.3
     )
-    server.serve(target_loader=lambda _target: RSGIBridge(make_app(), host, str(port)))
+    server.serve(target_loader=lambda _target: RSGIBridge(make_app(), host, str(port), on_shutdown))

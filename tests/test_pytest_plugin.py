@@ -4,7 +4,7 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
-EXAMPLE = '''
+EXAMPLE = """
 import pytest
 
 LAMP = {"pk": "p11u5w", "dk": "LAMP00000001"}
@@ -49,7 +49,7 @@ def test_base_url_reaches_the_world(quectel_mock):
     req = urllib.request.Request(quectel_mock.base_url + "/v2/enduser/enduserapi/userInfo",
                                  headers={"Authorization": "owner-token"})
     assert json.load(urllib.request.urlopen(req))["data"]["uid"] == "C1001"
-'''
+"""
 
 
 @pytest.mark.parametrize("mode", ["thread", "process"])
@@ -61,13 +61,13 @@ def test_plugin_example_suite(pytester, mode):
 
 def test_unknown_scenario_is_a_usage_error(pytester):
     pytester.makepyfile(
-        test_bad='''
+        test_bad="""
 import pytest
 
 @pytest.mark.quectel_scenario("no-such-scenario")
 def test_x(quectel_mock):
     pass
-'''
+"""
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     assert result.ret != 0

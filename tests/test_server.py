@@ -173,5 +173,7 @@ def test_banner_lists_tokens():
     from mock_server.cli import _banner
     from mock_server.domain.scenario import Scenario
 
-    text = _banner(Scenario.load("default"), "http://127.0.0.1:8080")
+    urls = [("this machine", "http://127.0.0.1:8080"), ("Android emulator", "http://10.0.2.2:8080")]
+    text = _banner(Scenario.load("default"), urls)
     assert "owner-token" in text and "recipient-token" in text and "token-C9" not in text
+    assert "http://10.0.2.2:8080" in text and "Android emulator" in text

@@ -7,6 +7,7 @@ journal share.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,7 @@ class RequestState:
     control: bool
     warnings: list[str] = field(default_factory=list)
     rule: str | None = None
+    started: float = field(default_factory=time.perf_counter)
     _params: dict[str, Any] | None = None
 
     @property

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, redirect, request, send_from_directory
+from flask import Blueprint, Response, current_app, jsonify, redirect, request, send_from_directory
 from marshmallow import Schema, ValidationError, fields
 
 from ..domain.accounts import issue_tokens
@@ -286,6 +286,20 @@ def tokens() -> tuple[Response, int]:
         if user is None:
             raise ControlError(404, f"no user {uid}")
         return jsonify(issue_tokens(world, user)), 201
+
+
+@bp.post("/snapshot")
+def snapshot() -> Response:
+    """Write every world to the state file now (atomically)."""
+    from pathlib import Path
+
+    from ..domain.persistence import write_state
+
+    path = current_app.config.get("STATE_FILE")
+    if not path:
+        raise ControlError(400, "no state file: start the server with --state-file PATH")
+    written = write_state(Path(path), simulator().worlds)
+    return jsonify(path=str(path), bytes=written, worlds=sorted(simulator().worlds))
 
 
 @bp.get("/worlds")

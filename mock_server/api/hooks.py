@@ -7,10 +7,15 @@ A request picks its world with the `X-Mock-Session` header or the `/s/NAME/` pat
 
 from __future__ import annotations
 
+import hmac
+import logging
 import time
+from datetime import UTC, datetime
 
-from flask import Flask, Response, g, request
+import orjson
+from flask import Flask, Response, current_app, g, request
 
+from ..domain.accounts import strip_bearer
 from ..domain.errors import QuectelError
 from ..domain.rules import Incoming, apply_effects, caller_uid
 from ..domain.scenario import ScenarioInvalid, ScenarioNotFound
@@ -48,10 +53,33 @@ class SessionPrefix:
         return self.app(environ, start_response)
 
 
+# Control paths anyone may read even when an admin token is set: they change nothing.
+PUBLIC_CONTROL = ("/_mock/health", "/_mock/docs", "/_mock/openapi")
+
+
 def install(app: Flask) -> None:
     app.wsgi_app = SessionPrefix(app.wsgi_app)
     app.before_request(_route_to_world)
     app.after_request(_record)
+    fmt = app.config.get("LOG_FORMAT", "none")
+    if fmt != "none":
+        app.after_request(_json_log_line if fmt == "json" else _text_log_line)
+
+
+def _admin_refusal(req) -> Response | None:
+    token = current_app.config.get("ADMIN_TOKEN")
+    if not token or req.path.startswith(PUBLIC_CONTROL):
+        return None
+    given = req.environ.get("HTTP_AUTHORIZATION") or ""
+    if hmac.compare_digest(strip_bearer(given).encode(), token.encode()):
+        return None
+    response = Response(
+        orjson.dumps({"error": "the control API needs Authorization: Bearer <admin token>"}),
+        status=401,
+        mimetype="application/json",
+    )
+    response.headers["WWW-Authenticate"] = 'Bearer realm="mock-server control API"'
+    return response
 
 
 def _route_to_world() -> Response | None:
@@ -67,7 +95,9 @@ def _route_to_world() -> Response | None:
     path = req.path
     control = path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/")
     state = g.state = RequestState(world, name, req, control)
-    if control or not world.rules:
+    if control:
+        return _admin_refusal(req)
+    if not world.rules:
         return None
     return _apply_rules(state)
 
@@ -143,6 +173,42 @@ def _record(response: Response) -> Response:
         status=response.status_code,
         warnings=state.warnings,
     )
+    return response
+
+
+_request_log = logging.getLogger("mock_server.requests")
+
+
+def _log_fields(response: Response) -> dict:
+    state: RequestState | None = g.get("state")
+    req = request._get_current_object()
+    return {
+        "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        "world": state.world_name if state else None,
+        "method": req.method,
+        "path": req.path,
+        "status": response.status_code,
+        "code": getattr(response, "quectel_code", None),
+        "uid": caller_uid(state.world, state.authorization) if state else None,
+        "rule": state.rule if state else None,
+        "ms": round((time.perf_counter() - state.started) * 1000, 3) if state else None,
+    }
+
+
+def _json_log_line(response: Response) -> Response:
+    if DEFERRED not in request.environ:
+        _request_log.info(orjson.dumps(_log_fields(response)).decode())
+    return response
+
+
+def _text_log_line(response: Response) -> Response:
+    if DEFERRED not in request.environ:
+        f = _log_fields(response)
+        who = f" uid={f['uid']}" if f["uid"] else ""
+        rule = f" rule={f['rule']}" if f["rule"] else ""
+        _request_log.info(
+            f"{f['method']} {f['path']} {f['status']} code={f['code']}{who}{rule} {f['ms']}ms [{f['world']}]"
+        )
     return response
 
 

@@ -49,6 +49,10 @@ class Simulator:
             self._last_used[name] = time.monotonic()
             return self.worlds[name]
 
+    def touch(self, name: str) -> None:
+        """Count `name` as used now (restored worlds start their idle time afresh)."""
+        self._last_used[name] = time.monotonic()
+
     def scenario_named(self, name: str) -> Scenario:
         """A library scenario or file, loaded once and kept (it is read-only)."""
         if name not in self._scenarios:

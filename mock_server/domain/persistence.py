@@ -1,0 +1,173 @@
+"""Worlds to a state file and back: written atomically, read whole or not at all.
+
+The file is JSON: `{"format": FORMAT, "version": VERSION, "worlds": {name: world}}`. A world
+keeps its records, clock reading, settings, rules with their counters, and the random
+generators' states, so share codes go on where they left off. Journals are not kept.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from .clock import Clock
+from .models import (
+    Device,
+    FailureCause,
+    Family,
+    LoginFailures,
+    Settings,
+    Share,
+    ShareStatus,
+    Token,
+    User,
+    UserDomain,
+)
+from .scenario import Scenario, ScenarioInvalid, ScenarioNotFound
+from .world import World
+
+FORMAT = "quectel-mock-server-state"
+VERSION = 1
+
+
+class StateFileError(ValueError):
+    """The state file cannot be used; nothing of it was loaded."""
+
+
+def _record(obj: Any, drop: tuple[str, ...] = ()) -> dict:
+    return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj) if f.name not in drop}
+
+
+def dump_world(world: World) -> dict:
+    """Everything needed to rebuild `world`; the caller holds its lock."""
+    scenario = world.scenario
+    return {
+        "scenario": None
+        if scenario is None
+        else {"spec": scenario.spec, "source": scenario.source, "seed": scenario.seed},
+        "seed": world.seed,
+        "settings": dataclasses.asdict(world.settings),
+        "clock": {"now": world.now(), "frozen": world.clock.frozen},
+        "startedAt": world.started_at,
+        "lastShareId": world._last_share_id,
+        "rng": world.rng.getstate(),
+        "ruleRng": world.rule_rng.getstate(),
+        "domains": [_record(d) for d in world.domains.values()],
+        "users": [_record(u) for u in world.users.values()],
+        "devices": [_record(d, ("rendered",)) for d in world.devices.values()],
+        "families": [{**_record(f), "members": sorted(f.members)} for f in world.families.values()],
+        "shares": [_record(s) for s in world.shares.values()],
+        "tokens": [_record(t) for t in world.tokens.values()],
+        "loginFailures": [[kind, account, _record(state)] for (kind, account), state in world.login_failures.items()],
+        "rules": [{"spec": r.spec, "fired": r.fired, "seen": r.seen, "id": r.id} for r in world.rules.rules],
+    }
+
+
+def load_world(data: dict) -> World:
+    """A world from `dump_world`'s output; KeyError/TypeError/ValueError when it is malformed."""
+    settings = Settings(**{**data["settings"], "parameter_sources": tuple(data["settings"]["parameter_sources"])})
+    world = World(settings, Clock(data["clock"]["now"], frozen=data["clock"]["frozen"]), data["seed"])
+    world.started_at = data["startedAt"]
+    world.rng.setstate(_state(data["rng"]))
+    world.rule_rng.setstate(_state(data["ruleRng"]))
+    for item in data["domains"]:
+        world.add_domain(UserDomain(**item))
+    for item in data["users"]:
+        world.add_user(User(**item))
+    for item in data["devices"]:
+        world.add_device(Device(**item))
+    for item in data["families"]:
+        world.add_family(Family(**{**item, "members": set(item["members"])}))
+    for item in data["shares"]:
+        cause = item["failure_cause"]
+        world.add_share(
+            Share(**{**item, "status": ShareStatus(item["status"]), "failure_cause": cause and FailureCause(cause)})
+        )
+    world._last_share_id = data["lastShareId"]
+    for item in data["tokens"]:
+        world.add_token(Token(**item))
+    for kind, account, state in data["loginFailures"]:
+        world.login_failures[(kind, account)] = LoginFailures(**state)
+    for item in data["rules"]:
+        rule = world.rules.add({**item["spec"], "id": item["id"]})
+        rule.fired, rule.seen = item["fired"], item["seen"]
+    world.scenario = _scenario(data["scenario"])
+    return world
+
+
+def _state(value: list) -> tuple:
+    # random.getstate() is (version, tuple of ints, gauss_next); JSON turned tuples into lists.
+    return (value[0], tuple(value[1]), value[2])
+
+
+def _scenario(data: dict | None) -> Scenario | None:
+    if data is None:
+        return None
+    try:
+        return Scenario.from_spec(data["spec"], data["source"], data["seed"])
+    except (ScenarioInvalid, ScenarioNotFound):
+        return None  # a reset then falls back to the server's scenario
+
+
+def write_state(path: Path, worlds: dict[str, World]) -> int:
+    """Write every world to `path` atomically (temporary file, fsync, rename); bytes written."""
+    dumped = {}
+    for name, world in list(worlds.items()):
+        with world.lock:
+            dumped[name] = dump_world(world)
+    payload = orjson.dumps({"format": FORMAT, "version": VERSION, "worlds": dumped})
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+    return len(payload)
+
+
+def read_state(path: Path) -> dict[str, World]:
+    """Every world in the file, or StateFileError: a file that is not ours, or is damaged,
+    loads nothing at all."""
+    try:
+        data = orjson.loads(Path(path).read_bytes())
+    except OSError as exc:
+        raise StateFileError(f"{path}: cannot be read: {exc.strerror}") from None
+    except orjson.JSONDecodeError:
+        raise StateFileError(f"{path}: not a state file (not JSON, or cut short)") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise StateFileError(f"{path}: not a state file of this simulator (no format {FORMAT!r})")
+    if data.get("version") != VERSION:
+        raise StateFileError(f"{path}: state file version {data.get('version')!r}; this simulator reads {VERSION}")
+    worlds = {}
+    for name, world in (data.get("worlds") or {}).items():
+        try:
+            worlds[name] = load_world(world)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise StateFileError(f"{path}: world {name!r} is damaged ({type(exc).__name__}: {exc})") from None
+    if not worlds:
+        raise StateFileError(f"{path}: holds no worlds")
+    return worlds
+
+
+def restore(sim: Any, worlds: dict[str, World]) -> None:
+    """Install restored worlds into a simulator, replacing those of the same names."""
+    for name, world in worlds.items():
+        sim.worlds[name] = world
+        if name != "default":
+            sim.touch(name)
