@@ -307,23 +307,36 @@ def median_ms(fn, times: int) -> float:
     return statistics.median(samples)
 
 
+def median_result(results: list[Result]) -> Result:
+    """The run with the median requests/s (its own latencies come with it)."""
+    return sorted(results, key=lambda r: r.rps)[len(results) // 2]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=float, default=10, help="length of each load run")
+    parser.add_argument("--seconds", type=float, default=5, help="length of each load run")
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each compared load, interleaved")
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--quick", action="store_true", help="3 s runs, and no 1,000,000-share world")
+    parser.add_argument("--quick", action="store_true", help="2 s runs, and no 1,000,000-share world")
     parser.add_argument("--out", default=str(BENCH / "results.md"))
     args = parser.parse_args()
-    secs = 3 if args.quick else args.seconds
+    secs = 2 if args.quick else args.seconds
     c = args.connections
     rows: list[tuple[str, str]] = []
     notes: list[str] = []
 
-    def measure(label: str, server: Server, load: Load) -> Result:
-        result = run_load(server, load, secs, c)
-        rows.append((label, result.row()))
-        print(f"{label:<58} {result.row()}", flush=True)
-        return result
+    def interleaved(*pairs: tuple[str, Server, Load]) -> list[Result]:
+        """Run the loads in turn, `repeats` times: compared figures then share the machine's
+        noisy moments alike. Each row is the median run."""
+        runs: list[list[Result]] = [[] for _ in pairs]
+        for _ in range(args.repeats):
+            for i, (_, server, load) in enumerate(pairs):
+                runs[i].append(run_load(server, load, secs, c))
+        medians = [median_result(r) for r in runs]
+        for (label, _, _), result in zip(pairs, medians, strict=True):
+            rows.append((label, result.row()))
+            print(f"{label:<66} {result.row()}", flush=True)
+        return medians
 
     launches = []
     for _ in range(3):
@@ -335,39 +348,20 @@ def main() -> int:
     notes.append(f"POST /_mock/reset of the default world, round trip: {reset_ms:.2f} ms (median of 50)")
 
     trivial = Server.trivial()
-    ceiling = measure("trivial Flask handler (the ceiling)", trivial, Load("ping", GET_LUA % {"token": ""}, "/ping"))
-    trivial.stop()
-
     small = Server.simulator(str(BENCH / "small-world.yaml"))
     small_loads = loads_for(small)
-    create = measure("shareInfo create, world of 100 shares", small, small_loads["shareInfo create"])
-    flow = measure(
-        "full flow (create, accept, list, cancel), 100 shares",
-        small,
-        Load("flow", FLOW_LUA % {"api": API, "far": FAR}, f"{API}/shareInfo", flow=True),
+    ceiling, create = interleaved(
+        ("trivial Flask handler (the ceiling)", trivial, Load("ping", GET_LUA % {"token": ""}, "/ping")),
+        ("shareInfo create, world of 100 shares", small, small_loads["shareInfo create"]),
     )
-    notes.append(f"full flow: {flow.rps / 4:,.0f} complete flows/s")
-    small_list = measure(
-        "userDeviceList (50 devices), world of 100 shares", small, small_loads["userDeviceList, 50 devices"]
-    )
-    small_info = measure(
-        "deviceInfo by share code, world of 100 shares", small, small_loads["deviceInfo by share code"]
-    )
+    trivial.stop()
     notes.append(f"shareInfo create / trivial ceiling: {create.rps / ceiling.rps:.0%}")
-
-    small.call("POST", "/_mock/rules", {"match": {"endpoint": "deviceInfo"}, "action": {"delay": "2s"}})
-    delayed = Load("delayed", GET_LUA % {"token": "owner-token"}, f"{API}/deviceInfo?pk=p11u5w&dk=LAMP00000001")
-    background = threading.Thread(target=run_load, args=(small, delayed, secs, 4))
-    background.start()
-    time.sleep(0.2)
-    with_delay = measure(
-        "userDeviceList while 4 clients wait on a 2 s deviceInfo delay",
-        small,
-        small_loads["userDeviceList, 50 devices"],
-    )
-    background.join()
-    notes.append(f"userDeviceList with a 2 s delay rule elsewhere / without: {with_delay.rps / small_list.rps:.0%}")
-    small.stop()
+    (flow,) = interleaved(
+        ("full flow (create, accept, list, cancel), 100 shares", small,
+         Load("flow", FLOW_LUA % {"api": API, "far": FAR}, f"{API}/shareInfo", flow=True)),
+    )  # fmt: skip
+    notes.append(f"full flow: {flow.rps / 4:,.0f} complete flows/s")
+    _delay_isolation(small, small_loads, secs, c, args.repeats, rows, notes)
 
     if not args.quick:
         big = Server.simulator(str(BENCH / "big-world.yaml"))
@@ -375,22 +369,43 @@ def main() -> int:
             f"world of 1,000,000 shares: ready after {big.first_answer_s:.1f} s, {big.memory_mb():,.0f} MB (PSS)"
         )
         big_loads = loads_for(big)
-        big_create = measure("shareInfo create, world of 1,000,000 shares", big, big_loads["shareInfo create"])
-        big_list = measure("userDeviceList (50 devices), 100,000 devices, 1,000,000 shares", big,
-                           big_loads["userDeviceList, 50 devices"])  # fmt: skip
-        big_info = measure(
-            "deviceInfo by share code, world of 1,000,000 shares", big, big_loads["deviceInfo by share code"]
-        )
-        notes.append(f"memory after the runs: {big.memory_mb():,.0f} MB (PSS)")
-        for name, a, b in (("shareInfo", create, big_create), ("userDeviceList", small_list, big_list),
-                           ("deviceInfo", small_info, big_info)):  # fmt: skip
-            notes.append(f"{name}: 1,000,000 shares / 100 shares: {b.rps / a.rps:.0%} of the requests/s")
+        for name, label in (("shareInfo create", "shareInfo create"),
+                            ("userDeviceList, 50 devices", "userDeviceList (a user with 50 devices)"),
+                            ("deviceInfo by share code", "deviceInfo by share code")):  # fmt: skip
+            small_r, big_r = interleaved(
+                (f"{label}, world of 100 shares", small, small_loads[name]),
+                (f"{label}, 100,000 devices, 1,000,000 shares", big, big_loads[name]),
+            )
+            notes.append(f"{label}: 1,000,000 shares / 100 shares: {big_r.rps / small_r.rps:.0%} of the requests/s")
+        notes.append(f"memory of the 1,000,000-share world after the runs: {big.memory_mb():,.0f} MB (PSS)")
         big.stop()
+    small.stop()
 
     report = _report(rows, notes, args, c, secs)
     print("\n" + report)
     Path(args.out).write_text(report)
     return 0
+
+
+def _delay_isolation(server: Server, loads: dict, secs: float, c: int, repeats: int, rows: list, notes: list) -> None:
+    """userDeviceList with and without 4 clients waiting on a 2 s delay rule on deviceInfo."""
+    target = loads["userDeviceList, 50 devices"]
+    delayed = Load("delayed", GET_LUA % {"token": "owner-token"}, f"{API}/deviceInfo?pk=p11u5w&dk=LAMP00000001")
+    plain, slowed = [], []
+    for _ in range(repeats):
+        plain.append(run_load(server, target, secs, c))
+        rule = server.call("POST", "/_mock/rules", {"match": {"endpoint": "deviceInfo"}, "action": {"delay": "2s"}})
+        background = threading.Thread(target=run_load, args=(server, delayed, secs + 1, 4))
+        background.start()
+        time.sleep(0.5)
+        slowed.append(run_load(server, target, secs, c))
+        background.join()
+        server.call("DELETE", f"/_mock/rules/{rule['id']}")
+    a, b = median_result(plain), median_result(slowed)
+    rows.append(("userDeviceList (50 devices), world of 100 shares", a.row()))
+    rows.append(("the same while 4 clients wait on a 2 s delay rule on deviceInfo", b.row()))
+    print(f"userDeviceList {a.row()} / with a 2 s delay elsewhere {b.row()}", flush=True)
+    notes.append(f"userDeviceList with a 2 s delay rule on another endpoint / without: {b.rps / a.rps:.0%}")
 
 
 def _machine() -> str:
@@ -414,7 +429,8 @@ def _report(rows: list, notes: list, args, connections: int, secs: float) -> str
         # Benchmark results
 
         Machine: {_machine()}. The load generator runs on the same machine.
-        Each run: {secs:g} s, {connections} connections, on the server `make run` starts.
+        Each run: {secs:g} s, {connections} connections, on the server `make run` starts; compared loads
+        are run in turn {args.repeats} times and each row is the median run.
         Run on {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())} with `make bench`.
 
         | load | requests/s | p50 ms | p99 ms | errors |
