@@ -324,6 +324,7 @@ def main() -> int:
     c = args.connections
     rows: list[tuple[str, str]] = []
     notes: list[str] = []
+    m: dict[str, float] = {}  # figures the targets are checked against
 
     def interleaved(*pairs: tuple[str, Server, Load]) -> list[Result]:
         """Run the loads in turn, `repeats` times: compared figures then share the machine's
@@ -344,7 +345,8 @@ def main() -> int:
         launches.append(server.first_answer_s)
         reset_ms = median_ms(lambda: server.call("POST", "/_mock/reset"), 50)  # noqa: B023
         server.stop()
-    notes.append(f"first answer after launch: {statistics.median(launches) * 1000:.0f} ms (median of 3)")
+    m["launch_s"], m["reset_ms"] = statistics.median(launches), reset_ms
+    notes.append(f"first answer after launch: {m['launch_s'] * 1000:.0f} ms (median of 3)")
     notes.append(f"POST /_mock/reset of the default world, round trip: {reset_ms:.2f} ms (median of 50)")
 
     trivial = Server.trivial()
@@ -355,18 +357,20 @@ def main() -> int:
         ("shareInfo create, world of 100 shares", small, small_loads["shareInfo create"]),
     )
     trivial.stop()
+    m["create_rps"], m["create_p99"], m["ceiling"] = create.rps, create.p99_ms, create.rps / ceiling.rps
     notes.append(f"shareInfo create / trivial ceiling: {create.rps / ceiling.rps:.0%}")
     (flow,) = interleaved(
         ("full flow (create, accept, list, cancel), 100 shares", small,
          Load("flow", FLOW_LUA % {"api": API, "far": FAR}, f"{API}/shareInfo", flow=True)),
     )  # fmt: skip
     notes.append(f"full flow: {flow.rps / 4:,.0f} complete flows/s")
-    _delay_isolation(small, small_loads, secs, c, args.repeats, rows, notes)
+    m["delay"] = _delay_isolation(small, small_loads, secs, c, args.repeats, rows, notes)
 
     if not args.quick:
         big = Server.simulator(str(BENCH / "big-world.yaml"))
+        m["memory_mb"] = big.memory_mb()
         notes.append(
-            f"world of 1,000,000 shares: ready after {big.first_answer_s:.1f} s, {big.memory_mb():,.0f} MB (PSS)"
+            f"world of 1,000,000 shares: ready after {big.first_answer_s:.1f} s, {m['memory_mb']:,.0f} MB (PSS)"
         )
         big_loads = loads_for(big)
         for name, label in (("shareInfo create", "shareInfo create"),
@@ -377,17 +381,19 @@ def main() -> int:
                 (f"{label}, 100,000 devices, 1,000,000 shares", big, big_loads[name]),
             )
             notes.append(f"{label}: 1,000,000 shares / 100 shares: {big_r.rps / small_r.rps:.0%} of the requests/s")
+            m["flat"] = max(m.get("flat", 0), abs(big_r.rps / small_r.rps - 1))
+        m["memory_mb"] = max(m["memory_mb"], big.memory_mb())
         notes.append(f"memory of the 1,000,000-share world after the runs: {big.memory_mb():,.0f} MB (PSS)")
         big.stop()
     small.stop()
 
-    report = _report(rows, notes, args, c, secs)
+    report = _report(rows, notes, args, c, secs) + _targets(m)
     print("\n" + report)
     Path(args.out).write_text(report)
     return 0
 
 
-def _delay_isolation(server: Server, loads: dict, secs: float, c: int, repeats: int, rows: list, notes: list) -> None:
+def _delay_isolation(server: Server, loads: dict, secs: float, c: int, repeats: int, rows: list, notes: list) -> float:
     """userDeviceList with and without 4 clients waiting on a 2 s delay rule on deviceInfo."""
     target = loads["userDeviceList, 50 devices"]
     delayed = Load("delayed", GET_LUA % {"token": "owner-token"}, f"{API}/deviceInfo?pk=p11u5w&dk=LAMP00000001")
@@ -406,6 +412,23 @@ def _delay_isolation(server: Server, loads: dict, secs: float, c: int, repeats: 
     rows.append(("the same while 4 clients wait on a 2 s delay rule on deviceInfo", b.row()))
     print(f"userDeviceList {a.row()} / with a 2 s delay elsewhere {b.row()}", flush=True)
     notes.append(f"userDeviceList with a 2 s delay rule on another endpoint / without: {b.rps / a.rps:.0%}")
+    return b.rps / a.rps
+
+
+def _targets(m: dict[str, float]) -> str:
+    checks = [
+        ("shareInfo create: at least 6,000 requests/s", f"{m['create_rps']:,.0f}", m["create_rps"] >= 6000),
+        ("shareInfo create: p99 under 5 ms at 16 connections", f"{m['create_p99']:.2f} ms", m["create_p99"] < 5),
+        ("shareInfo create: at least 75 % of the trivial handler", f"{m['ceiling']:.0%}", m["ceiling"] >= 0.75),
+        ("a 2 s delay rule leaves other endpoints within 10 %", f"{m['delay']:.0%}", m["delay"] >= 0.9),
+        ("first answer within 0.5 s of launch", f"{m['launch_s'] * 1000:.0f} ms", m["launch_s"] <= 0.5),
+        ("reset of the default world within 5 ms", f"{m['reset_ms']:.2f} ms", m["reset_ms"] <= 5),
+    ]
+    if "flat" in m:
+        checks.append(("100 and 1,000,000 shares within 10 %", f"{m['flat']:.0%} apart at most", m["flat"] <= 0.1))
+        checks.append(("1,000,000 shares under 1 GB", f"{m['memory_mb']:,.0f} MB", m["memory_mb"] < 1024))
+    lines = "\n".join(f"| {name} | {figure} | {'met' if ok else 'not met'} |" for name, figure, ok in checks)
+    return "\n## Targets\n\n| target | this run | |\n| --- | --- | --- |\n" + lines + "\n"
 
 
 def _machine() -> str:
