@@ -185,3 +185,29 @@ def test_openapi_document(ctl):
 
 def test_unknown_control_path_is_404(ctl):
     assert ctl.get("/_mock/nothing").status_code == 404
+
+
+def test_quectel_openapi_document_lists_every_endpoint_and_its_codes(ctl):
+    doc = ctl.get("/_mock/openapi/quectel.json").get_json()
+    assert doc["openapi"] == "3.1.0" and len(doc["paths"]) == 16
+    share_info = doc["paths"]["/v2/binding/enduserapi/shareInfo"]["post"]
+    names = [p["name"] for p in share_info["parameters"]]
+    assert names == ["pk", "dk", "acceptingExpireAt", "sharingExpireAt", "coverMark", "authKey"]
+    envelope = share_info["responses"]["200"]["content"]["application/json"]["schema"]
+    assert 5153 in envelope["properties"]["code"]["enum"]
+    assert {"code": 5360, "msg": "Cannot share unverified bound device"} in envelope["x-codes"]
+    assert share_info["security"] == [{"token": []}]
+    assert "deviceType" in doc["components"]["schemas"]["DeviceDetails"]["properties"]
+
+
+def test_docs_page_works_offline(ctl):
+    assert ctl.get("/_mock/docs").status_code == 302
+    page = ctl.get("/_mock/docs/").get_data(as_text=True)
+    assert (
+        "openapi/quectel.json" in page
+        and "assets/swagger-ui-bundle.js" in page
+        and "http" not in page.split("<body>")[1]
+    )
+    asset = ctl.get("/_mock/docs/assets/swagger-ui-bundle.js")
+    assert asset.status_code == 200 and len(asset.data) > 100_000
+    assert ctl.get("/_mock/docs/assets/../../../setup.cfg").status_code == 404

@@ -59,6 +59,17 @@ def test_plugin_example_suite(pytester, mode):
     result.assert_outcomes(passed=6)
 
 
+def test_readme_example_runs(pytester):
+    """The README's example test file, as a user would paste it."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    example = re.search(r"<!-- pytest example -->\s*```python\n(.*?)```", readme, re.S).group(1)
+    pytester.makepyfile(test_readme_example=example)
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=2)
+
+
 def test_unknown_scenario_is_a_usage_error(pytester):
     pytester.makepyfile(
         test_bad="""
