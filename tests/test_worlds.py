@@ -106,3 +106,12 @@ def test_concurrent_requests_in_two_worlds_stay_apart(app):
     assert sorted(s.share_id for s in sim.world("w1").shares.values()) == list(range(1, 81))
     assert sorted(s.share_id for s in sim.world("w2").shares.values()) == list(range(1, 26))
     assert sim.world("w1").journal.total == 80 and sim.world().shares == {}
+
+
+def test_idle_worlds_go_while_other_requests_come(default_scenario):
+    sim = Simulator(default_scenario, idle_timeout_s=60)
+    sim.world("idle")
+    sim._last_used["idle"] -= 120
+    sim._next_sweep = 0  # the next request may sweep
+    sim.world()  # an ordinary request to the default world
+    assert "idle" not in sim.worlds

@@ -32,10 +32,14 @@ class Simulator:
 
     def world(self, name: str = DEFAULT_WORLD, scenario_name: str | None = None) -> World:
         """The named world, created on first use from `scenario_name` or the server's scenario."""
+        now = time.monotonic()
+        if now >= self._next_sweep:  # idle worlds go even when no new one is being made
+            with self._lock:
+                self.sweep(now)
         world = self.worlds.get(name)
         if world is not None:
             if name != DEFAULT_WORLD:
-                self._last_used[name] = time.monotonic()
+                self._last_used[name] = now
             return world
         if not SESSION_NAME.match(name):
             raise BadSession("session names are 1 to 64 letters, digits, '.', '_' or '-'")
@@ -83,7 +87,7 @@ class Simulator:
         if now < self._next_sweep:
             return []
         self._next_sweep = now + 1.0
-        idle = [n for n, t in self._last_used.items() if now - t > self.idle_timeout_s]
+        idle = [n for n, t in list(self._last_used.items()) if now - t > self.idle_timeout_s]
         for name in idle:
             self.worlds.pop(name, None)
             self._last_used.pop(name, None)
