@@ -46,11 +46,6 @@ def simulator() -> Simulator:
     return current_app.extensions["mock_server"]
 
 
-def current_world() -> World:
-    """The world this request was routed to (see hooks.py)."""
-    return current().world
-
-
 def endpoint(
     bp: Blueprint, method: str, name: str, schema: type[Params] | None = None, auth: bool = True, data: str = "null"
 ) -> Callable:

@@ -39,10 +39,10 @@ def first_code(schema: Schema, messages: dict) -> int:
     return int(messages["_schema"][0])
 
 
-def seconds_warnings(schema: Schema, data: dict[str, Any]) -> list[str]:
+def seconds_warnings(schema: Params, data: dict[str, Any]) -> list[str]:
     """Timestamps below 10^12 are most likely seconds, not milliseconds: worth a warning."""
     return [
         f"{name}={data[name]} looks like seconds, not milliseconds"
-        for name, field in schema.fields.items()
-        if field.metadata.get("timestamp") and data.get(name) and data[name] < SECONDS_BELOW
+        for name in schema.timestamp_fields
+        if data.get(name) and data[name] < SECONDS_BELOW
     ]
