@@ -25,8 +25,6 @@ from .dispatch import simulator
 from .envelope import envelope
 from .faults import delay_seconds, fault, forced_answer
 
-SESSION_HEADER = "X-Mock-Session"
-SCENARIO_HEADER = "X-Mock-Scenario"
 CONTROL_PREFIX = "/_mock"
 
 # Deferral: a server that can wait without holding a thread (rsgi.py) sets CAN_DEFER; a
@@ -61,9 +59,6 @@ def install(app: Flask) -> None:
     app.wsgi_app = SessionPrefix(app.wsgi_app)
     app.before_request(_route_to_world)
     app.after_request(_record)
-    fmt = app.config.get("LOG_FORMAT", "none")
-    if fmt != "none":
-        app.after_request(_json_log_line if fmt == "json" else _text_log_line)
 
 
 def _admin_refusal(req) -> Response | None:
@@ -156,60 +151,49 @@ def _safe_params(state: RequestState) -> dict:
 
 
 def _record(response: Response) -> Response:
+    """The request's journal entry (API calls) and log line (any call, when asked for), from
+    one set of fields. The first pass of a deferred request leaves neither."""
     state: RequestState | None = g.get("state")
-    if state is None or state.control or DEFERRED in state.request.environ:
+    if state is None or DEFERRED in state.request.environ:
         return response
     world, req = state.world, state.request
     path = req.path
-    world.journal.record(
-        time=world.now(),
-        method=req.method,
-        path=path,
-        endpoint=path.rstrip("/").rsplit("/", 1)[-1],
-        params=_safe_params(state),
-        uid=caller_uid(world, state.authorization),
-        rule=state.rule,
-        code=getattr(response, "quectel_code", None),
-        status=response.status_code,
-        warnings=state.warnings,
-    )
+    entry = {
+        "time": world.now(),
+        "method": req.method,
+        "path": path,
+        "endpoint": path.rstrip("/").rsplit("/", 1)[-1],
+        "params": _safe_params(state) if not state.control else {},
+        "uid": caller_uid(world, state.authorization),
+        "rule": state.rule,
+        "code": getattr(response, "quectel_code", None),
+        "status": response.status_code,
+        "warnings": state.warnings,
+    }
+    if not state.control:
+        world.journal.record(**entry)
+    fmt = current_app.config["LOG_FORMAT"]
+    if fmt != "none":
+        _log(fmt, entry, state)
     return response
 
 
 _request_log = logging.getLogger("mock_server.requests")
 
 
-def _log_fields(response: Response) -> dict:
-    state: RequestState | None = g.get("state")
-    req = request._get_current_object()
-    return {
-        "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
-        "world": state.world_name if state else None,
-        "method": req.method,
-        "path": req.path,
-        "status": response.status_code,
-        "code": getattr(response, "quectel_code", None),
-        "uid": caller_uid(state.world, state.authorization) if state else None,
-        "rule": state.rule if state else None,
-        "ms": round((time.perf_counter() - state.started) * 1000, 3) if state else None,
-    }
-
-
-def _json_log_line(response: Response) -> Response:
-    if DEFERRED not in request.environ:
-        _request_log.info(orjson.dumps(_log_fields(response)).decode())
-    return response
-
-
-def _text_log_line(response: Response) -> Response:
-    if DEFERRED not in request.environ:
-        f = _log_fields(response)
-        who = f" uid={f['uid']}" if f["uid"] else ""
-        rule = f" rule={f['rule']}" if f["rule"] else ""
-        _request_log.info(
-            f"{f['method']} {f['path']} {f['status']} code={f['code']}{who}{rule} {f['ms']}ms [{f['world']}]"
-        )
-    return response
+def _log(fmt: str, entry: dict, state: RequestState) -> None:
+    ms = round((time.perf_counter() - state.started) * 1000, 3)
+    if fmt == "json":
+        line = {k: entry[k] for k in ("method", "path", "status", "code", "uid", "rule")}
+        stamp = datetime.now(UTC).isoformat(timespec="milliseconds")
+        _request_log.info(orjson.dumps({"time": stamp, "world": state.world_name, **line, "ms": ms}).decode())
+        return
+    who = f" uid={entry['uid']}" if entry["uid"] else ""
+    rule = f" rule={entry['rule']}" if entry["rule"] else ""
+    _request_log.info(
+        f"{entry['method']} {entry['path']} {entry['status']} code={entry['code']}{who}{rule} {ms}ms"
+        f" [{state.world_name}]"
+    )
 
 
 def auth_status(err: QuectelError) -> int:
