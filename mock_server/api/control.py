@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import islice
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, redirect, request, send_from_directory
@@ -133,10 +134,14 @@ def _inline(spec: dict) -> Scenario:
 @bp.get("/state")
 def state() -> Response:
     world = _world()
-    limit = request.args.get("limit", default=1000, type=int)
+    limit = max(0, request.args.get("limit", default=1000, type=int))
+
+    def first(records: dict) -> list:  # without copying a world of a million records first
+        return list(islice(records.values(), limit))
+
     with world.lock:
-        for share in list(world.shares.values())[:limit]:
-            world.settle(share)
+        shares = [world.settle(share) for share in first(world.shares)]
+        now = world.now()
         body = {
             "world": _world_name(),
             "scenario": world.scenario.name if world.scenario else None,
@@ -147,10 +152,10 @@ def state() -> Response:
                 "shares": len(world.shares),
                 "tokens": len(world.tokens),
             },
-            "users": [_user(u) for u in list(world.users.values())[:limit]],
-            "devices": [_device(d) for d in list(world.devices.values())[:limit]],
-            "shares": [_share(s) for s in list(world.shares.values())[:limit]],
-            "tokens": [_token(t, world) for t in list(world.tokens.values())[:limit]],
+            "users": [_user(u) for u in first(world.users)],
+            "devices": [_device(d) for d in first(world.devices)],
+            "shares": [_share(s) for s in shares],
+            "tokens": [_token(t, now) for t in first(world.tokens)],
         }
     return jsonify(body)
 
@@ -181,9 +186,8 @@ def _share(s) -> dict:
     }
 
 
-def _token(t, world: World) -> dict:
-    live = not t.revoked and (t.expires_ms is None or t.expires_ms > world.now())
-    return {"token": t.value, "uid": t.uid, "kind": t.kind, "expiresAt": t.expires_ms, "live": live}
+def _token(t, now: int) -> dict:
+    return {"token": t.value, "uid": t.uid, "kind": t.kind, "expiresAt": t.expires_ms, "live": t.is_live(now)}
 
 
 def _clock(world: World) -> dict:

@@ -30,22 +30,22 @@ def strip_bearer(value: str) -> str:
     return value
 
 
-def _live_token(world: World, value: str, kind: str) -> Token:
-    token = world.tokens.get(strip_bearer(value))
-    if token is None or token.kind != kind or token.revoked:
-        raise QuectelError(5032)
-    if token.expires_ms is not None and token.expires_ms <= world.now():
+def _live_token(world: World, bare: str, kind: str) -> Token:
+    """The token `bare` (already without `Bearer `) if it is a live one of `kind`, else 5032."""
+    token = world.tokens.get(bare)
+    if token is None or token.kind != kind or not token.is_live(world.now()):
         raise QuectelError(5032)
     return token
 
 
 def authenticate(world: World, authorization: str | None) -> tuple[User, Token]:
     """The caller of a request: 5106 without a token, 5032 for any token that is not live."""
-    if authorization is None or not strip_bearer(authorization):
+    bare = strip_bearer(authorization or "")
+    if not bare:
         raise QuectelError(5106)
-    if world.settings.require_bearer and strip_bearer(authorization) == authorization.strip():
+    if world.settings.require_bearer and bare == authorization.strip():
         raise QuectelError(5032)
-    token = _live_token(world, authorization, "access")
+    token = _live_token(world, bare, "access")
     user = world.users.get(token.uid)
     if user is None:
         raise QuectelError(5032)
@@ -143,7 +143,7 @@ def phone_login(world: World, params: dict) -> dict:
 def refresh(world: World, params: dict) -> dict:
     """PUT refreshToken: spend the refresh token, issue a new pair; the old access token
     lives until its own expiry."""
-    token = _live_token(world, params["refreshToken"], "refresh")
+    token = _live_token(world, strip_bearer(params["refreshToken"]), "refresh")
     user = world.users.get(token.uid)
     if user is None:
         raise QuectelError(5032)

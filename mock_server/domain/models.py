@@ -152,6 +152,9 @@ class Token:
     partner: str | None = None  # the other token of the pair issued together
     revoked: bool = False
 
+    def is_live(self, now_ms: int) -> bool:
+        return not self.revoked and (self.expires_ms is None or self.expires_ms > now_ms)
+
 
 @dataclass(slots=True)
 class LoginFailures:
