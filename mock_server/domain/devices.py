@@ -44,7 +44,7 @@ def _view_of(world: World, caller: User, pk: str, dk: str) -> DeviceView | None:
         raise QuectelError(5052)
     if device.owner_uid == caller.uid:
         return DeviceView(device)
-    mine = [s for s in world.active_shares_of(caller.uid) if s.device_key == device.key]
+    mine = world.active_shares_of(caller.uid, device.key)
     return DeviceView(device, _latest(mine)) if mine else None
 
 
@@ -111,8 +111,7 @@ def unbind(world: World, caller: User, params: dict) -> int:
             world.end(share, FailureCause.DEVICE_UNBOUND)
         world.unbind_device(device)
         return 0
-    for share in world.active_shares_of(caller.uid):
-        if share.device_key == device.key:
-            world.end(share, FailureCause.LEFT_BY_RECIPIENT)
+    for share in world.active_shares_of(caller.uid, device.key):
+        world.end(share, FailureCause.LEFT_BY_RECIPIENT)
     recipients = {s.recipient_uid for s in world.live_shares_of_device(device.key) if s.status is ShareStatus.ACTIVE}
     return 1 + len(recipients)

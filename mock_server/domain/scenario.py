@@ -19,7 +19,7 @@ import yaml
 
 from .clock import Clock
 from .models import Device, FailureCause, Family, Settings, Share, ShareStatus, Token, User, UserDomain
-from .scenario_schema import validate_spec
+from .scenario_schema import generated_uid, validate_spec
 from .timeparse import parse_instant
 from .world import World
 
@@ -105,6 +105,7 @@ class Scenario:
     users: list[dict] = field(default_factory=list)
     devices: list[dict] = field(default_factory=list)
     named_users: list[dict] = field(default_factory=list)  # written out, not generated
+    generated_uids: list[str] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -132,17 +133,16 @@ class Scenario:
 
     def _expand(self) -> None:
         fake = _Generator(self.seed, self.spec.get("settings", {}).get("region", "C"))
-        generated: list[str] = []  # generated devices go to generated users unless told
         for entry in self.spec.get("users", []):
             if "generate" in entry:
                 made = fake.users(entry)
-                generated += [u["uid"] for u in made]
+                self.generated_uids += [u["uid"] for u in made]
                 self.users += made
             else:
                 self.users.append(entry)
                 self.named_users.append(entry)
         for entry in self.spec.get("devices", []):
-            self.devices += fake.devices(entry, generated) if "generate" in entry else [entry]
+            self.devices += fake.devices(entry, self.generated_uids) if "generate" in entry else [entry]
 
     # ---- building a world -----------------------------------------------------------------
 
@@ -182,7 +182,7 @@ class Scenario:
             world.add_family(Family(fid, entry.get("name", fid), entry["owner"], set(entry.get("members", []))))
         for entry in self.spec.get("shares", []):
             if "generate" in entry:
-                _generate_shares(world, entry, t0)
+                _generate_shares(world, entry, t0, self.generated_uids)
             else:
                 world.add_share(_share(world, entry, t0))
         for entry in self.spec.get("rules", []):
@@ -261,14 +261,13 @@ def _share(world: World, entry: dict, t0: int) -> Share:
     return share
 
 
-def _generate_shares(world: World, entry: dict, t0: int) -> None:
+def _generate_shares(world: World, entry: dict, t0: int, recipients: list[str]) -> None:
     """`generate: N` shares: random owned devices, random generated recipients, and a mix of
     states (60 % active, 30 % pending, 10 % ended) unless `state` names one. Made at build
     time from the world's seed rather than kept as templates, so a large world costs its
     shares once, not twice."""
     rng = random.Random(world.seed + 1)
     devices = [d for d in world.devices.values() if d.owner_uid]
-    recipients = [u for u in world.users if u.startswith(world.settings.region + "9")]
     if not devices or not recipients:
         return
     fixed = entry.get("state")
@@ -327,7 +326,7 @@ class _Generator:
             self.user_count += 1
             n = self.user_count
             first, last = self.faker.first_name(), self.faker.last_name()
-            uid = f"{self.region}{900000 + n}"
+            uid = generated_uid(self.region, n)
             out.append(
                 {
                     "uid": uid,

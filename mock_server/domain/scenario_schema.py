@@ -352,10 +352,16 @@ class ScenarioSpec(Strict):
             raise ValidationError(problems)
 
 
+def generated_uid(region: str, n: int) -> str:
+    """The uid of the n-th generated user (from 1): the scenario builder makes them so, and
+    references to them are checked so."""
+    return f"{region}{900000 + n}"
+
+
 def _generated_uids(data: dict) -> set[str]:
     region = data.get("settings", {}).get("region", "C")
     total = sum(u.get("generate", 0) for u in data.get("users", []))
-    return {f"{region}{900000 + n}" for n in range(1, total + 1)}
+    return {generated_uid(region, n) for n in range(1, total + 1)}
 
 
 def _reference_problems(data: dict) -> dict:

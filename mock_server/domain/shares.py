@@ -52,8 +52,7 @@ def _cover(world: World, new: Share, recipient_uid: str, rejection_code: int) ->
     coverMark 3 forbids the replacement. Nothing is changed here, so a rejection leaves
     the world as it was.
     """
-    held = [s for s in world.active_shares_of(recipient_uid) if s.device_key == new.device_key]
-    held = [s for s in held if s.code != new.code]
+    held = [s for s in world.active_shares_of(recipient_uid, new.device_key) if s.code != new.code]
     if not held or new.cover_mark == 2:
         return []
     if new.cover_mark == 3 and _expiry_rank(new) < max(_expiry_rank(s) for s in held):

@@ -164,8 +164,10 @@ class World:
     def live_shares_of_device(self, key: DeviceKey) -> list[Share]:
         return self._settled(self.live_by_device.get(key))
 
-    def active_shares_of(self, uid: str) -> list[Share]:
-        return self._settled(self.active_by_recipient.get(uid))
+    def active_shares_of(self, uid: str, device: DeviceKey | None = None) -> list[Share]:
+        """The recipient's active shares, of one device when `device` is given."""
+        shares = self._settled(self.active_by_recipient.get(uid))
+        return shares if device is None else [s for s in shares if s.device_key == device]
 
     def _settled(self, bucket: dict[str, Share] | None) -> list[Share]:
         if not bucket:
