@@ -27,7 +27,7 @@ class EndpointDoc:
     name: str
     schema: type[Params] | None
     auth: bool
-    data: str  # the shape of `data` on success: a views.SAMPLES key, "string" or "null"
+    data: str  # the shape of `data` on success: an openapi._samples key, "string" or "null"
     summary: str
 
 

@@ -11,17 +11,13 @@ from .. import __version__
 from ..domain import scenario_schema as ss
 
 
-def _plugin() -> MarshmallowPlugin:
+def _spec(title: str, description: str, field_types=None, **options) -> APISpec:
+    """An OpenAPI 3.1 document whose marshmallow fields of our own classes get their JSON
+    Schema types from `field_types` (the scenario fields' by default)."""
     plugin = MarshmallowPlugin()
-    return plugin
-
-
-def _spec(title: str, description: str) -> tuple[APISpec, MarshmallowPlugin]:
-    plugin = _plugin()
-    spec = APISpec(title, __version__, "3.1.0", plugins=[plugin], info={"description": description})
-    converter = plugin.converter
-    converter.add_attribute_function(_custom_fields)  # type: ignore[union-attr]
-    return spec, plugin
+    spec = APISpec(title, __version__, "3.1.0", plugins=[plugin], info={"description": description}, **options)
+    plugin.converter.add_attribute_function(field_types or _custom_fields)  # type: ignore[union-attr]
+    return spec
 
 
 def _custom_fields(self, field, ret: dict | None = None, **kwargs) -> dict:
@@ -53,7 +49,7 @@ def _scenario_components(spec: APISpec) -> None:
 @functools.cache
 def scenario_json_schema() -> dict:
     """The scenario file format as JSON Schema (2020-12), for editors."""
-    spec, _ = _spec("Scenario", "")
+    spec = _spec("Scenario", "")
     _scenario_components(spec)
     defs = spec.to_dict()["components"]["schemas"]
     text = _rewrite_refs(defs)
@@ -95,7 +91,7 @@ SESSION_PARAMS = [
 def control_document() -> dict:
     from .control import ClockBody, ResetBody, ScenarioBody, TokenBody
 
-    spec, _ = _spec(
+    spec = _spec(
         "Quectel sharing simulator: control API",
         "Drive the simulator: worlds, scenarios, the clock, rules and the journal. Every path also "
         "works under /s/{session}/ and honours X-Mock-Session.",
@@ -305,19 +301,13 @@ def quectel_document() -> dict:
     from . import accounts, devices, sharing  # noqa: F401 - the endpoints register themselves
     from .dispatch import REGISTRY
 
-    plugin = MarshmallowPlugin()
-    spec = APISpec(
+    spec = _spec(
         "Quectel / Acceleronix end-user API (simulated)",
-        __version__,
-        "3.1.0",
-        plugins=[plugin],
-        info={
-            "description": "The device-sharing endpoints the simulator serves. Parameters are read from "
-            "the query string, a form body or a JSON body; every answer is the envelope below."
-        },
+        "The device-sharing endpoints the simulator serves. Parameters are read from the query string, "
+        "a form body or a JSON body; every answer is the envelope below.",
+        _param_fields,
         servers=[{"url": "/"}],
     )
-    plugin.converter.add_attribute_function(_param_fields)  # type: ignore[union-attr]
     spec.components.security_scheme("token", {"type": "apiKey", "in": "header", "name": "Authorization"})
     for kind, values in _samples().items():
         spec.components.schema(kind, component=infer(values))
