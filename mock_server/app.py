@@ -11,10 +11,10 @@ from werkzeug.exceptions import HTTPException
 
 from .api import accounts, control, devices, hooks, sharing
 from .api.envelope import error, http_error
-from .domain import persistence
-from .domain.errors import QuectelError
-from .domain.scenario import Scenario
-from .domain.simulator import Simulator
+from .cloud.errors import QuectelError
+from .harness import persistence
+from .harness.scenario import Scenario
+from .harness.worlds import Simulator
 
 log = logging.getLogger(__name__)
 

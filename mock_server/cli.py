@@ -6,7 +6,7 @@ import argparse
 import gc
 import sys
 
-from .domain.scenario import Scenario, ScenarioInvalid, ScenarioNotFound
+from .harness.scenario import Scenario, ScenarioInvalid, ScenarioNotFound
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .app import create_app
-    from .domain.persistence import StateFileError, read_state, write_state
+    from .harness.persistence import StateFileError, read_state, write_state
     from .network import is_loopback, reachable_urls
     from .server import serve
 

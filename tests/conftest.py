@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from mock_server.app import create_app
-from mock_server.domain.scenario import Scenario
+from mock_server.harness.scenario import Scenario
 
 BINDING = "/v2/binding/enduserapi/"
 ENDUSER = "/v2/enduser/enduserapi/"
@@ -92,7 +92,7 @@ def codes_of(world, code: str) -> tuple[int, int | None]:
 def app_with(spec: dict | str | None = None, **config):
     """An app whose server scenario is the default world extended by `spec` (or a library name)."""
     from mock_server.app import create_app
-    from mock_server.domain.scenario import Scenario
+    from mock_server.harness.scenario import Scenario
 
     if isinstance(spec, str):
         scenario = Scenario.load(spec)

@@ -4,7 +4,7 @@ import jwt
 import pytest
 from conftest import OWNER
 
-from mock_server.domain import crypto
+from mock_server.cloud import crypto
 
 DOMAIN, SECRET = "C.DM.5903.1", "sim-domain-secret"
 RANDOM = "j1acpdj2bmtqZXVb"

@@ -98,7 +98,7 @@ def test_huge_value_is_an_ordinary_business_error(api):
 
 
 def test_unexpected_error_is_a_500_envelope_without_trace(api, monkeypatch):
-    from mock_server.domain import shares
+    from mock_server.cloud import shares
 
     def boom(*args):
         raise RuntimeError("secret internals")

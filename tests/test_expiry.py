@@ -5,8 +5,8 @@ from conftest import LAMP, OWNER, RECIPIENT, SECOND, codes_of
 from freezegun import freeze_time
 
 from mock_server.app import create_app
-from mock_server.domain.clock import Clock
-from mock_server.domain.scenario import Scenario
+from mock_server.harness.clock import Clock
+from mock_server.harness.scenario import Scenario
 
 MINUTE = 60_000
 START = 1_790_000_000_000
@@ -115,7 +115,7 @@ def test_second_user_never_sees_first_users_share(api, frozen):
 
 
 def _login(api):
-    from mock_server.domain import crypto
+    from mock_server.cloud import crypto
 
     pwd = crypto.encrypt_password("recipient-pass-2", "r" * 16)
     sig = crypto.signature("recipient@example.com", pwd, "r" * 16, "sim-domain-secret")

@@ -4,7 +4,7 @@ import pytest
 from conftest import LAMP, OWNER, RECIPIENT, SECOND, Api, app_with, codes_of
 
 from mock_server.api.faults import DroppedOnPurpose
-from mock_server.domain.scenario import Scenario, library
+from mock_server.harness.scenario import Scenario, library
 
 MINUTE = 60_000
 Z34 = "share_dv_C" + "0" * 34

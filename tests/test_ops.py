@@ -8,7 +8,7 @@ import pytest
 from conftest import LAMP, OWNER, RECIPIENT, app_with
 from serving import Running, run_cli
 
-from mock_server.domain.persistence import StateFileError, read_state, write_state
+from mock_server.harness.persistence import StateFileError, read_state, write_state
 from mock_server.network import ANDROID_EMULATOR_HOST, is_loopback, reachable_urls
 
 ACCEPT_BY = 4_000_000_000_000

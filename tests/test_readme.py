@@ -8,7 +8,7 @@ import yaml
 from conftest import LAMP, OWNER, RECIPIENT, Api
 
 from mock_server.app import create_app
-from mock_server.domain.scenario import Scenario
+from mock_server.harness.scenario import Scenario
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 

@@ -13,7 +13,7 @@ from serving import Running
 from werkzeug.serving import make_server
 
 from mock_server.app import create_app
-from mock_server.domain.models import ShareStatus
+from mock_server.cloud.models import ShareStatus
 
 ACCEPT_BY = 4_000_000_000_000
 

@@ -2,9 +2,9 @@
 
 import pytest
 
-from mock_server.domain.scenario import Scenario, ScenarioNotFound, library, resolve
-from mock_server.domain.simulator import Simulator
-from mock_server.domain.timeparse import parse_duration, parse_instant
+from mock_server.harness.scenario import Scenario, ScenarioNotFound, library, resolve
+from mock_server.harness.timeparse import parse_duration, parse_instant
+from mock_server.harness.worlds import Simulator
 
 
 def _codes(world, n=3):

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from mock_server.api.openapi import scenario_json_schema
-from mock_server.domain.scenario import Scenario, ScenarioInvalid
-from mock_server.domain.scenario_schema import validate_spec
+from mock_server.harness.scenario import Scenario, ScenarioInvalid
+from mock_server.harness.scenario_schema import validate_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -197,7 +197,7 @@ def test_json_schema_accepts_the_library_and_rejects_bad_files():
     import jsonschema
 
     schema = scenario_json_schema()
-    from mock_server.domain.scenario import library, read_file, resolve
+    from mock_server.harness.scenario import library, read_file, resolve
 
     for name in library():
         jsonschema.validate(read_file(resolve(name)), schema)

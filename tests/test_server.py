@@ -142,7 +142,7 @@ def test_unknown_scenario_exits_2():
 
 def test_banner_lists_tokens():
     from mock_server.cli import _banner
-    from mock_server.domain.scenario import Scenario
+    from mock_server.harness.scenario import Scenario
 
     urls = [("this machine", "http://127.0.0.1:8080"), ("Android emulator", "http://10.0.2.2:8080")]
     text = _banner(Scenario.load("default"), urls)

@@ -7,7 +7,7 @@ from conftest import FAR, LAMP, OWNER, RECIPIENT, codes_of
 
 from mock_server.api.params import schema_for, seconds_warnings
 from mock_server.api.schemas import ShareInfoParams
-from mock_server.domain.models import Settings
+from mock_server.cloud.models import Settings
 
 
 def create(api, token=OWNER, **params):

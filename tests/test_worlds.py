@@ -4,7 +4,7 @@ import threading
 
 from conftest import LAMP, OWNER, RECIPIENT, Api
 
-from mock_server.domain.simulator import Simulator
+from mock_server.harness.worlds import Simulator
 
 
 def in_world(api: Api, name: str, method: str, path: str, token=None, **params):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from ..domain import accounts, views
+from ..cloud import accounts, views
 from . import schemas as s
 from .dispatch import Call, endpoint
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Request, g
 
-from ..domain.world import World
+from ..harness.world import World
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 

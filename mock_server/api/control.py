@@ -8,11 +8,11 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, redirect, request, send_from_directory
 from marshmallow import Schema, ValidationError, fields
 
-from ..domain.accounts import issue_tokens
-from ..domain.scenario import Scenario, ScenarioInvalid, ScenarioNotFound, library
-from ..domain.scenario_schema import Bool, Duration, Instant, Str, Strict, flatten, validate_rule
-from ..domain.timeparse import parse_duration, parse_instant
-from ..domain.world import World
+from ..cloud.accounts import issue_tokens
+from ..harness.scenario import Scenario, ScenarioInvalid, ScenarioNotFound, library
+from ..harness.scenario_schema import Bool, Duration, Instant, Str, Strict, flatten, validate_rule
+from ..harness.timeparse import parse_duration, parse_instant
+from ..harness.world import World
 from .context import current
 from .dispatch import simulator
 
@@ -191,7 +191,7 @@ def _token(t, now: int) -> dict:
 
 
 def _clock(world: World) -> dict:
-    from ..domain.views import time_string
+    from ..cloud.views import time_string
 
     now = world.now()
     return {"now": now, "iso": time_string(now), "frozen": world.clock.frozen}
@@ -297,7 +297,7 @@ def snapshot() -> Response:
     """Write every world to the state file now (atomically)."""
     from pathlib import Path
 
-    from ..domain.persistence import write_state
+    from ..harness.persistence import write_state
 
     path = current_app.config.get("STATE_FILE")
     if not path:

@@ -6,7 +6,7 @@ from functools import partial
 
 from flask import Blueprint
 
-from ..domain import devices, views
+from ..cloud import devices, views
 from . import schemas as s
 from .dispatch import Call, endpoint
 

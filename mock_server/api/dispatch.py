@@ -8,10 +8,10 @@ from typing import Any
 
 from flask import Blueprint, current_app
 
-from ..domain.accounts import authenticate
-from ..domain.models import Token, User
-from ..domain.simulator import Simulator
-from ..domain.world import World
+from ..cloud.accounts import authenticate
+from ..cloud.models import Token, User
+from ..harness.world import World
+from ..harness.worlds import Simulator
 from .context import current
 from .envelope import ok
 from .params import parse, schema_for, seconds_warnings

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 from flask import Response
 
-from ..domain.errors import QuectelError, message_for
+from ..cloud.errors import QuectelError, message_for
 
 
 def envelope(code: int, msg: str, data: Any = None, ext_msg: Any = None, status: int = 200) -> Response:

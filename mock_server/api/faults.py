@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 from flask import Response
 
-from ..domain.errors import message_for
-from ..domain.timeparse import parse_duration
+from ..cloud.errors import message_for
+from ..harness.timeparse import parse_duration
 from .envelope import envelope
 
 MALFORMED = b'{"code":200,"msg":"","data":{"shareCode":'

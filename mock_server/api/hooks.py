@@ -15,11 +15,11 @@ from datetime import UTC, datetime
 import orjson
 from flask import Flask, Response, current_app, g, request
 
-from ..domain.accounts import strip_bearer
-from ..domain.errors import QuectelError
-from ..domain.rules import Incoming, apply_effects, caller_uid
-from ..domain.scenario import ScenarioInvalid, ScenarioNotFound
-from ..domain.simulator import DEFAULT_WORLD, BadSession
+from ..cloud.accounts import strip_bearer
+from ..cloud.errors import QuectelError
+from ..harness.rules import Incoming, apply_effects, caller_uid
+from ..harness.scenario import ScenarioInvalid, ScenarioNotFound
+from ..harness.worlds import DEFAULT_WORLD, BadSession
 from .context import RequestState
 from .dispatch import simulator
 from .envelope import envelope

@@ -8,7 +8,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
 from .. import __version__
-from ..domain import scenario_schema as ss
+from ..harness import scenario_schema as ss
 
 
 def _spec(title: str, description: str, field_types=None, **options) -> APISpec:
@@ -230,9 +230,9 @@ def infer(values: list) -> dict:
 
 def _samples() -> dict[str, list]:
     """Rendered examples of every `data` shape, from a small world with one share of each kind."""
-    from ..domain import accounts, views
-    from ..domain.devices import DeviceView
-    from ..domain.scenario import Scenario
+    from ..cloud import accounts, views
+    from ..cloud.devices import DeviceView
+    from ..harness.scenario import Scenario
 
     lamp = {"pk": "p11u5w", "dk": "LAMP00000001"}
     spec = {
@@ -264,7 +264,7 @@ def _samples() -> dict[str, list]:
 
 
 def _envelope(codes: tuple[int, ...], data: dict) -> dict:
-    from ..domain.errors import message_for
+    from ..cloud.errors import message_for
 
     return {
         "type": "object",
@@ -288,7 +288,7 @@ def _data_schema(kind: str) -> dict:
 
 
 def _codes_table(codes: tuple[int, ...]) -> str:
-    from ..domain.errors import message_for
+    from ..cloud.errors import message_for
 
     rows = "\n".join(f"| {c} | {message_for(c) or 'success'} |" for c in codes)
     return "Business codes (always HTTP 200, in the envelope):\n\n| code | msg |\n| --- | --- |\n" + rows
@@ -297,7 +297,7 @@ def _codes_table(codes: tuple[int, ...]) -> str:
 @functools.cache
 def quectel_document() -> dict:
     """OpenAPI 3.1 of the simulated endpoints, from the request schemas and rendered samples."""
-    from ..domain.errors import ENDPOINT_CODES
+    from ..cloud.errors import ENDPOINT_CODES
     from . import accounts, devices, sharing  # noqa: F401 - the endpoints register themselves
     from .dispatch import REGISTRY
 

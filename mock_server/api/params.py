@@ -7,8 +7,8 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError
 
-from ..domain.errors import QuectelError
-from ..domain.models import Settings
+from ..cloud.errors import QuectelError
+from ..cloud.models import Settings
 from .schemas import SECONDS_BELOW, Params
 
 

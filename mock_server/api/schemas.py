@@ -12,7 +12,7 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validates, validates_schema
 
-from ..domain.models import Settings
+from ..cloud.models import Settings
 
 INT64_MAX = 2**63 - 1
 SECONDS_BELOW = 10**12  # a smaller timestamp is most likely in seconds

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from ..domain import shares, views
+from ..cloud import shares, views
 from . import schemas as s
 from .dispatch import Call, endpoint
 

@@ -9,32 +9,32 @@ from __future__ import annotations
 
 from .errors import QuectelError
 from .models import Device, FailureCause, Share, ShareStatus, User
-from .world import World
+from .store import Cloud
 
 
-def _owned_device(world: World, caller: User, pk: str, dk: str, code: int) -> Device:
-    device = world.devices.get((pk, dk))
+def _owned_device(cloud: Cloud, caller: User, pk: str, dk: str, code: int) -> Device:
+    device = cloud.devices.get((pk, dk))
     if device is None or device.owner_uid != caller.uid:
         raise QuectelError(code)
     return device
 
 
-def _shareable_device(world: World, caller: User, pk: str, dk: str) -> Device:
-    device = _owned_device(world, caller, pk, dk, 5135)
+def _shareable_device(cloud: Cloud, caller: User, pk: str, dk: str) -> Device:
+    device = _owned_device(cloud, caller, pk, dk, 5135)
     if not device.verified:
         raise QuectelError(5360)
     return device
 
 
-def _new_share(world: World, caller: User, device: Device, params: dict) -> Share:
+def _new_share(cloud: Cloud, caller: User, device: Device, params: dict) -> Share:
     return Share(
-        share_id=world.next_share_id(),
-        code=world.new_share_code(),
+        share_id=cloud.next_share_id(),
+        code=cloud.new_share_code(),
         owner_uid=caller.uid,
         pk=device.pk,
         dk=device.dk,
         cover_mark=params["coverMark"],
-        share_time=world.now(),
+        share_time=cloud.now(),
         sharing_expire_at=params.get("sharingExpireAt"),
         auth_key=params.get("authKey"),
     )
@@ -45,14 +45,14 @@ def _expiry_rank(share: Share) -> float:
     return float("inf") if share.sharing_expire_at is None else share.sharing_expire_at
 
 
-def _cover(world: World, new: Share, recipient_uid: str, rejection_code: int) -> list[Share]:
+def _cover(cloud: Cloud, new: Share, recipient_uid: str, rejection_code: int) -> list[Share]:
     """Apply the new share's coverMark against the recipient's active shares of the device.
 
     Returns the shares to end once the new one is active; raises `rejection_code` when
     coverMark 3 forbids the replacement. Nothing is changed here, so a rejection leaves
-    the world as it was.
+    the cloud as it was.
     """
-    held = [s for s in world.active_shares_of(recipient_uid, new.device_key) if s.code != new.code]
+    held = [s for s in cloud.active_shares_of(recipient_uid, new.device_key) if s.code != new.code]
     if not held or new.cover_mark == 2:
         return []
     if new.cover_mark == 3 and _expiry_rank(new) < max(_expiry_rank(s) for s in held):
@@ -60,62 +60,62 @@ def _cover(world: World, new: Share, recipient_uid: str, rejection_code: int) ->
     return held
 
 
-def _activate(world: World, share: Share, recipient_uid: str, replaced: list[Share]) -> None:
-    world.activate(share, recipient_uid)
+def _activate(cloud: Cloud, share: Share, recipient_uid: str, replaced: list[Share]) -> None:
+    cloud.activate(share, recipient_uid)
     for old in replaced:
-        world.end(old, FailureCause.OVERRIDDEN)
-    world.settle(share)  # a usage window already past ends the share at once
+        cloud.end(old, FailureCause.OVERRIDDEN)
+    cloud.settle(share)  # a usage window already past ends the share at once
 
 
-def share_info(world: World, caller: User, params: dict) -> str:
+def share_info(cloud: Cloud, caller: User, params: dict) -> str:
     """POST shareInfo: a new pending share code for the caller's own device."""
-    device = _shareable_device(world, caller, params["pk"], params["dk"])
-    share = _new_share(world, caller, device, params)
+    device = _shareable_device(cloud, caller, params["pk"], params["dk"])
+    share = _new_share(cloud, caller, device, params)
     share.accepting_expire_at = params["acceptingExpireAt"]
     if share.cover_mark == 1:
-        for other in world.live_shares_of_device(device.key):
+        for other in cloud.live_shares_of_device(device.key):
             if other.status is ShareStatus.PENDING and other.owner_uid == caller.uid:
-                world.end(other, FailureCause.OVERRIDDEN)
-    world.add_share(share)
+                cloud.end(other, FailureCause.OVERRIDDEN)
+    cloud.add_share(share)
     return share.code
 
 
-def _find_recipient(world: World, params: dict) -> User | None:
+def _find_recipient(cloud: Cloud, params: dict) -> User | None:
     if params.get("shareUid"):
-        return world.users.get(params["shareUid"])
+        return cloud.users.get(params["shareUid"])
     if params.get("email"):
-        return world.users_by_email.get(params["email"].lower())
-    return world.users_by_phone.get(params["phone"])
+        return cloud.users_by_email.get(params["email"].lower())
+    return cloud.users_by_phone.get(params["phone"])
 
 
-def share_by_uid(world: World, caller: User, params: dict) -> str:
+def share_by_uid(cloud: Cloud, caller: User, params: dict) -> str:
     """POST shareByUid: a share that is active at once for the invited user."""
-    device = _shareable_device(world, caller, params["pk"], params["dk"])
-    recipient = _find_recipient(world, params)
-    if recipient is not None and recipient.uid != caller.uid and world.same_family(caller.uid, recipient.uid):
+    device = _shareable_device(cloud, caller, params["pk"], params["dk"])
+    recipient = _find_recipient(cloud, params)
+    if recipient is not None and recipient.uid != caller.uid and cloud.same_family(caller.uid, recipient.uid):
         raise QuectelError(5864)
     if recipient is None or recipient.uid == caller.uid:
         raise QuectelError(5134)
-    share = _new_share(world, caller, device, params)
-    if world.settings.share_by_uid_needs_acceptance:
+    share = _new_share(cloud, caller, device, params)
+    if cloud.settings.share_by_uid_needs_acceptance:
         share.invitee_uid = recipient.uid  # pending: only the invitee may accept it
-        world.add_share(share)
+        cloud.add_share(share)
         return share.code
-    replaced = _cover(world, share, recipient.uid, 5134)
-    world.add_share(share)
-    _activate(world, share, recipient.uid, replaced)
+    replaced = _cover(cloud, share, recipient.uid, 5134)
+    cloud.add_share(share)
+    _activate(cloud, share, recipient.uid, replaced)
     return share.code
 
 
-def _owners_share(world: World, caller: User, code: str) -> Share:
-    share = world.find_share(code)
+def _owners_share(cloud: Cloud, caller: User, code: str) -> Share:
+    share = cloud.find_share(code)
     if share is None or share.owner_uid != caller.uid:
         raise QuectelError(5041)
     return share
 
 
-def _recipients_share(world: World, caller: User, code: str) -> Share:
-    share = world.find_share(code)
+def _recipients_share(cloud: Cloud, caller: User, code: str) -> Share:
+    share = cloud.find_share(code)
     if share is None or share.recipient_uid != caller.uid:
         raise QuectelError(5041)
     if share.status is ShareStatus.ENDED:
@@ -123,59 +123,59 @@ def _recipients_share(world: World, caller: User, code: str) -> Share:
     return share
 
 
-def set_share_time(world: World, caller: User, params: dict) -> None:
+def set_share_time(cloud: Cloud, caller: User, params: dict) -> None:
     """PUT setShareTime: the owner moves the usage expiry (None: lifelong)."""
-    share = _owners_share(world, caller, params["shareCode"])
+    share = _owners_share(cloud, caller, params["shareCode"])
     share.sharing_expire_at = params["sharingExpireAt"]
-    share.update_time = world.now()
-    world.settle(share)
+    share.update_time = cloud.now()
+    cloud.settle(share)
 
 
-def owner_unshare(world: World, caller: User, params: dict) -> None:
+def owner_unshare(cloud: Cloud, caller: User, params: dict) -> None:
     """DELETE ownerUserUnshareDevice: the owner ends a pending or active share."""
-    share = _owners_share(world, caller, params["shareCode"])
+    share = _owners_share(cloud, caller, params["shareCode"])
     if share.status is ShareStatus.ENDED:
         raise QuectelError(5142)
-    world.end(share, FailureCause.CANCELLED_BY_OWNER)
+    cloud.end(share, FailureCause.CANCELLED_BY_OWNER)
 
 
-def recipient_unshare(world: World, caller: User, params: dict) -> None:
+def recipient_unshare(cloud: Cloud, caller: User, params: dict) -> None:
     """DELETE shareUserUnshareDevice: the recipient leaves a share."""
-    share = _recipients_share(world, caller, params["shareCode"])
-    world.end(share, FailureCause.LEFT_BY_RECIPIENT)
+    share = _recipients_share(cloud, caller, params["shareCode"])
+    cloud.end(share, FailureCause.LEFT_BY_RECIPIENT)
 
 
-def change_share_device_name(world: World, caller: User, params: dict) -> None:
+def change_share_device_name(cloud: Cloud, caller: User, params: dict) -> None:
     """PUT changeShareDeviceName: the recipient's own name for a shared device."""
-    share = _recipients_share(world, caller, params["shareCode"])
+    share = _recipients_share(cloud, caller, params["shareCode"])
     share.device_name = params["deviceName"]
-    share.update_time = world.now()
+    share.update_time = cloud.now()
 
 
-def accept(world: World, caller: User, params: dict) -> None:
+def accept(cloud: Cloud, caller: User, params: dict) -> None:
     """POST shareDevice: the caller accepts a share code."""
-    share = world.find_share(params["shareCode"])
+    share = cloud.find_share(params["shareCode"])
     if share is None or share.status is ShareStatus.ENDED:
         raise QuectelError(5137)
     if share.status is ShareStatus.ACTIVE and share.recipient_uid != caller.uid:
         raise QuectelError(5137)
     if share.invitee_uid is not None and share.invitee_uid != caller.uid:
         raise QuectelError(5137)
-    device = world.devices.get(share.device_key)
+    device = cloud.devices.get(share.device_key)
     if share.status is ShareStatus.ACTIVE or (device is not None and device.owner_uid == caller.uid):
         raise QuectelError(5049)
     if device is None or device.owner_uid != share.owner_uid:
         raise QuectelError(5138)
-    replaced = _cover(world, share, caller.uid, 5151)
+    replaced = _cover(cloud, share, caller.uid, 5151)
     if params.get("deviceName"):
         share.device_name = params["deviceName"]
-    _activate(world, share, caller.uid, replaced)
+    _activate(cloud, share, caller.uid, replaced)
 
 
-def share_user_list(world: World, caller: User, params: dict) -> list[Share]:
-    """GET deviceShareUserList: the device's active shares (and pending ones, when the world
+def share_user_list(cloud: Cloud, caller: User, params: dict) -> list[Share]:
+    """GET deviceShareUserList: the device's active shares (and pending ones, when the cloud
     lists them), newest first."""
-    device = _owned_device(world, caller, params["pk"], params["dk"], 5141)
-    shown = {ShareStatus.ACTIVE, ShareStatus.PENDING} if world.settings.list_pending_shares else {ShareStatus.ACTIVE}
-    rows = [s for s in world.live_shares_of_device(device.key) if s.status in shown]
+    device = _owned_device(cloud, caller, params["pk"], params["dk"], 5141)
+    shown = {ShareStatus.ACTIVE, ShareStatus.PENDING} if cloud.settings.list_pending_shares else {ShareStatus.ACTIVE}
+    rows = [s for s in cloud.live_shares_of_device(device.key) if s.status in shown]
     return sorted(rows, key=lambda s: s.share_id, reverse=True)

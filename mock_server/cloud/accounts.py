@@ -4,14 +4,11 @@ check every authenticated request starts with."""
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 from . import crypto
 from .errors import QuectelError
 from .models import LoginFailures, Token, User, UserDomain
-
-if TYPE_CHECKING:  # the world holds rules, so it imports this module
-    from .world import World
+from .store import Cloud
 
 DOMAIN_FORMAT = re.compile(r"^[A-Za-z]\.[A-Za-z]{2}\.[0-9A-Za-z]+\.[0-9A-Za-z]+$")
 EMAIL_FORMAT = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -30,47 +27,47 @@ def strip_bearer(value: str) -> str:
     return value
 
 
-def _live_token(world: World, bare: str, kind: str) -> Token:
+def _live_token(cloud: Cloud, bare: str, kind: str) -> Token:
     """The token `bare` (already without `Bearer `) if it is a live one of `kind`, else 5032."""
-    token = world.tokens.get(bare)
-    if token is None or token.kind != kind or not token.is_live(world.now()):
+    token = cloud.tokens.get(bare)
+    if token is None or token.kind != kind or not token.is_live(cloud.now()):
         raise QuectelError(5032)
     return token
 
 
-def authenticate(world: World, authorization: str | None) -> tuple[User, Token]:
+def authenticate(cloud: Cloud, authorization: str | None) -> tuple[User, Token]:
     """The caller of a request: 5106 without a token, 5032 for any token that is not live."""
     bare = strip_bearer(authorization or "")
     if not bare:
         raise QuectelError(5106)
-    if world.settings.require_bearer and bare == authorization.strip():
+    if cloud.settings.require_bearer and bare == authorization.strip():
         raise QuectelError(5032)
-    token = _live_token(world, bare, "access")
-    user = world.users.get(token.uid)
+    token = _live_token(cloud, bare, "access")
+    user = cloud.users.get(token.uid)
     if user is None:
         raise QuectelError(5032)
     return user, token
 
 
-def issue_tokens(world: World, user: User) -> dict:
-    now = world.now()
-    settings = world.settings
+def issue_tokens(cloud: Cloud, user: User) -> dict:
+    now = cloud.now()
+    settings = cloud.settings
     access_exp = now + settings.access_token_ttl * 1000
     refresh_exp = now + settings.refresh_token_ttl * 1000
     access = crypto.issue_jwt(user.uid, "access", now, access_exp)
     refresh = crypto.issue_jwt(user.uid, "refresh", now, refresh_exp)
-    world.add_token(Token(access, user.uid, "access", access_exp, partner=refresh))
-    world.add_token(Token(refresh, user.uid, "refresh", refresh_exp, partner=access))
+    cloud.add_token(Token(access, user.uid, "access", access_exp, partner=refresh))
+    cloud.add_token(Token(refresh, user.uid, "refresh", refresh_exp, partner=access))
     return {
         "accessToken": {"token": "Bearer " + access, "expirationTime": access_exp // 1000},
         "refreshToken": {"token": "Bearer " + refresh, "expirationTime": refresh_exp // 1000},
     }
 
 
-def _domain(world: World, name: str) -> UserDomain:
+def _domain(cloud: Cloud, name: str) -> UserDomain:
     if not DOMAIN_FORMAT.match(name):
         raise QuectelError(5013)
-    domain = world.domains.get(name)
+    domain = cloud.domains.get(name)
     if domain is None:
         raise QuectelError(5015)
     if domain.disabled:
@@ -86,77 +83,77 @@ def _plain_password(params: dict) -> str:
     return plain
 
 
-def _check_password(world: World, user: User, plain: str, account: tuple[str, str], first: int) -> None:
-    now = world.now()
-    state = world.login_failures.get(account)
+def _check_password(cloud: Cloud, user: User, plain: str, account: tuple[str, str], first: int) -> None:
+    now = cloud.now()
+    state = cloud.login_failures.get(account)
     if state is not None and state.frozen_until is not None:
         if now < state.frozen_until:
             raise QuectelError(5147)
         state = None
-        world.login_failures.pop(account, None)
+        cloud.login_failures.pop(account, None)
     if plain == user.password:
-        world.login_failures.pop(account, None)
+        cloud.login_failures.pop(account, None)
         return
-    state = state or world.login_failures.setdefault(account, LoginFailures())
+    state = state or cloud.login_failures.setdefault(account, LoginFailures())
     state.count += 1
-    left = world.settings.login_attempts - state.count
+    left = cloud.settings.login_attempts - state.count
     if left <= 0:
-        state.frozen_until = now + world.settings.login_freeze_minutes * 60_000
+        state.frozen_until = now + cloud.settings.login_freeze_minutes * 60_000
         raise QuectelError(5147)
     raise QuectelError(first + min(left, 4))
 
 
-def _login(world: World, user: User | None, params: dict, account: tuple[str, str], first: int) -> dict:
+def _login(cloud: Cloud, user: User | None, params: dict, account: tuple[str, str], first: int) -> dict:
     if user is None or user.user_domain != params["userDomain"]:
         raise QuectelError(5031 if account[0] == "email" else 5004)
-    _check_password(world, user, params["plain"], account, first)
-    user.last_login_time = world.now()
-    return issue_tokens(world, user)
+    _check_password(cloud, user, params["plain"], account, first)
+    user.last_login_time = cloud.now()
+    return issue_tokens(cloud, user)
 
 
-def _verify(world: World, params: dict, *signed: str) -> None:
-    domain = _domain(world, params["userDomain"])
-    if domain.secret is not None and world.settings.check_signatures:
+def _verify(cloud: Cloud, params: dict, *signed: str) -> None:
+    domain = _domain(cloud, params["userDomain"])
+    if domain.secret is not None and cloud.settings.check_signatures:
         expected = crypto.signature(*signed, params["pwd"], params.get("random") or "", domain.secret)
         if params["signature"].lower() != expected:
             raise QuectelError(5420)
     params["plain"] = _plain_password(params)
 
 
-def email_login(world: World, params: dict) -> dict:
+def email_login(cloud: Cloud, params: dict) -> dict:
     if not EMAIL_FORMAT.match(params["email"]):
         raise QuectelError(5040)
-    _verify(world, params, params["email"])
-    user = world.users_by_email.get(params["email"].lower())
-    return _login(world, user, params, ("email", params["email"].lower()), EMAIL_COUNTDOWN)
+    _verify(cloud, params, params["email"])
+    user = cloud.users_by_email.get(params["email"].lower())
+    return _login(cloud, user, params, ("email", params["email"].lower()), EMAIL_COUNTDOWN)
 
 
-def phone_login(world: World, params: dict) -> dict:
+def phone_login(cloud: Cloud, params: dict) -> dict:
     if not PHONE_FORMAT.match(params["phone"]):
         raise QuectelError(5019)
     code = params.get("internationalCode") or ""
-    _verify(world, params, code, params["phone"])
-    user = world.users_by_phone.get(params["phone"])
-    return _login(world, user, params, ("phone", params["phone"]), PHONE_COUNTDOWN)
+    _verify(cloud, params, code, params["phone"])
+    user = cloud.users_by_phone.get(params["phone"])
+    return _login(cloud, user, params, ("phone", params["phone"]), PHONE_COUNTDOWN)
 
 
-def refresh(world: World, params: dict) -> dict:
+def refresh(cloud: Cloud, params: dict) -> dict:
     """PUT refreshToken: spend the refresh token, issue a new pair; the old access token
     lives until its own expiry."""
-    token = _live_token(world, strip_bearer(params["refreshToken"]), "refresh")
-    user = world.users.get(token.uid)
+    token = _live_token(cloud, strip_bearer(params["refreshToken"]), "refresh")
+    user = cloud.users.get(token.uid)
     if user is None:
         raise QuectelError(5032)
     token.revoked = True
-    return issue_tokens(world, user)
+    return issue_tokens(cloud, user)
 
 
-def logout(world: World, token: Token) -> None:
-    """POST userLogout: the access token and (unless the world says otherwise) the refresh
+def logout(cloud: Cloud, token: Token) -> None:
+    """POST userLogout: the access token and (unless the cloud says otherwise) the refresh
     token issued with it both die."""
     token.revoked = True
-    if not world.settings.logout_revokes_refresh:
+    if not cloud.settings.logout_revokes_refresh:
         return
-    partner = world.tokens.get(token.partner) if token.partner else None
+    partner = cloud.tokens.get(token.partner) if token.partner else None
     if partner is not None:
         partner.revoked = True

@@ -17,8 +17,8 @@ from typing import Any
 
 import yaml
 
+from ..cloud.models import Device, FailureCause, Family, Settings, Share, ShareStatus, Token, User, UserDomain
 from .clock import Clock
-from .models import Device, FailureCause, Family, Settings, Share, ShareStatus, Token, User, UserDomain
 from .scenario_schema import generated_uid, validate_spec
 from .timeparse import parse_instant
 from .world import World

@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .accounts import strip_bearer
-from .models import FailureCause, ShareStatus
+from ..cloud.accounts import strip_bearer
+from ..cloud.models import FailureCause, ShareStatus
 from .timeparse import parse_duration, parse_instant
 
 if TYPE_CHECKING:  # the world holds rules, so it imports this module

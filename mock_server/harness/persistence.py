@@ -15,8 +15,7 @@ from typing import Any
 
 import orjson
 
-from .clock import Clock
-from .models import (
+from ..cloud.models import (
     Device,
     FailureCause,
     Family,
@@ -28,6 +27,7 @@ from .models import (
     User,
     UserDomain,
 )
+from .clock import Clock
 from .scenario import Scenario, ScenarioInvalid, ScenarioNotFound
 from .world import World
 

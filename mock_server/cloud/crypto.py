@@ -53,7 +53,7 @@ def signature(*parts: str) -> str:
 
 @functools.cache
 def _signing_key() -> rsa.RSAPrivateKey:
-    # One key per process, made on the first login: tokens are looked up in the world, so
+    # One key per process, made on the first login: tokens are looked up in the cloud, so
     # the key only makes them well-formed RS256 JWTs like the real ones.
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 

@@ -1,18 +1,20 @@
-"""One world: users, devices, families, shares, tokens and a clock, with the indexes that keep
-each request's cost independent of the world's size.
+"""The simulated cloud's state: users, devices, families, shares and tokens, with the indexes
+that keep each request's cost independent of how much it holds.
 
-A world is plain state plus the bookkeeping that keeps its indexes right. Callers hold
-`world.lock` for the whole of a request, so a request sees and leaves a consistent world.
+A `Cloud` is plain state plus the bookkeeping that keeps its indexes right. It reads the time
+from a clock it is given (anything with `now_ms()`), and knows nothing of who sets that clock.
+Callers hold `cloud.lock` for the whole of a request, so a request sees and leaves a
+consistent state.
 """
 
 from __future__ import annotations
 
 import random
 import threading
+import time
 from collections import defaultdict
+from typing import Protocol
 
-from .clock import Clock
-from .journal import Journal
 from .models import (
     Device,
     DeviceKey,
@@ -26,16 +28,26 @@ from .models import (
     User,
     UserDomain,
 )
-from .rules import RuleSet
 
 
-class World:
+class Clock(Protocol):
+    def now_ms(self) -> int: ...
+
+
+class SystemClock:
+    """Real time, for a cloud nobody bends."""
+
+    def now_ms(self) -> int:
+        return int(time.time() * 1000)
+
+
+class Cloud:
     def __init__(self, settings: Settings | None = None, clock: Clock | None = None, seed: int = 0):
         self.lock = threading.RLock()
         self.settings = settings or Settings()
-        self.clock = clock or Clock()
+        self.clock = clock or SystemClock()
         self.seed = seed
-        # Share codes and generated records follow this generator, so a seed gives one world.
+        # Share codes and generated records follow this generator, so a seed gives one cloud.
         self.rng = random.Random(seed)
         self.domains: dict[str, UserDomain] = {}
         self.users: dict[str, User] = {}
@@ -52,14 +64,6 @@ class World:
         self.tokens: dict[str, Token] = {}
         self.login_failures: dict[tuple[str, str], LoginFailures] = {}
         self._last_share_id = 0
-        # What a world holds besides its records: when it began (relative times in rules
-        # refer to it), its rules, its journal, and a generator for rules' `chance`, apart
-        # from `rng` so that random rules do not change the share codes.
-        self.started_at = self.clock.now_ms()
-        self.rules = RuleSet()
-        self.journal = Journal()
-        self.rule_rng = random.Random(seed)
-        self.scenario = None  # the Scenario this world was built from, for resets
 
     def now(self) -> int:
         return self.clock.now_ms()

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from .errors import QuectelError
 from .models import Device, FailureCause, Share, ShareStatus, User
-from .world import World
+from .store import Cloud
 
 
 @dataclass(frozen=True)
@@ -26,49 +26,49 @@ def _latest(shares: list[Share]) -> Share:
     )
 
 
-def _shared_views(world: World, uid: str) -> list[DeviceView]:
+def _shared_views(cloud: Cloud, uid: str) -> list[DeviceView]:
     by_device: dict = {}
-    for share in world.active_shares_of(uid):
+    for share in cloud.active_shares_of(uid):
         by_device.setdefault(share.device_key, []).append(share)
     views = []
     for key, shares in by_device.items():
-        device = world.devices.get(key)
+        device = cloud.devices.get(key)
         if device is not None:
             views.append(DeviceView(device, _latest(shares)))
     return sorted(views, key=lambda v: v.share.accept_time or 0)
 
 
-def _view_of(world: World, caller: User, pk: str, dk: str) -> DeviceView | None:
-    device = world.devices.get((pk, dk))
+def _view_of(cloud: Cloud, caller: User, pk: str, dk: str) -> DeviceView | None:
+    device = cloud.devices.get((pk, dk))
     if device is None or device.owner_uid is None:
         raise QuectelError(5052)
     if device.owner_uid == caller.uid:
         return DeviceView(device)
-    mine = world.active_shares_of(caller.uid, device.key)
+    mine = cloud.active_shares_of(caller.uid, device.key)
     return DeviceView(device, _latest(mine)) if mine else None
 
 
-def device_info(world: World, caller: User, params: dict) -> DeviceView:
+def device_info(cloud: Cloud, caller: User, params: dict) -> DeviceView:
     """GET deviceInfo: by share code when one is given, else by pk and dk."""
     code = params.get("shareCode")
     if code:
-        return _view_by_code(world, caller, code)
-    view = _view_of(world, caller, params["pk"], params["dk"])
+        return _view_by_code(cloud, caller, code)
+    view = _view_of(cloud, caller, params["pk"], params["dk"])
     if view is None:
         raise QuectelError(5141)
     return view
 
 
-def _view_by_code(world: World, caller: User, code: str) -> DeviceView:
-    share = world.find_share(code)
+def _view_by_code(cloud: Cloud, caller: User, code: str) -> DeviceView:
+    share = cloud.find_share(code)
     if share is None or share.status is ShareStatus.ENDED:
         raise QuectelError(5041)
     allowed = (share.recipient_uid, share.owner_uid)
     if share.status is ShareStatus.ACTIVE and caller.uid not in allowed:
         raise QuectelError(5041)
-    if share.status is ShareStatus.PENDING and not world.settings.pending_code_preview and caller.uid not in allowed:
+    if share.status is ShareStatus.PENDING and not cloud.settings.pending_code_preview and caller.uid not in allowed:
         raise QuectelError(5041)
-    device = world.devices.get(share.device_key)
+    device = cloud.devices.get(share.device_key)
     if device is None:
         raise QuectelError(5041)
     return DeviceView(device, share)
@@ -90,28 +90,28 @@ def display_name(view: DeviceView) -> str:
     return view.device.name
 
 
-def user_device_list(world: World, caller: User, params: dict) -> list[DeviceView]:
+def user_device_list(cloud: Cloud, caller: User, params: dict) -> list[DeviceView]:
     """GET userDeviceList: owned devices, then devices shared with the caller."""
-    views = [DeviceView(d) for d in world.owned.get(caller.uid, {}).values()]
-    views += _shared_views(world, caller.uid)
+    views = [DeviceView(d) for d in cloud.owned.get(caller.uid, {}).values()]
+    views += _shared_views(cloud, caller.uid)
     return [v for v in views if _matches(v, params)]
 
 
-def unbind(world: World, caller: User, params: dict) -> int:
+def unbind(cloud: Cloud, caller: User, params: dict) -> int:
     """DELETE unbundlingDeviceDk: the owner unbinds (all shares end) or a recipient leaves.
 
     Returns bindingSum: the users still bound to the device afterwards.
     """
-    view = _view_of(world, caller, params["pk"], params["dk"])
+    view = _view_of(cloud, caller, params["pk"], params["dk"])
     if view is None:
         raise QuectelError(5052)
     device = view.device
     if view.share is None:
-        for share in world.live_shares_of_device(device.key):
-            world.end(share, FailureCause.DEVICE_UNBOUND)
-        world.unbind_device(device)
+        for share in cloud.live_shares_of_device(device.key):
+            cloud.end(share, FailureCause.DEVICE_UNBOUND)
+        cloud.unbind_device(device)
         return 0
-    for share in world.active_shares_of(caller.uid, device.key):
-        world.end(share, FailureCause.LEFT_BY_RECIPIENT)
-    recipients = {s.recipient_uid for s in world.live_shares_of_device(device.key) if s.status is ShareStatus.ACTIVE}
+    for share in cloud.active_shares_of(caller.uid, device.key):
+        cloud.end(share, FailureCause.LEFT_BY_RECIPIENT)
+    recipients = {s.recipient_uid for s in cloud.live_shares_of_device(device.key) if s.status is ShareStatus.ACTIVE}
     return 1 + len(recipients)

@@ -1,5 +1,5 @@
-"""The records a world holds. Plain data: the rules that change them live in shares.py,
-accounts.py and devices.py, the indexes over them in world.py."""
+"""The records a cloud holds. Plain data: the rules that change them live in shares.py,
+accounts.py and devices.py, the indexes over them in store.py."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from .devices import DeviceView, display_name
 from .models import Device, Share, User
-from .world import World
+from .store import Cloud
 
 
 def time_string(ms: int | None) -> str | None:
@@ -109,14 +109,14 @@ def share_info(share: Share, device_name: str) -> dict:
     }
 
 
-def share_rows(world: World, shares: list[Share]) -> list[dict]:
+def share_rows(cloud: Cloud, shares: list[Share]) -> list[dict]:
     rows = []
     for share in shares:
-        device = world.devices.get(share.device_key)
+        device = cloud.devices.get(share.device_key)
         rows.append(
             {
                 "shareInfo": share_info(share, device.name if device else ""),
-                "userInfo": share_user_info(world.users.get(share.recipient_uid or "")),
+                "userInfo": share_user_info(cloud.users.get(share.recipient_uid or "")),
             }
         )
     return rows
@@ -126,10 +126,10 @@ def _timed(name: str, ms: int | None) -> dict:
     return {name: time_string(ms), name + "Ts": ms}
 
 
-def device_details(world: World, view: DeviceView) -> dict:
+def device_details(cloud: Cloud, view: DeviceView) -> dict:
     """deviceInfo data, and one item of userDeviceList."""
     device, share = view.device, view.share
-    owner = world.users.get(device.owner_uid or "")
+    owner = cloud.users.get(device.owner_uid or "")
     shared = share is not None
     data = dict(device.rendered or _fixed_details(device))
     data.update(
