@@ -23,7 +23,7 @@ from .scenario_schema import generated_uid, validate_spec
 from .timeparse import parse_instant
 from .world import World
 
-SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
+SCENARIO_DIR = Path(__file__).resolve().parents[1] / "scenarios"  # package data: shipped in the wheel
 SUFFIXES = (".yaml", ".yml", ".json")
 DEFAULT_DOMAIN = "C.DM.5903.1"
 
