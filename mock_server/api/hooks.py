@@ -1,35 +1,26 @@
-"""Per-request plumbing around every endpoint: which world a request belongs to, the rules
-that may answer it first, and the journal entry it leaves.
+"""The Flask side of the per-request steps (steps.py): the hooks that run them around every
+endpoint of the app, and the admin-token check of the control API.
 
-A request picks its world with the `X-Mock-Session` header or the `/s/NAME/` path prefix;
-`X-Mock-Scenario` names the scenario a new world starts from.
+Deferral: a server that can wait without holding a thread (rsgi.py) sets CAN_DEFER; a rule's
+delay then ends the first pass with DEFERRED = (seconds, resume), and the server calls the app
+again after the wait with RESUME = resume (the rule, its effects applied).
 """
 
 from __future__ import annotations
 
 import hmac
-import logging
-import time
-from datetime import UTC, datetime
 
 import orjson
 from flask import Flask, Response, current_app, g, request
 
 from ..cloud.accounts import strip_bearer
 from ..cloud.errors import QuectelError
-from ..harness.rules import Incoming, apply_effects, caller_uid
-from ..harness.scenario import ScenarioInvalid, ScenarioNotFound
-from ..harness.worlds import DEFAULT_WORLD, BadSession
+from . import steps
 from .context import RequestState
 from .dispatch import simulator
-from .envelope import envelope
-from .faults import delay_seconds, fault, forced_answer
+from .envelope import Reply, to_response
 
-CONTROL_PREFIX = "/_mock"
-
-# Deferral: a server that can wait without holding a thread (rsgi.py) sets CAN_DEFER; a
-# rule's delay then ends the first pass with DEFERRED = (seconds, resume), and the server
-# calls the app again after the wait with RESUME = resume (the rule, its effects applied).
+CONTROL_PREFIX = steps.CONTROL_PREFIX
 CAN_DEFER = "mock_server.can_defer"
 DEFERRED = "mock_server.deferred"
 RESUME = "mock_server.resume"
@@ -42,12 +33,7 @@ class SessionPrefix:
         self.app = app
 
     def __call__(self, environ, start_response):
-        path = environ.get("PATH_INFO", "")
-        if path.startswith("/s/"):
-            name, _, rest = path[3:].partition("/")
-            environ["mock_server.session"] = name
-            environ["PATH_INFO"] = "/" + rest
-            environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + "/s/" + name
+        steps.split_session(environ)
         return self.app(environ, start_response)
 
 
@@ -79,126 +65,32 @@ def _admin_refusal(req) -> Response | None:
 
 def _route_to_world() -> Response | None:
     req = request._get_current_object()
-    env = req.environ
-    name = env.get("mock_server.session") or env.get("HTTP_X_MOCK_SESSION") or DEFAULT_WORLD
-    try:
-        world = simulator().world(name, env.get("HTTP_X_MOCK_SCENARIO"))
-    except (BadSession, ScenarioNotFound) as exc:
-        return envelope(400, str(exc), status=400)
-    except ScenarioInvalid as exc:
-        return envelope(400, "invalid scenario", data={"problems": exc.problems}, status=400)
-    path = req.path
-    control = path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/")
-    state = g.state = RequestState(world, name, req, control)
-    if control:
+    opened = steps.open_request(simulator(), req)
+    if isinstance(opened, Reply):
+        return to_response(opened)
+    state = g.state = opened
+    if state.control:
         return _admin_refusal(req)
-    if not world.rules:
+    if not state.world.rules:
         return None
-    return _apply_rules(state)
-
-
-def _incoming(state: RequestState) -> Incoming:
-    req = state.request
-    return Incoming(
-        method=req.method,
-        path=req.path,
-        params=_safe_params(state),
-        headers={k.lower(): v for k, v in req.headers.items()},
-        authorization=state.authorization,
-    )
-
-
-def _apply_rules(state: RequestState) -> Response | None:
-    world = state.world
-    environ = state.request.environ
-    resume = environ.get(RESUME)
-    if resume is not None:  # the second pass after a deferred wait: decided already
-        state.rule, action = resume
-        return _answer(action)
-    req = _incoming(state)
-    with world.lock:
-        rule = world.rules.match(world, req)
-        if rule is None:
-            return None
-        state.rule = rule.id
-        state.warnings += apply_effects(world, rule.action, req)
-    action = rule.action
-    wait = delay_seconds(action["delay"], world.rule_rng) if "delay" in action else 0.0
-    if action.get("fault") == "hang":
-        wait += world.settings.hang_seconds
-    if wait and environ.get(CAN_DEFER):
-        environ[DEFERRED] = (wait, (rule.id, action))
+    environ = req.environ
+    outcome = steps.apply_rules(state, environ.get(RESUME), bool(environ.get(CAN_DEFER)))
+    if isinstance(outcome, steps.Deferred):
+        environ[DEFERRED] = (outcome.seconds, outcome.resume)
         return Response(status=204)  # never sent: the server waits, then asks again
-    if wait:
-        time.sleep(wait)  # outside the world lock
-    return _answer(action)
-
-
-def _answer(action: dict) -> Response | None:
-    """The rule's answer once any wait is over: a fault, a forced code, or None (go on)."""
-    if "fault" in action:
-        return fault(action["fault"])
-    if "code" in action:
-        return forced_answer(action)
-    return None
-
-
-def _safe_params(state: RequestState) -> dict:
-    try:
-        return state.params()
-    except Exception:  # an unreadable or oversized body: no parameters to show
-        return {}
+    return None if outcome is None else to_response(outcome)
 
 
 def _record(response: Response) -> Response:
-    """The request's journal entry (API calls) and log line (any call, when asked for), from
-    one set of fields. The first pass of a deferred request leaves neither."""
+    """The journal entry and log line; the first pass of a deferred request leaves neither."""
     state: RequestState | None = g.get("state")
     if state is None or DEFERRED in state.request.environ:
         return response
-    world, req = state.world, state.request
-    path = req.path
-    entry = {
-        "time": world.now(),
-        "method": req.method,
-        "path": path,
-        "endpoint": path.rstrip("/").rsplit("/", 1)[-1],
-        "params": _safe_params(state) if not state.control else {},
-        "uid": caller_uid(world, state.authorization),
-        "rule": state.rule,
-        "code": getattr(response, "quectel_code", None),
-        "status": response.status_code,
-        "warnings": state.warnings,
-    }
-    if not state.control:
-        world.journal.record(**entry)
-    fmt = current_app.config["LOG_FORMAT"]
-    if fmt != "none":
-        _log(fmt, entry, state)
+    code = getattr(response, "quectel_code", None)
+    steps.record(state, response.status_code, code, current_app.config["LOG_FORMAT"])
     return response
-
-
-_request_log = logging.getLogger("mock_server.requests")
-
-
-def _log(fmt: str, entry: dict, state: RequestState) -> None:
-    ms = round((time.perf_counter() - state.started) * 1000, 3)
-    if fmt == "json":
-        line = {k: entry[k] for k in ("method", "path", "status", "code", "uid", "rule")}
-        stamp = datetime.now(UTC).isoformat(timespec="milliseconds")
-        _request_log.info(orjson.dumps({"time": stamp, "world": state.world_name, **line, "ms": ms}).decode())
-        return
-    who = f" uid={entry['uid']}" if entry["uid"] else ""
-    rule = f" rule={entry['rule']}" if entry["rule"] else ""
-    _request_log.info(
-        f"{entry['method']} {entry['path']} {entry['status']} code={entry['code']}{who}{rule} {ms}ms"
-        f" [{state.world_name}]"
-    )
 
 
 def auth_status(err: QuectelError) -> int:
     """HTTP status for an error: 5106/5032 follow the world's authErrorHttpStatus switch."""
-    state: RequestState | None = g.get("state")
-    if err.code in (5032, 5106) and state is not None:
-        return state.world.settings.auth_error_http_status
-    return err.http_status
+    return steps.auth_status(err, g.get("state"))
