@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from .api.fastpath import FastPath
 from .api.faults import DroppedOnPurpose
 from .api.hooks import CAN_DEFER, DEFERRED, RESUME
 
@@ -29,8 +30,11 @@ class RSGIBridge:
         server_name: str = "127.0.0.1",
         server_port: str = "8080",
         on_shutdown: Callable[[], None] | None = None,
+        fast: bool = True,
     ) -> None:
         self.app = wsgi_app
+        # The simulated API's endpoints are answered without Flask (api/fastpath.py).
+        self.fast = FastPath.for_app(wsgi_app) if fast else None
         self.server_name = server_name
         self.server_port = server_port
         self.on_shutdown = on_shutdown
@@ -42,6 +46,11 @@ class RSGIBridge:
 
     async def __call__(self, scope: Any, proto: Any) -> None:
         body = await proto()
+        doc = self.fast.lookup(scope.method, scope.path, body) if self.fast is not None else None
+        if doc is not None:
+            status, headers, payload = await self.fast.serve(doc, self._environ(scope, body))
+            await self._send(proto, status, headers, _DROP if payload is None else payload)
+            return
         resume = None
         while True:
             environ = self._environ(scope, body)
@@ -53,6 +62,9 @@ class RSGIBridge:
                 break
             seconds, resume = deferred
             await asyncio.sleep(seconds)
+        await self._send(proto, status, headers, payload)
+
+    async def _send(self, proto: Any, status: int, headers: list, payload: Any) -> None:
         if payload is _DROP:
             # Headers promise a body that never comes: the client sees the connection drop.
             transport = proto.response_stream(status, headers)
