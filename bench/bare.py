@@ -1,0 +1,25 @@
+"""The limit: a bare RSGI handler on the simulator's own granian server (same interface, one
+worker), answering each path with the simulator's bytes for it and nothing else to do."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from replies import PING, load
+
+from mock_server.server import granian_server
+
+
+class Bare:
+    def __init__(self, replies: dict[str, bytes]) -> None:
+        self.replies = replies
+
+    async def __call__(self, scope: Any, proto: Any) -> None:
+        await proto()  # the body is read, as the simulator's bridge reads it
+        body = self.replies.get(scope.path, PING)
+        proto.response_bytes(200, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))], body)
+
+
+if __name__ == "__main__":
+    port, replies = load()
+    granian_server("127.0.0.1", port).serve(target_loader=lambda _target: Bare(replies))
