@@ -231,7 +231,7 @@ def infer(values: list) -> dict:
 def _samples() -> dict[str, list]:
     """Rendered examples of every `data` shape, from a small world with one share of each kind."""
     from ..cloud import accounts, views
-    from ..cloud.devices import DeviceView
+    from ..cloud.access import DeviceView
     from ..harness.scenario import Scenario
 
     lamp = {"pk": "p11u5w", "dk": "LAMP00000001"}

@@ -1,29 +1,12 @@
-"""Device queries and unbinding, as seen by owners and by share recipients."""
+"""Device queries, unbinding and online state, as seen by owners and by share recipients."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from .access import DeviceView, find_view, latest
 from .errors import QuectelError
-from .models import Device, FailureCause, Share, ShareStatus, User
+from .events import OnlineChanged
+from .models import Device, FailureCause, ShareStatus, User
 from .store import Cloud
-
-
-@dataclass(frozen=True)
-class DeviceView:
-    """A device as one user sees it: their own (share is None) or through a share."""
-
-    device: Device
-    share: Share | None = None
-
-
-def _latest(shares: list[Share]) -> Share:
-    # With coverMark 2 a recipient may hold several shares of a device: the one that lasts
-    # longest (lifelong first) represents the device.
-    return max(
-        shares,
-        key=lambda s: (s.sharing_expire_at is None, s.sharing_expire_at or 0, s.share_id),
-    )
 
 
 def _shared_views(cloud: Cloud, uid: str) -> list[DeviceView]:
@@ -34,18 +17,8 @@ def _shared_views(cloud: Cloud, uid: str) -> list[DeviceView]:
     for key, shares in by_device.items():
         device = cloud.devices.get(key)
         if device is not None:
-            views.append(DeviceView(device, _latest(shares)))
+            views.append(DeviceView(device, latest(shares)))
     return sorted(views, key=lambda v: v.share.accept_time or 0)
-
-
-def _view_of(cloud: Cloud, caller: User, pk: str, dk: str) -> DeviceView | None:
-    device = cloud.devices.get((pk, dk))
-    if device is None or device.owner_uid is None:
-        raise QuectelError(5052)
-    if device.owner_uid == caller.uid:
-        return DeviceView(device)
-    mine = cloud.active_shares_of(caller.uid, device.key)
-    return DeviceView(device, _latest(mine)) if mine else None
 
 
 def device_info(cloud: Cloud, caller: User, params: dict) -> DeviceView:
@@ -53,7 +26,7 @@ def device_info(cloud: Cloud, caller: User, params: dict) -> DeviceView:
     code = params.get("shareCode")
     if code:
         return _view_by_code(cloud, caller, code)
-    view = _view_of(cloud, caller, params["pk"], params["dk"])
+    view = find_view(cloud, caller.uid, params["pk"], params["dk"])
     if view is None:
         raise QuectelError(5141)
     return view
@@ -102,7 +75,7 @@ def unbind(cloud: Cloud, caller: User, params: dict) -> int:
 
     Returns bindingSum: the users still bound to the device afterwards.
     """
-    view = _view_of(cloud, caller, params["pk"], params["dk"])
+    view = find_view(cloud, caller.uid, params["pk"], params["dk"])
     if view is None:
         raise QuectelError(5052)
     device = view.device
@@ -115,3 +88,11 @@ def unbind(cloud: Cloud, caller: User, params: dict) -> int:
         cloud.end(share, FailureCause.LEFT_BY_RECIPIENT)
     recipients = {s.recipient_uid for s in cloud.live_shares_of_device(device.key) if s.status is ShareStatus.ACTIVE}
     return 1 + len(recipients)
+
+
+def set_online(cloud: Cloud, device: Device, online: bool) -> None:
+    """The device connects or disconnects: `onl_` for whoever listens."""
+    if device.online == online:
+        return
+    device.online = online
+    cloud.events.emit(OnlineChanged(device.pk, device.dk, online, cloud.now()))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import Any
 
 DeviceKey = tuple[str, str]  # (pk, dk)
 
@@ -103,6 +104,9 @@ class Device:
     signal_strength: str = ""
     # The parts of its rendering that never change, kept by views.device_details.
     rendered: dict | None = field(default=None, repr=False, compare=False)
+    # Its thing-model state (things.DeviceState), made on first use: most devices of a large
+    # world are never read, and need not carry values until they are.
+    state: Any = field(default=None, repr=False, compare=False)
 
     @property
     def key(self) -> DeviceKey:

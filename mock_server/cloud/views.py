@@ -11,7 +11,8 @@ import functools
 import math
 from datetime import UTC, datetime
 
-from .devices import DeviceView, display_name
+from .access import DeviceView
+from .devices import display_name
 from .models import Device, Share, User
 from .store import Cloud
 
