@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import random
+import re
+
+from . import control
 from .access import DeviceView, find_view, latest
 from .errors import QuectelError
 from .events import OnlineChanged
@@ -96,3 +101,85 @@ def set_online(cloud: Cloud, device: Device, online: bool) -> None:
         return
     device.online = online
     cloud.events.emit(OnlineChanged(device.pk, device.dk, online, cloud.now()))
+    if online:
+        control.deliver_cached(cloud, device)
+
+
+# ---- helpers that apps and published clients call beside the documented pages ----------------
+
+
+def binding_info(cloud: Cloud, caller: User, params: dict) -> dict:
+    """GET getDeviceBindingInfo (undocumented): a device the caller may use, else 5052."""
+    view = find_view(cloud, caller.uid, params["pk"], params["dk"])
+    if view is None:
+        raise QuectelError(5052)
+    device = view.device
+    product = cloud.products.get(device.pk)
+    return {
+        "productKey": device.pk,
+        "deviceKey": device.dk,
+        "productName": product.name if product else device.product_name,
+        "deviceName": display_name(view),
+        "bindingMode": product.binding_mode if product else 1,
+    }
+
+
+def online_status(cloud: Cloud, caller: User, params: dict) -> dict:
+    """GET getDeviceOnlineStatus (undocumented): online as 0/1, under both names clients read."""
+    view = find_view(cloud, caller.uid, params["pk"], params["dk"])
+    if view is None:
+        raise QuectelError(5052)
+    online = 1 if view.device.online else 0
+    return {"productKey": view.device.pk, "deviceKey": view.device.dk, "online": online, "value": online}
+
+
+def auth_key(cloud: Cloud, caller: User, params: dict) -> dict:
+    """POST getAuthKey / regenerateAuthKey: the device's LAN key. Regenerating returns the same
+    key, as the live service was seen to, so the device list's `authKey` stays right."""
+    view = find_view(cloud, caller.uid, params["pk"], params["dk"])
+    if view is None:
+        raise QuectelError(5052)
+    device = view.device
+    if not device.auth_key:
+        rng = random.Random(f"{cloud.seed}/authKey/{device.pk}/{device.dk}")
+        device.auth_key = base64.b64encode(rng.getrandbits(128).to_bytes(16, "big")).decode()
+        device.rendered = None  # the device list shows the key too
+    return {"authKey": device.auth_key}
+
+
+DK_FORMAT = re.compile(r"^[A-Za-z0-9_:-]{1,64}$")
+
+
+def info_by_binding(cloud: Cloud, caller: User, params: dict) -> dict:
+    """GET getDeviceInfoByBinding: whether the caller can bind the device, and how."""
+    product = cloud.products.get(params["pk"])
+    dk = params.get("dk")
+    if dk and not DK_FORMAT.match(dk):
+        raise QuectelError(5361)
+    if product is None:
+        raise QuectelError(5913)
+    device = cloud.devices.get((params["pk"], dk)) if dk else None
+    if device is not None and device.owner_uid is not None:
+        if device.owner_uid == caller.uid or product.binding_mode == 2:
+            raise QuectelError(5049)
+        if cloud.active_shares_of(caller.uid, device.key):
+            raise QuectelError(6040)
+    return {
+        "activeBluetooth": False,
+        "bindingMode": product.binding_mode,
+        "productLogo": product.logo,
+        "productName": product.name,
+    }
+
+
+def product_list(cloud: Cloud) -> list[dict]:
+    """GET getProductList (undocumented for end users): every product the cloud knows."""
+    return [{"productKey": p.pk, "name": p.name, "productName": p.name} for p in cloud.products.values()]
+
+
+def product_tsl(cloud: Cloud, params: dict) -> dict:
+    """GET productTSL: the thing model of any known product (5193 otherwise)."""
+    product = cloud.products.get(params["pk"])
+    if product is None:
+        raise QuectelError(5193)
+    return product.tsl

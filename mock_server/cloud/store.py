@@ -56,6 +56,7 @@ class Cloud:
         self.seed = seed
         # Share codes and generated records follow this generator, so a seed gives one cloud.
         self.rng = random.Random(seed)
+        self.ticket_rng = random.Random(f"tickets/{seed}")  # apart, so commands do not move share codes
         self.domains: dict[str, UserDomain] = {}
         self.users: dict[str, User] = {}
         self.users_by_email: dict[str, User] = {}

@@ -260,7 +260,7 @@ class Product:
     tsl: dict  # as productTSL answers it
     binding_mode: int = 1  # 1 multi-user, 2 owner, 3 rotation
     logo: str = ""
-    write_delay_ms: int = 0
+    write_delay_ms: int = -1  # -1: the world's setting
     properties: dict[str, Feature] = field(default_factory=dict)
     by_id: dict[int, Feature] = field(default_factory=dict)
     services: dict[str, Feature] = field(default_factory=dict)
@@ -497,9 +497,11 @@ class DeviceState:
     version: int = 0
     device_data: dict[str, Any] | None = None  # module facts: firmware, signal, battery
     location: dict[str, Any] | None = None
+    located_at: int | None = None
     history: deque = field(default_factory=lambda: deque(maxlen=HISTORY_MAX))  # (at, code, value)
     events: deque = field(default_factory=lambda: deque(maxlen=HISTORY_MAX))  # (at, code, output)
     locations: deque = field(default_factory=lambda: deque(maxlen=HISTORY_MAX))  # (at, location)
+    cached: list = field(default_factory=list)  # control.Cached commands waiting for it to connect
 
     def delta(self) -> dict[str, Any]:
         """Desired values the device has not reported yet."""
