@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask, g
 from werkzeug.exceptions import HTTPException
 
-from .api import accounts, control, devices, hooks, sharing, steps
+from .api import accounts, control, devices, hooks, sharing, steps, things
 from .api.envelope import to_response
 from .cloud.errors import QuectelError
 from .harness import persistence
@@ -50,7 +50,7 @@ def create_app(
     if restored:
         persistence.restore(sim, restored)
     app.extensions["mock_server"] = sim
-    for blueprint in (sharing.bp, devices.bp, accounts.bp, control.bp):
+    for blueprint in (sharing.bp, devices.bp, things.bp, accounts.bp, things.catalogue, control.bp):
         app.register_blueprint(blueprint)
     hooks.install(app)
     _register_errors(app)

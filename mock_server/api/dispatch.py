@@ -41,6 +41,8 @@ class Call:
     params: dict[str, Any]
     user: User | None = None
     token: Token | None = None
+    # A rule's forced control failure: (pk, dk, params) -> the failure message, or None.
+    refuse: Callable[[str, str, dict], str | None] | None = None
 
 
 def simulator() -> Simulator:
@@ -72,6 +74,7 @@ def answer(doc: EndpointDoc, state: RequestState) -> Reply:
     A QuectelError goes up to the caller, which answers it with steps.error_reply."""
     world = state.world
     with world.lock:
+        world.catch_up()  # what devices did on the clock since the last request
         user, token = authenticate(world, state.authorization) if doc.auth else (None, None)
         params: dict[str, Any] = {}
         if doc.schema is not None:
