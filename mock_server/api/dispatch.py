@@ -29,6 +29,7 @@ class EndpointDoc:
     auth: bool
     data: str  # the shape of `data` on success: an openapi._samples key, "string" or "null"
     summary: str
+    body: str = "query"  # "json": documented as a JSON request body (all three sources still work)
     run: Callable[[Call], Any] = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
 
 
@@ -50,14 +51,20 @@ def simulator() -> Simulator:
 
 
 def endpoint(
-    bp: Blueprint, method: str, name: str, schema: type[Params] | None = None, auth: bool = True, data: str = "null"
+    bp: Blueprint,
+    method: str,
+    name: str,
+    schema: type[Params] | None = None,
+    auth: bool = True,
+    data: str = "null",
+    body: str = "query",
 ) -> Callable:
     """Register `fn(call) -> data` as the API endpoint `name`, answered in the envelope. The
     Flask view and the RSGI fast path (fastpath.py) both answer it with `answer`."""
 
     def register(fn: Callable[[Call], Any]) -> Callable[[Call], Any]:
         summary = (fn.__doc__ or name).strip().splitlines()[0]
-        doc = EndpointDoc(method, f"{bp.url_prefix}/{name}", name, schema, auth, data, summary, fn)
+        doc = EndpointDoc(method, f"{bp.url_prefix}/{name}", name, schema, auth, data, summary, body, fn)
 
         def view():
             return to_response(answer(doc, current()))
