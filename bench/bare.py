@@ -7,6 +7,7 @@ from typing import Any
 
 from replies import PING, load
 
+from mock_server.rsgi import has_body
 from mock_server.server import granian_server
 
 
@@ -15,7 +16,8 @@ class Bare:
         self.replies = replies
 
     async def __call__(self, scope: Any, proto: Any) -> None:
-        await proto()  # the body is read, as the simulator's bridge reads it
+        if has_body(scope):  # read when there is one, as the simulator's bridge does
+            await proto()
         body = self.replies.get(scope.path, PING)
         proto.response_bytes(200, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))], body)
 

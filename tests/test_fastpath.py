@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import http.client
 import json
 import logging
 import random
@@ -26,6 +27,7 @@ from unittest import mock
 
 import pytest
 from conftest import ACCEPT_BY, FAMILY, FAR, LAMP, OWNER, RECIPIENT, SECOND
+from serving import Running
 from test_accounts import email_params, phone_params
 from werkzeug.test import encode_multipart
 
@@ -48,6 +50,9 @@ class _Headers:
 
     def items(self) -> list[tuple[str, str]]:
         return self._items
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        return next((v for k, v in self._items if k == name), default)
 
 
 @dataclass
@@ -528,3 +533,33 @@ def test_a_hang_is_waited_for_then_dropped():
     pair = Pair({**FROZEN, "settings": {"hangSeconds": 1}, "rules": [{"action": {"fault": "hang"}, "times": 1}]})
     status_headers, streamed = pair.send("GET", "/v2/enduser/enduserapi/userInfo", "", [("authorization", OWNER)])
     assert status_headers[2] is None and streamed == [b"{"]
+
+
+# ---- the real server -----------------------------------------------------------------------
+
+
+def test_bodies_reach_the_fast_path_however_they_are_sent():
+    """Over granian: a chunked JSON body (no Content-Length), a form body, an empty POST."""
+    running = Running()
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", running.port, timeout=10)
+        owner = {"Authorization": OWNER}
+        chunked = [json.dumps(WRITE).encode()[:20], json.dumps(WRITE).encode()[20:]]
+        conn.request("POST", "/v2/binding/enduserapi/batchControlDevice", body=iter(chunked),
+                     headers={**owner, "Content-Type": "application/json"}, encode_chunked=True)  # fmt: skip
+        resp = conn.getresponse()
+        payload = resp.read()
+        assert json.loads(payload)["data"]["successList"][0]["data"]["deviceKey"] == "LAMP00000001"
+        assert resp.getheader("Content-Type") == "application/json"
+        assert resp.getheader("Content-Length") == str(len(payload))
+        form = urllib.parse.urlencode({**LAMP, "acceptingExpireAt": ACCEPT_BY})
+        conn.request("POST", "/v2/binding/enduserapi/shareInfo", body=form,
+                     headers={**owner, "Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
+        assert json.loads(conn.getresponse().read())["data"].startswith("share")
+        conn.request("POST", "/v2/binding/enduserapi/shareInfo?" + form, body=b"", headers=owner)
+        assert json.loads(conn.getresponse().read())["data"].startswith("share")
+        journal = running.request("GET", "/_mock/journal")[1]["entries"]
+        assert [e["params"].get("pk") for e in journal[1:]] == ["p11u5w"] * 2
+        assert journal[0]["params"]["deviceList"] == DEVICES
+    finally:
+        running.stop()
