@@ -88,6 +88,16 @@ wrk.method = "GET"
 wrk.headers["Authorization"] = "%(token)s"
 """
 
+JSON_POST_LUA = """
+wrk.method = "POST"
+wrk.body = [[%(body)s]]
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "%(token)s"
+"""
+LAMP_QUERY = "pk=p11u5w&dk=LAMP00000001"
+CONTROL = {"data": '[{"brightness": 35}]', "deviceList": [{"productKey": "p11u5w", "deviceKey": "LAMP00000001"}],
+           "type": 2}  # fmt: skip
+
 
 @dataclass
 class Load:
@@ -114,9 +124,10 @@ class Result:
     p99_ms: float
     errors: int
     requests: int
+    cpu_us: float = 0.0  # the server's CPU time per request: steadier than requests/s on a busy machine
 
     def row(self) -> str:
-        return f"{self.rps:,.0f} | {self.p50_ms:.2f} | {self.p99_ms:.2f} | {self.errors}"
+        return f"{self.rps:,.0f} | {self.p50_ms:.2f} | {self.p99_ms:.2f} | {self.cpu_us:.0f} | {self.errors}"
 
 
 # ---- servers -------------------------------------------------------------------------------
@@ -183,6 +194,15 @@ class Server:
             total += next(int(line.split()[1]) for line in text.splitlines() if line.startswith("Pss:"))
         return total / 1024
 
+    def cpu_seconds(self) -> float:
+        """User and system CPU time of the server and its worker so far."""
+        total = 0
+        for pid in [self.proc.pid, *_children(self.proc.pid)]:
+            with contextlib.suppress(OSError):
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])
+        return total / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         if self in Server.running:
             Server.running.remove(self)
@@ -211,9 +231,13 @@ def _children(pid: int) -> list[int]:
 
 
 def run_load(server: Server, load: Load, seconds: float, connections: int) -> Result:
+    cpu = server.cpu_seconds()
     if shutil.which("wrk"):
-        return _wrk(server, load, seconds, connections)
-    return _python_load(server, load, seconds, connections)
+        result = _wrk(server, load, seconds, connections)
+    else:
+        result = _python_load(server, load, seconds, connections)
+    result.cpu_us = (server.cpu_seconds() - cpu) / max(result.requests, 1) * 1e6
+    return result
 
 
 def _wrk(server: Server, load: Load, seconds: float, connections: int) -> Result:
@@ -252,8 +276,9 @@ def _python_load(server: Server, load: Load, seconds: float, connections: int) -
             step = step % 4 + 1
             method, path, token = _next_request(load, n, step, created, accepted)
             start = time.perf_counter()
+            headers = {"Authorization": token, **({"Content-Type": "application/json"} if load.body else {})}
             try:
-                conn.request(method, path, headers={"Authorization": token})
+                conn.request(method, path, body=load.body or None, headers=headers)
                 body = conn.getresponse().read()
             except OSError:
                 errors[0] += 1
@@ -285,7 +310,7 @@ def _python_load(server: Server, load: Load, seconds: float, connections: int) -
 def _next_request(load: Load, n: int, step: int, created: list, accepted: list) -> tuple[str, str, str]:
     create = ("POST", f"{API}/shareInfo?pk=p11u5w&dk=LAMP00000001&acceptingExpireAt={FAR + n}", "owner-token")
     if not load.flow:
-        return create if load.name.startswith("shareInfo") else ("GET", load.path, load.token)
+        return create if load.name.startswith("shareInfo") else (load.method, load.path, load.token)
     if step == 1 or (step == 2 and not created):
         return ("POST", create[1] + "&coverMark=2", "owner-token")
     if step == 2:
@@ -314,7 +339,19 @@ def loads_for(server: Server) -> dict[str, Load]:
         "deviceInfo by share code": Load(
             "deviceInfo", GET_LUA % {"token": token}, f"{API}/deviceInfo?shareCode={share['code']}", token
         ),
-    }
+        "getDeviceBusinessAttributes": Load(
+            "getDeviceBusinessAttributes", GET_LUA % {"token": "owner-token"},
+            f"{API}/getDeviceBusinessAttributes?{LAMP_QUERY}", "owner-token",
+        ),
+        "batchControlDevice (JSON body)": Load(
+            "batchControlDevice", JSON_POST_LUA % {"token": "owner-token", "body": json.dumps(CONTROL)},
+            f"{API}/batchControlDevice", "owner-token", method="POST", body=json.dumps(CONTROL).encode(),
+        ),
+    }  # fmt: skip
+
+
+# The loads compared between the world of 100 shares and that of 1,000,000.
+SCALING = ("shareInfo create", "userDeviceList, 50 devices", "deviceInfo by share code")
 
 
 def median_ms(fn, times: int) -> float:
@@ -435,7 +472,10 @@ def main() -> int:
         m[f"{name}/rps"] = sim.rps
         m[f"{name}/p99"] = sim.p99_ms
         wm = f"{sim.rps / results['wiremock'].rps:.2f}x" if "wiremock" in results else "not measured"
-        ratios.append((name, f"{sim.rps / results['limit'].rps:.0%}", wm, f"{sim.rps / results['trivial'].rps:.2f}x"))
+        cpu = f"{results['limit'].cpu_us / sim.cpu_us:.0%}"
+        ratios.append(
+            (name, f"{sim.rps / results['limit'].rps:.0%}", cpu, wm, f"{sim.rps / results['trivial'].rps:.2f}x")
+        )
         notes.append(f"{name}: the limit on this machine is {results['limit'].rps:,.0f} requests/s")
     for server in others.values():
         server.stop()
@@ -470,7 +510,7 @@ def _big_world(small: Server, small_loads: dict, interleaved, m: dict, notes: li
     m["memory_mb"] = big.memory_mb()
     notes.append(f"world of 1,000,000 shares: ready after {big.first_answer_s:.1f} s, {m['memory_mb']:,.0f} MB (PSS)")
     big_loads = loads_for(big)
-    for name in small_loads:
+    for name in SCALING:
         small_r, big_r = interleaved(
             (f"{name}, world of 100 shares", small, small_loads[name]),
             (f"{name}, 100,000 devices, 1,000,000 shares", big, big_loads[name]),
@@ -573,10 +613,10 @@ def _profile(server: Server, load: Load, secs: float, c: int, top: int = 15) -> 
     os.unlink(out.name)
     if not text:
         return f"py-spy could not sample the server: {err.decode()[-300:]}\n"
-    return _summarise(text, top)
+    return _summarise(text, top, load.name)
 
 
-def _summarise(collapsed: str, top: int) -> str:
+def _summarise(collapsed: str, top: int, load_name: str) -> str:
     own: dict[str, int] = {}
     total = 0
     for line in collapsed.splitlines():
@@ -593,7 +633,7 @@ def _summarise(collapsed: str, top: int) -> str:
         total += int(count)
     lines = "\n".join(f"| {key} | {n / total:.1%} |" for key, n in sorted(own.items(), key=lambda x: -x[1])[:top])
     return (
-        f"`py-spy record` of the server's worker during the shareInfo load ({total:,} samples of active "
+        f"`py-spy record` of the server's worker during the {load_name} load ({total:,} samples of active "
         "Python threads; the Rust side of granian is not seen). Own time by function, the top "
         f"{top}:\n\n| function | own time |\n| --- | --- |\n{lines}\n"
     )
@@ -604,12 +644,22 @@ def _summarise(collapsed: str, top: int) -> str:
 
 def _targets(m: dict[str, float]) -> str:
     create, listing = "shareInfo create", "userDeviceList, 50 devices"
+    values, control = "getDeviceBusinessAttributes", "batchControlDevice (JSON body)"
+
+    def cost(name: str) -> float:  # a request's cost against shareInfo's: the inverse of requests/s
+        return m[create + "/rps"] / m[name + "/rps"]
+
     checks = [
         ("shareInfo create: at least 30 % of the bare RSGI limit", f"{m[create + '/limit']:.0%}",
          m[create + "/limit"] >= 0.30),
         ("shareInfo create: p99 under 5 ms at 16 connections", f"{m[create + '/p99']:.2f} ms", m[create + "/p99"] < 5),
         ("userDeviceList (50 devices): at least 15 % of the limit", f"{m[listing + '/limit']:.0%}",
          m[listing + "/limit"] >= 0.15),
+        ("getDeviceBusinessAttributes: at least 15 % of the limit", f"{m[values + '/limit']:.0%}",
+         m[values + "/limit"] >= 0.15),
+        ("getDeviceBusinessAttributes: at most 1.5x shareInfo's cost a request", f"{cost(values):.2f}x",
+         cost(values) <= 1.5),
+        ("batchControlDevice: at most 1.5x shareInfo's cost a request", f"{cost(control):.2f}x", cost(control) <= 1.5),
         ("a 2 s delay rule leaves other endpoints within 10 %", f"{m['delay']:.0%}", m["delay"] >= 0.9),
         ("first answer within 0.3 s of launch", f"{m['launch_s'] * 1000:.0f} ms", m["launch_s"] <= 0.3),
         ("reset of the default world within 5 ms", f"{m['reset_ms']:.2f} ms", m["reset_ms"] <= 5),
@@ -656,10 +706,10 @@ def _report(rows: list, ratios: list, notes: list, args, connections: int, secs:
         absolute figures, across runs and machines.
         Run on {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())} with `make bench{quick}`.
 
-        ## Ratios (the simulator's requests/s against each, same run, same loads, same reply bytes)
+        ## Ratios: the simulator's requests/s against each (same run, same loads, same reply bytes)
 
-        | load | the simulator / bare RSGI limit | the simulator / WireMock | the simulator / trivial Flask |
-        | --- | --- | --- | --- |
+        | load | of the bare RSGI limit | of the limit, by CPU/request | vs WireMock | vs trivial Flask |
+        | --- | --- | --- | --- | --- |
         """
         )
         + ratio_table
@@ -668,8 +718,8 @@ def _report(rows: list, ratios: list, notes: list, args, connections: int, secs:
 
         ## Absolute figures
 
-        | load | requests/s | p50 ms | p99 ms | errors |
-        | --- | --- | --- | --- | --- |
+        | load | requests/s | p50 ms | p99 ms | server CPU µs/request | errors |
+        | --- | --- | --- | --- | --- | --- |
         """
         )
         + table
