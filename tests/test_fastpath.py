@@ -452,6 +452,22 @@ def test_what_flask_answers_is_left_to_flask():
     pair.send("GET", "/_mock/journal", "", [], fast=False)
 
 
+def test_browser_requests_alike():
+    """A page's calls carry Origin (and preflights come first): whatever headers the app adds
+    for them, the fast path must add too."""
+    pair = Pair()
+    origin = [("origin", "http://localhost:3000")]
+    pair.api("userInfo", OWNER, headers=origin)
+    pair.api("shareInfo", OWNER, "json", headers=origin, **SHARE[2])
+    pair.api("userInfo", None, headers=origin)
+    preflight = [
+        *origin,
+        ("access-control-request-method", "POST"),
+        ("access-control-request-headers", "authorization"),
+    ]
+    pair.send("OPTIONS", "/v2/binding/enduserapi/shareInfo", "", preflight, fast=False)
+
+
 def test_unexpected_error_alike(monkeypatch, caplog):
     from mock_server.cloud import shares
 
