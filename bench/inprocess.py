@@ -27,22 +27,11 @@ LOADS = {
 }
 
 
-class _Headers:
-    def __init__(self, items: list[tuple[str, str]]) -> None:
-        self._items = items
-
-    def items(self) -> list[tuple[str, str]]:
-        return self._items
-
-    def get(self, name: str, default: str | None = None) -> str | None:
-        return next((v for k, v in self._items if k == name), default)
-
-
 class _Scope:
     def __init__(self, method: str, path: str, query: str) -> None:
         self.method, self.path, self.query_string = method, path, query
         self.http_version, self.client, self.scheme = "1.1", "127.0.0.1:5555", "http"
-        self.headers = _Headers([("host", "127.0.0.1:8080"), ("authorization", "owner-token")])
+        self.headers = {"host": "127.0.0.1:8080", "authorization": "owner-token"}  # items() and get(), as RSGI's
 
 
 class _Proto:
