@@ -392,7 +392,8 @@ def comparison_servers(replies: dict[str, str], loads: list[Load], warm_s: float
     print(f"warming WireMock up for {warm_s:g} s (its JIT compiler needs it)", flush=True)
     for load in loads:
         run_load(wm, load, warm_s / len(loads), c)
-    notes.append(f"WireMock {jar.stem.rsplit('-', 1)[-1]} (Java {_java()}) warmed with {warm_s:g} s of the same loads")
+    notes.append(f"WireMock {jar.stem.rsplit('-', 1)[-1]} (Java {_java()}, no request journal) warmed with "
+                 f"{warm_s:g} s of the same loads")  # fmt: skip
     return servers
 
 

@@ -14,7 +14,6 @@ import orjson
 from flask import Flask, Response, current_app, g, request
 
 from ..cloud.accounts import strip_bearer
-from ..cloud.errors import QuectelError
 from . import steps
 from .context import RequestState
 from .dispatch import simulator
@@ -90,7 +89,3 @@ def _record(response: Response) -> Response:
     steps.record(state, response.status_code, code, current_app.config["LOG_FORMAT"])
     return response
 
-
-def auth_status(err: QuectelError) -> int:
-    """HTTP status for an error: 5106/5032 follow the world's authErrorHttpStatus switch."""
-    return steps.auth_status(err, g.get("state"))
