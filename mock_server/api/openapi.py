@@ -185,7 +185,8 @@ def control_document() -> dict:
     }
     for path, operations in ops.items():
         for operation in operations.values():
-            operation.setdefault("parameters", []).extend(SESSION_PARAMS)
+            # a new list: operations share lists such as DEVICE_PATH, which must not grow twice
+            operation["parameters"] = [*operation.get("parameters", []), *SESSION_PARAMS]
         spec.path(path=path, operations=operations)
     return spec.to_dict()
 

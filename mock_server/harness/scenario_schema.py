@@ -447,6 +447,9 @@ class ScriptSpec(Strict):
         given = [k for k in scripts.GENERATORS if k in data]
         if len(given) != 1:
             raise ValidationError("needs exactly one of: " + ", ".join(scripts.GENERATORS))
+        problems = scripts.timing_problems(data, given[0])
+        if problems:
+            raise ValidationError({path: [message] for path, message in problems})
 
 
 # ---- the file ------------------------------------------------------------------------------

@@ -71,7 +71,7 @@ def script_problems(entry: dict, products: dict[str, things.Product], keys: set[
     pk, dk, kind = target.get("pk"), target.get("dk"), kind_of(entry)
     if not pk or kind is None:
         return []
-    problems = _timing_problems(entry, kind)
+    problems = []
     if dk and (pk, dk) not in keys:
         problems.append(("device", f"unknown device {pk}/{dk}"))
     if kind == "online":
@@ -92,7 +92,8 @@ def script_problems(entry: dict, products: dict[str, things.Product], keys: set[
     return problems + [(kind + p, m) for p, m in _generator_problems(kind, entry[kind], feature)]
 
 
-def _timing_problems(entry: dict, kind: str) -> Problems:
+def timing_problems(entry: dict, kind: str) -> Problems:
+    """`every` and `at` as the generator needs them (the schema asks, once the fields are valid)."""
     if kind in REPEATING and "every" not in entry:
         return [("every", f"is required for {kind}")]
     if kind in ("set", "online") and "every" not in entry and "at" not in entry:
@@ -161,8 +162,8 @@ class Script:
     def start_ms(self, world: World) -> int:
         return parse_instant(self.spec["at"], world.started_at) if "at" in self.spec else world.started_at
 
-    def due(self, start: int, k: int) -> int | None:
-        """When step `k` (from 0) runs, or None when there is no such step."""
+    def due(self, start: int, k: int, until: int | None = None) -> int | None:
+        """When step `k` (from 0) runs, or None when there is no such step (none after `until`)."""
         if "times" in self.spec and k >= self.spec["times"]:
             return None
         if self.kind == "replay":
@@ -175,11 +176,9 @@ class Script:
             at = start + (k if "at" in self.spec else k + 1) * every
         else:
             at = start if k == 0 else None
-        if at is None or ("until" in self.spec and at > parse_instant(self.spec["until"], start)):
-            return None
-        return at
+        return None if at is None or (until is not None and at > until) else at
 
-    def first_after(self, start: int, after: int | None) -> int:
+    def first_after(self, start: int, after: int | None, until: int | None = None) -> int:
         """The first step due after `after` (every step when None): a restored world goes on
         from where its clock stands, on the same grid, without replaying what it had done."""
         if after is None:
@@ -189,7 +188,7 @@ class Script:
             k = max(0, (after - start) // parse_duration(self.spec["every"]) - 1)
         elif self.kind == "replay" and self.period:
             k = max(0, (after - start) // self.period) * len(self.rows)
-        while (at := self.due(start, k)) is not None and at <= after:
+        while (at := self.due(start, k, until)) is not None and at <= after:
             k += 1
         return k
 
@@ -328,15 +327,17 @@ class Runner:
     def __init__(self, world: World, script: Script, device: Device) -> None:
         self.world, self.script, self.device = world, script, device
         self.start_ms = script.start_ms(world)
+        until = script.spec.get("until")
+        self.until = None if until is None else parse_instant(until, world.started_at)
         self.rng = random.Random()
 
     def start(self, after: int | None) -> int:
-        k = self.script.first_after(self.start_ms, after)
+        k = self.script.first_after(self.start_ms, after, self.until)
         self.rng.seed(f"{self.world.seed}/scripts/{self.script.index}/{self.device.pk}/{self.device.dk}/{k}")
         return int(self._schedule(k))
 
     def _schedule(self, k: int) -> bool:
-        at = self.script.due(self.start_ms, k)
+        at = self.script.due(self.start_ms, k, self.until)
         if at is None:
             return False
         self.world.schedule(at, lambda when: self._run(k, when))
