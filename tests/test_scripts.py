@@ -282,6 +282,29 @@ def test_a_restored_world_goes_on_from_its_clock_without_losing_or_repeating_a_s
     assert restored.devices[STATION].state.reported["battery_percentage"] == 81
 
 
+def test_a_state_file_restart_goes_on_draining(tmp_path):
+    """Stop mid-way (a clean stop writes the state file), start again from it: the drain goes
+    on from the restored clock, one step every 10 minutes, none lost and none repeated."""
+    state = str(tmp_path / "worlds.json")
+    station = {"pk": STATION[0], "dk": STATION[1]}
+    body = {"type": 2, "data": json.dumps([{"ac_switch_hm": True}]),
+            "deviceList": [{"productKey": STATION[0], "deviceKey": STATION[1]}]}  # fmt: skip
+    server = Running("--scenario", "device-behaviour", "--state-file", state)
+    try:
+        server.request("POST", "/_mock/clock", {"freeze": True})
+        server.request("POST", "/v2/binding/enduserapi/batchControlDevice", body, headers={"Authorization": OWNER})
+        server.request("POST", "/_mock/clock", {"advance": "25m"})
+    finally:
+        assert server.stop() == 0
+    server = Running("--scenario", "device-behaviour", "--state-file", state)
+    try:
+        assert _battery(server.api("GET", "getDeviceBusinessAttributes", OWNER, **station)) == "85"
+        server.request("POST", "/_mock/clock", {"advance": "35m"})
+        assert _battery(server.api("GET", "getDeviceBusinessAttributes", OWNER, **station)) == "81"
+    finally:
+        server.stop()
+
+
 # ---- validation --------------------------------------------------------------------------------
 
 
