@@ -282,6 +282,17 @@ def test_a_restored_world_goes_on_from_its_clock_without_losing_or_repeating_a_s
     assert restored.devices[STATION].state.reported["battery_percentage"] == 81
 
 
+def test_random_steps_after_a_restore_are_those_of_an_uninterrupted_run():
+    api, world = script_world(*RANDOM, seed=5)
+    advance(api, "30m")
+    restored = persistence.load_world(json.loads(json.dumps(persistence.dump_world(world))))
+    for w in (world, restored):
+        w.clock.advance(90 * MIN)
+        w.catch_up()
+    assert history(restored, PLUG, "voltage") == history(world, PLUG, "voltage")
+    assert history(restored, SENSOR, "report_interval") == history(world, SENSOR, "report_interval")
+
+
 def test_a_state_file_restart_goes_on_draining(tmp_path):
     """Stop mid-way (a clean stop writes the state file), start again from it: the drain goes
     on from the restored clock, one step every 10 minutes, none lost and none repeated."""

@@ -332,9 +332,7 @@ class Runner:
         self.rng = random.Random()
 
     def start(self, after: int | None) -> int:
-        k = self.script.first_after(self.start_ms, after, self.until)
-        self.rng.seed(f"{self.world.seed}/scripts/{self.script.index}/{self.device.pk}/{self.device.dk}/{k}")
-        return int(self._schedule(k))
+        return int(self._schedule(self.script.first_after(self.start_ms, after, self.until)))
 
     def _schedule(self, k: int) -> bool:
         at = self.script.due(self.start_ms, k, self.until)
@@ -344,6 +342,9 @@ class Runner:
         return True
 
     def _run(self, k: int, at: int) -> None:
+        # Seeded per step (a few microseconds): step k draws the same numbers whether the world
+        # ran from its start or was restored from a state file in between.
+        self.rng.seed(f"{self.world.seed}/scripts/{self.script.index}/{self.device.pk}/{self.device.dk}/{k}")
         self._act(k, at)
         self._schedule(k + 1)
 
