@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 GENERATORS = ("set", "ramp", "sine", "decay", "walk", "pick", "replay", "online")
 NUMBER_GENERATORS = ("ramp", "sine", "decay", "walk")
 REPEATING = ("ramp", "sine", "decay", "walk", "pick")  # meaningless as a one-off: need `every`
+RANDOM = ("walk", "pick")
 Problems = list[tuple[str, str]]
 
 
@@ -344,7 +345,8 @@ class Runner:
     def _run(self, k: int, at: int) -> None:
         # Seeded per step (a few microseconds): step k draws the same numbers whether the world
         # ran from its start or was restored from a state file in between.
-        self.rng.seed(f"{self.world.seed}/scripts/{self.script.index}/{self.device.pk}/{self.device.dk}/{k}")
+        if self.script.kind in RANDOM or self.script.member is not None:
+            self.rng.seed(f"{self.world.seed}/scripts/{self.script.index}/{self.device.pk}/{self.device.dk}/{k}")
         self._act(k, at)
         self._schedule(k + 1)
 
