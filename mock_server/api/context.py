@@ -9,6 +9,7 @@ the RSGI fast path (fastpath.py).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +29,7 @@ class RequestState:
     control: bool
     warnings: list[str] = field(default_factory=list)
     rule: str | None = None
+    refuse: Callable[[str, str, dict], str | None] | None = None  # a controlFailure rule's, for the call
     started: float = field(default_factory=time.perf_counter)
     _params: dict[str, Any] | None = None
 

@@ -88,5 +88,5 @@ def answer(doc: EndpointDoc, state: RequestState) -> Reply:
             instance = schema_for(doc.schema, world.settings)
             params = parse(instance, state.params())
             state.warnings += seconds_warnings(instance, params)
-        data = doc.run(Call(world, params, user, token))
+        data = doc.run(Call(world, params, user, token, state.refuse))
     return render(200, "", data)

@@ -22,7 +22,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request
 
 from ..cloud.errors import QuectelError
-from ..harness.rules import Incoming, apply_effects, caller_uid
+from ..harness.rules import Incoming, apply_effects, caller_uid, refusal
 from ..harness.scenario import ScenarioInvalid, ScenarioNotFound
 from ..harness.worlds import DEFAULT_WORLD, BadSession, Simulator
 from .context import RequestState
@@ -66,15 +66,15 @@ class Deferred:
     """A rule's wait: the server sleeps `seconds`, then runs the request again with `resume`."""
 
     seconds: float
-    resume: tuple[str, dict]  # the rule's id and action, its effects already applied
+    resume: tuple  # the rule's id, action and control refusal, its effects already applied
 
 
-def apply_rules(state: RequestState, resume: tuple[str, dict] | None, can_defer: bool) -> Reply | Deferred | None:
+def apply_rules(state: RequestState, resume: tuple | None, can_defer: bool) -> Reply | Deferred | None:
     """The first matching rule's answer, a wait before it, or None (answer normally). The
     second pass after a wait (`resume`) only answers: the rule was decided before it."""
     world = state.world
     if resume is not None:
-        state.rule, action = resume
+        state.rule, action, state.refuse = resume
         return rule_answer(action)
     req = incoming(state)
     with world.lock:
@@ -82,13 +82,14 @@ def apply_rules(state: RequestState, resume: tuple[str, dict] | None, can_defer:
         if rule is None:
             return None
         state.rule = rule.id
+        state.refuse = refusal(rule)
         state.warnings += apply_effects(world, rule.action, req)
     action = rule.action
     wait = delay_seconds(action["delay"], world.rule_rng) if "delay" in action else 0.0
     if action.get("fault") == "hang":
         wait += world.settings.hang_seconds
     if wait and can_defer:
-        return Deferred(wait, (rule.id, action))
+        return Deferred(wait, (rule.id, action, state.refuse))
     if wait:
         time.sleep(wait)  # outside the world lock
     return rule_answer(action)
