@@ -545,6 +545,15 @@ def test_rules_alike(rule):
     assert "r1" in rules
 
 
+@pytest.mark.parametrize("action", [{"controlFailure": "Device busy"}, {"controlFailure": "Busy", "delay": "20ms"}])
+def test_control_failure_rules_alike(action):
+    rule = {"match": {"endpoint": "batchControlDevice", "dk": "LAMP00000001"}, "action": action}
+    pair = Pair({**FROZEN, "rules": [rule]})
+    for via in SOURCES:
+        status, answer = pair.api("batchControlDevice", OWNER, via, **WRITE)
+    assert answer["data"]["failureList"][0]["msg"] == action["controlFailure"]
+
+
 def test_a_hang_is_waited_for_then_dropped():
     pair = Pair({**FROZEN, "settings": {"hangSeconds": 1}, "rules": [{"action": {"fault": "hang"}, "times": 1}]})
     status_headers, streamed = pair.send("GET", "/v2/enduser/enduserapi/userInfo", "", [("authorization", OWNER)])
