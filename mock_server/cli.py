@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     from .app import create_app
     from .harness.persistence import StateFileError, read_state, write_state
     from .network import is_loopback, reachable_urls
-    from .server import serve
+    from .server import PortInUse, listen, serve
 
     if not is_loopback(args.host) and not args.admin_token:
         return _refuse(f"--host {args.host} opens the control API to the network: give --admin-token TOKEN")
@@ -115,6 +115,11 @@ def run(args: argparse.Namespace) -> int:
         return app
 
     cert, key, ca = tls
+    try:
+        sock = listen(args.host, args.port)
+    except PortInUse as exc:
+        _refuse(str(exc))
+        return 1
     urls = reachable_urls(args.host, args.port, "https" if cert else "http")
     extra = []
     if ca:
@@ -124,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
     if args.admin_token:
         extra.append("control API: Authorization: Bearer <your --admin-token>")
     print(_banner(scenario, urls, extra), flush=True)
-    serve(make_app, args.host, args.port, cert=cert, key=key, on_shutdown=save_on_stop)
+    serve(make_app, args.host, args.port, cert=cert, key=key, on_shutdown=save_on_stop, sock=sock)
     return 0
 
 
