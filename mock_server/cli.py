@@ -95,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
         "STATE_FILE": args.state_file,
         "ADMIN_TOKEN": args.admin_token,
         "LOG_FORMAT": args.log_format,
+        "HOST": args.host,
     }
     holder: dict = {}
 

@@ -21,6 +21,7 @@ from ..harness.rules import Incoming, apply_effects, caller_uid
 from ..harness.scenario import ScenarioInvalid, ScenarioNotFound
 from ..harness.worlds import DEFAULT_WORLD, BadSession
 from .context import RequestState
+from .cors import cors
 from .dispatch import simulator
 from .envelope import envelope
 from .faults import delay_seconds, fault, forced_answer
@@ -57,8 +58,27 @@ PUBLIC_CONTROL = ("/_mock/health", "/_mock/docs", "/_mock/openapi")
 
 def install(app: Flask) -> None:
     app.wsgi_app = SessionPrefix(app.wsgi_app)
+    app.before_request(_cross_site)
     app.before_request(_route_to_world)
     app.after_request(_record)
+    app.after_request(_cors_headers)
+
+
+def _cross_site() -> Response | None:
+    """CORS for the simulated API; cross-site and rebound-name requests to /_mock refused."""
+    req = request._get_current_object()
+    answer = cors(req.method, req.path, req.headers, current_app.config.get("HOST") or "127.0.0.1")
+    if answer.refusal:
+        return Response(orjson.dumps({"error": answer.refusal}), status=403, mimetype="application/json")
+    if answer.headers:
+        g.cors = answer.headers
+    return Response(status=204) if answer.preflight else None
+
+
+def _cors_headers(response: Response) -> Response:
+    for name, value in g.get("cors", ()):
+        response.headers[name] = value
+    return response
 
 
 def _admin_refusal(req) -> Response | None:
