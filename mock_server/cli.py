@@ -5,17 +5,28 @@ from __future__ import annotations
 import argparse
 import gc
 import sys
+from pathlib import Path
 
 from .harness.scenario import Scenario, ScenarioInvalid, ScenarioNotFound
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mock-server", description="Quectel device-sharing API simulator")
+    parser = argparse.ArgumentParser(
+        prog="mock-server",
+        description="Quectel device-sharing API simulator (with no command: run with the defaults)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="start the simulator")
-    run.add_argument("--host", default="127.0.0.1")
-    run.add_argument("--port", type=int, default=8080)
+    run = sub.add_parser("run", help="start the simulator", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    run.add_argument("--host", default="127.0.0.1", help="address to listen on; off loopback needs --admin-token")
+    run.add_argument("--port", type=int, default=8080, help="port to listen on; a busy one is refused")
     run.add_argument("--scenario", default="default", help="a library scenario name or a file path")
+    run.add_argument(
+        "--scenario-dir",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="a folder whose scenarios requests may name (X-Mock-Scenario, /_mock/scenario); repeatable",
+    )
     run.add_argument("--seed", type=int, default=None, help="overrides the scenario's seed")
     run.add_argument(
         "--idle-timeout", type=float, default=1800, help="seconds before an unused session world is dropped"
@@ -81,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     tls = _tls(args)
     if tls is None:
         return 2
-    scenario = _load(args.scenario, args.seed)
+    scenario = _load(args.scenario, args.seed, args.scenario_dir)
     if scenario is None:
         return 2
     restored = None
@@ -96,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
         "ADMIN_TOKEN": args.admin_token,
         "LOG_FORMAT": args.log_format,
         "HOST": args.host,
+        "SCENARIO_DIRS": tuple(args.scenario_dir),
     }
     holder: dict = {}
 
@@ -134,10 +146,10 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load(name: str, seed: int | None = None) -> Scenario | None:
+def _load(name: str, seed: int | None = None, dirs: list[str] = ()) -> Scenario | None:
     """The scenario, or None after printing why it cannot be used."""
     try:
-        return Scenario.load(name, seed)
+        return Scenario.load(name, seed, [Path(d) for d in dirs])
     except ScenarioNotFound as exc:
         print(f"mock-server: {exc}", file=sys.stderr)
     except ScenarioInvalid as exc:
@@ -162,6 +174,9 @@ def schema(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
+        argv = ["run", *argv]  # `mock-server` alone, or `mock-server --port 9000`, runs
     args = _parser().parse_args(argv)
     return {"run": run, "validate": validate, "schema": schema}[args.command](args)
 

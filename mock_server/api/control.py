@@ -37,11 +37,13 @@ def _control_error(err: ControlError) -> tuple[Response, int]:
 
 
 class ResetBody(Strict):
-    scenario = Str(metadata={"description": "a library name or path; default: the world's own scenario"})
+    scenario = Str(
+        metadata={"description": "a scenario name (library or --scenario-dir); default: the world's own, re-read"}
+    )
 
 
 class ScenarioBody(Strict):
-    name = Str(metadata={"description": "a library scenario name or a file path"})
+    name = Str(metadata={"description": "a scenario name from the library or a --scenario-dir (never a path)"})
     scenario = fields.Dict(metadata={"description": "an inline scenario, as in a file"})
 
 
@@ -89,7 +91,7 @@ def health() -> Response:
 def scenarios() -> Response:
     """The scenario library: each name with its description."""
     items = []
-    for name in library():
+    for name in library(simulator().scenario_dirs):
         try:
             items.append({"name": name, "description": simulator().scenario_named(name).description})
         except (ScenarioInvalid, ScenarioNotFound) as exc:
@@ -117,7 +119,7 @@ def load_scenario() -> Response:
 
 def _scenario(name: str) -> Scenario:
     try:
-        return Scenario.load(name)
+        return simulator().load(name)
     except ScenarioNotFound as exc:
         raise ControlError(404, str(exc)) from None
     except ScenarioInvalid as exc:
@@ -126,7 +128,7 @@ def _scenario(name: str) -> Scenario:
 
 def _inline(spec: dict) -> Scenario:
     try:
-        return Scenario.from_spec(spec, "inline")
+        return simulator().inline(spec)
     except ScenarioInvalid as exc:
         raise ControlError(400, "invalid scenario", exc.problems) from None
 

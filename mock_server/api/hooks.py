@@ -81,12 +81,17 @@ def _cors_headers(response: Response) -> Response:
     return response
 
 
-def _admin_refusal(req) -> Response | None:
+def _admin_given(environ: dict, header: str = "HTTP_X_MOCK_ADMIN_TOKEN") -> bool:
+    """No admin token is set, or the request carries it (in `header`, Bearer or not)."""
     token = current_app.config.get("ADMIN_TOKEN")
-    if not token or req.path.startswith(PUBLIC_CONTROL):
-        return None
-    given = req.environ.get("HTTP_AUTHORIZATION") or ""
-    if hmac.compare_digest(strip_bearer(given).encode(), token.encode()):
+    if not token:
+        return True
+    given = strip_bearer(environ.get(header) or "")
+    return hmac.compare_digest(given.encode(), token.encode())
+
+
+def _admin_refusal(req) -> Response | None:
+    if req.path.startswith(PUBLIC_CONTROL) or _admin_given(req.environ, "HTTP_AUTHORIZATION"):
         return None
     response = Response(
         orjson.dumps({"error": "the control API needs Authorization: Bearer <admin token>"}),
@@ -101,8 +106,11 @@ def _route_to_world() -> Response | None:
     req = request._get_current_object()
     env = req.environ
     name = env.get("mock_server.session") or env.get("HTTP_X_MOCK_SESSION") or DEFAULT_WORLD
+    scenario = env.get("HTTP_X_MOCK_SCENARIO")
+    if scenario and not (_admin_given(env) or _admin_given(env, "HTTP_AUTHORIZATION")):
+        return envelope(401, "X-Mock-Scenario needs X-Mock-Admin-Token: <admin token>", status=401)
     try:
-        world = simulator().world(name, env.get("HTTP_X_MOCK_SCENARIO"))
+        world = simulator().world(name, scenario)
     except (BadSession, ScenarioNotFound) as exc:
         return envelope(400, str(exc), status=400)
     except ScenarioInvalid as exc:

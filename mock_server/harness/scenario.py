@@ -11,6 +11,8 @@ import base64
 import gc
 import json
 import random
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,20 +42,34 @@ class ScenarioInvalid(ValueError):
         super().__init__("\n".join(problems))
 
 
-def resolve(name_or_path: str) -> Path:
-    """A scenario file from a path, or from a name in the scenario library."""
-    path = Path(name_or_path)
-    if path.is_file():
-        return path
-    for suffix in ("", *SUFFIXES):
-        candidate = SCENARIO_DIR / (name_or_path + suffix)
-        if candidate.is_file():
-            return candidate
-    raise ScenarioNotFound(f"no scenario file or library scenario named {name_or_path!r}")
+# What a request may name: a plain file name, never a path (no '/', no '..').
+PLAIN_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
 
 
-def library() -> list[str]:
-    return sorted(p.stem for p in SCENARIO_DIR.glob("*") if p.suffix in SUFFIXES)
+def resolve(name_or_path: str, dirs: Sequence[Path] = (), paths: bool = True) -> Path:
+    """A scenario file: a path (only when `paths`: the command line and trusted files may
+    give one, a request may not), or a name looked up in `dirs`, then in the library."""
+    if paths and Path(name_or_path).is_file():
+        return Path(name_or_path)
+    if not paths and (not PLAIN_NAME.match(name_or_path) or ".." in name_or_path):
+        raise ScenarioNotFound(
+            f"{name_or_path!r} is not a scenario name (letters, digits, '.', '_', '-'; no paths); "
+            f"known: {', '.join(library(dirs))}"
+        )
+    for folder in (*dirs, SCENARIO_DIR):
+        for suffix in ("", *SUFFIXES):
+            candidate = Path(folder) / (name_or_path + suffix)
+            if candidate.suffix in SUFFIXES and candidate.is_file():
+                return candidate
+    raise ScenarioNotFound(
+        f"no scenario file or library scenario named {name_or_path!r}; known: {', '.join(library(dirs))}"
+    )
+
+
+def library(dirs: Sequence[Path] = ()) -> list[str]:
+    """Scenario names: the library's and those of `dirs` (--scenario-dir)."""
+    names = {p.stem for folder in (*dirs, SCENARIO_DIR) for p in Path(folder).glob("*") if p.suffix in SUFFIXES}
+    return sorted(names)
 
 
 def read_file(path: Path) -> Any:
@@ -62,16 +78,44 @@ def read_file(path: Path) -> Any:
         text = path.read_text(encoding="utf-8")
         return json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, yaml.YAMLError) as exc:
-        detail = " ".join(str(exc).split())
-        raise ScenarioInvalid([f"{path.name}: (file): not readable as {path.suffix[1:] or 'YAML'}: {detail}"]) from None
+        kind = path.suffix[1:] or "YAML"
+        raise ScenarioInvalid([f"{path.name}: {_where(exc)}not readable as {kind}: {_what(exc)}"]) from None
+
+
+def _where(exc: Exception) -> str:
+    """'line L, column C: ' of a parse error (1-based, as editors count), or nothing."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"line {exc.lineno}, column {exc.colno}: "
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    return f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else "(file): "
+
+
+def _what(exc: Exception) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        return exc.msg
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.context_mark
+        started = f" ({exc.context} at line {mark.line + 1}, column {mark.column + 1})" if exc.context and mark else ""
+        return f"{exc.problem}{started}"
+    return " ".join(str(exc).split())
+
+
+def _mtime_ns(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return 0
 
 
 LIST_SECTIONS = ("userDomains", "users", "families", "tokens", "devices", "shares", "rules")
 MAP_SECTIONS = ("clock", "settings")
 
 
-def with_base(spec: Any, source: str, seen: tuple[str, ...] = ()) -> Any:
-    """Resolve `extends: NAME`: the base's lists come first, mappings merge, scalars override."""
+def with_base(
+    spec: Any, source: str, seen: tuple[str, ...] = (), dirs: Sequence[Path] = (), paths: bool = True
+) -> Any:
+    """Resolve `extends: NAME`: the base's lists come first, mappings merge, scalars override.
+    `paths` is False for a spec that came in a request: its `extends` must then be a name."""
     if not isinstance(spec, dict) or "extends" not in spec:
         return spec
     base_name = spec["extends"]
@@ -80,10 +124,10 @@ def with_base(spec: Any, source: str, seen: tuple[str, ...] = ()) -> Any:
     if base_name in seen:
         raise ScenarioInvalid([f"{source}: extends: {base_name} extends itself"])
     try:
-        path = resolve(base_name)
+        path = resolve(base_name, dirs, paths)
     except ScenarioNotFound as exc:
         raise ScenarioInvalid([f"{source}: extends: {exc}"]) from None
-    base = with_base(read_file(path) or {}, path.name, (*seen, base_name))
+    base = with_base(read_file(path) or {}, path.name, (*seen, base_name), dirs)
     merged = {k: v for k, v in base.items() if k not in ("name", "description")}
     for key, value in spec.items():
         if key == "extends":
@@ -106,6 +150,9 @@ class Scenario:
     devices: list[dict] = field(default_factory=list)
     named_users: list[dict] = field(default_factory=list)  # written out, not generated
     generated_uids: list[str] = field(default_factory=list)
+    # How it was loaded, so that a reset can read an edited file again (`reloaded`).
+    loaded: tuple[int | None, tuple[Path, ...]] | None = None
+    mtime_ns: int = 0
 
     @property
     def name(self) -> str:
@@ -116,14 +163,30 @@ class Scenario:
         return self.spec.get("description", "")
 
     @classmethod
-    def load(cls, name_or_path: str, seed: int | None = None) -> Scenario:
-        """A library scenario or a file; ScenarioNotFound or ScenarioInvalid otherwise."""
-        path = resolve(name_or_path)
-        return cls.from_spec(read_file(path), str(path), seed)
+    def load(
+        cls, name_or_path: str, seed: int | None = None, dirs: Sequence[Path] = (), paths: bool = True
+    ) -> Scenario:
+        """A library scenario or a file; ScenarioNotFound or ScenarioInvalid otherwise.
+        `paths=False` (a name from a request) looks only in `dirs` and the library."""
+        path = resolve(name_or_path, dirs, paths)
+        mtime_ns = _mtime_ns(path)
+        scenario = cls.from_spec(read_file(path), str(path), seed, dirs)
+        scenario.loaded, scenario.mtime_ns = (seed, tuple(dirs)), mtime_ns
+        return scenario
+
+    def reloaded(self) -> Scenario:
+        """This scenario, read again from its file if the file changed since (ScenarioInvalid
+        when the edit broke it); itself when it did not change or has no file."""
+        if self.loaded is None or _mtime_ns(Path(self.source)) == self.mtime_ns:
+            return self
+        seed, dirs = self.loaded
+        return Scenario.load(self.source, seed, dirs)
 
     @classmethod
-    def from_spec(cls, spec: Any, source: str = "<inline>", seed: int | None = None) -> Scenario:
-        spec = with_base(spec, Path(source).name)
+    def from_spec(
+        cls, spec: Any, source: str = "<inline>", seed: int | None = None, dirs: Sequence[Path] = (), paths: bool = True
+    ) -> Scenario:
+        spec = with_base(spec, Path(source).name, dirs=dirs, paths=paths)
         spec, problems = validate_spec(spec, Path(source).name)
         if problems:
             raise ScenarioInvalid(problems)

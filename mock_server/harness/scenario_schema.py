@@ -6,11 +6,11 @@ command line, the control API and the JSON Schema export all use these classes.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from .patterns import PatternError, compile_pattern
 from .timeparse import parse_duration, parse_instant
 
 REQUIRED = {"required": "is required", "null": "must not be null"}
@@ -96,8 +96,8 @@ class Matcher(fields.Field):
             raise self.make_error("invalid")
         if "regex" in value:
             try:
-                re.compile(str(value["regex"]))
-            except re.error:
+                compile_pattern(str(value["regex"]))
+            except PatternError:
                 raise self.make_error("regex") from None
         if "present" in value and not isinstance(value["present"], bool):
             raise self.make_error("invalid")
@@ -277,8 +277,8 @@ class MatchSpec(Strict):
             raise ValidationError("must be an HTTP method or a list of them", "method")
         if "path" in data:
             try:
-                re.compile(data["path"])
-            except re.error:
+                compile_pattern(data["path"])
+            except PatternError:
                 raise ValidationError("is not a valid regular expression", "path") from None
 
 
@@ -437,6 +437,10 @@ def validate_spec(data: Any, source: str = "<inline>") -> tuple[dict, list[str]]
         data = {}
     if not isinstance(data, dict):
         return {}, [f"{source}: (file): must be a mapping"]
+    if data and not set(data) & set(ScenarioSpec().fields):
+        # Not a scenario at all (a config file named by mistake, or on purpose): its keys,
+        # which may be secrets' names, are nobody's business.
+        return {}, [f"{source}: (file): not a scenario file (none of its keys is a scenario section)"]
     try:
         return ScenarioSpec().load(data), []
     except ValidationError as err:
