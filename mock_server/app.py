@@ -59,8 +59,7 @@ def create_app(
         app.register_blueprint(blueprint)
     hooks.install(app)
     _register_errors(app)
-    if app.config["LOG_FORMAT"] != "none":
-        _log_to_stdout()
+    _log_to_stdout()  # request lines when LOG_FORMAT asks for them, and any with a warning
     return app
 
 

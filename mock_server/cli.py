@@ -147,9 +147,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _load(name: str, seed: int | None = None, dirs: list[str] = ()) -> Scenario | None:
-    """The scenario, or None after printing why it cannot be used."""
+    """The scenario, or None after printing why it cannot be used; its warnings printed."""
+    from .api.rule_check import scenario_warnings
+
     try:
-        return Scenario.load(name, seed, [Path(d) for d in dirs])
+        scenario = Scenario.load(name, seed, [Path(d) for d in dirs])
+        for line in scenario_warnings(scenario):
+            print(f"warning: {line}", file=sys.stderr)
+        return scenario
     except ScenarioNotFound as exc:
         print(f"mock-server: {exc}", file=sys.stderr)
     except ScenarioInvalid as exc:

@@ -89,7 +89,7 @@ BAD = [
     ({"settings": {"loginAttempts": 0}}, ["settings.loginAttempts: must be at least 1"]),
     ({"settings": {"secondsTimestamps": "maybe"}}, ["settings.secondsTimestamps: must be one of: accept, reject, convert"]),
     ({"userDomains": [{"secret": "s"}]}, ["userDomains[0].domain: is required"]),
-    ({"userDomains": [{"domain": "nope"}]}, ["userDomains[0].domain: must look like C.DM.5903.1"]),
+    ({"userDomains": [{"domain": "nope"}]}, ["userDomains[0].domain: must look like C.DM.5903.1 or U.SP.8589934603"]),
     ({"users": {"uid": "C1"}}, ["users: must be a list"]),
     ({"users": [{"nickname": "x"}]}, ["users[0].uid: is required"]),
     ({"users": [{"uid": "C1", "password": "short"}]}, ["users[0].password: must be 6 to 20 characters"]),

@@ -69,7 +69,9 @@ def test_control_api_names_only_library_or_scenario_dir(guarded, secret_file):
 def test_a_file_that_is_not_a_scenario_is_never_quoted(secret_file):
     with pytest.raises(ScenarioInvalid) as err:
         Scenario.load(str(secret_file))  # the command line may name a path
-    assert err.value.problems == ["secret-cfg.yaml: (file): not a scenario file (none of its keys is a scenario section)"]
+    assert err.value.problems == [
+        "secret-cfg.yaml: (file): not a scenario file (none of its keys is a scenario section)"
+    ]
 
 
 def test_a_request_name_never_escapes_the_folders():

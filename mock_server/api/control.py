@@ -15,6 +15,8 @@ from ..harness.timeparse import parse_duration, parse_instant
 from ..harness.world import World
 from .context import current
 from .dispatch import simulator
+from .rule_check import endpoint_warnings, scenario_warnings
+from .warn import HEADER, warning_header
 
 bp = Blueprint("control", __name__, url_prefix="/_mock")
 
@@ -103,8 +105,20 @@ def scenarios() -> Response:
 def reset() -> Response:
     body = _body(ResetBody)
     scenario = _scenario(body["scenario"]) if "scenario" in body else None
-    world = simulator().reset(_world_name(), scenario)
-    return jsonify(world=_world_name(), scenario=world.scenario.name)
+    return _reset_to(scenario)
+
+
+def _reset_to(scenario: Scenario | None) -> Response:
+    try:
+        world = simulator().reset(_world_name(), scenario)
+    except ScenarioInvalid as exc:  # the world's own file, edited since and broken now
+        raise ControlError(400, "invalid scenario", exc.problems) from None
+    warnings = scenario_warnings(world.scenario)
+    response = jsonify(
+        world=_world_name(), scenario=world.scenario.name, **({"warnings": warnings} if warnings else {})
+    )
+    _warn(response, warnings)
+    return response
 
 
 @bp.put("/scenario")
@@ -113,8 +127,7 @@ def load_scenario() -> Response:
     if ("name" in body) == ("scenario" in body):
         raise ControlError(400, "give exactly one of name or scenario")
     scenario = _scenario(body["name"]) if "name" in body else _inline(body["scenario"])
-    world = simulator().reset(_world_name(), scenario)
-    return jsonify(world=_world_name(), scenario=world.scenario.name)
+    return _reset_to(scenario)
 
 
 def _scenario(name: str) -> Scenario:
@@ -249,7 +262,16 @@ def add_rules() -> tuple[Response, int]:
         if clash or len({s.get("id") for s in specs if s.get("id")}) < len([s for s in specs if s.get("id")]):
             raise ControlError(409, "rule ids must be unique", clash)
         added = [world.rules.add(spec).to_dict() for spec in specs]
-    return jsonify(added if isinstance(body, list) else added[0]), 201
+    warnings = endpoint_warnings(specs, lambda i: f"[{i}]" if isinstance(body, list) else "rule")
+    response = jsonify(added if isinstance(body, list) else added[0])
+    _warn(response, warnings)
+    return response, 201
+
+
+def _warn(response: Response, warnings: list[str]) -> None:
+    """Valid but suspicious input: said in X-Mock-Warning, beside the normal answer."""
+    if warnings:
+        response.headers[HEADER] = warning_header(warnings)
 
 
 @bp.delete("/rules")

@@ -25,6 +25,8 @@ from .cors import cors
 from .dispatch import simulator
 from .envelope import envelope
 from .faults import delay_seconds, fault, forced_answer
+from .warn import HEADER as WARNING_HEADER
+from .warn import warning_header
 
 CONTROL_PREFIX = "/_mock"
 
@@ -200,9 +202,11 @@ def _record(response: Response) -> Response:
     }
     if not state.control:
         world.journal.record(**entry)
+    if state.warnings:
+        response.headers[WARNING_HEADER] = warning_header(state.warnings)
     fmt = current_app.config["LOG_FORMAT"]
-    if fmt != "none":
-        _log(fmt, entry, state)
+    if fmt != "none" or state.warnings:  # a warning is shown even when no log is asked for
+        _log("text" if fmt == "none" else fmt, entry, state)
     return response
 
 
@@ -214,13 +218,15 @@ def _log(fmt: str, entry: dict, state: RequestState) -> None:
     if fmt == "json":
         line = {k: entry[k] for k in ("method", "path", "status", "code", "uid", "rule")}
         stamp = datetime.now(UTC).isoformat(timespec="milliseconds")
-        _request_log.info(orjson.dumps({"time": stamp, "world": state.world_name, **line, "ms": ms}).decode())
+        extra = {"warnings": entry["warnings"]} if entry["warnings"] else {}
+        _request_log.info(orjson.dumps({"time": stamp, "world": state.world_name, **line, "ms": ms, **extra}).decode())
         return
     who = f" uid={entry['uid']}" if entry["uid"] else ""
     rule = f" rule={entry['rule']}" if entry["rule"] else ""
+    warned = "".join(f" WARNING: {w}" for w in entry["warnings"])
     _request_log.info(
         f"{entry['method']} {entry['path']} {entry['status']} code={entry['code']}{who}{rule} {ms}ms"
-        f" [{state.world_name}]"
+        f" [{state.world_name}]{warned}"
     )
 
 

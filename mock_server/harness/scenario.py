@@ -100,6 +100,36 @@ def _what(exc: Exception) -> str:
     return " ".join(str(exc).split())
 
 
+def _base_lengths(own: Any, merged: Any) -> dict[str, int]:
+    """How many entries of each list the `extends:` base put before the file's own."""
+    if not isinstance(own, dict) or "extends" not in own or not isinstance(merged, dict):
+        return {}
+    return {
+        key: len(merged[key]) - len(own[key] if isinstance(own.get(key), list) else [])
+        for key in LIST_SECTIONS
+        if isinstance(merged.get(key), list)
+    }
+
+
+_ENTRY = re.compile(r"^(?P<file>[^:]*): (?P<section>\w+)\[(?P<index>\d+)\]")
+
+
+def _renumbered(problems: list[str], offsets: dict[str, int], own: Any) -> list[str]:
+    """Problems with list entries numbered in the file that holds them (see Scenario.place)."""
+
+    def fix(match: re.Match) -> str:
+        return f"{match['file']}: {_place(match['section'], int(match['index']), offsets, own['extends'])}"
+
+    return [_ENTRY.sub(fix, p, count=1) for p in problems] if offsets else problems
+
+
+def _place(section: str, index: int, offsets: dict[str, int], base: str) -> str:
+    offset = offsets.get(section, 0)
+    if index >= offset:
+        return f"{section}[{index - offset}]"
+    return f"{section}[{index}] (of extends: {base})"
+
+
 def _mtime_ns(path: Path) -> int:
     try:
         return path.stat().st_mtime_ns
@@ -111,9 +141,7 @@ LIST_SECTIONS = ("userDomains", "users", "families", "tokens", "devices", "share
 MAP_SECTIONS = ("clock", "settings")
 
 
-def with_base(
-    spec: Any, source: str, seen: tuple[str, ...] = (), dirs: Sequence[Path] = (), paths: bool = True
-) -> Any:
+def with_base(spec: Any, source: str, seen: tuple[str, ...] = (), dirs: Sequence[Path] = (), paths: bool = True) -> Any:
     """Resolve `extends: NAME`: the base's lists come first, mappings merge, scalars override.
     `paths` is False for a spec that came in a request: its `extends` must then be a name."""
     if not isinstance(spec, dict) or "extends" not in spec:
@@ -153,10 +181,34 @@ class Scenario:
     # How it was loaded, so that a reset can read an edited file again (`reloaded`).
     loaded: tuple[int | None, tuple[Path, ...]] | None = None
     mtime_ns: int = 0
+    offsets: dict[str, int] = field(default_factory=dict)  # entries an `extends:` base put first
+    spec_base: str = ""
 
     @property
     def name(self) -> str:
         return self.spec.get("name") or Path(self.source).stem
+
+    @property
+    def domains(self) -> list[dict]:
+        """The declared user domains; the first is every user's default."""
+        return self.spec.get("userDomains") or [{"domain": DEFAULT_DOMAIN}]
+
+    @property
+    def warnings(self) -> list[str]:
+        """What is valid but likely a mistake, each as `file: path: message`."""
+        declared = {d["domain"] for d in self.domains}
+        source = Path(self.source).name
+        return [
+            f"{source}: {self.place('users', i)}.userDomain: {entry['userDomain']} is not one of the world's "
+            f"userDomains ({', '.join(sorted(declared))}): this user cannot sign in (5015)"
+            for i, entry in enumerate(self.spec.get("users", []))
+            if entry.get("userDomain") and entry["userDomain"] not in declared
+        ]
+
+    def place(self, section: str, index: int) -> str:
+        """`section[i]` numbered in the file the entry is written in: an `extends:` base's
+        entries come first in the merged list, so the user's own file counts from 0 after them."""
+        return _place(section, index, self.offsets, self.spec_base)
 
     @property
     def description(self) -> str:
@@ -186,11 +238,14 @@ class Scenario:
     def from_spec(
         cls, spec: Any, source: str = "<inline>", seed: int | None = None, dirs: Sequence[Path] = (), paths: bool = True
     ) -> Scenario:
-        spec = with_base(spec, Path(source).name, dirs=dirs, paths=paths)
-        spec, problems = validate_spec(spec, Path(source).name)
+        own = spec
+        merged = with_base(spec, Path(source).name, dirs=dirs, paths=paths)
+        offsets = _base_lengths(own, merged)
+        spec, problems = validate_spec(merged, Path(source).name)
         if problems:
-            raise ScenarioInvalid(problems)
+            raise ScenarioInvalid(_renumbered(problems, offsets, own))
         scenario = cls(spec=spec, source=source, seed=spec.get("seed", 0) if seed is None else seed)
+        scenario.offsets, scenario.spec_base = offsets, str(own.get("extends", "")) if offsets else ""
         scenario._expand()
         return scenario
 
@@ -230,10 +285,10 @@ class Scenario:
         world = World(Settings.from_spec(self.spec.get("settings", {})), clock, self.seed)
         world.scenario = self
         t0 = world.started_at
-        for entry in self.spec.get("userDomains", [{"domain": DEFAULT_DOMAIN}]):
+        for entry in self.domains:
             world.add_domain(UserDomain(entry["domain"], entry.get("secret"), bool(entry.get("disabled"))))
         for entry in self.users:
-            self._add_user(world, entry, t0)
+            self._add_user(world, entry, t0, self.domains[0]["domain"])
         for entry in self.spec.get("tokens", []):  # after users: a listed token replaces theirs
             expires = entry.get("expiresAt")
             at = None if expires is None else parse_instant(expires, t0)
@@ -253,10 +308,10 @@ class Scenario:
         return world
 
     @staticmethod
-    def _add_user(world: World, entry: dict, t0: int) -> None:
+    def _add_user(world: World, entry: dict, t0: int, default_domain: str) -> None:
         user = User(
             uid=entry["uid"],
-            user_domain=entry.get("userDomain", DEFAULT_DOMAIN),
+            user_domain=entry.get("userDomain", default_domain),
             password=entry.get("password", "password1"),
             email=entry.get("email"),
             phone=None if entry.get("phone") is None else str(entry["phone"]),
@@ -397,7 +452,7 @@ class _Generator:
                     "email": f"{first}.{last}.{n}@example.com".lower(),
                     "phone": f"139{n:08d}",
                     "password": entry.get("password", "password1"),
-                    "userDomain": entry.get("userDomain", DEFAULT_DOMAIN),
+                    **({"userDomain": entry["userDomain"]} if "userDomain" in entry else {}),
                     "token": f"token-{uid}",
                 }
             )

@@ -10,6 +10,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from ..cloud.accounts import DOMAIN_FORMAT
 from .patterns import PatternError, compile_pattern
 from .timeparse import parse_duration, parse_instant
 
@@ -152,7 +153,7 @@ class SettingsSpec(Strict):
 class UserDomainSpec(Strict):
     domain = Str(
         required=True,
-        validate=validate.Regexp(r"^[A-Za-z]\.[A-Za-z]{2}\.\w+\.\w+$", error="must look like C.DM.5903.1"),
+        validate=validate.Regexp(DOMAIN_FORMAT, error="must look like C.DM.5903.1 or U.SP.8589934603"),
     )
     secret = Str(metadata={"description": "when given, login signatures are checked"})
     disabled = Bool()
@@ -166,7 +167,10 @@ class UserSpec(Strict):
     internationalCode = Str()
     password = Str(validate=validate.Length(min=6, max=20, error="must be 6 to 20 characters"))
     nickname = Str()
-    userDomain = Str()
+    userDomain = Str(
+        validate=validate.Regexp(DOMAIN_FORMAT, error="must look like C.DM.5903.1 or U.SP.8589934603"),
+        metadata={"description": "default: the first of userDomains"},
+    )
     token = Str(metadata={"description": "a fixed access token for this user"})
     tokenExpiresAt = Instant()
     registered = Instant()
