@@ -48,6 +48,7 @@ class Settings:
     list_pending_shares: bool = False
     check_signatures: bool = True
     logout_revokes_refresh: bool = True
+    owner_reads_active_code: bool = False  # deviceInfo?shareCode= of an active share: 5041 for its owner
 
     @classmethod
     def from_spec(cls, spec: dict) -> Settings:

@@ -148,6 +148,7 @@ class SettingsSpec(Strict):
     listPendingShares = Bool()
     checkSignatures = Bool()
     logoutRevokesRefresh = Bool()
+    ownerReadsActiveCode = Bool(metadata={"description": "the owner may read deviceInfo by an active share's code"})
 
 
 class UserDomainSpec(Strict):
