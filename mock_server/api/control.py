@@ -295,8 +295,10 @@ def delete_rule(rule_id: str) -> Response:
 def journal() -> Response:
     code = request.args.get("code", type=int)
     limit = request.args.get("limit", type=int)
-    entries = _world().journal.query(request.args.get("path"), code, limit)
-    return jsonify(total=_world().journal.total, entries=entries)
+    journal = _world().journal
+    matches = journal.query(request.args.get("path"), code)
+    # total counts what the filters select (before limit); recorded, every request ever seen.
+    return jsonify(total=len(matches), recorded=journal.total, entries=matches[-limit:] if limit else matches)
 
 
 @bp.delete("/journal")

@@ -18,6 +18,11 @@ INT64_MAX = 2**63 - 1
 SECONDS_BELOW = 10**12  # a smaller timestamp is most likely in seconds
 
 
+def _doc(description: str, example: Any) -> dict[str, Any]:
+    """What the OpenAPI document says of a parameter (every one has both: a test sees to it)."""
+    return {"description": description, "example": example} if description else {}
+
+
 def _codes(missing: int | None, invalid: int | None) -> dict[str, str]:
     messages = {}
     if missing is not None:
@@ -30,11 +35,18 @@ def _codes(missing: int | None, invalid: int | None) -> dict[str, str]:
 class Text(fields.String):
     """A string parameter; numbers (from a JSON body) are taken as their text."""
 
-    def __init__(self, missing: int | None = None, invalid: int | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        missing: int | None = None,
+        invalid: int | None = None,
+        description: str = "",
+        example: Any = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(
             required=missing is not None,
             error_messages=_codes(missing, invalid),
-            metadata={"missing": missing, "invalid": invalid},
+            metadata={"missing": missing, "invalid": invalid, **_doc(description, example)},
             **kwargs,
         )
 
@@ -49,12 +61,13 @@ class Text(fields.String):
 class Timestamp(fields.Field):
     """Epoch milliseconds: a non-negative integer within int64, as a number or digits."""
 
-    def __init__(self, missing: int | None = None, invalid: int = 5145, **kwargs: Any) -> None:
+    def __init__(
+        self, missing: int | None = None, invalid: int = 5145, description: str = "", example: Any = None
+    ) -> None:
         super().__init__(
             required=missing is not None,
             error_messages=_codes(missing, invalid),
-            metadata={"missing": missing, "invalid": invalid, "timestamp": True},
-            **kwargs,
+            metadata={"missing": missing, "invalid": invalid, "timestamp": True, **_doc(description, example)},
         )
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
@@ -70,13 +83,14 @@ class Timestamp(fields.Field):
 class Choice(fields.Field):
     """A small integer from a fixed set, defaulting when absent."""
 
-    def __init__(self, choices: tuple[int, ...], invalid: int, default: int, **kwargs: Any) -> None:
+    def __init__(
+        self, choices: tuple[int, ...], invalid: int, default: int, description: str = "", example: Any = None
+    ) -> None:
         self.choices = choices
         super().__init__(
             load_default=default,
             error_messages={"invalid": str(invalid), "null": str(invalid)},
-            metadata={"invalid": invalid, "enum": list(choices)},
-            **kwargs,
+            metadata={"invalid": invalid, "enum": list(choices), **_doc(description, example)},
         )
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
@@ -89,9 +103,9 @@ class Choice(fields.Field):
 class Lenient(fields.Field):
     """A positive integer that falls back to its default when absent or malformed."""
 
-    def __init__(self, default: int | None, **kwargs: Any) -> None:
+    def __init__(self, default: int | None, description: str = "", example: Any = None) -> None:
         self.default = default
-        super().__init__(load_default=default, metadata={"minimum": 1}, **kwargs)
+        super().__init__(load_default=default, metadata={"minimum": 1, **_doc(description, example)})
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int | None:
         text = str(value).strip()
@@ -102,6 +116,9 @@ class Lenient(fields.Field):
 
 class CommaList(fields.Field):
     """A comma-separated list (or a JSON array) of strings."""
+
+    def __init__(self, description: str = "", example: Any = None) -> None:
+        super().__init__(metadata=_doc(description, example))
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[str]:
         items = value if isinstance(value, list) else str(value).split(",")
@@ -171,15 +188,64 @@ class NamedParams(Params):
 
 
 # ---- sharing -------------------------------------------------------------------------------
+# The parameters most endpoints share, described once.
+
+EPOCH_MS = "epoch milliseconds"
+CODE_EXAMPLE = "share_dv_C0123456789abcdef0123456789abcdef0123"
+
+
+def _pk(missing: int | None = 5066) -> Text:
+    return Text(missing=missing, description="Product Key of the device", example="p11u5w")
+
+
+def _dk(missing: int | None = 5067) -> Text:
+    return Text(missing=missing, description="Device Key of the device", example="LAMP00000001")
+
+
+def _share_code(missing: int | None = 5136) -> Text:
+    return Text(missing=missing, description="the share code shareInfo or shareByUid returned", example=CODE_EXAMPLE)
+
+
+def _sharing_expire_at(missing: int | None = None) -> Timestamp:
+    return Timestamp(
+        missing=missing,
+        description=f"when the recipient's use of the device ends, {EPOCH_MS}; absent or 0: lifelong",
+        example=1_769_904_000_000,
+    )
+
+
+def _cover_mark() -> Choice:
+    return Choice(
+        (1, 2, 3),
+        invalid=5133,
+        default=1,
+        description="when the recipient already holds a share of the device: 1 the new one replaces it, "
+        "2 both are kept, 3 replaces it only if the new one lasts at least as long",
+        example=1,
+    )
+
+
+def _auth_key() -> Text:
+    return Text(description="the device's authKey, as the app knows it (accepted, not checked)", example="")
+
+
+def _device_name(missing: int | None = None, what: str = "the recipient's own name for the device") -> Text:
+    return Text(missing=missing, description=f"{what}, at most 64 characters", example="Living room lamp")
+
+
+def _ignored(example: Any = "") -> Text:
+    return Text(description="sent by some clients; accepted and ignored", example=example)
 
 
 class ShareInfoParams(Params):
-    pk = Text(missing=5066)
-    dk = Text(missing=5067)
-    acceptingExpireAt = Timestamp(missing=5132)
-    sharingExpireAt = Timestamp()
-    coverMark = Choice((1, 2, 3), invalid=5133, default=1)
-    authKey = Text()
+    pk = _pk()
+    dk = _dk()
+    acceptingExpireAt = Timestamp(
+        missing=5132, description=f"until when the code can be accepted, {EPOCH_MS}", example=1_767_225_600_000
+    )
+    sharingExpireAt = _sharing_expire_at()
+    coverMark = _cover_mark()
+    authKey = _auth_key()
 
     @validates_schema
     def _usage_after_accept(self, data: dict, **kwargs: Any) -> None:
@@ -189,14 +255,14 @@ class ShareInfoParams(Params):
 
 
 class ShareByUidParams(Params):
-    pk = Text(missing=5066)
-    dk = Text(missing=5067)
-    sharingExpireAt = Timestamp()
-    coverMark = Choice((1, 2, 3), invalid=5133, default=1)
-    shareUid = Text()
-    email = Text()
-    phone = Text()
-    authKey = Text()
+    pk = _pk()
+    dk = _dk()
+    sharingExpireAt = _sharing_expire_at()
+    coverMark = _cover_mark()
+    shareUid = Text(description="the recipient's uid (looked up first)", example="C1002")
+    email = Text(description="the recipient's e-mail, when no shareUid is given", example="recipient@example.com")
+    phone = Text(description="the recipient's phone, when neither shareUid nor email is given", example="13800000002")
+    authKey = _auth_key()
 
     @validates_schema
     def _someone(self, data: dict, **kwargs: Any) -> None:
@@ -205,36 +271,36 @@ class ShareByUidParams(Params):
 
 
 class ShareCodeParams(Params):
-    shareCode = Text(missing=5136)
+    shareCode = _share_code()
 
 
 class SetShareTimeParams(Params):
-    shareCode = Text(missing=5136)
-    sharingExpireAt = Timestamp(missing=5145)
+    shareCode = _share_code()
+    sharingExpireAt = _sharing_expire_at(missing=5145)
 
 
 class AcceptParams(NamedParams):
-    shareCode = Text(missing=5136)
-    deviceName = Text()
+    shareCode = _share_code()
+    deviceName = _device_name()
 
 
 class RenameParams(NamedParams):
-    shareCode = Text(missing=5136)
-    deviceName = Text(missing=5068)
+    shareCode = _share_code()
+    deviceName = _device_name(missing=5068)
 
 
 class DeviceKeyParams(Params):
-    pk = Text(missing=5066)
-    dk = Text(missing=5067)
+    pk = _pk()
+    dk = _dk()
 
 
 # ---- devices -------------------------------------------------------------------------------
 
 
 class DeviceInfoParams(Params):
-    pk = Text()
-    dk = Text()
-    shareCode = Text()
+    pk = _pk(missing=None)
+    dk = _dk(missing=None)
+    shareCode = _share_code(missing=None)
 
     @validates_schema
     def _which_device(self, data: dict, **kwargs: Any) -> None:
@@ -243,44 +309,56 @@ class DeviceInfoParams(Params):
 
 
 class UserDeviceListParams(NamedParams):
-    deviceName = Text()
-    dk = Text()
-    pkList = CommaList()
-    page = Lenient(default=None)
-    pageNumber = Lenient(default=None)
-    pageSize = Lenient(default=10)
-    isAssociation = Text()
-    isGroupDeviceShow = Text()
-    secondItemCode = Text()
+    deviceName = _device_name(what="only devices whose name contains this (any case)")
+    dk = Text(description="only the device with this Device Key", example="LAMP00000001")
+    pkList = CommaList(description="only devices of these Product Keys, comma-separated", example="p11u5w,p11u6t")
+    page = Lenient(default=None, description="page number, from 1 (default 1)", example=1)
+    pageNumber = Lenient(default=None, description="page number, from 1, when page is absent", example=1)
+    pageSize = Lenient(default=10, description="rows per page", example=10)
+    isAssociation = _ignored()
+    isGroupDeviceShow = _ignored()
+    secondItemCode = _ignored()
 
 
 class UnbindParams(DeviceKeyParams):
-    isInit = Text()
-    pureBtResetCredentials = Text()
-    random = Text()
+    isInit = _ignored(example="false")
+    pureBtResetCredentials = _ignored()
+    random = _ignored()
 
 
 # ---- accounts ------------------------------------------------------------------------------
 
+PWD = "the password, AES-128-CBC with key and iv derived from random, Base64 (plain text when random is absent)"
+DOMAIN = "the app's user domain, such as C.DM.5903.1 or U.SP.8589934603"
+RANDOM = "16 characters from which the password's AES key and iv are derived"
+
 
 class EmailLoginParams(Params):
-    email = Text(missing=5026)
-    pwd = Text(missing=5022)
-    signature = Text(missing=5550)
-    userDomain = Text(missing=5023)
-    random = Text()
-    mcc = Text()
+    email = Text(missing=5026, description="the account's e-mail", example="owner@example.com")
+    pwd = Text(missing=5022, description=PWD, example="lkZMvj0KDSJXlp66jBieHA==")
+    signature = Text(
+        missing=5550, description="hex SHA-256 of email + pwd + random + the user domain's secret", example="9f86d0"
+    )
+    userDomain = Text(missing=5023, description=DOMAIN, example="C.DM.5903.1")
+    random = Text(description=RANDOM, example="j1acpdj2bmtqZXVb")
+    mcc = Text(description="mobile country code (accepted and ignored: one data centre)", example="460")
 
 
 class PhoneLoginParams(Params):
-    phone = Text(missing=5021)
-    pwd = Text(missing=5022)
-    signature = Text(missing=5550)
-    userDomain = Text(missing=5023)
-    internationalCode = Text()
-    random = Text()
-    mcc = Text()
+    phone = Text(missing=5021, description="the account's phone number", example="13800000001")
+    pwd = Text(missing=5022, description=PWD, example="lkZMvj0KDSJXlp66jBieHA==")
+    signature = Text(
+        missing=5550,
+        description="hex SHA-256 of internationalCode + phone + pwd + random + the user domain's secret",
+        example="9f86d0",
+    )
+    userDomain = Text(missing=5023, description=DOMAIN, example="C.DM.5903.1")
+    internationalCode = Text(description="country calling code (default 86)", example="86")
+    random = Text(description=RANDOM, example="j1acpdj2bmtqZXVb")
+    mcc = Text(description="mobile country code (accepted and ignored: one data centre)", example="460")
 
 
 class RefreshParams(Params):
-    refreshToken = Text(missing=5106)
+    refreshToken = Text(
+        missing=5106, description="the refresh token from login, with or without Bearer", example="Bearer eyJhbGciOi"
+    )
