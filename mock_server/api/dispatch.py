@@ -29,6 +29,7 @@ class EndpointDoc:
     auth: bool
     data: str  # the shape of `data` on success: an openapi._samples key, "string" or "null"
     summary: str
+    body: str = "query"  # "json": documented as a JSON request body (all three sources still work)
 
 
 REGISTRY: list[EndpointDoc] = []
@@ -40,6 +41,8 @@ class Call:
     params: dict[str, Any]
     user: User | None = None
     token: Token | None = None
+    # A rule's forced control failure: (pk, dk, params) -> the failure message, or None.
+    refuse: Callable[[str, str, dict], str | None] | None = None
 
 
 def simulator() -> Simulator:
@@ -47,7 +50,13 @@ def simulator() -> Simulator:
 
 
 def endpoint(
-    bp: Blueprint, method: str, name: str, schema: type[Params] | None = None, auth: bool = True, data: str = "null"
+    bp: Blueprint,
+    method: str,
+    name: str,
+    schema: type[Params] | None = None,
+    auth: bool = True,
+    data: str = "null",
+    body: str = "query",
 ) -> Callable:
     """Register `fn(call) -> data` as the API endpoint `name`, answered in the envelope."""
 
@@ -56,6 +65,7 @@ def endpoint(
             state = current()
             world = state.world
             with world.lock:
+                world.catch_up()  # what devices did on the clock since the last request
                 user, token = authenticate(world, state.authorization) if auth else (None, None)
                 params: dict[str, Any] = {}
                 if schema is not None:
@@ -67,7 +77,7 @@ def endpoint(
 
         bp.add_url_rule("/" + name, endpoint=name, view_func=view, methods=[method])
         summary = (fn.__doc__ or name).strip().splitlines()[0]
-        REGISTRY.append(EndpointDoc(method, f"{bp.url_prefix}/{name}", name, schema, auth, data, summary))
+        REGISTRY.append(EndpointDoc(method, f"{bp.url_prefix}/{name}", name, schema, auth, data, summary, body))
         return fn
 
     return register

@@ -82,6 +82,10 @@ def _ok(description: str) -> dict:
 
 
 ERROR = {"400": {"description": "invalid body: {error, problems[]}"}}
+DEVICE_PATH = [
+    {"name": "pk", "in": "path", "required": True, "schema": {"type": "string"}, "description": "product key"},
+    {"name": "dk", "in": "path", "required": True, "schema": {"type": "string"}, "description": "device key"},
+]
 SESSION_PARAMS = [
     {"name": "X-Mock-Session", "in": "header", "schema": {"type": "string"}, "description": "the world to act on"},
 ]
@@ -89,7 +93,7 @@ SESSION_PARAMS = [
 
 @functools.cache
 def control_document() -> dict:
-    from .control import ClockBody, ResetBody, ScenarioBody, TokenBody
+    from .control import ClockBody, DeviceBody, ResetBody, ScenarioBody, TokenBody
 
     spec = _spec(
         "Quectel sharing simulator: control API",
@@ -100,6 +104,7 @@ def control_document() -> dict:
     for name, schema in (("ResetBody", ResetBody), ("ScenarioBody", ScenarioBody), ("ClockBody", ClockBody)):
         spec.components.schema(name, schema=schema)
     spec.components.schema("TokenBody", schema=TokenBody)
+    spec.components.schema("DeviceBody", schema=DeviceBody)
     ops = {
         "/_mock/health": {"get": {"summary": "Readiness and the worlds held", "responses": _ok("status")}},
         "/_mock/scenarios": {"get": {"summary": "The scenario library", "responses": _ok("names and descriptions")}},
@@ -181,6 +186,19 @@ def control_document() -> dict:
             },
             "delete": {"summary": "Empty the journal", "responses": _ok("deleted")},
         },
+        "/_mock/devices/{pk}/{dk}": {
+            "get": {
+                "summary": "One device's state: values and when each was reported, pending writes, version",
+                "parameters": list(DEVICE_PATH),
+                "responses": {**_ok("the device"), "404": {"description": "no such device"}},
+            },
+            "post": {
+                "summary": "The device reports values, moves, or goes online or offline",
+                "parameters": list(DEVICE_PATH),
+                "requestBody": _json_body("DeviceBody"),
+                "responses": {**_ok("the device"), **ERROR, "404": {"description": "no such device"}},
+            },
+        },
         "/_mock/tokens": {
             "post": {
                 "summary": "A fresh token pair for a user, without logging in",
@@ -211,7 +229,10 @@ def _param_fields(self, field, ret: dict | None = None, **kwargs) -> dict:
     if isinstance(field, rs.Timestamp):
         return {"type": "integer", "format": "int64", "minimum": 0, "maximum": rs.INT64_MAX}
     if isinstance(field, rs.Choice):
-        return {"type": "integer", "enum": list(field.choices), "default": field.load_default}
+        schema = {"type": "integer", "enum": list(field.choices)}
+        if field.load_default is not None and not field.required:
+            schema["default"] = field.load_default
+        return schema
     if isinstance(field, rs.Lenient):
         # No `default: null` (invalid for an integer): the field's description names the default.
         return {"type": "integer", "minimum": 1, **({"default": field.default} if field.default else {})}
@@ -259,7 +280,7 @@ def infer(values: list) -> dict:
 def _samples() -> dict[str, list]:
     """Rendered examples of every `data` shape, from a small world with one share of each kind."""
     from ..cloud import accounts, views
-    from ..cloud.devices import DeviceView
+    from ..cloud.access import DeviceView
     from ..harness.scenario import Scenario
 
     lamp = {"pk": "p11u5w", "dk": "LAMP00000001"}
@@ -288,6 +309,31 @@ def _samples() -> dict[str, list]:
         "TokenPair": [tokens],
         "UserInfo": [views.user_info(owner), views.user_info(world.users["C900001"])],
         "Binding": [{"bindingSum": 0}, {"bindingSum": 2}],
+        **_device_samples(world, owner),
+    }
+
+
+def _device_samples(world, owner) -> dict[str, list]:
+    """Rendered examples of the device endpoints' `data`: every product's thing model, the
+    values of a lamp and a power station, and a control answer with both lists filled."""
+    from ..cloud import control, devices, views
+
+    lamp = world.devices[("p11u5w", "LAMP00000001")]
+    station = world.devices[("p11u8k", "POWR00000001")]
+    keys = [{"productKey": d.pk, "deviceKey": d.dk} for d in (lamp, world.devices[("p11u5w", "LAMP00000002")])]
+    command = {"type": 2, "data": '[{"switch": true}]', "deviceList": keys, "isCache": 2}
+    by_key = {"pk": lamp.pk, "dk": lamp.dk}
+    return {
+        "Tsl": [p.tsl for p in world.products.values()],
+        "BusinessAttributes": [
+            views.business_attributes(world, device, None, None) for device in (lamp, station)
+        ] + [views.business_attributes(world, lamp, ["2"], ["switch"])],
+        "ControlResult": [control.batch_control(world, owner, command)],
+        "BindingCheck": [devices.info_by_binding(world, owner, {"pk": "p11u5w"})],
+        "AuthKey": [devices.auth_key(world, owner, by_key)],
+        "BindingInfo": [devices.binding_info(world, owner, by_key)],
+        "OnlineStatus": [devices.online_status(world, owner, by_key)],
+        "ProductPage": [views.page_info(devices.product_list(world), 1, 10), views.page_info([], 1, 10)],
     }
 
 
@@ -341,7 +387,7 @@ def _codes_table(codes: tuple[int, ...]) -> str:
 def quectel_document() -> dict:
     """OpenAPI 3.1 of the simulated endpoints, from the request schemas and rendered samples."""
     from ..cloud.errors import ENDPOINT_CODES
-    from . import accounts, devices, sharing  # noqa: F401 - the endpoints register themselves
+    from . import accounts, devices, sharing, things  # noqa: F401 - the endpoints register themselves
     from .dispatch import REGISTRY
 
     spec = _spec(
@@ -370,12 +416,14 @@ def quectel_document() -> dict:
             "summary": doc.summary,
             "description": _codes_table(codes),
             "tags": [doc.path.split("/")[2]],
-            "parameters": [{"in": "query", "schema": doc.schema}] if doc.schema else [],
+            "parameters": [{"in": "query", "schema": doc.schema}] if doc.schema and doc.body == "query" else [],
             "responses": {
                 "200": ok,
                 **{str(s): {"$ref": f"#/components/responses/E{s}"} for s in TRANSPORT_ERRORS},
             },
         }
+        if doc.schema and doc.body == "json":
+            operation["requestBody"] = {"required": True, "content": _json(doc.schema)}
         if doc.auth:
             operation["security"] = [{"token": []}]
         spec.path(path=doc.path, operations={doc.method.lower(): operation})

@@ -8,19 +8,24 @@ declaration order, then each parameter's format in declaration order, then the s
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import Any, TypeVar
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validates, validates_schema
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates, validates_schema
 
 from ..cloud.models import Settings
 
 INT64_MAX = 2**63 - 1
 SECONDS_BELOW = 10**12  # a smaller timestamp is most likely in seconds
+EPOCH_MS = "epoch milliseconds"
+F = TypeVar("F", bound=fields.Field)
 
 
-def _doc(description: str, example: Any) -> dict[str, Any]:
-    """What the OpenAPI document says of a parameter (every one has both: a test sees to it)."""
-    return {"description": description, "example": example} if description else {}
+def described(field: F, description: str, example: Any) -> F:
+    """The field, with what the OpenAPI document says of it (every parameter of every
+    endpoint has both: a test sees to it)."""
+    field.metadata = {**field.metadata, "description": description, "example": example}
+    return field
 
 
 def _codes(missing: int | None, invalid: int | None) -> dict[str, str]:
@@ -35,18 +40,11 @@ def _codes(missing: int | None, invalid: int | None) -> dict[str, str]:
 class Text(fields.String):
     """A string parameter; numbers (from a JSON body) are taken as their text."""
 
-    def __init__(
-        self,
-        missing: int | None = None,
-        invalid: int | None = None,
-        description: str = "",
-        example: Any = None,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, missing: int | None = None, invalid: int | None = None, **kwargs: Any) -> None:
         super().__init__(
             required=missing is not None,
             error_messages=_codes(missing, invalid),
-            metadata={"missing": missing, "invalid": invalid, **_doc(description, example)},
+            metadata={"missing": missing, "invalid": invalid},
             **kwargs,
         )
 
@@ -55,19 +53,29 @@ class Text(fields.String):
             value = str(value)
         if not isinstance(value, str) and self.metadata["missing"] is None and self.metadata["invalid"] is None:
             return None  # an object or array where an optional string belongs: ignored
-        return super()._deserialize(value, attr, data, **kwargs).strip()
+        return self._text(super()._deserialize(value, attr, data, **kwargs))
+
+    def _text(self, value: str) -> str:
+        return value.strip()
+
+
+class Verbatim(Text):
+    """A string kept exactly as sent, because it was signed so: Android clients append a
+    newline to the base64 `pwd` and sign that very string."""
+
+    def _text(self, value: str) -> str:
+        return value
 
 
 class Timestamp(fields.Field):
     """Epoch milliseconds: a non-negative integer within int64, as a number or digits."""
 
-    def __init__(
-        self, missing: int | None = None, invalid: int = 5145, description: str = "", example: Any = None
-    ) -> None:
+    def __init__(self, missing: int | None = None, invalid: int = 5145, **kwargs: Any) -> None:
         super().__init__(
             required=missing is not None,
             error_messages=_codes(missing, invalid),
-            metadata={"missing": missing, "invalid": invalid, "timestamp": True, **_doc(description, example)},
+            metadata={"missing": missing, "invalid": invalid, "timestamp": True},
+            **kwargs,
         )
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
@@ -81,16 +89,27 @@ class Timestamp(fields.Field):
 
 
 class Choice(fields.Field):
-    """A small integer from a fixed set, defaulting when absent."""
+    """A small integer from a fixed set: defaulting when absent, or required with code `missing`."""
 
     def __init__(
-        self, choices: tuple[int, ...], invalid: int, default: int, description: str = "", example: Any = None
+        self,
+        choices: tuple[int, ...],
+        invalid: int,
+        default: int | None = None,
+        missing: int | None = None,
+        **kwargs: Any,
     ) -> None:
         self.choices = choices
+        messages = {"invalid": str(invalid), "null": str(invalid)}
+        if missing is not None:
+            kwargs["required"] = True
+            messages["required"] = str(missing)
+        else:
+            kwargs["load_default"] = default
         super().__init__(
-            load_default=default,
-            error_messages={"invalid": str(invalid), "null": str(invalid)},
-            metadata={"invalid": invalid, "enum": list(choices), **_doc(description, example)},
+            error_messages=messages,
+            metadata={"invalid": invalid, "missing": missing, "enum": list(choices)},
+            **kwargs,
         )
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
@@ -103,9 +122,9 @@ class Choice(fields.Field):
 class Lenient(fields.Field):
     """A positive integer that falls back to its default when absent or malformed."""
 
-    def __init__(self, default: int | None, description: str = "", example: Any = None) -> None:
+    def __init__(self, default: int | None, **kwargs: Any) -> None:
         self.default = default
-        super().__init__(load_default=default, metadata={"minimum": 1, **_doc(description, example)})
+        super().__init__(load_default=default, metadata={"minimum": 1}, **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int | None:
         text = str(value).strip()
@@ -116,9 +135,6 @@ class Lenient(fields.Field):
 
 class CommaList(fields.Field):
     """A comma-separated list (or a JSON array) of strings."""
-
-    def __init__(self, description: str = "", example: Any = None) -> None:
-        super().__init__(metadata=_doc(description, example))
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[str]:
         items = value if isinstance(value, list) else str(value).split(",")
@@ -188,60 +204,65 @@ class NamedParams(Params):
 
 
 # ---- sharing -------------------------------------------------------------------------------
-# The parameters most endpoints share, described once.
+# The parameters many endpoints share, described once.
 
-EPOCH_MS = "epoch milliseconds"
 CODE_EXAMPLE = "share_dv_C0123456789abcdef0123456789abcdef0123"
 
 
 def _pk(missing: int | None = 5066) -> Text:
-    return Text(missing=missing, description="Product Key of the device", example="p11u5w")
+    return described(Text(missing=missing), "Product Key of the device", "p11u5w")
 
 
 def _dk(missing: int | None = 5067) -> Text:
-    return Text(missing=missing, description="Device Key of the device", example="LAMP00000001")
+    return described(Text(missing=missing), "Device Key of the device", "LAMP00000001")
 
 
 def _share_code(missing: int | None = 5136) -> Text:
-    return Text(missing=missing, description="the share code shareInfo or shareByUid returned", example=CODE_EXAMPLE)
+    return described(Text(missing=missing), "the share code shareInfo or shareByUid returned", CODE_EXAMPLE)
 
 
 def _sharing_expire_at(missing: int | None = None) -> Timestamp:
-    return Timestamp(
-        missing=missing,
-        description=f"when the recipient's use of the device ends, {EPOCH_MS}; absent or 0: lifelong",
-        example=1_769_904_000_000,
+    return described(
+        Timestamp(missing=missing),
+        f"when the recipient's use of the device ends, {EPOCH_MS}; absent or 0: lifelong",
+        1_769_904_000_000,
     )
 
 
 def _cover_mark() -> Choice:
-    return Choice(
-        (1, 2, 3),
-        invalid=5133,
-        default=1,
-        description="when the recipient already holds a share of the device: 1 the new one replaces it, "
-        "2 both are kept, 3 replaces it only if the new one lasts at least as long",
-        example=1,
+    return described(
+        Choice((1, 2, 3), invalid=5133, default=1),
+        "when the recipient already holds a share of the device: 1 the new one replaces it, 2 both are kept, "
+        "3 it replaces it only if it lasts at least as long",
+        1,
     )
 
 
 def _auth_key() -> Text:
-    return Text(description="the device's authKey, as the app knows it (accepted, not checked)", example="")
+    return described(Text(), "the device's authKey, as the app knows it (accepted, not checked)", "")
 
 
 def _device_name(missing: int | None = None, what: str = "the recipient's own name for the device") -> Text:
-    return Text(missing=missing, description=f"{what}, at most 64 characters", example="Living room lamp")
+    return described(Text(missing=missing), f"{what}, at most 64 characters", "Living room lamp")
 
 
 def _ignored(example: Any = "") -> Text:
-    return Text(description="sent by some clients; accepted and ignored", example=example)
+    return described(Text(), "sent by some clients; accepted and ignored", example)
+
+
+def _page(what: str = "page number, from 1 (default 1)") -> Lenient:
+    return described(Lenient(default=None), what, 1)
+
+
+def _page_size() -> Lenient:
+    return described(Lenient(default=10), "rows per page", 10)
 
 
 class ShareInfoParams(Params):
     pk = _pk()
     dk = _dk()
-    acceptingExpireAt = Timestamp(
-        missing=5132, description=f"until when the code can be accepted, {EPOCH_MS}", example=1_767_225_600_000
+    acceptingExpireAt = described(
+        Timestamp(missing=5132), f"until when the code can be accepted, {EPOCH_MS}", 1_767_225_600_000
     )
     sharingExpireAt = _sharing_expire_at()
     coverMark = _cover_mark()
@@ -259,9 +280,9 @@ class ShareByUidParams(Params):
     dk = _dk()
     sharingExpireAt = _sharing_expire_at()
     coverMark = _cover_mark()
-    shareUid = Text(description="the recipient's uid (looked up first)", example="C1002")
-    email = Text(description="the recipient's e-mail, when no shareUid is given", example="recipient@example.com")
-    phone = Text(description="the recipient's phone, when neither shareUid nor email is given", example="13800000002")
+    shareUid = described(Text(), "the recipient's uid (looked up first)", "C1002")
+    email = described(Text(), "the recipient's e-mail, when no shareUid is given", "recipient@example.com")
+    phone = described(Text(), "the recipient's phone, when neither shareUid nor email is given", "13800000002")
     authKey = _auth_key()
 
     @validates_schema
@@ -310,18 +331,19 @@ class DeviceInfoParams(Params):
 
 class UserDeviceListParams(NamedParams):
     deviceName = _device_name(what="only devices whose name contains this (any case)")
-    dk = Text(description="only the device with this Device Key", example="LAMP00000001")
-    pkList = CommaList(description="only devices of these Product Keys, comma-separated", example="p11u5w,p11u6t")
-    page = Lenient(default=None, description="page number, from 1 (default 1)", example=1)
-    pageNumber = Lenient(default=None, description="page number, from 1, when page is absent", example=1)
-    pageSize = Lenient(default=10, description="rows per page", example=10)
+    dk = described(Text(), "only the device with this Device Key", "LAMP00000001")
+    pkList = described(CommaList(), "only devices of these Product Keys, comma-separated", "p11u5w,p11u6t")
+    page = _page()
+    pageNumber = _page("page number, from 1, when page is absent")
+    pageNum = _page("page number, from 1, when page and pageNumber are absent")
+    pageSize = _page_size()
     isAssociation = _ignored()
     isGroupDeviceShow = _ignored()
     secondItemCode = _ignored()
 
 
 class UnbindParams(DeviceKeyParams):
-    isInit = _ignored(example="false")
+    isInit = _ignored("false")
     pureBtResetCredentials = _ignored()
     random = _ignored()
 
@@ -331,34 +353,152 @@ class UnbindParams(DeviceKeyParams):
 PWD = "the password, AES-128-CBC with key and iv derived from random, Base64 (plain text when random is absent)"
 DOMAIN = "the app's user domain, such as C.DM.5903.1 or U.SP.8589934603"
 RANDOM = "16 characters from which the password's AES key and iv are derived"
+MCC = "mobile country code (accepted and ignored: there is one data centre)"
+
+
+def _pwd() -> Verbatim:
+    return described(Verbatim(missing=5022), PWD, "lkZMvj0KDSJXlp66jBieHA==")
+
+
+def _user_domain() -> Text:
+    return described(Text(missing=5023), DOMAIN, "C.DM.5903.1")
 
 
 class EmailLoginParams(Params):
-    email = Text(missing=5026, description="the account's e-mail", example="owner@example.com")
-    pwd = Text(missing=5022, description=PWD, example="lkZMvj0KDSJXlp66jBieHA==")
-    signature = Text(
-        missing=5550, description="hex SHA-256 of email + pwd + random + the user domain's secret", example="9f86d0"
+    email = described(Text(missing=5026), "the account's e-mail", "owner@example.com")
+    pwd = _pwd()
+    signature = described(
+        Text(missing=5550), "hex SHA-256 of email + pwd + random + the user domain's secret", "9f86d081884c7d65"
     )
-    userDomain = Text(missing=5023, description=DOMAIN, example="C.DM.5903.1")
-    random = Text(description=RANDOM, example="j1acpdj2bmtqZXVb")
-    mcc = Text(description="mobile country code (accepted and ignored: one data centre)", example="460")
+    userDomain = _user_domain()
+    random = described(Text(), RANDOM, "j1acpdj2bmtqZXVb")
+    mcc = described(Text(), MCC, "460")
 
 
 class PhoneLoginParams(Params):
-    phone = Text(missing=5021, description="the account's phone number", example="13800000001")
-    pwd = Text(missing=5022, description=PWD, example="lkZMvj0KDSJXlp66jBieHA==")
-    signature = Text(
-        missing=5550,
-        description="hex SHA-256 of internationalCode + phone + pwd + random + the user domain's secret",
-        example="9f86d0",
+    phone = described(Text(missing=5021), "the account's phone number", "13800000001")
+    pwd = _pwd()
+    signature = described(
+        Text(missing=5550),
+        "hex SHA-256 of internationalCode + phone + pwd + random + the user domain's secret",
+        "9f86d081884c7d65",
     )
-    userDomain = Text(missing=5023, description=DOMAIN, example="C.DM.5903.1")
-    internationalCode = Text(description="country calling code (default 86)", example="86")
-    random = Text(description=RANDOM, example="j1acpdj2bmtqZXVb")
-    mcc = Text(description="mobile country code (accepted and ignored: one data centre)", example="460")
+    userDomain = _user_domain()
+    internationalCode = described(Text(), "country calling code (default 86)", "86")
+    random = described(Text(), RANDOM, "j1acpdj2bmtqZXVb")
+    mcc = described(Text(), MCC, "460")
 
 
 class RefreshParams(Params):
-    refreshToken = Text(
-        missing=5106, description="the refresh token from login, with or without Bearer", example="Bearer eyJhbGciOi"
+    refreshToken = described(
+        Text(missing=5106), "the refresh token from login, with or without Bearer", "Bearer eyJhbGciOi"
     )
+
+
+# ---- devices in use: thing models, values, control -------------------------------------------
+
+CACHE_SECONDS = (1, 7_776_000)
+MAX_COMMAND = 4096
+
+
+GATEWAY = "the gateway's {} when the device is a sub-device behind it"
+
+
+class ProductKeyParams(Params):
+    pk = _pk()
+    gatewayPk = described(Text(), GATEWAY.format("Product Key"), "")
+
+
+class BusinessAttributesParams(DeviceKeyParams):
+    type = described(CommaList(), "blocks, comma-separated: 1 device data, 2 thing-model properties, 3 location", "2")
+    typeList = described(CommaList(), "an old Android SDK's name for type", "2")
+    codeList = described(CommaList(), "only these property codes, comma-separated (needs type)", "switch,brightness")
+    gatewayPk = described(Text(), GATEWAY.format("Product Key"), "")
+    gatewayDk = described(Text(), GATEWAY.format("Device Key"), "")
+
+    @validates_schema
+    def _codes_need_a_type(self, data: dict, **kwargs: Any) -> None:
+        if data.get("codeList") and not (data.get("type") or data.get("typeList")):
+            raise ValidationError("5471")
+
+
+class Loose(fields.Field):
+    """A number a cross-field rule judges: an int when it reads as one, else the text as sent."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int | str:
+        text = str(value).strip()
+        if isinstance(value, bool) or not text.lstrip("-").isdigit():
+            return text
+        return int(text)
+
+
+class DeviceList(fields.Field):
+    """batchControlDevice's deviceList: a JSON array of {productKey, deviceKey, ...}, or its text."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            required=True,
+            error_messages={"required": "5311", "null": "5311", "invalid": "5311", "too_many": "5312"},
+            metadata={"missing": 5311, "invalid": 5311},
+            **kwargs,
+        )
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[dict]:
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                raise self.make_error("invalid") from None
+        if not isinstance(value, list) or not value:
+            raise self.make_error("invalid")
+        if len(value) > 100:
+            raise self.make_error("too_many")
+        return [item if isinstance(item, dict) else {} for item in value]
+
+
+class BatchControlParams(Params):
+    type = described(Choice((1, 2, 3), invalid=5071, missing=5070), "1 passthrough, 2 property, 3 service", 2)
+    data = described(
+        Text(missing=5074, validate=validate.Length(max=MAX_COMMAND, error="5075")),
+        "the command: for properties, the JSON text of an array of one-key objects; at most 4096 characters",
+        '[{"switch":true},{"brightness":80}]',
+    )
+    deviceList = described(
+        DeviceList(),
+        "the devices, 1 to 100: {productKey, deviceKey, gatewayProductKey, gatewayDeviceKey}",
+        [{"productKey": "p11u5w", "deviceKey": "LAMP00000001"}],
+    )
+    dataFormat = described(Loose(), "1 hex, 2 text; needed for passthrough (type 1)", 2)
+    cacheTime = described(Loose(), "seconds the command waits for an offline device, 1 to 7776000 (isCache 1)", 60)
+    isCache = described(Choice((1, 2), invalid=5330, default=2), "1 queue for an offline device, 2 do not", 2)
+    isCover = described(Choice((1, 2), invalid=5331, default=2), "1 replace an identical queued command, 2 keep", 2)
+    qos = described(Lenient(default=1), "MQTT QoS of the delivery, 0 or 1", 1)
+
+    @validates_schema
+    def _formats(self, data: dict, **kwargs: Any) -> None:
+        # Live clients send dataFormat 0 with property writes: only passthrough needs it.
+        if data["type"] == 1:
+            if data.get("dataFormat") is None:
+                raise ValidationError("5072")
+            if data["dataFormat"] not in (1, 2):
+                raise ValidationError("5073")
+        if data["isCache"] == 1:
+            seconds = data.get("cacheTime")
+            if seconds is None:
+                raise ValidationError("5328")
+            if not isinstance(seconds, int) or not CACHE_SECONDS[0] <= seconds <= CACHE_SECONDS[1]:
+                raise ValidationError("5329")
+
+
+class BindingCheckParams(Params):
+    pk = _pk()
+    dk = _dk(missing=None)
+    checkExistInCloud = described(Text(), "whether to check that the device exists in the cloud (default true)", "true")
+    fid = described(Text(), "the family the device would be bound in", "F1001")
+
+
+class ProductListParams(Params):
+    page = _page()
+    pageNumber = _page("page number, from 1, when page is absent")
+    pageNum = _page("page number, from 1, when page and pageNumber are absent")
+    pageSize = _page_size()
