@@ -79,3 +79,43 @@ def _assert_free(port: int) -> None:
     with socket.socket() as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         probe.bind(("127.0.0.1", port))  # raises EADDRINUSE while anything listens there
+
+
+HOOKS = """
+import os, sys
+from mock_server import cli, rsgi
+
+def init(self, loop):
+    print("init", os.getpid(), len(self.app.extensions["mock_server"].worlds), flush=True)
+
+def stop(self, loop):
+    print("del", os.getpid(), flush=True)
+
+rsgi.RSGIBridge.__rsgi_init__ = init
+rsgi.RSGIBridge.__rsgi_del__ = stop
+sys.exit(cli.main(["run", "--port", sys.argv[1]]))
+"""
+
+
+def test_the_app_objects_startup_and_shutdown_hooks_run_in_the_serving_process():
+    """Something started from __rsgi_init__ (a broker, say) lives beside the worlds, in the
+    one process, and __rsgi_del__ runs on a clean stop."""
+    import subprocess
+    import sys
+
+    from serving import ROOT, free_port
+
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-c", HOOKS, str(port)], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while not _answers(port) and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.communicate()[1]
+            time.sleep(0.05)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    lines = [line for line in out.splitlines() if line.startswith(("init", "del"))]
+    assert lines == [f"init {proc.pid} 1", f"del {proc.pid}"]
