@@ -21,7 +21,11 @@ def test_the_bare_command_runs_with_the_defaults():
         first = proc.stdout.readline()
     finally:
         proc.send_signal(signal.SIGTERM)
-        proc.communicate(timeout=20)
+        try:
+            proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:  # never leave it running
+            proc.kill()
+            proc.communicate()
     assert first.startswith(f"Quectel sharing simulator: http://127.0.0.1:{port}  (scenario default")
 
 

@@ -115,7 +115,11 @@ def test_the_app_objects_startup_and_shutdown_hooks_run_in_the_serving_process()
             time.sleep(0.05)
     finally:
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=20)
+        try:
+            out, err = proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:  # never leave it running
+            proc.kill()
+            out, err = proc.communicate()
     assert proc.returncode == 0, err
     lines = [line for line in out.splitlines() if line.startswith(("init", "del"))]
     assert lines == [f"init {proc.pid} 1", f"del {proc.pid}"]
