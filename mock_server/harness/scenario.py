@@ -21,6 +21,7 @@ import yaml
 
 from ..cloud import things
 from ..cloud.models import Device, FailureCause, Family, Settings, Share, ShareStatus, Token, User, UserDomain
+from . import scripts
 from .clock import Clock
 from .scenario_schema import generated_uid, validate_spec
 from .timeparse import parse_duration, parse_instant
@@ -138,7 +139,7 @@ def _mtime_ns(path: Path) -> int:
         return 0
 
 
-LIST_SECTIONS = ("userDomains", "users", "families", "tokens", "products", "devices", "shares", "rules")
+LIST_SECTIONS = ("userDomains", "users", "families", "tokens", "products", "devices", "shares", "rules", "scripts")
 MAP_SECTIONS = ("clock", "settings")
 
 
@@ -185,6 +186,7 @@ class Scenario:
     offsets: dict[str, int] = field(default_factory=dict)  # entries an `extends:` base put first
     spec_base: str = ""
     products: dict[str, things.Product] = field(default_factory=dict)  # parsed once, shared by worlds
+    scripts: list[scripts.Script] = field(default_factory=list)  # compiled once, armed in every world
 
     @property
     def name(self) -> str:
@@ -249,6 +251,11 @@ class Scenario:
         scenario = cls(spec=spec, source=source, seed=spec.get("seed", 0) if seed is None else seed)
         scenario.offsets, scenario.spec_base = offsets, str(own.get("extends", "")) if offsets else ""
         scenario._expand()
+        try:  # replay files: beside the scenario first, then in the library
+            folders = [Path(source).resolve().parent, SCENARIO_DIR]
+            scenario.scripts = scripts.compile_scripts(spec.get("scripts", []), scenario.products, folders)
+        except scripts.ScriptInvalid as invalid:
+            raise ScenarioInvalid([f"{Path(source).name}: {p}: {m}" for p, m in invalid.problems]) from None
         return scenario
 
     def _expand(self) -> None:
@@ -317,6 +324,8 @@ class Scenario:
                 world.add_share(_share(world, entry, t0))
         for entry in self.spec.get("rules", []):
             world.rules.add(entry)
+        if scripts.arm(world):
+            world.run_due(world.now())  # what the scripts do at the very start
         return world
 
     @staticmethod
