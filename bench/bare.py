@@ -1,5 +1,5 @@
-"""The limit: a bare RSGI handler on the simulator's own granian server (same interface, one
-worker), answering each path with the simulator's bytes for it and nothing else to do."""
+"""The limit: a bare RSGI handler on the simulator's own granian server (served the same way),
+answering each path with the simulator's bytes for it and nothing else to do."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from replies import PING, load
 
 from mock_server.rsgi import has_body
-from mock_server.server import granian_server
+from mock_server.server import serve_rsgi
 
 
 class Bare:
@@ -24,4 +24,4 @@ class Bare:
 
 if __name__ == "__main__":
     port, replies = load()
-    granian_server("127.0.0.1", port).serve(target_loader=lambda _target: Bare(replies))
+    serve_rsgi(lambda: Bare(replies), "127.0.0.1", port)

@@ -385,7 +385,7 @@ def test_the_suite_covers_every_endpoint():
 
 
 def test_session_worlds_alike(tmp_path):
-    pair = Pair()
+    pair = Pair(config={"SCENARIO_DIRS": [str(tmp_path)]})
     pair.api("shareInfo", OWNER, prefix="/s/alpha", **SHARE[2])
     pair.api("userDeviceList", OWNER, headers=[("x-mock-session", "beta")])
     pair.api("userInfo", OWNER, prefix="/s/alpha", headers=[("x-mock-session", "ignored")])
@@ -398,9 +398,17 @@ def test_session_worlds_alike(tmp_path):
     assert status == 400
     custom = tmp_path / "strict.yaml"
     custom.write_text(json.dumps({**FROZEN, "settings": {"authErrorHttpStatus": 401, "requireBearer": True}}))
-    session = [("x-mock-session", "strict"), ("x-mock-scenario", str(custom))]
+    session = [("x-mock-session", "strict"), ("x-mock-scenario", "strict")]
     assert pair.api("userInfo", OWNER, headers=session)[0] == 401
     assert pair.api("userInfo", "Bearer " + OWNER, headers=session)[1]["code"] == 200
+
+
+def test_a_scenario_named_by_a_request_needs_the_admin_token(tmp_path):
+    (tmp_path / "frozen.yaml").write_text(json.dumps(FROZEN))
+    pair = Pair(config={"ADMIN_TOKEN": "s3cret", "SCENARIO_DIRS": [str(tmp_path)]})
+    asked = [("x-mock-session", "new"), ("x-mock-scenario", "frozen")]
+    assert pair.api("userInfo", OWNER, headers=asked)[0] == 401
+    assert pair.api("userInfo", OWNER, headers=[*asked, ("x-mock-admin-token", "Bearer s3cret")])[0] == 200
 
 
 @pytest.mark.parametrize(

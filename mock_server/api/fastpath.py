@@ -17,6 +17,7 @@ from flask import Flask
 from werkzeug.wrappers import Request
 
 from . import steps
+from .cors import cors
 from .dispatch import REGISTRY, EndpointDoc, answer
 from .envelope import Reply, to_response
 from .faults import DroppedOnPurpose
@@ -32,6 +33,8 @@ class FastPath:
         config = app.config
         self.max_body: int | None = config["MAX_CONTENT_LENGTH"]
         self.log_format: str = config["LOG_FORMAT"]
+        self.admin_token: str | None = config.get("ADMIN_TOKEN")
+        self.host: str = config.get("HOST") or "127.0.0.1"
         served = {rule.rule for rule in app.url_map.iter_rules()}
         self.table = {(doc.method, doc.path): doc for doc in REGISTRY if doc.path in served}
 
@@ -60,12 +63,15 @@ class FastPath:
         """Status, headers and body (None: drop the connection) of one request."""
         steps.split_session(environ)
         req = self.request_class(environ)
+        # Never a refusal nor a preflight here: those are for /_mock and OPTIONS, which Flask answers.
+        cross_site = cors(req.method, req.path, req.headers, self.host).headers
         resume = None
         while True:
             state = None
             try:
-                opened = steps.open_request(self.sim, req)
+                opened = steps.open_request(self.sim, req, self.admin_token)
                 if isinstance(opened, Reply):
+                    opened.headers += cross_site
                     return wire(opened, environ)  # no world, so no journal entry (as in the app)
                 state = opened
                 reply = None
@@ -80,8 +86,9 @@ class FastPath:
                     reply = answer(doc, state)
             except Exception as exc:
                 reply = steps.error_reply(exc, state)
+            reply.headers += cross_site
             if state is not None:
-                steps.record(state, reply.status, reply.code, self.log_format)
+                reply.headers += steps.record(state, reply.status, reply.code, self.log_format)
             return wire(reply, environ)
 
 

@@ -8,14 +8,12 @@ again after the wait with RESUME = resume (the rule, its effects applied).
 
 from __future__ import annotations
 
-import hmac
-
 import orjson
 from flask import Flask, Response, current_app, g, request
 
-from ..cloud.accounts import strip_bearer
 from . import steps
 from .context import RequestState
+from .cors import cors
 from .dispatch import simulator
 from .envelope import Reply, to_response
 
@@ -42,16 +40,25 @@ PUBLIC_CONTROL = ("/_mock/health", "/_mock/docs", "/_mock/openapi")
 
 def install(app: Flask) -> None:
     app.wsgi_app = SessionPrefix(app.wsgi_app)
+    app.before_request(_cross_site)
     app.before_request(_route_to_world)
-    app.after_request(_record)
+    app.after_request(_finish)
+
+
+def _cross_site() -> Response | None:
+    """CORS for the simulated API; cross-site and rebound-name requests to /_mock refused."""
+    req = request._get_current_object()
+    answer = cors(req.method, req.path, req.headers, current_app.config.get("HOST") or "127.0.0.1")
+    if answer.refusal:
+        return Response(orjson.dumps({"error": answer.refusal}), status=403, mimetype="application/json")
+    if answer.headers:
+        g.cors = answer.headers
+    return Response(status=204) if answer.preflight else None
 
 
 def _admin_refusal(req) -> Response | None:
     token = current_app.config.get("ADMIN_TOKEN")
-    if not token or req.path.startswith(PUBLIC_CONTROL):
-        return None
-    given = req.environ.get("HTTP_AUTHORIZATION") or ""
-    if hmac.compare_digest(strip_bearer(given).encode(), token.encode()):
+    if req.path.startswith(PUBLIC_CONTROL) or steps.admin_given(req.environ, token, "HTTP_AUTHORIZATION"):
         return None
     response = Response(
         orjson.dumps({"error": "the control API needs Authorization: Bearer <admin token>"}),
@@ -64,7 +71,7 @@ def _admin_refusal(req) -> Response | None:
 
 def _route_to_world() -> Response | None:
     req = request._get_current_object()
-    opened = steps.open_request(simulator(), req)
+    opened = steps.open_request(simulator(), req, current_app.config.get("ADMIN_TOKEN"))
     if isinstance(opened, Reply):
         return to_response(opened)
     state = g.state = opened
@@ -80,12 +87,15 @@ def _route_to_world() -> Response | None:
     return None if outcome is None else to_response(outcome)
 
 
-def _record(response: Response) -> Response:
-    """The journal entry and log line; the first pass of a deferred request leaves neither."""
+def _finish(response: Response) -> Response:
+    """CORS headers, then the journal entry, log line and warning header; the first pass of a
+    deferred request leaves no entry."""
+    for name, value in g.get("cors", ()):
+        response.headers[name] = value
     state: RequestState | None = g.get("state")
     if state is None or DEFERRED in state.request.environ:
         return response
     code = getattr(response, "quectel_code", None)
-    steps.record(state, response.status_code, code, current_app.config["LOG_FORMAT"])
+    for name, value in steps.record(state, response.status_code, code, current_app.config["LOG_FORMAT"]):
+        response.headers[name] = value
     return response
-

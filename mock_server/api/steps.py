@@ -11,6 +11,7 @@ A request picks its world with the `X-Mock-Session` header or the `/s/NAME/` pat
 
 from __future__ import annotations
 
+import hmac
 import logging
 import time
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ import orjson
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request
 
+from ..cloud.accounts import strip_bearer
 from ..cloud.errors import QuectelError
 from ..harness.rules import Incoming, apply_effects, caller_uid, refusal
 from ..harness.scenario import ScenarioInvalid, ScenarioNotFound
@@ -28,6 +30,8 @@ from ..harness.worlds import DEFAULT_WORLD, BadSession, Simulator
 from .context import RequestState
 from .envelope import Reply, render, render_error, render_http_error
 from .faults import delay_seconds, fault, forced_answer
+from .warn import HEADER as WARNING_HEADER
+from .warn import warning_header
 
 CONTROL_PREFIX = "/_mock"
 SESSION = "mock_server.session"  # environ key: the world named by a /s/NAME/ prefix
@@ -46,12 +50,24 @@ def split_session(environ: dict) -> None:
         environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + "/s/" + name
 
 
-def open_request(sim: Simulator, req: Request) -> RequestState | Reply:
-    """The request's state in its world, or the 400 answer when the world cannot be had."""
+def admin_given(environ: dict, admin_token: str | None, header: str = "HTTP_X_MOCK_ADMIN_TOKEN") -> bool:
+    """No admin token is set, or the request carries it (in `header`, Bearer or not)."""
+    if not admin_token:
+        return True
+    given = strip_bearer(environ.get(header) or "")
+    return hmac.compare_digest(given.encode(), admin_token.encode())
+
+
+def open_request(sim: Simulator, req: Request, admin_token: str | None) -> RequestState | Reply:
+    """The request's state in its world, or the 400 (401) answer when the world cannot be had
+    (may not be asked for)."""
     env = req.environ
     name = env.get(SESSION) or env.get("HTTP_X_MOCK_SESSION") or DEFAULT_WORLD
+    scenario = env.get("HTTP_X_MOCK_SCENARIO")
+    if scenario and not (admin_given(env, admin_token) or admin_given(env, admin_token, "HTTP_AUTHORIZATION")):
+        return render(401, "X-Mock-Scenario needs X-Mock-Admin-Token: <admin token>", status=401)
     try:
-        world = sim.world(name, env.get("HTTP_X_MOCK_SCENARIO"))
+        world = sim.world(name, scenario)
     except (BadSession, ScenarioNotFound) as exc:
         return render(400, str(exc), status=400)
     except ScenarioInvalid as exc:
@@ -141,9 +157,9 @@ def error_reply(exc: Exception, state: RequestState | None) -> Reply:
     return render_http_error(500)
 
 
-def record(state: RequestState, status: int, code: int | None, log_format: str) -> None:
-    """The request's journal entry (API calls) and log line (any call, when asked for), from
-    one set of fields."""
+def record(state: RequestState, status: int, code: int | None, log_format: str) -> list[tuple[str, str]]:
+    """The request's journal entry (API calls) and log line (any call, when asked for or when
+    it has warnings), from one set of fields; the headers the answer gets for it."""
     world, req = state.world, state.request
     path = req.path
     entry: dict[str, Any] = {
@@ -160,8 +176,9 @@ def record(state: RequestState, status: int, code: int | None, log_format: str) 
     }
     if not state.control:
         world.journal.record(**entry)
-    if log_format != "none":
-        _log(log_format, entry, state)
+    if log_format != "none" or state.warnings:  # a warning is shown even when no log is asked for
+        _log("text" if log_format == "none" else log_format, entry, state)
+    return [(WARNING_HEADER, warning_header(state.warnings))] if state.warnings else []
 
 
 def _log(fmt: str, entry: dict, state: RequestState) -> None:
@@ -169,11 +186,13 @@ def _log(fmt: str, entry: dict, state: RequestState) -> None:
     if fmt == "json":
         line = {k: entry[k] for k in ("method", "path", "status", "code", "uid", "rule")}
         stamp = datetime.now(UTC).isoformat(timespec="milliseconds")
-        _request_log.info(orjson.dumps({"time": stamp, "world": state.world_name, **line, "ms": ms}).decode())
+        extra = {"warnings": entry["warnings"]} if entry["warnings"] else {}
+        _request_log.info(orjson.dumps({"time": stamp, "world": state.world_name, **line, "ms": ms, **extra}).decode())
         return
     who = f" uid={entry['uid']}" if entry["uid"] else ""
     rule = f" rule={entry['rule']}" if entry["rule"] else ""
+    warned = "".join(f" WARNING: {w}" for w in entry["warnings"])
     _request_log.info(
         f"{entry['method']} {entry['path']} {entry['status']} code={entry['code']}{who}{rule} {ms}ms"
-        f" [{state.world_name}]"
+        f" [{state.world_name}]{warned}"
     )
