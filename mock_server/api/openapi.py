@@ -185,7 +185,8 @@ def control_document() -> dict:
     }
     for path, operations in ops.items():
         for operation in operations.values():
-            operation.setdefault("parameters", []).extend(SESSION_PARAMS)
+            # A new list: operations share DEVICE_PATH, which must not grow a header per use.
+            operation["parameters"] = [*operation.get("parameters", []), *SESSION_PARAMS]
         spec.path(path=path, operations=operations)
     return spec.to_dict()
 
