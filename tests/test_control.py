@@ -189,7 +189,7 @@ def test_unknown_control_path_is_404(ctl):
 
 def test_quectel_openapi_document_lists_every_endpoint_and_its_codes(ctl):
     doc = ctl.get("/_mock/openapi/quectel.json").get_json()
-    assert doc["openapi"] == "3.1.0" and len(doc["paths"]) == 25
+    assert doc["openapi"] == "3.1.0" and len(doc["paths"]) == 30
     share_info = doc["paths"]["/v2/binding/enduserapi/shareInfo"]["post"]
     names = [p["name"] for p in share_info["parameters"]]
     assert names == ["pk", "dk", "acceptingExpireAt", "sharingExpireAt", "coverMark", "authKey"]
@@ -198,6 +198,10 @@ def test_quectel_openapi_document_lists_every_endpoint_and_its_codes(ctl):
     assert {"code": 5360, "msg": "Cannot share unverified bound device"} in envelope["x-codes"]
     assert share_info["security"] == [{"token": []}]
     assert "deviceType" in doc["components"]["schemas"]["DeviceDetails"]["properties"]
+    events = doc["paths"]["/v2/quecdatastorage/enduserapi/v2/deviceEventList"]["post"]
+    start = next(p for p in events["parameters"] if p["name"] == "startTime")
+    assert start["required"] and "epoch milliseconds" in start["description"]
+    assert "eventType" in doc["components"]["schemas"]["EventPage"]["properties"]["list"]["items"]["properties"]
 
 
 def test_docs_page_works_offline(ctl):

@@ -35,7 +35,7 @@ class Text(fields.String):
         super().__init__(
             required=missing is not None,
             error_messages=_codes(missing, invalid),
-            metadata={"missing": missing, "invalid": invalid},
+            metadata={"missing": missing, "invalid": invalid, **kwargs.pop("metadata", {})},
             **kwargs,
         )
 
@@ -54,7 +54,7 @@ class Timestamp(fields.Field):
         super().__init__(
             required=missing is not None,
             error_messages=_codes(missing, invalid),
-            metadata={"missing": missing, "invalid": invalid, "timestamp": True},
+            metadata={"missing": missing, "invalid": invalid, "timestamp": True, **kwargs.pop("metadata", {})},
             **kwargs,
         )
 
@@ -88,7 +88,7 @@ class Choice(fields.Field):
             kwargs["load_default"] = default
         super().__init__(
             error_messages=messages,
-            metadata={"invalid": invalid, "missing": missing, "enum": list(choices)},
+            metadata={"invalid": invalid, "missing": missing, "enum": list(choices), **kwargs.pop("metadata", {})},
             **kwargs,
         )
 
@@ -104,7 +104,7 @@ class Lenient(fields.Field):
 
     def __init__(self, default: int | None, **kwargs: Any) -> None:
         self.default = default
-        super().__init__(load_default=default, metadata={"minimum": 1}, **kwargs)
+        super().__init__(load_default=default, metadata={"minimum": 1, **kwargs.pop("metadata", {})}, **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int | None:
         text = str(value).strip()
@@ -395,3 +395,111 @@ class ProductListParams(Params):
     pageNumber = Lenient(default=None)
     pageNum = Lenient(default=None)
     pageSize = Lenient(default=10)
+
+
+# ---- history and statistics --------------------------------------------------------------------
+
+MS = "epoch milliseconds"
+COUNT_TYPES = "1 maximum, 2 minimum, 3 average (default), 4 difference (last - first), 5 total"
+
+
+def _about(text: str) -> dict:
+    return {"description": text}
+
+
+class Codes(CommaList):
+    """A comma list (or JSON array) of codes that must name at least one; else `missing`."""
+
+    def __init__(self, missing: int, **kwargs: Any) -> None:
+        super().__init__(
+            required=True,
+            error_messages=_codes(missing, missing),
+            metadata={"missing": missing, "invalid": missing, **kwargs.pop("metadata", {})},
+            **kwargs,
+        )
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[str]:
+        items = super()._deserialize(value, attr, data, **kwargs)
+        if not items:
+            raise self.make_error("invalid")
+        return items
+
+
+class HistoryExtras(Params):
+    """What every history page also takes, and the simulator accepts and ignores."""
+
+    gatewayPk = Text(metadata=_about("product key of the gateway of a sub-device; accepted and ignored"))
+    gatewayDk = Text(metadata=_about("device key of the gateway of a sub-device; accepted and ignored"))
+    timeStr = Text(metadata=_about("query date; accepted and ignored (its format is not documented)"))
+
+
+def _since() -> Timestamp:
+    return Timestamp(missing=5145, metadata=_about(f"start of the period, inclusive ({MS})"))
+
+
+def _until() -> Timestamp:
+    return Timestamp(missing=5145, metadata=_about(f"end of the period, inclusive ({MS})"))
+
+
+class PropertyParams(HistoryExtras, DeviceKeyParams):
+    """The property history pages: pk, dk, then the property codes (`codeList` is an alias)."""
+
+    attributeCode = Codes(missing=5000, metadata=_about("property code(s) of the thing model, comma-separated"))
+    codeList = CommaList(metadata=_about("another name for attributeCode, used when it is absent"))
+
+    def load(self, data: Any, **kwargs: Any) -> Any:
+        if isinstance(data, dict) and data.get("codeList") and not data.get("attributeCode"):
+            data = {**data, "attributeCode": data["codeList"]}
+        return super().load(data, **kwargs)
+
+
+class WindowParams(PropertyParams):
+    startTimestamp = _since()
+    endTimestamp = _until()
+
+
+class PageParams(Params):
+    page = Lenient(default=None, metadata=_about("page number, from 1 (default 1)"))
+    pageNumber = Lenient(default=None, metadata=_about("another name for page"))
+    pageNum = Lenient(default=None, metadata=_about("another name for page"))
+    pageSize = Lenient(default=10, metadata=_about("items per page (default 10)"))
+
+
+class PropertyDataParams(PageParams, WindowParams):
+    pass
+
+
+class ChartParams(WindowParams):
+    countType = Choice((1, 2, 3, 4, 5), invalid=5000, default=3, metadata=_about(f"aggregation: {COUNT_TYPES}"))
+    timeGranularity = Choice(
+        (1, 2, 3), invalid=5000, default=2, metadata=_about("bucket size: 1 month, 2 day (default), 3 hour (UTC)")
+    )
+
+
+class StatisticsParams(PropertyParams):
+    countType = Choice((1, 2, 3, 4, 5), invalid=5000, default=3, metadata=_about(f"aggregation: {COUNT_TYPES}"))
+    currentTimestamp = Timestamp(metadata=_about(f"a moment in the current period ({MS}; default now)"))
+    timeGranularities = CommaList(
+        metadata=_about("periods, comma-separated: 1 day (default), 2 week, 3 month, 4 year (UTC calendar)")
+    )
+
+
+class EventQuery(Params):
+    productKey = Text(missing=5066, metadata=_about("product key"))
+    deviceKey = Text(missing=5067, metadata=_about("device key"))
+    codeList = Codes(missing=5000, metadata=_about("event codes of the thing model (JSON array or comma list)"))
+    startTime = _since()
+    endTime = _until()
+    timezone = Text(metadata=_about("offset applied to createTime, +hh:mm or -hh:mm (default +00:00)"))
+
+
+class EventListParams(PageParams, EventQuery):
+    """deviceEventList's body: the event query, then paging (bases' fields come last to first)."""
+
+
+class LocationParams(HistoryExtras, DeviceKeyParams):
+    startTimestamp = _since()
+    endTimestamp = _until()
+    locateTypes = CommaList(
+        metadata=_about("location kinds, comma-separated: GP, GL, GA, GN, BD, PQ, LBS (default all)")
+    )
