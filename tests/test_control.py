@@ -199,8 +199,9 @@ def test_quectel_openapi_document_lists_every_endpoint_and_its_codes(ctl):
     assert share_info["security"] == [{"token": []}]
     assert "deviceType" in doc["components"]["schemas"]["DeviceDetails"]["properties"]
     events = doc["paths"]["/v2/quecdatastorage/enduserapi/v2/deviceEventList"]["post"]
-    start = next(p for p in events["parameters"] if p["name"] == "startTime")
-    assert start["required"] and "epoch milliseconds" in start["description"]
+    body = doc["components"]["schemas"][events["requestBody"]["content"]["application/json"]["schema"]["$ref"][21:]]
+    assert "epoch milliseconds" in body["properties"]["startTime"]["description"] and "startTime" in body["required"]
+    assert body["properties"]["codeList"]["items"] == {"type": "string"}
     assert "eventType" in doc["components"]["schemas"]["EventPage"]["properties"]["list"]["items"]["properties"]
 
 

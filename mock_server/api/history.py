@@ -31,7 +31,7 @@ def property_statistics(call: Call) -> list:
     return history.property_statistics(call.world, call.user, call.params)
 
 
-@endpoint(events, "POST", "deviceEventList", s.EventListParams, data="EventPage")
+@endpoint(events, "POST", "deviceEventList", s.EventListParams, data="EventPage", body="json")
 def device_event_list(call: Call) -> dict:
     """The events a device raised over a period, newest first, paged (JSON body)."""
     return history.device_event_list(call.world, call.user, call.params)

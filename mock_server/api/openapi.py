@@ -162,12 +162,12 @@ def control_document() -> dict:
         "/_mock/devices/{pk}/{dk}": {
             "get": {
                 "summary": "One device's state: values and when each was reported, pending writes, version",
-                "parameters": DEVICE_PATH,
+                "parameters": list(DEVICE_PATH),
                 "responses": {**_ok("the device"), "404": {"description": "no such device"}},
             },
             "post": {
                 "summary": "The device reports values, moves, or goes online or offline",
-                "parameters": DEVICE_PATH,
+                "parameters": list(DEVICE_PATH),
                 "requestBody": _json_body("DeviceBody"),
                 "responses": {**_ok("the device"), **ERROR, "404": {"description": "no such device"}},
             },
@@ -209,8 +209,11 @@ def _param_fields(self, field, ret: dict | None = None, **kwargs) -> dict:
         return schema
     if isinstance(field, rs.Lenient):
         return {"type": "integer", "minimum": 1}
+    if isinstance(field, rs.CodeArray):
+        return {"type": ["array", "string"], "items": {"type": "string"}}
     if isinstance(field, rs.CommaList):
-        return {"type": "string", "description": "comma-separated"}
+        # The field's own description, when it has one, says what the list holds.
+        return {"type": "string", "description": field.metadata.get("description", "comma-separated")}
     return {}
 
 
@@ -414,12 +417,14 @@ def quectel_document() -> dict:
             "summary": doc.summary,
             "description": _codes_table(codes),
             "tags": [doc.path.split("/")[2]],
-            "parameters": [{"in": "query", "schema": doc.schema}] if doc.schema else [],
+            "parameters": [{"in": "query", "schema": doc.schema}] if doc.schema and doc.body == "query" else [],
             "responses": {
                 "200": ok,
                 **{str(s): {"$ref": f"#/components/responses/E{s}"} for s in TRANSPORT_ERRORS},
             },
         }
+        if doc.schema and doc.body == "json":
+            operation["requestBody"] = {"required": True, "content": _json(doc.schema)}
         if doc.auth:
             operation["security"] = [{"token": []}]
         spec.path(path=doc.path, operations={doc.method.lower(): operation})
