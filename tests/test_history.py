@@ -163,6 +163,7 @@ def test_statistics_compare_the_current_period_with_the_one_before(lamp):
     assert then == [{"statValue": {"value": 100, "lastValue": None}, "timeGranularity": 1}]
     assert query(lamp, "getPropertyStatistics", attributeCode="brightness", timeGranularities="5")["code"] == 5000
     assert query(lamp, "getPropertyStatistics", attributeCode="brightness,switch")["code"] == 5000
+    assert query(lamp, "getPropertyStatistics", attributeCode="brightness", currentTimestamp=2**63 - 1)["code"] == 5145
 
 
 # ---- deviceEventList -------------------------------------------------------------------------

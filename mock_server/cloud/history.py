@@ -29,6 +29,7 @@ MAX_CHART_CODES = 10
 CHARTABLE = ("BOOL", "INT", "FLOAT", "DOUBLE", "ENUM")  # BOOL counts as 0 and 1
 LOCATE_TYPES = ("GP", "GL", "GA", "GN", "BD", "PQ", "LBS")
 DAY = 86_400_000
+LAST_YEAR = 253_370_764_800_000  # 9999-01-01 UTC
 HOUR = 3_600_000
 
 
@@ -133,6 +134,8 @@ def property_statistics(cloud: Cloud, user: User, params: dict) -> list[dict]:
     if len(params["attributeCode"]) > 1:
         raise _bad("getPropertyStatistics takes one attributeCode")
     now = params.get("currentTimestamp") or cloud.now()
+    if now >= LAST_YEAR:  # its period's successor would not be a date
+        raise QuectelError(5145, ext_msg="currentTimestamp is past the year 9998")
     device = _device(cloud, user, params["pk"], params["dk"])
     codes = _properties(cloud, device, params["attributeCode"], numeric=True)
     count = COUNT[params["countType"]]
