@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
 import socket
 import ssl
 import subprocess
@@ -28,7 +31,10 @@ class Running:
         self.base = f"{scheme}://127.0.0.1:{self.port}"
         self.context = context
         cmd = [sys.executable, "-m", "mock_server", "run", "--port", str(self.port), *args]
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log or subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # A session of its own, so that kill() reaches the server's worker process too.
+        self.proc = subprocess.Popen(
+            cmd, cwd=ROOT, stdout=log or subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -64,7 +70,10 @@ class Running:
         return self.proc.wait(timeout=20)
 
     def kill(self) -> None:
-        self.proc.kill()
+        """No clean shutdown: the server and its worker die at once (a SIGKILL of the parent
+        alone would leave the worker running, orphaned)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait(timeout=20)
 
 
