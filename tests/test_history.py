@@ -321,7 +321,7 @@ def test_history_over_http_with_requests():
         wrong = requests.get(base + HISTORY + "getPropertyChartList", headers=auth, timeout=10, params=LAMP)
         assert wrong.status_code == 200 and wrong.json()["code"] == 5000  # never an HTTP 4xx here
     finally:
-        server.kill()
+        server.stop()
 
 
 def test_histories_survive_the_state_file(api, world):
