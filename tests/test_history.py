@@ -341,3 +341,30 @@ def test_histories_survive_the_state_file(api, world):
     assert history.location_history(again, owner, window)[0]["wgsLat"] == 1.5
     page = history.property_data_list(again, owner, {**window, "attributeCode": ["brightness"], "pageSize": 10})
     assert page["list"][0]["propertyValue"] == 7
+
+
+def test_readme_history_walk_through_runs():
+    """The README's history walk-through, pasted into bash against a real server."""
+    import os
+    import re
+    import shutil
+    import subprocess
+
+    from serving import ROOT
+
+    if not shutil.which("curl"):
+        pytest.skip("curl is not installed")
+    block = re.search(r"<!-- history walk-through -->\s*```bash\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    server = Running()
+    try:
+        done = subprocess.run(["bash", "-euo", "pipefail", "-c", block.group(1)], env={**os.environ, "BASE": server.base},
+                              capture_output=True, text=True, timeout=60)  # fmt: skip
+    finally:
+        server.stop()
+    assert done.returncode == 0, done.stderr
+    listed, chart, raised = (json.loads(line) for line in done.stdout.splitlines())
+    assert [item["propertyValue"] for item in listed["data"]["list"]] == [60, 20]
+    assert chart["data"] == [{"propertyCode": "brightness", "xaxisData": ["2027-01-15 00:00:00"],
+                              "xaxisDataTs": [T0 - 8 * HOUR], "yaxisData": [40.0]}]  # fmt: skip
+    event = raised["data"]["list"][0]
+    assert (event["eventType"], event["createTime"]) == ("WARN", "2027-01-15 17:00:00")
