@@ -1,5 +1,8 @@
 """The control API under /_mock/."""
 
+import re
+from urllib.parse import urljoin
+
 import pytest
 from conftest import LAMP, OWNER, RECIPIENT, Api, app_with
 
@@ -213,6 +216,9 @@ def test_docs_page_works_offline(ctl):
         and "assets/swagger-ui-bundle.js" in page
         and "http" not in page.split("<body>")[1]
     )
+    # The documents the page names load from where the page is (/_mock/docs/).
+    for url in re.findall(r'url: "([^"]+)"', page):
+        assert ctl.get(urljoin("/_mock/docs/", url)).get_json()["openapi"] == "3.1.0"
     asset = ctl.get("/_mock/docs/assets/swagger-ui-bundle.js")
     assert asset.status_code == 200 and len(asset.data) > 100_000
     assert ctl.get("/_mock/docs/assets/../../../setup.cfg").status_code == 404

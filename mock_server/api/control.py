@@ -442,8 +442,8 @@ DOCS_PAGE = """<!doctype html>
 <script src="assets/swagger-ui-standalone-preset.js"></script>
 <script>
 window.ui = SwaggerUIBundle({
-  urls: [{url: "openapi/quectel.json", name: "Simulated Quectel API"},
-         {url: "openapi.json", name: "Control API (/_mock)"}],
+  urls: [{url: "../openapi/quectel.json", name: "Simulated Quectel API"},
+         {url: "../openapi.json", name: "Control API (/_mock)"}],
   dom_id: "#ui", presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
   layout: "StandaloneLayout", persistAuthorization: true
 });
