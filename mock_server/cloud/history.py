@@ -29,8 +29,8 @@ MAX_CHART_CODES = 10
 CHARTABLE = ("BOOL", "INT", "FLOAT", "DOUBLE", "ENUM")  # BOOL counts as 0 and 1
 LOCATE_TYPES = ("GP", "GL", "GA", "GN", "BD", "PQ", "LBS")
 DAY = 86_400_000
-LAST_YEAR = 253_370_764_800_000  # 9999-01-01 UTC
 HOUR = 3_600_000
+LAST_YEAR = 253_370_764_800_000  # 9999-01-01 UTC: statistics need the period after "now" to be a date
 
 
 def _bad(reason: str) -> QuectelError:
