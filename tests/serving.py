@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
@@ -31,7 +30,8 @@ class Running:
         self.base = f"{scheme}://127.0.0.1:{self.port}"
         self.context = context
         cmd = [sys.executable, "-m", "mock_server", "run", "--port", str(self.port), *args]
-        # A session of its own, so that kill() reaches the server's worker process too.
+        # Its own process group: the server's worker is a child process, which a kill of the
+        # parent alone would leave running.
         self.proc = subprocess.Popen(
             cmd, cwd=ROOT, stdout=log or subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
         )
@@ -70,10 +70,8 @@ class Running:
         return self.proc.wait(timeout=20)
 
     def kill(self) -> None:
-        """No clean shutdown: the server and its worker die at once (a SIGKILL of the parent
-        alone would leave the worker running, orphaned)."""
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
+        """No clean shutdown: the whole process group dies at once."""
+        os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait(timeout=20)
 
 
