@@ -368,3 +368,15 @@ def test_readme_history_walk_through_runs():
                               "xaxisDataTs": [T0 - 8 * HOUR], "yaxisData": [40.0]}]  # fmt: skip
     event = raised["data"]["list"][0]
     assert (event["eventType"], event["createTime"]) == ("WARN", "2027-01-15 17:00:00")
+
+
+def test_a_scripted_ramp_fills_the_history_when_the_clock_advances():
+    from conftest import api_with
+
+    script = {"device": {"pk": "p11u5w", "dk": "LAMP00000001"}, "property": "brightness", "every": "10m",
+              "ramp": {"by": -1, "to": 0}}  # fmt: skip
+    api = api_with({"clock": {"start": T0, "frozen": True}, "scripts": [script]})
+    assert api.client.post("/_mock/clock", json={"advance": "1h"}).status_code == 200
+    page = data(api, "getPropertyDataList", attributeCode="brightness", startTimestamp=T0, endTimestamp=T0 + HOUR)
+    assert [(i["createTimeTs"] - T0) // 60_000 for i in page["list"]] == [60, 50, 40, 30, 20, 10]
+    assert [i["propertyValue"] for i in page["list"]] == [74, 75, 76, 77, 78, 79]  # from 80, one less each step
