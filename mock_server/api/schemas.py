@@ -9,7 +9,7 @@ declaration order, then each parameter's format in declaration order, then the s
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypeVar
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates, validates_schema
 
@@ -17,6 +17,15 @@ from ..cloud.models import Settings
 
 INT64_MAX = 2**63 - 1
 SECONDS_BELOW = 10**12  # a smaller timestamp is most likely in seconds
+EPOCH_MS = "epoch milliseconds"
+F = TypeVar("F", bound=fields.Field)
+
+
+def described(field: F, description: str, example: Any) -> F:
+    """The field, with what the OpenAPI document says of it (every parameter of every
+    endpoint has both: a test sees to it)."""
+    field.metadata = {**field.metadata, "description": description, "example": example}
+    return field
 
 
 def _codes(missing: int | None, invalid: int | None) -> dict[str, str]:
@@ -35,7 +44,7 @@ class Text(fields.String):
         super().__init__(
             required=missing is not None,
             error_messages=_codes(missing, invalid),
-            metadata={"missing": missing, "invalid": invalid, **kwargs.pop("metadata", {})},
+            metadata={"missing": missing, "invalid": invalid},
             **kwargs,
         )
 
@@ -65,7 +74,7 @@ class Timestamp(fields.Field):
         super().__init__(
             required=missing is not None,
             error_messages=_codes(missing, invalid),
-            metadata={"missing": missing, "invalid": invalid, "timestamp": True, **kwargs.pop("metadata", {})},
+            metadata={"missing": missing, "invalid": invalid, "timestamp": True},
             **kwargs,
         )
 
@@ -99,7 +108,7 @@ class Choice(fields.Field):
             kwargs["load_default"] = default
         super().__init__(
             error_messages=messages,
-            metadata={"invalid": invalid, "missing": missing, "enum": list(choices), **kwargs.pop("metadata", {})},
+            metadata={"invalid": invalid, "missing": missing, "enum": list(choices)},
             **kwargs,
         )
 
@@ -115,7 +124,7 @@ class Lenient(fields.Field):
 
     def __init__(self, default: int | None, **kwargs: Any) -> None:
         self.default = default
-        super().__init__(load_default=default, metadata={"minimum": 1, **kwargs.pop("metadata", {})}, **kwargs)
+        super().__init__(load_default=default, metadata={"minimum": 1}, **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int | None:
         text = str(value).strip()
@@ -195,15 +204,69 @@ class NamedParams(Params):
 
 
 # ---- sharing -------------------------------------------------------------------------------
+# The parameters many endpoints share, described once.
+
+CODE_EXAMPLE = "share_dv_C0123456789abcdef0123456789abcdef0123"
+
+
+def _pk(missing: int | None = 5066) -> Text:
+    return described(Text(missing=missing), "Product Key of the device", "p11u5w")
+
+
+def _dk(missing: int | None = 5067) -> Text:
+    return described(Text(missing=missing), "Device Key of the device", "LAMP00000001")
+
+
+def _share_code(missing: int | None = 5136) -> Text:
+    return described(Text(missing=missing), "the share code shareInfo or shareByUid returned", CODE_EXAMPLE)
+
+
+def _sharing_expire_at(missing: int | None = None) -> Timestamp:
+    return described(
+        Timestamp(missing=missing),
+        f"when the recipient's use of the device ends, {EPOCH_MS}; absent or 0: lifelong",
+        1_769_904_000_000,
+    )
+
+
+def _cover_mark() -> Choice:
+    return described(
+        Choice((1, 2, 3), invalid=5133, default=1),
+        "when the recipient already holds a share of the device: 1 the new one replaces it, 2 both are kept, "
+        "3 it replaces it only if it lasts at least as long",
+        1,
+    )
+
+
+def _auth_key() -> Text:
+    return described(Text(), "the device's authKey, as the app knows it (accepted, not checked)", "")
+
+
+def _device_name(missing: int | None = None, what: str = "the recipient's own name for the device") -> Text:
+    return described(Text(missing=missing), f"{what}, at most 64 characters", "Living room lamp")
+
+
+def _ignored(example: Any = "") -> Text:
+    return described(Text(), "sent by some clients; accepted and ignored", example)
+
+
+def _page(what: str = "page number, from 1 (default 1)") -> Lenient:
+    return described(Lenient(default=None), what, 1)
+
+
+def _page_size() -> Lenient:
+    return described(Lenient(default=10), "rows per page", 10)
 
 
 class ShareInfoParams(Params):
-    pk = Text(missing=5066)
-    dk = Text(missing=5067)
-    acceptingExpireAt = Timestamp(missing=5132)
-    sharingExpireAt = Timestamp()
-    coverMark = Choice((1, 2, 3), invalid=5133, default=1)
-    authKey = Text()
+    pk = _pk()
+    dk = _dk()
+    acceptingExpireAt = described(
+        Timestamp(missing=5132), f"until when the code can be accepted, {EPOCH_MS}", 1_767_225_600_000
+    )
+    sharingExpireAt = _sharing_expire_at()
+    coverMark = _cover_mark()
+    authKey = _auth_key()
 
     @validates_schema
     def _usage_after_accept(self, data: dict, **kwargs: Any) -> None:
@@ -213,14 +276,14 @@ class ShareInfoParams(Params):
 
 
 class ShareByUidParams(Params):
-    pk = Text(missing=5066)
-    dk = Text(missing=5067)
-    sharingExpireAt = Timestamp()
-    coverMark = Choice((1, 2, 3), invalid=5133, default=1)
-    shareUid = Text()
-    email = Text()
-    phone = Text()
-    authKey = Text()
+    pk = _pk()
+    dk = _dk()
+    sharingExpireAt = _sharing_expire_at()
+    coverMark = _cover_mark()
+    shareUid = described(Text(), "the recipient's uid (looked up first)", "C1002")
+    email = described(Text(), "the recipient's e-mail, when no shareUid is given", "recipient@example.com")
+    phone = described(Text(), "the recipient's phone, when neither shareUid nor email is given", "13800000002")
+    authKey = _auth_key()
 
     @validates_schema
     def _someone(self, data: dict, **kwargs: Any) -> None:
@@ -229,36 +292,36 @@ class ShareByUidParams(Params):
 
 
 class ShareCodeParams(Params):
-    shareCode = Text(missing=5136)
+    shareCode = _share_code()
 
 
 class SetShareTimeParams(Params):
-    shareCode = Text(missing=5136)
-    sharingExpireAt = Timestamp(missing=5145)
+    shareCode = _share_code()
+    sharingExpireAt = _sharing_expire_at(missing=5145)
 
 
 class AcceptParams(NamedParams):
-    shareCode = Text(missing=5136)
-    deviceName = Text()
+    shareCode = _share_code()
+    deviceName = _device_name()
 
 
 class RenameParams(NamedParams):
-    shareCode = Text(missing=5136)
-    deviceName = Text(missing=5068)
+    shareCode = _share_code()
+    deviceName = _device_name(missing=5068)
 
 
 class DeviceKeyParams(Params):
-    pk = Text(missing=5066)
-    dk = Text(missing=5067)
+    pk = _pk()
+    dk = _dk()
 
 
 # ---- devices -------------------------------------------------------------------------------
 
 
 class DeviceInfoParams(Params):
-    pk = Text()
-    dk = Text()
-    shareCode = Text()
+    pk = _pk(missing=None)
+    dk = _dk(missing=None)
+    shareCode = _share_code(missing=None)
 
     @validates_schema
     def _which_device(self, data: dict, **kwargs: Any) -> None:
@@ -267,48 +330,69 @@ class DeviceInfoParams(Params):
 
 
 class UserDeviceListParams(NamedParams):
-    deviceName = Text()
-    dk = Text()
-    pkList = CommaList()
-    page = Lenient(default=None)
-    pageNumber = Lenient(default=None)
-    pageNum = Lenient(default=None)
-    pageSize = Lenient(default=10)
-    isAssociation = Text()
-    isGroupDeviceShow = Text()
-    secondItemCode = Text()
+    deviceName = _device_name(what="only devices whose name contains this (any case)")
+    dk = described(Text(), "only the device with this Device Key", "LAMP00000001")
+    pkList = described(CommaList(), "only devices of these Product Keys, comma-separated", "p11u5w,p11u6t")
+    page = _page()
+    pageNumber = _page("page number, from 1, when page is absent")
+    pageNum = _page("page number, from 1, when page and pageNumber are absent")
+    pageSize = _page_size()
+    isAssociation = _ignored()
+    isGroupDeviceShow = _ignored()
+    secondItemCode = _ignored()
 
 
 class UnbindParams(DeviceKeyParams):
-    isInit = Text()
-    pureBtResetCredentials = Text()
-    random = Text()
+    isInit = _ignored("false")
+    pureBtResetCredentials = _ignored()
+    random = _ignored()
 
 
 # ---- accounts ------------------------------------------------------------------------------
 
+PWD = "the password, AES-128-CBC with key and iv derived from random, Base64 (plain text when random is absent)"
+DOMAIN = "the app's user domain, such as C.DM.5903.1 or U.SP.8589934603"
+RANDOM = "16 characters from which the password's AES key and iv are derived"
+MCC = "mobile country code (accepted and ignored: there is one data centre)"
+
+
+def _pwd() -> Verbatim:
+    return described(Verbatim(missing=5022), PWD, "lkZMvj0KDSJXlp66jBieHA==")
+
+
+def _user_domain() -> Text:
+    return described(Text(missing=5023), DOMAIN, "C.DM.5903.1")
+
 
 class EmailLoginParams(Params):
-    email = Text(missing=5026)
-    pwd = Verbatim(missing=5022)
-    signature = Text(missing=5550)
-    userDomain = Text(missing=5023)
-    random = Text()
-    mcc = Text()
+    email = described(Text(missing=5026), "the account's e-mail", "owner@example.com")
+    pwd = _pwd()
+    signature = described(
+        Text(missing=5550), "hex SHA-256 of email + pwd + random + the user domain's secret", "9f86d081884c7d65"
+    )
+    userDomain = _user_domain()
+    random = described(Text(), RANDOM, "j1acpdj2bmtqZXVb")
+    mcc = described(Text(), MCC, "460")
 
 
 class PhoneLoginParams(Params):
-    phone = Text(missing=5021)
-    pwd = Verbatim(missing=5022)
-    signature = Text(missing=5550)
-    userDomain = Text(missing=5023)
-    internationalCode = Text()
-    random = Text()
-    mcc = Text()
+    phone = described(Text(missing=5021), "the account's phone number", "13800000001")
+    pwd = _pwd()
+    signature = described(
+        Text(missing=5550),
+        "hex SHA-256 of internationalCode + phone + pwd + random + the user domain's secret",
+        "9f86d081884c7d65",
+    )
+    userDomain = _user_domain()
+    internationalCode = described(Text(), "country calling code (default 86)", "86")
+    random = described(Text(), RANDOM, "j1acpdj2bmtqZXVb")
+    mcc = described(Text(), MCC, "460")
 
 
 class RefreshParams(Params):
-    refreshToken = Text(missing=5106)
+    refreshToken = described(
+        Text(missing=5106), "the refresh token from login, with or without Bearer", "Bearer eyJhbGciOi"
+    )
 
 
 # ---- devices in use: thing models, values, control -------------------------------------------
@@ -317,17 +401,20 @@ CACHE_SECONDS = (1, 7_776_000)
 MAX_COMMAND = 4096
 
 
+GATEWAY = "the gateway's {} when the device is a sub-device behind it"
+
+
 class ProductKeyParams(Params):
-    pk = Text(missing=5066)
-    gatewayPk = Text()
+    pk = _pk()
+    gatewayPk = described(Text(), GATEWAY.format("Product Key"), "")
 
 
 class BusinessAttributesParams(DeviceKeyParams):
-    type = CommaList()
-    typeList = CommaList()  # an old Android SDK's name for `type`
-    codeList = CommaList()
-    gatewayPk = Text()
-    gatewayDk = Text()
+    type = described(CommaList(), "blocks, comma-separated: 1 device data, 2 thing-model properties, 3 location", "2")
+    typeList = described(CommaList(), "an old Android SDK's name for type", "2")
+    codeList = described(CommaList(), "only these property codes, comma-separated (needs type)", "switch,brightness")
+    gatewayPk = described(Text(), GATEWAY.format("Product Key"), "")
+    gatewayDk = described(Text(), GATEWAY.format("Device Key"), "")
 
     @validates_schema
     def _codes_need_a_type(self, data: dict, **kwargs: Any) -> None:
@@ -370,14 +457,22 @@ class DeviceList(fields.Field):
 
 
 class BatchControlParams(Params):
-    type = Choice((1, 2, 3), invalid=5071, missing=5070)
-    data = Text(missing=5074, validate=validate.Length(max=MAX_COMMAND, error="5075"))
-    deviceList = DeviceList()
-    dataFormat = Loose()
-    cacheTime = Loose()
-    isCache = Choice((1, 2), invalid=5330, default=2)
-    isCover = Choice((1, 2), invalid=5331, default=2)
-    qos = Lenient(default=1)
+    type = described(Choice((1, 2, 3), invalid=5071, missing=5070), "1 passthrough, 2 property, 3 service", 2)
+    data = described(
+        Text(missing=5074, validate=validate.Length(max=MAX_COMMAND, error="5075")),
+        "the command: for properties, the JSON text of an array of one-key objects; at most 4096 characters",
+        '[{"switch":true},{"brightness":80}]',
+    )
+    deviceList = described(
+        DeviceList(),
+        "the devices, 1 to 100: {productKey, deviceKey, gatewayProductKey, gatewayDeviceKey}",
+        [{"productKey": "p11u5w", "deviceKey": "LAMP00000001"}],
+    )
+    dataFormat = described(Loose(), "1 hex, 2 text; needed for passthrough (type 1)", 2)
+    cacheTime = described(Loose(), "seconds the command waits for an offline device, 1 to 7776000 (isCache 1)", 60)
+    isCache = described(Choice((1, 2), invalid=5330, default=2), "1 queue for an offline device, 2 do not", 2)
+    isCover = described(Choice((1, 2), invalid=5331, default=2), "1 replace an identical queued command, 2 keep", 2)
+    qos = described(Lenient(default=1), "MQTT QoS of the delivery, 0 or 1", 1)
 
     @validates_schema
     def _formats(self, data: dict, **kwargs: Any) -> None:
@@ -396,38 +491,31 @@ class BatchControlParams(Params):
 
 
 class BindingCheckParams(Params):
-    pk = Text(missing=5066)
-    dk = Text()
-    checkExistInCloud = Text()
-    fid = Text()
+    pk = _pk()
+    dk = _dk(missing=None)
+    checkExistInCloud = described(Text(), "whether to check that the device exists in the cloud (default true)", "true")
+    fid = described(Text(), "the family the device would be bound in", "F1001")
 
 
 class ProductListParams(Params):
-    page = Lenient(default=None)
-    pageNumber = Lenient(default=None)
-    pageNum = Lenient(default=None)
-    pageSize = Lenient(default=10)
+    page = _page()
+    pageNumber = _page("page number, from 1, when page is absent")
+    pageNum = _page("page number, from 1, when page and pageNumber are absent")
+    pageSize = _page_size()
 
 
 # ---- history and statistics --------------------------------------------------------------------
 
-MS = "epoch milliseconds"
 COUNT_TYPES = "1 maximum, 2 minimum, 3 average (default), 4 difference (last - first), 5 total"
-
-
-def _about(text: str) -> dict:
-    return {"description": text}
+T0 = 1_800_000_000_000  # the examples' period: 2027-01-15 08:00 UTC and the day after
 
 
 class Codes(CommaList):
     """A comma list (or JSON array) of codes that must name at least one; else `missing`."""
 
-    def __init__(self, missing: int, **kwargs: Any) -> None:
+    def __init__(self, missing: int) -> None:
         super().__init__(
-            required=True,
-            error_messages=_codes(missing, missing),
-            metadata={"missing": missing, "invalid": missing, **kwargs.pop("metadata", {})},
-            **kwargs,
+            required=True, error_messages=_codes(missing, missing), metadata={"missing": missing, "invalid": missing}
         )
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[str]:
@@ -444,24 +532,28 @@ class CodeArray(Codes):
 class HistoryExtras(Params):
     """What every history page also takes, and the simulator accepts and ignores."""
 
-    gatewayPk = Text(metadata=_about("product key of the gateway of a sub-device; accepted and ignored"))
-    gatewayDk = Text(metadata=_about("device key of the gateway of a sub-device; accepted and ignored"))
-    timeStr = Text(metadata=_about("query date; accepted and ignored (its format is not documented)"))
+    gatewayPk = described(Text(), "Product Key of the gateway of a sub-device; accepted and ignored", "")
+    gatewayDk = described(Text(), "Device Key of the gateway of a sub-device; accepted and ignored", "")
+    timeStr = described(Text(), "query date (format not documented); accepted and ignored", "")
 
 
 def _since() -> Timestamp:
-    return Timestamp(missing=5145, metadata=_about(f"start of the period, inclusive ({MS})"))
+    return described(Timestamp(missing=5145), f"start of the period, inclusive, {EPOCH_MS}", T0)
 
 
 def _until() -> Timestamp:
-    return Timestamp(missing=5145, metadata=_about(f"end of the period, inclusive ({MS})"))
+    return described(Timestamp(missing=5145), f"end of the period, inclusive, {EPOCH_MS}", T0 + 86_400_000)
+
+
+def _count_type() -> Choice:
+    return described(Choice((1, 2, 3, 4, 5), invalid=5000, default=3), f"aggregation: {COUNT_TYPES}", 3)
 
 
 class PropertyParams(HistoryExtras, DeviceKeyParams):
     """The property history pages: pk, dk, then the property codes (`codeList` is an alias)."""
 
-    attributeCode = Codes(missing=5000, metadata=_about("property code(s) of the thing model, comma-separated"))
-    codeList = CommaList(metadata=_about("another name for attributeCode, used when it is absent"))
+    attributeCode = described(Codes(missing=5000), "property code(s) of the thing model, comma-separated", "brightness")
+    codeList = described(CommaList(), "another name for attributeCode, used when it is absent", "brightness")
 
     def load(self, data: Any, **kwargs: Any) -> Any:
         if isinstance(data, dict) and data.get("codeList") and not data.get("attributeCode"):
@@ -475,10 +567,10 @@ class WindowParams(PropertyParams):
 
 
 class PageParams(Params):
-    page = Lenient(default=None, metadata=_about("page number, from 1 (default 1)"))
-    pageNumber = Lenient(default=None, metadata=_about("another name for page"))
-    pageNum = Lenient(default=None, metadata=_about("another name for page"))
-    pageSize = Lenient(default=10, metadata=_about("items per page (default 10)"))
+    page = _page()
+    pageNumber = _page("page number, from 1, when page is absent")
+    pageNum = _page("page number, from 1, when page and pageNumber are absent")
+    pageSize = _page_size()
 
 
 class PropertyDataParams(PageParams, WindowParams):
@@ -486,36 +578,36 @@ class PropertyDataParams(PageParams, WindowParams):
 
 
 class ChartParams(WindowParams):
-    countType = Choice((1, 2, 3, 4, 5), invalid=5000, default=3, metadata=_about(f"aggregation: {COUNT_TYPES}"))
-    timeGranularity = Choice(
-        (1, 2, 3), invalid=5000, default=2, metadata=_about("bucket size: 1 month, 2 day (default), 3 hour (UTC)")
+    countType = _count_type()
+    timeGranularity = described(
+        Choice((1, 2, 3), invalid=5000, default=2), "bucket size: 1 month, 2 day (default), 3 hour (UTC)", 2
     )
 
 
 class StatisticsParams(PropertyParams):
-    countType = Choice((1, 2, 3, 4, 5), invalid=5000, default=3, metadata=_about(f"aggregation: {COUNT_TYPES}"))
-    currentTimestamp = Timestamp(metadata=_about(f"a moment in the current period ({MS}; default now)"))
-    timeGranularities = CommaList(
-        metadata=_about("periods, comma-separated: 1 day (default), 2 week, 3 month, 4 year (UTC calendar)")
+    countType = _count_type()
+    currentTimestamp = described(Timestamp(), f"a moment in the current period, {EPOCH_MS} (default now)", T0)
+    timeGranularities = described(
+        CommaList(), "periods, comma-separated: 1 day (default), 2 week, 3 month, 4 year (UTC calendar)", "1,2"
     )
 
 
-class EventQuery(Params):
-    productKey = Text(missing=5066, metadata=_about("product key"))
-    deviceKey = Text(missing=5067, metadata=_about("device key"))
-    codeList = CodeArray(missing=5000, metadata=_about("event codes of the thing model (an array, or a comma list)"))
+class EventListParams(Params):
+    """deviceEventList's JSON body (a default on each number: a JSON body schema cannot say null)."""
+
+    productKey = described(Text(missing=5066), "Product Key of the device", "p11u5w")
+    deviceKey = described(Text(missing=5067), "Device Key of the device", "LAMP00000001")
+    codeList = described(CodeArray(missing=5000), "event codes of the thing model (or a comma list)", ["overheat"])
     startTime = _since()
     endTime = _until()
-    timezone = Text(metadata=_about("offset applied to createTime, +hh:mm or -hh:mm (default +00:00)"))
-
-
-class EventListParams(PageParams, EventQuery):
-    """deviceEventList's body: the event query, then paging (bases' fields come last to first)."""
+    timezone = described(Text(), "offset applied to createTime, +hh:mm or -hh:mm (default +00:00)", "+08:00")
+    page = described(Lenient(default=1), "page number, from 1 (default 1)", 1)
+    pageSize = _page_size()
 
 
 class LocationParams(HistoryExtras, DeviceKeyParams):
     startTimestamp = _since()
     endTimestamp = _until()
-    locateTypes = CommaList(
-        metadata=_about("location kinds, comma-separated: GP, GL, GA, GN, BD, PQ, LBS (default all)")
+    locateTypes = described(
+        CommaList(), "location kinds, comma-separated: GP, GL, GA, GN, BD, PQ, LBS (default all)", "GP,LBS"
     )

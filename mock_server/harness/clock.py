@@ -20,7 +20,8 @@ class Clock:
         self._lock = threading.Lock()
         self._frozen_at: int | None = None
         self._offset = 0 if start_ms is None else start_ms - _real_ms()
-        if frozen:  # exactly at the start: reading real time again could be a millisecond later
+        if frozen:
+            # Exactly start_ms: reading the real clock twice could put it a millisecond later.
             self._frozen_at = _real_ms() + self._offset if start_ms is None else start_ms
 
     def now_ms(self) -> int:
