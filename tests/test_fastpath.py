@@ -354,6 +354,36 @@ CASES |= {
     ],
 }
 
+SPAN = {"startTimestamp": 0, "endTimestamp": FAR}
+CASES |= {
+    "getPropertyDataList": [
+        ("getPropertyDataList", OWNER, {**LAMP, **SPAN, "attributeCode": "brightness"}),
+        ("getPropertyDataList", OWNER, {**LAMP, **SPAN}),
+        ("getPropertyDataList", SECOND, {**LAMP, **SPAN, "attributeCode": "brightness"}),
+        ("getPropertyDataList", OWNER, {"pk": "p11u5w"}),
+    ],
+    "getPropertyChartList": [
+        ("getPropertyChartList", OWNER, {**LAMP, **SPAN, "attributeCode": "brightness", "timeGranularity": 3}),
+        ("getPropertyChartList", OWNER, {**LAMP, **SPAN, "attributeCode": "dance"}),
+        ("getPropertyChartList", OWNER, LAMP),
+    ],
+    "getPropertyStatistics": [
+        ("getPropertyStatistics", OWNER, {**LAMP, "attributeCode": "brightness", "countType": 1,
+                                          "timeGranularities": "1,2,3,4"}),
+        ("getPropertyStatistics", OWNER, LAMP),
+    ],
+    "deviceEventList": [
+        ("deviceEventList", OWNER, {"productKey": "p11u5w", "deviceKey": "LAMP00000001", "codeList": ["overheat"],
+                                    "startTime": 0, "endTime": FAR}),
+        ("deviceEventList", OWNER, {"productKey": "p11u5w"}),
+    ],
+    "getLocationHistory": [
+        ("getLocationHistory", OWNER, {**LAMP, **SPAN}),
+        ("getLocationHistory", SECOND, {**LAMP, **SPAN}),
+        ("getLocationHistory", OWNER, {}),
+    ],
+}  # fmt: skip
+
 ENDPOINTS = [doc.name for doc in REGISTRY]
 
 

@@ -44,7 +44,7 @@ def render(code: int, msg: str, data: Any = None, ext_msg: Any = None, status: i
 
 
 def render_error(err: QuectelError, status: int | None = None) -> Reply:
-    return render(err.code, err.msg, status=err.http_status if status is None else status)
+    return render(err.code, err.msg, ext_msg=err.ext_msg, status=err.http_status if status is None else status)
 
 
 def render_http_error(status: int, allow: list[str] | None = None) -> Reply:
