@@ -26,6 +26,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--key", help="the private key of --cert (PEM)")
     run.add_argument("--admin-token", help="bearer token the control API requires (required off loopback)")
     run.add_argument("--state-file", help="load the worlds from this file; write them there on a clean stop")
+    run.add_argument("--no-mqtt", action="store_true", help="do not serve the realtime channel (MQTT over WebSocket)")
     run.add_argument("--log-format", choices=("none", "text", "json"), default="none", help="a line per request")
     check = sub.add_parser("validate", help="check scenario files; exit 2 when any has a problem")
     check.add_argument("files", nargs="+", metavar="FILE")
@@ -95,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
         "STATE_FILE": args.state_file,
         "ADMIN_TOKEN": args.admin_token,
         "LOG_FORMAT": args.log_format,
+        "MQTT": not args.no_mqtt,
     }
     holder: dict = {}
 
@@ -123,6 +125,9 @@ def run(args: argparse.Namespace) -> int:
         extra.append(f"restored {len(restored)} world(s) from {args.state_file}")
     if args.admin_token:
         extra.append("control API: Authorization: Bearer <your --admin-token>")
+    if not args.no_mqtt:
+        ws = urls[0][1].replace("http", "ws", 1)
+        extra.append(f"realtime (MQTT over WebSocket): {ws}/ws/v2   password: a user's token")
     print(_banner(scenario, urls, extra), flush=True)
     serve(make_app, args.host, args.port, cert=cert, key=key, on_shutdown=save_on_stop)
     return 0

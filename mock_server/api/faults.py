@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterator
 
 from flask import Response
 
 from ..cloud.errors import message_for
-from ..harness.timeparse import parse_duration
+from ..harness.timeparse import delay_seconds  # noqa: F401 (used by the hooks)
 from .envelope import envelope
 
 MALFORMED = b'{"code":200,"msg":"","data":{"shareCode":'
@@ -26,13 +25,6 @@ class DroppedOnPurpose(ConnectionAbortedError):
 def _dropping_body() -> Iterator[bytes]:
     raise DroppedOnPurpose("connection dropped by a rule")
     yield b""  # pragma: no cover - makes this a generator
-
-
-def delay_seconds(delay: object, rng: random.Random) -> float:
-    if isinstance(delay, dict):
-        low, high = parse_duration(delay["min"]), parse_duration(delay["max"])
-        return rng.uniform(min(low, high), max(low, high)) / 1000
-    return parse_duration(delay) / 1000
 
 
 def fault(kind: str) -> Response:

@@ -16,6 +16,7 @@ from .timeparse import parse_duration, parse_instant
 
 REQUIRED = {"required": "is required", "null": "must not be null"}
 FAULTS = ("drop", "empty", "malformed", "http500", "http502", "http503", "hang")
+MQTT_EVENTS = ("connect", "subscribe", "publish", "deliver")
 SHARE_STATES = ("pending", "active", "ended")
 
 
@@ -290,6 +291,11 @@ class MatchSpec(Strict):
     every = Int(validate=at_least(1), metadata={"description": "every n-th call that matches the rest"})
     chance = Num(validate=validate.Range(min=0, max=1, error="must be between 0 and 1"))
     window = fields.Nested(WindowSpec, error_messages=REQUIRED)
+    mqtt = Str(
+        validate=one_of(MQTT_EVENTS),
+        metadata={"description": "a realtime event instead of a request: connect, subscribe, publish or deliver"},
+    )
+    topic = Str(metadata={"description": "regular expression searched in the MQTT topic (or filter)"})
 
     @validates_schema
     def _methods(self, data: dict, **kwargs: Any) -> None:
@@ -297,11 +303,13 @@ class MatchSpec(Strict):
         methods = method if isinstance(method, list) else [method] if method is not None else []
         if not all(isinstance(m, str) and m.isalpha() for m in methods):
             raise ValidationError("must be an HTTP method or a list of them", "method")
-        if "path" in data:
+        for name in ("path", "topic"):
             try:
-                re.compile(data["path"])
+                re.compile(data.get(name, ""))
             except re.error:
-                raise ValidationError("is not a valid regular expression", "path") from None
+                raise ValidationError("is not a valid regular expression", name) from None
+        if "topic" in data and "mqtt" not in data:
+            raise ValidationError("needs mqtt: connect, subscribe, publish or deliver", "topic")
 
 
 class DelaySpec(Strict):
@@ -332,6 +340,7 @@ class ActionSpec(Strict):
     expireAcceptWindow = Bool(metadata={"description": "the pending share named by shareCode ends now (cause 1)"})
     advanceClock = Duration()
     revokeToken = Bool(metadata={"description": "the caller's token is revoked"})
+    disconnect = Bool(metadata={"description": "realtime: the client's connection is cut (after this message)"})
 
     @validates_schema
     def _does_something(self, data: dict, **kwargs: Any) -> None:
@@ -347,6 +356,19 @@ class RuleSpec(Strict):
     match = fields.Nested(MatchSpec, load_default=dict, error_messages=REQUIRED)
     action = fields.Nested(ActionSpec, required=True, error_messages=REQUIRED)
     times = Int(validate=at_least(1), metadata={"description": "fire at most N times"})
+
+    @validates_schema
+    def _realtime(self, data: dict, **kwargs: Any) -> None:
+        match, action = data.get("match") or {}, data.get("action") or {}
+        if "mqtt" not in match:
+            if action.get("disconnect"):
+                raise ValidationError({"disconnect": ["needs match.mqtt"]}, "action")
+            return
+        rest_only = [k for k in ("endpoint", "path", "method", "headers") if k in match]
+        if rest_only:
+            raise ValidationError({rest_only[0]: ["does not apply to mqtt events"]}, "match")
+        if match["mqtt"] == "connect" and action.get("code", 5) not in (1, 2, 3, 4, 5):
+            raise ValidationError({"code": ["a refused CONNECT answers a CONNACK code from 1 to 5"]}, "action")
 
 
 # ---- the file ------------------------------------------------------------------------------

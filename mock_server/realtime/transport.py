@@ -1,0 +1,106 @@
+"""Byte streams between a WebSocket and the broker: amqtt reads MQTT packets through a reader
+adapter and writes through a writer adapter, whatever carries them. Here a granian RSGI
+WebSocket carries them (the simulator's own HTTP port serves `/ws/v2`).
+
+Binary frames only: MQTT over WebSocket puts packets in binary messages (MQTT 3.1.1 §6);
+a text message is taken as its UTF-8 bytes, as amqtt's own WebSocket reader does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from amqtt.adapters import ReaderAdapter, WriterAdapter
+
+CLOSE = 0  # granian's WebsocketMessageType.close
+
+
+class RSGIReader(ReaderAdapter):
+    def __init__(self, transport: Any) -> None:
+        self._transport = transport
+        self._buffer = bytearray()
+        self._eof = asyncio.Event()
+        self._receiving: asyncio.Task | None = None
+
+    async def read(self, n: int = -1) -> bytes:
+        while not self._eof.is_set() and (len(self._buffer) < n if n > 0 else not self._buffer):
+            if not await self._receive():
+                break
+        if n < 0:
+            n = len(self._buffer)
+        data = bytes(self._buffer[:n])
+        del self._buffer[:n]
+        return data
+
+    async def _receive(self) -> bool:
+        """One WebSocket message into the buffer; False at the end of the stream (the peer
+        closed, or the server cut the connection: `feed_eof`)."""
+        if self._receiving is None:
+            self._receiving = asyncio.ensure_future(self._transport.receive())
+        eof = asyncio.ensure_future(self._eof.wait())
+        done, _ = await asyncio.wait({self._receiving, eof}, return_when=asyncio.FIRST_COMPLETED)
+        eof.cancel()
+        if self._receiving not in done:
+            return False
+        task, self._receiving = self._receiving, None
+        try:
+            message = task.result()
+        except Exception:  # the transport closed under us
+            self._eof.set()
+            return False
+        if message.kind == CLOSE:
+            self._eof.set()
+            return False
+        data = message.data
+        self._buffer += data.encode("utf-8") if isinstance(data, str) else data
+        return True
+
+    def feed_eof(self) -> None:
+        self._eof.set()
+        if self._receiving is not None:
+            self._receiving.cancel()
+
+
+class RSGIWriter(WriterAdapter):
+    def __init__(self, transport: Any, peer: tuple[str, int], reader: RSGIReader) -> None:
+        self._transport = transport
+        self._peer = peer
+        self._reader = reader
+        self._pending = bytearray()
+        self.closed = False
+        # A CONNACK return code to answer instead of amqtt's refusal (5): rules may want 4.
+        self.connack_code: int | None = None
+        self._first = True
+
+    def write(self, data: bytes) -> None:
+        if self._first and self.connack_code is not None and data[:2] == b"\x20\x02" and data[3]:
+            # The first packet is always the CONNACK (20 02 flags code); only a refusal is changed.
+            data = data[:3] + bytes([self.connack_code]) + data[4:]
+        self._first = False
+        self._pending += data
+
+    async def drain(self) -> None:
+        if self._pending and not self.closed:
+            data, self._pending = bytes(self._pending), bytearray()
+            try:
+                await self._transport.send_bytes(data)
+            except Exception:  # the peer went away: the reader sees the end next
+                self.closed = True
+                self._reader.feed_eof()
+
+    def get_peer_info(self) -> tuple[str, int]:
+        return self._peer
+
+    def get_ssl_info(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        self.closed = True
+        self._reader.feed_eof()
+
+
+def peer_of(client: str) -> tuple[str, int]:
+    """('127.0.0.1', 51234) from granian's scope.client '127.0.0.1:51234' (or '[::1]:51234')."""
+    host, _, port = client.rpartition(":")
+    return host.strip("[]"), int(port) if port.isdigit() else 0
