@@ -23,6 +23,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from amqtt.adapters import WebSocketsReader
 from amqtt.broker import Broker
 from amqtt.session import Session
 
@@ -36,7 +37,7 @@ from ..harness.world import World
 from ..harness.worlds import DEFAULT_WORLD, BadSession, Simulator
 from . import downlink, topics
 from .plugins import HUBS
-from .transport import RSGIReader, RSGIWriter, peer_of
+from .transport import RSGIReader, RSGIWriter, WebSocketsWriter, peer_of
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ class Connection:
     id: int
     world: str
     peer: tuple[str, int]
-    writer: RSGIWriter
+    writer: RSGIWriter | WebSocketsWriter
     client_id: str = ""
     uid: str | None = None
     token: str = ""
@@ -174,16 +175,31 @@ class Hub:
     async def serve_rsgi(self, scope: Any, proto: Any, name: str) -> None:
         """A WebSocket upgrade on the HTTP port: accept it and let the broker run the MQTT
         session over it until either side closes."""
-        try:
-            self._channel(name, scope.headers.get("x-mock-scenario"))
-        except (BadSession, Exception) as exc:  # an unknown scenario or a bad session name
-            log.info("realtime connection refused: %s", exc)
-            proto.close(4400)
+        if not self._world_ok(name, scope.headers.get("x-mock-scenario")):
+            proto.close(400)
             return
         transport = await proto.accept()
         reader = RSGIReader(transport)
         peer = peer_of(scope.client)
-        writer = RSGIWriter(transport, peer, reader)
+        await self._serve(name, reader, RSGIWriter(transport, peer, reader), peer)
+
+    async def serve_websocket(self, websocket: Any, name: str) -> None:
+        """A WebSocket on the dedicated listener (`websockets`, with the `mqtt` subprotocol)."""
+        if not self._world_ok(name, websocket.request.headers.get("X-Mock-Scenario")):
+            await websocket.close(1008, "unknown world or scenario")
+            return
+        peer = tuple(websocket.remote_address[:2])
+        await self._serve(name, WebSocketsReader(websocket), WebSocketsWriter(websocket), peer)
+
+    def _world_ok(self, name: str, scenario: str | None) -> bool:
+        try:
+            self._channel(name, scenario)
+            return True
+        except (BadSession, Exception) as exc:  # a bad session name, an unknown scenario
+            log.info("realtime connection refused: %s", exc)
+            return False
+
+    async def _serve(self, name: str, reader: Any, writer: Any, peer: tuple[str, int]) -> None:
         connection = Connection(next(self._ids), name, peer, writer)
         self.by_peer[peer] = connection
         try:
@@ -214,8 +230,7 @@ class Hub:
 
     def cut(self, connection: Connection) -> None:
         """Drop a client's connection, as a network failure would."""
-        connection.writer.closed = True
-        connection.writer._reader.feed_eof()
+        connection.writer.cut()
 
     # ---- what the broker asks ---------------------------------------------------------------
 

@@ -1,6 +1,7 @@
 """Byte streams between a WebSocket and the broker: amqtt reads MQTT packets through a reader
-adapter and writes through a writer adapter, whatever carries them. Here a granian RSGI
-WebSocket carries them (the simulator's own HTTP port serves `/ws/v2`).
+adapter and writes through a writer adapter, whatever carries them. A granian RSGI WebSocket
+carries them on the simulator's own HTTP port; a `websockets` connection on the dedicated
+`--mqtt-port` listener.
 
 Binary frames only: MQTT over WebSocket puts packets in binary messages (MQTT 3.1.1 §6);
 a text message is taken as its UTF-8 bytes, as amqtt's own WebSocket reader does.
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from amqtt import adapters as amqtt_adapters
 from amqtt.adapters import ReaderAdapter, WriterAdapter
 
 CLOSE = 0  # granian's WebsocketMessageType.close
@@ -95,12 +97,47 @@ class RSGIWriter(WriterAdapter):
     def get_ssl_info(self) -> None:
         return None
 
-    async def close(self) -> None:
+    def cut(self) -> None:
+        """End the stream from our side: the broker sees the client go, as on a network drop."""
         self.closed = True
         self._reader.feed_eof()
+
+    async def close(self) -> None:
+        self.cut()
 
 
 def peer_of(client: str) -> tuple[str, int]:
     """('127.0.0.1', 51234) from granian's scope.client '127.0.0.1:51234' (or '[::1]:51234')."""
     host, _, port = client.rpartition(":")
     return host.strip("[]"), int(port) if port.isdigit() else 0
+
+
+class WebSocketsWriter(amqtt_adapters.WebSocketsWriter):
+    """amqtt's writer for a `websockets` connection (the dedicated `--mqtt-port` listener),
+    with the same CONNACK code override and cut as the RSGI writer."""
+
+    def __init__(self, protocol: Any) -> None:
+        super().__init__(protocol)
+        self.connack_code: int | None = None
+        self.closed = False
+        self._first = True
+
+    def write(self, data: bytes) -> None:
+        if self._first and self.connack_code is not None and data[:2] == b"\x20\x02" and data[3]:
+            data = data[:3] + bytes([self.connack_code]) + data[4:]
+        self._first = False
+        super().write(data)
+
+    async def drain(self) -> None:
+        try:
+            await super().drain()
+        except Exception:
+            self.closed = True
+
+    def cut(self) -> None:
+        self.closed = True
+        asyncio.ensure_future(self._protocol.close())
+
+    async def close(self) -> None:
+        self.closed = True
+        await super().close()
