@@ -82,6 +82,10 @@ def _ok(description: str) -> dict:
 
 
 ERROR = {"400": {"description": "invalid body: {error, problems[]}"}}
+DEVICE_PATH = [
+    {"name": "pk", "in": "path", "required": True, "schema": {"type": "string"}, "description": "product key"},
+    {"name": "dk", "in": "path", "required": True, "schema": {"type": "string"}, "description": "device key"},
+]
 SESSION_PARAMS = [
     {"name": "X-Mock-Session", "in": "header", "schema": {"type": "string"}, "description": "the world to act on"},
 ]
@@ -89,7 +93,7 @@ SESSION_PARAMS = [
 
 @functools.cache
 def control_document() -> dict:
-    from .control import ClockBody, ResetBody, ScenarioBody, TokenBody
+    from .control import ClockBody, DeviceBody, ResetBody, ScenarioBody, TokenBody
 
     spec = _spec(
         "Quectel sharing simulator: control API",
@@ -100,6 +104,7 @@ def control_document() -> dict:
     for name, schema in (("ResetBody", ResetBody), ("ScenarioBody", ScenarioBody), ("ClockBody", ClockBody)):
         spec.components.schema(name, schema=schema)
     spec.components.schema("TokenBody", schema=TokenBody)
+    spec.components.schema("DeviceBody", schema=DeviceBody)
     ops = {
         "/_mock/health": {"get": {"summary": "Readiness and the worlds held", "responses": _ok("status")}},
         "/_mock/scenarios": {"get": {"summary": "The scenario library", "responses": _ok("names and descriptions")}},
@@ -153,6 +158,19 @@ def control_document() -> dict:
                 "responses": _ok("total and entries"),
             },
             "delete": {"summary": "Empty the journal", "responses": _ok("deleted")},
+        },
+        "/_mock/devices/{pk}/{dk}": {
+            "get": {
+                "summary": "One device's state: values and when each was reported, pending writes, version",
+                "parameters": DEVICE_PATH,
+                "responses": {**_ok("the device"), "404": {"description": "no such device"}},
+            },
+            "post": {
+                "summary": "The device reports values, moves, or goes online or offline",
+                "parameters": DEVICE_PATH,
+                "requestBody": _json_body("DeviceBody"),
+                "responses": {**_ok("the device"), **ERROR, "404": {"description": "no such device"}},
+            },
         },
         "/_mock/tokens": {
             "post": {
