@@ -164,6 +164,8 @@ def state() -> Response:
             "devices": [_device(world, d) for d in first(world.devices)],
             "shares": [_share(s) for s in shares],
             "tokens": [_token(t, now) for t in first(world.tokens)],
+            # Clients connected to the realtime channel (MQTT over WebSocket) in this world.
+            "mqttSessions": [session.describe() for session in list(world.mqtt_sessions.values())],
         }
     return jsonify(body)
 
@@ -344,7 +346,7 @@ def delete_rule(rule_id: str) -> Response:
 def journal() -> Response:
     code = request.args.get("code", type=int)
     limit = request.args.get("limit", type=int)
-    entries = _world().journal.query(request.args.get("path"), code, limit)
+    entries = _world().journal.query(request.args.get("path"), code, limit, request.args.get("kind"))
     return jsonify(total=_world().journal.total, entries=entries)
 
 
