@@ -370,3 +370,60 @@ def test_ttlv_codec_reads_and_writes_the_documented_bytes():
     assert ttlv.decode_fields(lamp, struct) == {"lamp_stats": {"power_w": 7.5, "led_temp": -3}}
     with pytest.raises(ttlv.TTLVError, match="checksum"):
         ttlv.decode_frame(bytes.fromhex("AAAA00051300010011"))
+
+
+def test_the_readme_example_pasted_into_a_shell_prints_the_report():
+    import os
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = re.search(r"<!-- realtime example -->\s*```bash\n(.*?)```", readme, re.S).group(1)
+    fresh = Running()
+    try:
+        env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+        script = block.replace("8080", str(fresh.port))
+        out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60, env=env)
+    finally:
+        fresh.stop()
+    topic, payload = out.stdout.strip().split(" ", 1)
+    assert topic == DOWN + "bus_", out.stderr
+    assert json.loads(payload) == {"deviceKey": LAMP[1], "productKey": LAMP[0], "data": {"kv": {"switch": True}}}
+
+
+def test_validate_checks_realtime_rules(tmp_path):
+    from serving import run_cli
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "extends: default\n"
+        "rules:\n"
+        "  - {match: {mqtt: connect}, action: {code: 7}}\n"
+        "  - {match: {mqtt: gossip}, action: {fault: drop}}\n"
+        "  - {match: {topic: bus_}, action: {fault: drop}}\n"
+        "  - {match: {mqtt: deliver, endpoint: shareInfo}, action: {disconnect: true}}\n"
+        "  - {match: {endpoint: shareInfo}, action: {disconnect: true}}\n"
+        "  - {match: {mqtt: deliver, topic: '(unclosed'}, action: {fault: drop}}\n"
+    )
+    good = tmp_path / "good.yaml"
+    good.write_text(
+        "extends: default\n"
+        "rules:\n"
+        "  - {match: {mqtt: connect, uid: C1002}, action: {code: 4}}\n"
+        "  - {match: {mqtt: deliver, uid: C1002, topic: /bus_$, nth: 3}, action: {disconnect: true}}\n"
+    )
+    result = run_cli("validate", str(bad))
+    assert result.returncode == 2
+    problems = result.stdout + result.stderr
+    for expected in (
+        "rules[0].action.code: a refused CONNECT answers a CONNACK code from 1 to 5",
+        "rules[1].match.mqtt:",
+        "rules[2].match.topic: needs mqtt",
+        "rules[3].match.endpoint: does not apply to mqtt events",
+        "rules[4].action.disconnect: needs match.mqtt",
+        "rules[5].match.topic: is not a valid regular expression",
+    ):
+        assert expected in problems, problems
+    assert run_cli("validate", str(good)).returncode == 0

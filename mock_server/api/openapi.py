@@ -154,6 +154,7 @@ def control_document() -> dict:
                     {"name": "path", "in": "query", "schema": {"type": "string"}},
                     {"name": "code", "in": "query", "schema": {"type": "integer"}},
                     {"name": "limit", "in": "query", "schema": {"type": "integer"}},
+                    {"name": "kind", "in": "query", "schema": {"type": "string", "enum": ["rest", "mqtt"]}},
                 ],
                 "responses": _ok("total and entries"),
             },
@@ -185,7 +186,8 @@ def control_document() -> dict:
     }
     for path, operations in ops.items():
         for operation in operations.values():
-            operation.setdefault("parameters", []).extend(SESSION_PARAMS)
+            # A new list: shared parameter lists (DEVICE_PATH) must not grow on every call.
+            operation["parameters"] = [*operation.get("parameters", []), *SESSION_PARAMS]
         spec.path(path=path, operations=operations)
     return spec.to_dict()
 
