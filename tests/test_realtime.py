@@ -427,3 +427,15 @@ def test_validate_checks_realtime_rules(tmp_path):
     ):
         assert expected in problems, problems
     assert run_cli("validate", str(good)).returncode == 0
+
+
+def test_a_connected_client_follows_its_world_through_a_reset(world):
+    owner = world.connect("owner-token")
+    owner.subscribe(DOWN + "bus_")
+    world.control("POST", "/reset")
+    deadline = time.monotonic() + 10  # the channel takes the new world over within a tick
+    while not world.control("GET", "/state")["mqttSessions"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert [s["clientId"] for s in world.control("GET", "/state")["mqttSessions"]] == [owner.client_id]
+    world.switch("owner-token", brightness=77)
+    assert kv_of(owner.wait_for("bus_")) == [{"brightness": 77}]

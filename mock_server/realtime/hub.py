@@ -100,14 +100,15 @@ class Channel:
         self.connections: set[Connection] = set()
         self.pending: deque[Event] = deque()
         self.world: World = world
-        self.devices = topics.Channels(lambda: list(self.world.devices))
+        self.devices = topics.Channels(self.world.devices)
         self._unsubscribe = world.events.subscribe(self._queue)
 
     def rebind(self, world: World) -> None:
-        """The world was reset or replaced: listen to the new one."""
+        """The world was reset or replaced: listen to the new one (its clients stay)."""
         self._unsubscribe()
+        world.mqtt_sessions.update(self.world.mqtt_sessions)
         self.world = world
-        self.devices = topics.Channels(lambda: list(self.world.devices))
+        self.devices = topics.Channels(self.world.devices)
         self._unsubscribe = world.events.subscribe(self._queue)
 
     def close(self) -> None:
@@ -444,6 +445,8 @@ class Hub:
                     continue
                 if world is not channel.world:
                     channel.rebind(world)
+                if name != DEFAULT_WORLD:
+                    self.sim.touch(name)  # a world with clients is in use, requests or not
                 try:
                     with world.lock:
                         world.catch_up()

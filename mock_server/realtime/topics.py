@@ -35,13 +35,16 @@ class DeviceTopic:
 class Channels:
     """Channel ids of one world's devices, found by lookup (pk and dk have no separator)."""
 
-    def __init__(self, device_keys) -> None:
-        self._keys = device_keys  # a callable giving the (pk, dk) pairs of the world
+    def __init__(self, devices: dict) -> None:
+        self._devices = devices  # the world's devices by (pk, dk)
         self._index: dict[str, tuple[str, str]] = {}
+        self._indexed = -1
 
     def find(self, channel_id: str) -> tuple[str, str] | None:
-        if channel_id not in self._index:
-            self._index = {channel(pk, dk): (pk, dk) for pk, dk in self._keys()}
+        # Rebuilt only when devices were added: an unknown id must not cost a pass each time.
+        if channel_id not in self._index and len(self._devices) != self._indexed:
+            self._indexed = len(self._devices)
+            self._index = {channel(pk, dk): (pk, dk) for pk, dk in list(self._devices)}
         return self._index.get(channel_id)
 
     def parse(self, topic: str) -> DeviceTopic | None:
