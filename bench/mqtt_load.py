@@ -15,8 +15,10 @@ load and during it, as a ratio. Writes bench/mqtt-results.md.
 from __future__ import annotations
 
 import argparse
+import bisect
 import http.client
 import json
+import shutil
 import statistics
 import subprocess
 import sys
@@ -76,60 +78,106 @@ def rest_rate(port: int, seconds: float) -> float:
     return int(out.stdout.strip()) / seconds
 
 
-class Fanout:
-    """Subscribers and the driver; latency per delivered report."""
+def watched(i: int, clients: int, devices: int) -> list[str]:
+    """The devices client i subscribes to: each device gets clients from both Olivia and Rui."""
+    per = max(1, devices * 2 // clients)
+    first = (i // 2) * per % devices
+    return [f"BENCH{(first + k) % devices:07d}" for k in range(per)]
 
-    def __init__(self, port: int, clients: int, devices: int) -> None:
-        url = f"ws://127.0.0.1:{port}/ws/v2"
-        self.sent: dict[tuple[str, int], float] = {}
-        self.latencies: list[float] = []
-        self.lock = threading.Lock()
-        self.subscribers = []
-        self.watchers: dict[str, int] = {}  # dk -> clients subscribed to its reports
-        per = max(1, devices * 2 // clients)  # each device is watched by its owner's and Rui's clients
-        for i in range(clients):
-            token = "owner-token" if i % 2 == 0 else "recipient-token"
-            client = RealtimeClient(url, token, client_id=f"qu_bench_{i}", timeout=30)
-            client._client.on_message = self._on_message
-            first = (i // 2) * per % devices
-            keys = [f"BENCH{(first + k) % devices:07d}" for k in range(per)]
-            for dk in keys:
-                self.watchers[dk] = self.watchers.get(dk, 0) + 1
-            topics = [f"q/2/d/qd{PK}{dk}/bus_" for dk in keys]
-            client.subscribe(*topics)
-            self.subscribers.append(client)
-        self.driver = RealtimeClient(url, "owner-token", client_id="qu_bench_driver", timeout=30)
-        self.devices = devices
-        self.expected = 0
 
-    def _on_message(self, client, userdata, message) -> None:
+def subscribers(port: int, first: int, count: int, clients: int, devices: int, seconds: float, out: str) -> None:
+    """Child process: clients first..first+count-1 subscribe, say "ready", then note when
+    each report arrives (device, value, time.monotonic(), the same clock in every process)."""
+    url = f"ws://127.0.0.1:{port}/ws/v2"
+    arrivals: list[tuple[str, int, float]] = []
+
+    def on_message(client, userdata, message) -> None:
         now = time.monotonic()
         data = json.loads(message.payload)
-        key = (data["deviceKey"], data["data"]["kv"]["brightness"])
-        with self.lock:
-            sent = self.sent.get(key)
-            if sent is not None:
-                self.latencies.append(now - sent)
+        arrivals.append((data["deviceKey"], data["data"]["kv"]["brightness"], now))
+
+    connected = []
+    for i in range(first, first + count):
+        token = "owner-token" if i % 2 == 0 else "recipient-token"
+        client = RealtimeClient(url, token, client_id=f"qu_bench_{i}", timeout=60)
+        client._client.on_message = on_message
+        client.subscribe(*[f"q/2/d/qd{PK}{dk}/bus_" for dk in watched(i, clients, devices)])
+        connected.append(client)
+    print("ready", flush=True)
+    sys.stdin.readline()  # the driver starts
+    time.sleep(seconds + 3)
+    for client in connected:
+        client.close()
+    Path(out).write_text(json.dumps(arrivals))
+
+
+class Fanout:
+    """Subscriber processes and the driver connection."""
+
+    def __init__(self, port: int, clients: int, devices: int, seconds: float, workers: int = 4) -> None:
+        self.dir = tempfile.mkdtemp(prefix="mqtt-bench-")
+        self.devices, self.clients = devices, clients
+        self.watchers: dict[str, int] = {}
+        for i in range(clients):
+            for dk in watched(i, clients, devices):
+                self.watchers[dk] = self.watchers.get(dk, 0) + 1
+        self.procs = []
+        share = -(-clients // workers)
+        for w, first in enumerate(range(0, clients, share)):
+            args = [str(port), str(first), str(min(share, clients - first)), str(clients), str(devices),
+                    str(seconds), f"{self.dir}/{w}.json"]
+            self.procs.append(subprocess.Popen([sys.executable, __file__, "--subscribers", *args],
+                                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True))
+        for proc in self.procs:
+            if proc.stdout.readline().strip() != "ready":
+                raise RuntimeError("a subscriber process did not start")
+        self.driver = RealtimeClient(f"ws://127.0.0.1:{port}/ws/v2", "owner-token", client_id="qu_bench_driver")
+        self.sent: list[tuple[str, int, float]] = []
 
     def drive(self, rate: int, seconds: float) -> int:
         """Write `rate` times a second for `seconds`, round-robin over the devices."""
+        for proc in self.procs:
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
         n, start = 0, time.monotonic()
         while (elapsed := time.monotonic() - start) < seconds:
             while n < elapsed * rate:
                 dk = f"BENCH{n % self.devices:07d}"
                 value = (n // self.devices) % 101
                 kv = json.dumps([{"brightness": value}])
-                with self.lock:
-                    self.sent[(dk, value)] = time.monotonic()
-                self.expected += self.watchers.get(dk, 0)
+                self.sent.append((dk, value, time.monotonic()))
                 self.driver.publish(f"q/1/d/qd{PK}{dk}/sys_", {"msgId": n % 65536, "type": "WRITE-ATTR", "kv": kv}, 0)
                 n += 1
             time.sleep(0.002)
         return n
 
+    @property
+    def expected(self) -> int:
+        return sum(self.watchers.get(dk, 0) for dk, _, _ in self.sent)
+
+    def latencies(self) -> list[float]:
+        """Arrival minus the latest send of the same (device, value) before it."""
+        for proc in self.procs:
+            proc.wait(timeout=120)
+        self.driver.close()
+        sends: dict[tuple[str, int], list[float]] = {}
+        for dk, value, at in self.sent:
+            sends.setdefault((dk, value), []).append(at)
+        out = []
+        for path in Path(self.dir).glob("*.json"):
+            for dk, value, at in json.loads(path.read_text()):
+                times = sends.get((dk, value), [])
+                i = bisect.bisect_right(times, at)
+                if i:
+                    out.append(at - times[i - 1])
+        return out
+
     def close(self) -> None:
-        for client in [*self.subscribers, self.driver]:
-            client.close()
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -147,9 +195,14 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--devices", type=int, default=50)
     parser.add_argument("--rest-worker", nargs=2, metavar=("PORT", "SECONDS"))
+    parser.add_argument("--subscribers", nargs=7, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.rest_worker:
         rest_worker(int(args.rest_worker[0]), float(args.rest_worker[1]), 4)
+        return 0
+    if args.subscribers:
+        port, first, count, clients, devices, seconds, out = args.subscribers
+        subscribers(int(port), int(first), int(count), int(clients), int(devices), float(seconds), out)
         return 0
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
         f.write(scenario(args.devices))
@@ -157,18 +210,20 @@ def main() -> int:
     try:
         rest_rate(server.port, 1)  # warm up: the first requests build the device states
         quiet = rest_rate(server.port, args.seconds)
-        fanout = Fanout(server.port, args.clients, args.devices)
-        result: dict = {}
-        rest = threading.Thread(target=lambda: result.update(rest=rest_rate(server.port, args.seconds)))
-        rest.start()
-        writes = fanout.drive(args.rate, args.seconds)
-        rest.join()
-        time.sleep(2)  # let the last reports arrive
-        fanout.close()
+        fanout = Fanout(server.port, args.clients, args.devices, args.seconds)
+        try:
+            result: dict = {}
+            rest = threading.Thread(target=lambda: result.update(rest=rest_rate(server.port, args.seconds)))
+            rest.start()
+            writes = fanout.drive(args.rate, args.seconds)
+            rest.join()
+            latencies = fanout.latencies()
+        finally:
+            fanout.close()
     finally:
         server.stop()
         Path(f.name).unlink()
-    report(args, writes, fanout.expected, fanout.latencies, quiet, result["rest"])
+    report(args, writes, fanout.expected, latencies, quiet, result["rest"])
     return 0
 
 

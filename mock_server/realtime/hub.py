@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import threading
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -102,6 +103,33 @@ class Channel:
         self.world: World = world
         self.devices = topics.Channels(self.world.devices)
         self._unsubscribe = world.events.subscribe(self._queue)
+        # Who subscribed to what: exact topics by name, wildcard holders checked one by one.
+        self.by_topic: dict[str, set[Connection]] = {}
+        self.wildcard: set[Connection] = set()
+
+    def add_filter(self, connection: Connection, topic_filter: str) -> None:
+        if topics.has_wildcard(topic_filter):
+            self.wildcard.add(connection)
+        else:
+            self.by_topic.setdefault(topic_filter, set()).add(connection)
+
+    def remove_filter(self, connection: Connection, topic_filter: str) -> None:
+        if not topics.has_wildcard(topic_filter):
+            holders = self.by_topic.get(topic_filter, set())
+            holders.discard(connection)
+            if not holders:
+                self.by_topic.pop(topic_filter, None)
+        elif not any(topics.has_wildcard(f) for f in connection.subscriptions):
+            self.wildcard.discard(connection)
+
+    def forget(self, connection: Connection) -> None:
+        self.connections.discard(connection)
+        self.wildcard.discard(connection)
+        for topic_filter in connection.subscriptions:
+            self.remove_filter(connection, topic_filter)
+
+    def recipients(self, topic: str) -> list[Connection]:
+        return [*self.by_topic.get(topic, ()), *(c for c in self.wildcard if c.qos_for(topic) is not None)]
 
     def rebind(self, world: World) -> None:
         """The world was reset or replaced: listen to the new one (its clients stay)."""
@@ -119,7 +147,10 @@ class Channel:
         first = not self.pending
         self.pending.append(event)
         if first:
-            self.hub.loop.call_soon_threadsafe(self.hub.flush, self)
+            if threading.get_ident() == self.hub.thread:  # REST on the loop: no need to wake it
+                self.hub.loop.call_soon(self.hub.flush, self)
+            else:
+                self.hub.loop.call_soon_threadsafe(self.hub.flush, self)
 
 
 class Hub:
@@ -134,6 +165,7 @@ class Hub:
         self._tasks: set[asyncio.Future] = set()
         self._ticker: asyncio.Task | None = None
         self.broker: Broker | None = None
+        self.thread: int | None = None  # the loop's thread, once started
 
     # ---- lifecycle ------------------------------------------------------------------------
 
@@ -153,6 +185,7 @@ class Hub:
 
     async def start(self) -> None:
         HUBS[self.key] = self
+        self.thread = threading.get_ident()
         logging.getLogger("amqtt").setLevel(logging.ERROR)  # refusals are journaled, not logged
         logging.getLogger("transitions").setLevel(logging.ERROR)
         self.broker = Broker(self.config(), loop=self.loop)
@@ -225,7 +258,7 @@ class Hub:
             del self.by_client[connection.client_id]
         channel = self.channels.get(connection.world)
         if channel is not None and connection in channel.connections:
-            channel.connections.discard(connection)
+            channel.forget(connection)
             channel.world.mqtt_sessions.pop(connection.id, None)
             self.journal(channel.world, connection, "disconnect")
 
@@ -305,12 +338,17 @@ class Hub:
         if connection is None:
             return
         connection.subscriptions[topic_filter] = min(qos, 1)  # the cloud delivers at QoS 0 or 1
+        channel = self.channels.get(connection.world)
+        if channel is not None:
+            channel.add_filter(connection, topic_filter)
         self._send_online_state(connection, topic_filter)
 
     def unsubscribed(self, client_id: str, topic_filter: str) -> None:
         connection = self.by_client.get(client_id)
-        if connection is not None:
-            connection.subscriptions.pop(topic_filter, None)
+        if connection is not None and connection.subscriptions.pop(topic_filter, None) is not None:
+            channel = self.channels.get(connection.world)
+            if channel is not None:
+                channel.remove_filter(connection, topic_filter)
 
     def _send_online_state(self, connection: Connection, topic_filter: str) -> None:
         """The device's current online state once, retained, on subscribing to its `onl_`."""
@@ -345,7 +383,7 @@ class Hub:
                 continue
             topic, payload = message
             with world.lock:
-                sent = [c.client_id for c in list(channel.connections) if self.deliver(world, c, event, topic, payload)]
+                sent = [c.client_id for c in channel.recipients(topic) if self.deliver(world, c, event, topic, payload)]
             self.journal(world, None, "deliver", topic=topic, payload=payload, to=sent)
 
     def deliver(self, world: World, connection: Connection, event: Event, topic: str, payload: bytes) -> bool:
