@@ -18,6 +18,7 @@ import argparse
 import bisect
 import http.client
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -85,7 +86,8 @@ def watched(i: int, clients: int, devices: int) -> list[str]:
     return [f"BENCH{(first + k) % devices:07d}" for k in range(per)]
 
 
-def subscribers(port: int, first: int, count: int, clients: int, devices: int, seconds: float, out: str) -> None:
+def subscribers(port: int, first: int, count: int, clients: int, devices: int, seconds: float, out: str,
+                qos: int) -> None:
     """Child process: clients first..first+count-1 subscribe, say "ready", then note when
     each report arrives (device, value, time.monotonic(), the same clock in every process)."""
     url = f"ws://127.0.0.1:{port}/ws/v2"
@@ -101,7 +103,7 @@ def subscribers(port: int, first: int, count: int, clients: int, devices: int, s
         token = "owner-token" if i % 2 == 0 else "recipient-token"
         client = RealtimeClient(url, token, client_id=f"qu_bench_{i}", timeout=60)
         client._client.on_message = on_message
-        client.subscribe(*[f"q/2/d/qd{PK}{dk}/bus_" for dk in watched(i, clients, devices)])
+        client.subscribe(*[f"q/2/d/qd{PK}{dk}/bus_" for dk in watched(i, clients, devices)], qos=qos)
         connected.append(client)
     print("ready", flush=True)
     sys.stdin.readline()  # the driver starts
@@ -114,7 +116,7 @@ def subscribers(port: int, first: int, count: int, clients: int, devices: int, s
 class Fanout:
     """Subscriber processes and the driver connection."""
 
-    def __init__(self, port: int, clients: int, devices: int, seconds: float, workers: int = 4) -> None:
+    def __init__(self, port: int, clients: int, devices: int, seconds: float, qos: int, workers: int = 4) -> None:
         self.dir = tempfile.mkdtemp(prefix="mqtt-bench-")
         self.devices, self.clients = devices, clients
         self.watchers: dict[str, int] = {}
@@ -125,7 +127,7 @@ class Fanout:
         share = -(-clients // workers)
         for w, first in enumerate(range(0, clients, share)):
             args = [str(port), str(first), str(min(share, clients - first)), str(clients), str(devices),
-                    str(seconds), f"{self.dir}/{w}.json"]
+                    str(seconds), f"{self.dir}/{w}.json", str(qos)]
             self.procs.append(subprocess.Popen([sys.executable, __file__, "--subscribers", *args],
                                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True))
         for proc in self.procs:
@@ -195,14 +197,15 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--devices", type=int, default=50)
     parser.add_argument("--rest-worker", nargs=2, metavar=("PORT", "SECONDS"))
-    parser.add_argument("--subscribers", nargs=7, help=argparse.SUPPRESS)
+    parser.add_argument("--qos", type=int, choices=(0, 1), default=1, help="the subscribers' QoS (apps use 1)")
+    parser.add_argument("--subscribers", nargs=8, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.rest_worker:
         rest_worker(int(args.rest_worker[0]), float(args.rest_worker[1]), 4)
         return 0
     if args.subscribers:
-        port, first, count, clients, devices, seconds, out = args.subscribers
-        subscribers(int(port), int(first), int(count), int(clients), int(devices), float(seconds), out)
+        port, first, count, clients, devices, seconds, out, qos = args.subscribers
+        subscribers(int(port), int(first), int(count), int(clients), int(devices), float(seconds), out, int(qos))
         return 0
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
         f.write(scenario(args.devices))
@@ -210,7 +213,7 @@ def main() -> int:
     try:
         rest_rate(server.port, 1)  # warm up: the first requests build the device states
         quiet = rest_rate(server.port, args.seconds)
-        fanout = Fanout(server.port, args.clients, args.devices, args.seconds)
+        fanout = Fanout(server.port, args.clients, args.devices, args.seconds, args.qos)
         try:
             result: dict = {}
             rest = threading.Thread(target=lambda: result.update(rest=rest_rate(server.port, args.seconds)))
@@ -229,7 +232,7 @@ def main() -> int:
 
 def report(args, writes: int, expected: int, latencies: list[float], quiet: float, busy: float) -> None:
     rows = [
-        ("connected clients", f"{args.clients} (+1 driver)"),
+        ("connected clients", f"{args.clients} (+1 driver), subscribed at QoS {args.qos}"),
         ("property writes sent over MQTT", f"{writes} in {args.seconds:.0f} s = {writes / args.seconds:.0f}/s"),
         ("reports delivered", f"{len(latencies)} of {expected} expected ({len(latencies) / args.seconds:.0f}/s)"),
         ("delivery latency p50 / p99", f"{ms(latencies, 50)} / {ms(latencies, 99)} ms"),
@@ -241,7 +244,8 @@ def report(args, writes: int, expected: int, latencies: list[float], quiet: floa
     text = (
         "# Realtime channel under load\n\n"
         f"`python bench/mqtt_load.py --clients {args.clients} --rate {args.rate} --seconds {args.seconds:.0f} "
-        f"--devices {args.devices}`, one run, client and server on the same 2-core machine.\n\n"
+        f"--devices {args.devices} --qos {args.qos}`, one run, load generators and server on the same machine "
+        f"(load average {os.getloadavg()[0]:.1f} at the end, on {os.cpu_count()} cores).\n\n"
         "| measure | value |\n| --- | --- |\n" + table + "\n"
     )
     (ROOT / "bench" / "mqtt-results.md").write_text(text)

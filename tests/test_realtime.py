@@ -439,3 +439,24 @@ def test_a_connected_client_follows_its_world_through_a_reset(world):
     assert [s["clientId"] for s in world.control("GET", "/state")["mqttSessions"]] == [owner.client_id]
     world.switch("owner-token", brightness=77)
     assert kv_of(owner.wait_for("bus_")) == [{"brightness": 77}]
+
+
+def test_wss_with_the_servers_certificate_on_both_ports(tmp_path):
+    import ssl
+
+    tls_dir = tmp_path / "tls"
+    mqtt_port = _port()
+    server = Running("--tls", "--tls-dir", str(tls_dir), "--mqtt-port", str(mqtt_port),
+                     scheme="https", context=ssl._create_unverified_context())
+    try:
+        trusted = ssl.create_default_context(cafile=str(tls_dir / "ca.pem"))
+        for port in (server.port, mqtt_port):
+            client = RealtimeClient(f"wss://127.0.0.1:{port}/ws/v2", "owner-token", tls=trusted)
+            try:
+                assert client.connack == 0 and client.subscribe(DOWN + "bus_") == [1]
+            finally:
+                client.close()
+        with pytest.raises(ssl.SSLCertVerificationError):
+            RealtimeClient(f"wss://127.0.0.1:{mqtt_port}/ws/v2", "owner-token", tls=ssl.create_default_context())
+    finally:
+        server.stop()
