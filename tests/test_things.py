@@ -298,3 +298,39 @@ def test_the_control_api_makes_a_device_report_and_go_offline(api):
     assert moved.status_code == 200
     located = api.get("getDeviceBusinessAttributes", OWNER, **LAMP)["data"]["deviceLocateInfo"]
     assert located["lat"] == "31.2" and located["lngType"] == "W"
+
+
+# ---- validate --------------------------------------------------------------------------------
+
+
+def test_validate_checks_models_and_values(tmp_path):
+    from serving import run_cli
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "products:\n"
+        "  - pk: pX\n"
+        "    tsl: {properties: [{id: 1, code: a, dataType: INT, specs: {min: '5', max: '1'}},\n"
+        "                       {id: 1, code: b, dataType: COLOUR}]}\n"
+        "  - pk: p11u5w\n"
+        "    tsl:\n"
+        "      properties:\n"
+        "        - {id: 2, code: brightness, dataType: INT, specs: {min: '0', max: '100'}}\n"
+        "        - id: 4\n"
+        "          code: lamp_stats\n"
+        "          dataType: STRUCT\n"
+        "          specs: [{id: 1, code: power_w, dataType: FLOAT}, {id: 2, code: led_temp, dataType: INT}]\n"
+        "devices:\n"
+        "  - pk: p11u5w\n"
+        "    dk: LAMPX\n"
+        "    values: {brightness: 120, dimmer: 3, lamp_stats: {power_w: 1.5}}\n"
+    )
+    done = run_cli("validate", str(bad))
+    assert done.returncode == 2
+    problems = done.stderr.splitlines()
+    assert "bad.yaml: products[0].tsl.properties[0].specs: min is above max" in problems
+    assert "bad.yaml: products[0].tsl.properties[1].id: duplicate id 1 (also a)" in problems
+    assert any(p.startswith("bad.yaml: products[0].tsl.properties[1].dataType: must be one of: BOOL") for p in problems)
+    assert "bad.yaml: devices[0].values.brightness: 120 is above max 100" in problems
+    assert any(p.startswith("bad.yaml: devices[0].values.dimmer: unknown property code dimmer") for p in problems)
+    assert "bad.yaml: devices[0].values.lamp_stats: member led_temp is missing" in problems

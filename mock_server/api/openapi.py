@@ -163,12 +163,12 @@ def control_document() -> dict:
         "/_mock/devices/{pk}/{dk}": {
             "get": {
                 "summary": "One device's state: values and when each was reported, pending writes, version",
-                "parameters": DEVICE_PATH,
+                "parameters": list(DEVICE_PATH),
                 "responses": {**_ok("the device"), "404": {"description": "no such device"}},
             },
             "post": {
                 "summary": "The device reports values, moves, or goes online or offline",
-                "parameters": DEVICE_PATH,
+                "parameters": list(DEVICE_PATH),
                 "requestBody": _json_body("DeviceBody"),
                 "responses": {**_ok("the device"), **ERROR, "404": {"description": "no such device"}},
             },
@@ -372,12 +372,14 @@ def quectel_document() -> dict:
             "summary": doc.summary,
             "description": _codes_table(codes),
             "tags": [doc.path.split("/")[2]],
-            "parameters": [{"in": "query", "schema": doc.schema}] if doc.schema else [],
+            "parameters": [{"in": "query", "schema": doc.schema}] if doc.schema and doc.body == "query" else [],
             "responses": {
                 "200": ok,
                 **{str(s): {"$ref": f"#/components/responses/E{s}"} for s in TRANSPORT_ERRORS},
             },
         }
+        if doc.schema and doc.body == "json":
+            operation["requestBody"] = {"required": True, "content": _json(doc.schema)}
         if doc.auth:
             operation["security"] = [{"token": []}]
         spec.path(path=doc.path, operations={doc.method.lower(): operation})
