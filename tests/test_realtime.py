@@ -460,3 +460,17 @@ def test_wss_with_the_servers_certificate_on_both_ports(tmp_path):
             RealtimeClient(f"wss://127.0.0.1:{mqtt_port}/ws/v2", "owner-token", tls=ssl.create_default_context())
     finally:
         server.stop()
+
+
+def test_a_wildcard_subscription_carries_only_the_users_own_devices(world):
+    rui = world.connect("recipient-token")
+    assert rui.subscribe("q/2/d/+/bus_", "#") == [1, 1]
+    world.switch("owner-token", brightness=44)  # Olivia's lamp: not Rui's
+    world.control("POST", "/devices/p11u7a/SENS00000001", {"online": False})  # Rui's own sensor
+    deadline = time.monotonic() + 10
+    while not [m for m in rui.received("onl_") if not m.retain] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    [offline] = [m for m in rui.received("onl_") if not m.retain]
+    assert offline.topic == "q/2/d/qdp11u7aSENS00000001/onl_" and offline.json["data"] == {"value": 0}
+    time.sleep(QUIET)
+    assert [m.topic for m in rui.messages if "LAMP" in m.topic] == []

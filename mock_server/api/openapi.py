@@ -186,8 +186,7 @@ def control_document() -> dict:
     }
     for path, operations in ops.items():
         for operation in operations.values():
-            # A new list: shared parameter lists (DEVICE_PATH) must not grow on every call.
-            operation["parameters"] = [*operation.get("parameters", []), *SESSION_PARAMS]
+            operation.setdefault("parameters", []).extend(SESSION_PARAMS)
         spec.path(path=path, operations=operations)
     return spec.to_dict()
 

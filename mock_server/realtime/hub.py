@@ -35,7 +35,7 @@ from ..cloud.events import Event
 from ..harness.rules import Incoming, apply_effects
 from ..harness.timeparse import delay_seconds
 from ..harness.world import World
-from ..harness.worlds import DEFAULT_WORLD, BadSession, Simulator
+from ..harness.worlds import DEFAULT_WORLD, Simulator
 from . import downlink, topics
 from .plugins import HUBS
 from .transport import RSGIReader, RSGIWriter, WebSocketsWriter, peer_of
@@ -229,7 +229,7 @@ class Hub:
         try:
             self._channel(name, scenario)
             return True
-        except (BadSession, Exception) as exc:  # a bad session name, an unknown scenario
+        except Exception as exc:  # a bad session name (BadSession), an unknown or invalid scenario
             log.info("realtime connection refused: %s", exc)
             return False
 
@@ -501,10 +501,8 @@ def _plausible(topic_filter: str, client_id: str) -> bool:
     the devices (each message is then checked against the recipient's access)."""
     if topics.matches(topic_filter, topics.system(client_id)):
         return True
-    probe = topics.down("PK", "DK", "bus_")
-    return topics.has_wildcard(topic_filter) and (
-        topics.matches(topic_filter, probe) or topic_filter.startswith(("+", "#", "q/+", "q/2/+", "q/2/d/+"))
-    )
+    probes = [topics.down("PK", "DK", suffix) for suffix in topics.DOWNLINK]
+    return topics.has_wildcard(topic_filter) and any(topics.matches(topic_filter, p) for p in probes)
 
 
 def _devices_of(world: World, uid: str | None) -> list[tuple[str, str]]:
