@@ -38,19 +38,19 @@ class RSGIReader(ReaderAdapter):
     async def _receive(self) -> bool:
         """One WebSocket message into the buffer; False at the end of the stream (the peer
         closed, or the server cut the connection: `feed_eof`)."""
-        if self._receiving is None:
-            self._receiving = asyncio.ensure_future(self._transport.receive())
-        eof = asyncio.ensure_future(self._eof.wait())
-        done, _ = await asyncio.wait({self._receiving, eof}, return_when=asyncio.FIRST_COMPLETED)
-        eof.cancel()
-        if self._receiving not in done:
-            return False
-        task, self._receiving = self._receiving, None
+        # The receive runs as a task of its own so that a cut (feed_eof) can cancel it.
+        self._receiving = asyncio.ensure_future(self._transport.receive())
         try:
-            message = task.result()
+            message = await self._receiving
+        except asyncio.CancelledError:
+            if not self._eof.is_set():
+                raise  # not our cut: the reader itself is being cancelled
+            return False
         except Exception:  # the transport closed under us
             self._eof.set()
             return False
+        finally:
+            self._receiving = None
         if message.kind == CLOSE:
             self._eof.set()
             return False
