@@ -214,7 +214,8 @@ def test_the_recipients_stream_stops_when_the_owner_cancels_while_the_owners_goe
         client.subscribe(DOWN + "bus_")
     world.switch("owner-token", brightness=10)
     rui.wait_for("bus_")
-    code = world.api("GET", "deviceShareUserList", "owner-token", pk=LAMP[0], dk=LAMP[1])["data"][0]["shareInfo"]["shareCode"]
+    shares = world.api("GET", "deviceShareUserList", "owner-token", pk=LAMP[0], dk=LAMP[1])["data"]
+    code = shares[0]["shareInfo"]["shareCode"]
     assert world.api("DELETE", "ownerUserUnshareDevice", "owner-token", shareCode=code)["code"] == 200
     world.switch("owner-token", brightness=20)
     world.switch("owner-token", brightness=30)
@@ -474,3 +475,27 @@ def test_a_wildcard_subscription_carries_only_the_users_own_devices(world):
     assert offline.topic == "q/2/d/qdp11u7aSENS00000001/onl_" and offline.json["data"] == {"value": 0}
     time.sleep(QUIET)
     assert [m.topic for m in rui.messages if "LAMP" in m.topic] == []
+
+
+@pytest.mark.parametrize("ending", ["recipient leaves", "expiry on the clock", "owner unbinds"])
+def test_every_way_a_share_ends_stops_the_recipients_stream_at_once(world, ending):
+    expires = world.control("GET", "/clock")["now"] + 3_600_000
+    answer = world.api("POST", "shareByUid", "owner-token", pk=LAMP[0], dk=LAMP[1], shareUid="C1002",
+                       sharingExpireAt=expires)
+    assert answer["code"] == 200, answer
+    owner, rui = world.connect("owner-token"), world.connect("recipient-token")
+    for client in (owner, rui):
+        client.subscribe(DOWN + "bus_")
+    shares = world.api("GET", "deviceShareUserList", "owner-token", pk=LAMP[0], dk=LAMP[1])["data"]
+    code = shares[0]["shareInfo"]["shareCode"]
+    if ending == "recipient leaves":
+        assert world.api("DELETE", "shareUserUnshareDevice", "recipient-token", shareCode=code)["code"] == 200
+    elif ending == "expiry on the clock":
+        world.control("POST", "/clock", {"advance": "2h"})
+    else:
+        assert world.api("DELETE", "unbundlingDeviceDk", "owner-token", pk=LAMP[0], dk=LAMP[1])["code"] == 200
+    world.control("POST", f"/devices/{LAMP[0]}/{LAMP[1]}", {"values": {"brightness": 5}})
+    if ending != "owner unbinds":
+        assert kv_of(owner.wait_for("bus_")) == [{"brightness": 5}]
+    time.sleep(QUIET)
+    assert rui.received("bus_") == []
