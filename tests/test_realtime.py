@@ -283,7 +283,7 @@ def test_the_recipients_connection_drops_after_3_reports(world):
 
 def test_a_rule_withholds_the_ack_and_another_delays_reports(world):
     world.control("POST", "/rules", [
-        {"match": {"mqtt": "deliver", "topic": "ack_$"}, "action": {"fault": "drop"}},
+        {"match": {"mqtt": "deliver", "topic": "ack_$", "dk": LAMP[1]}, "action": {"fault": "drop"}},
         {"match": {"mqtt": "deliver", "topic": "bus_$"}, "action": {"delay": "800ms"}},
     ])
     owner = world.connect("owner-token")
