@@ -499,3 +499,17 @@ def test_every_way_a_share_ends_stops_the_recipients_stream_at_once(world, endin
         assert kv_of(owner.wait_for("bus_")) == [{"brightness": 5}]
     time.sleep(QUIET)
     assert rui.received("bus_") == []
+
+
+def test_a_scenario_script_on_the_clock_publishes_onl_and_reports_with_no_request(world):
+    world.control("PUT", "/scenario", {"scenario": {"extends": "default", "clock": {"frozen": True}, "scripts": [
+        {"device": {"pk": LAMP[0], "dk": LAMP[1]}, "at": "+2h", "online": False},
+        {"device": {"pk": LAMP[0], "dk": LAMP[1]}, "property": "brightness", "every": "30m", "set": 15},
+    ]}})
+    owner = world.connect("owner-token")
+    owner.subscribe(DOWN + "onl_", DOWN + "bus_")
+    owner.wait_for("onl_")  # the retained current state: online
+    world.control("POST", "/clock", {"advance": "2h"})
+    offline = owner.wait_for("onl_", count=2)[1]
+    assert offline.json["data"] == {"value": 0} and not offline.retain
+    assert kv_of(owner.wait_for("bus_", count=3)) == [{"brightness": 15}] * 3  # at +30m, +1h, +1h30m
