@@ -10,12 +10,14 @@ a text message is taken as its UTF-8 bytes, as amqtt's own WebSocket reader does
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 from amqtt import adapters as amqtt_adapters
 from amqtt.adapters import ReaderAdapter, WriterAdapter
 
 CLOSE = 0  # granian's WebsocketMessageType.close
+BACKLOG = 1 << 20  # bytes a connection may have queued before its writers wait
 
 
 class RSGIReader(ReaderAdapter):
@@ -70,6 +72,8 @@ class RSGIWriter(WriterAdapter):
         self._peer = peer
         self._reader = reader
         self._pending = bytearray()
+        self._sender: asyncio.Future | None = None
+        self._closing: asyncio.Future | None = None
         self.closed = False
         # A CONNACK return code to answer instead of amqtt's refusal (5): rules may want 4.
         self.connack_code: int | None = None
@@ -83,13 +87,24 @@ class RSGIWriter(WriterAdapter):
         self._pending += data
 
     async def drain(self) -> None:
-        if self._pending and not self.closed:
-            data, self._pending = bytes(self._pending), bytearray()
-            try:
+        """Hand the packets to one sender per connection: packets written while a frame is on
+        its way go out together in the next frame (MQTT lets a WebSocket frame hold several),
+        and amqtt's write lock is not held for the network's time. Past BACKLOG bytes queued
+        (a client that stopped reading), the writer waits for the sender."""
+        if not self._pending or self.closed:
+            return
+        if self._sender is None or self._sender.done():
+            self._sender = asyncio.ensure_future(self._send_pending())
+        if len(self._pending) > BACKLOG:
+            await asyncio.shield(self._sender)
+
+    async def _send_pending(self) -> None:
+        try:
+            while self._pending and not self.closed:
+                data, self._pending = bytes(self._pending), bytearray()
                 await self._transport.send_bytes(data)
-            except Exception:  # the peer went away: the reader sees the end next
-                self.closed = True
-                self._reader.feed_eof()
+        except Exception:  # the peer went away: the reader sees the end next
+            self._end()
 
     def get_peer_info(self) -> tuple[str, int]:
         return self._peer
@@ -98,12 +113,21 @@ class RSGIWriter(WriterAdapter):
         return None
 
     def cut(self) -> None:
-        """End the stream from our side: the broker sees the client go, as on a network drop."""
+        """End the stream from our side, once what is queued has gone out: the broker sees
+        the client go, as on a network drop."""
+        self._closing = asyncio.ensure_future(self.close())
+
+    def _end(self) -> None:
         self.closed = True
         self._reader.feed_eof()
 
     async def close(self) -> None:
-        self.cut()
+        """amqtt closes right after a refusing CONNACK: what is queued goes out first."""
+        if self._sender is not None and not self._sender.done():
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(self._sender), 5)
+        await self._send_pending()
+        self._end()
 
 
 def peer_of(client: str) -> tuple[str, int]:
