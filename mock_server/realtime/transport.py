@@ -74,6 +74,7 @@ class RSGIWriter(WriterAdapter):
         self._pending = bytearray()
         self._sender: asyncio.Future | None = None
         self._closing: asyncio.Future | None = None
+        self._cutting = False
         self.closed = False
         # A CONNACK return code to answer instead of amqtt's refusal (5): rules may want 4.
         self.connack_code: int | None = None
@@ -84,7 +85,8 @@ class RSGIWriter(WriterAdapter):
             # The first packet is always the CONNACK (20 02 flags code); only a refusal is changed.
             data = data[:3] + bytes([self.connack_code]) + data[4:]
         self._first = False
-        self._pending += data
+        if not self._cutting:
+            self._pending += data
 
     async def drain(self) -> None:
         """Hand the packets to one sender per connection: packets written while a frame is on
@@ -115,6 +117,7 @@ class RSGIWriter(WriterAdapter):
     def cut(self) -> None:
         """End the stream from our side, once what is queued has gone out: the broker sees
         the client go, as on a network drop."""
+        self._cutting = True  # nothing written from now on goes out
         self._closing = asyncio.ensure_future(self.close())
 
     def _end(self) -> None:
