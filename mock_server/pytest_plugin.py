@@ -231,23 +231,6 @@ class QuectelMock:
             return self.control("POST", "/reset", {})
         return self.control("PUT", "/scenario", _scenario_body(scenario))
 
-
-def _scenario_body(scenario: str) -> dict:
-    """PUT /_mock/scenario's body: a name, or a file of this test suite sent inline (the
-    server reads no path a request gives)."""
-    from pathlib import Path
-
-    from .harness.scenario import ScenarioInvalid, read_file, validate_spec, with_base
-
-    path = Path(scenario)
-    if not path.is_file():
-        return {"name": scenario}
-    spec = with_base(read_file(path) or {}, path.name)
-    problems = validate_spec(spec, path.name)[1]
-    if problems:
-        raise ScenarioInvalid(problems)
-    return {"scenario": {"name": path.stem, **spec}}
-
     # ---- realtime ----------------------------------------------------------------------------
 
     def mqtt(self, token: str, *subscribe: str, client_id: str | None = None) -> Any:
@@ -273,6 +256,23 @@ def _scenario_body(scenario: str) -> dict:
         for client in self._clients:
             with contextlib.suppress(Exception):
                 client.close()
+
+
+def _scenario_body(scenario: str) -> dict:
+    """PUT /_mock/scenario's body: a name, or a file of this test suite sent inline (the
+    server reads no path a request gives)."""
+    from pathlib import Path
+
+    from .harness.scenario import ScenarioInvalid, read_file, validate_spec, with_base
+
+    path = Path(scenario)
+    if not path.is_file():
+        return {"name": scenario}
+    spec = with_base(read_file(path) or {}, path.name)
+    problems = validate_spec(spec, path.name)[1]
+    if problems:
+        raise ScenarioInvalid(problems)
+    return {"scenario": {"name": path.stem, **spec}}
 
 
 def _endpoint_path(name: str) -> str:
