@@ -43,3 +43,4 @@ bench: $(VENV)/.installed-bench
 		(apt-get install -y -q wrk >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null))) || \
 		echo "wrk not available: using the Python load generator"
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(MAKE) --no-print-directory $(VENV)/.installed-test && $(BIN)/python bench/mqtt_load.py

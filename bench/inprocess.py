@@ -30,7 +30,7 @@ LOADS = {
 class _Scope:
     def __init__(self, method: str, path: str, query: str) -> None:
         self.method, self.path, self.query_string = method, path, query
-        self.http_version, self.client, self.scheme = "1.1", "127.0.0.1:5555", "http"
+        self.http_version, self.client, self.scheme, self.proto = "1.1", "127.0.0.1:5555", "http", "http"
         self.headers = {"host": "127.0.0.1:8080", "authorization": "owner-token"}  # items() and get(), as RSGI's
 
 

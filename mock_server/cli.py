@@ -37,6 +37,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--key", help="the private key of --cert (PEM)")
     run.add_argument("--admin-token", help="bearer token the control API requires (required off loopback)")
     run.add_argument("--state-file", help="load the worlds from this file; write them there on a clean stop")
+    run.add_argument("--no-mqtt", action="store_true", help="do not serve the realtime channel (MQTT over WebSocket)")
+    run.add_argument(
+        "--mqtt-port", type=int, help="also serve /ws/v2 on this port of its own (the HTTP port always serves it)"
+    )
     run.add_argument("--log-format", choices=("none", "text", "json"), default="none", help="a line per request")
     check = sub.add_parser("validate", help="check scenario files; exit 2 when any has a problem")
     check.add_argument("files", nargs="+", metavar="FILE")
@@ -54,6 +58,17 @@ def _banner(scenario: Scenario, urls: list[tuple[str, str]], extra: list[str] = 
     lines.append(f"  health: {base_url}/_mock/health   docs: {base_url}/_mock/docs/")
     lines += [f"  {line}" for line in extra]
     return "\n".join(lines)
+
+
+def _realtime_lines(args: argparse.Namespace, base_url: str) -> list[str]:
+    if args.no_mqtt:
+        return ["realtime channel: off (--no-mqtt)"]
+    ws = base_url.replace("http", "ws", 1)
+    lines = [f"realtime (MQTT over WebSocket): {ws}/ws/v2   client id qu_<uid>_<ms>, password: the token"]
+    if args.mqtt_port:
+        host = ws.rsplit(":", 1)[0]
+        lines.append(f"  and on its own port: {host}:{args.mqtt_port}/ws/v2")
+    return lines
 
 
 def _refuse(message: str) -> int:
@@ -92,6 +107,8 @@ def run(args: argparse.Namespace) -> int:
     tls = _tls(args)
     if tls is None:
         return 2
+    if args.mqtt_port is not None and (args.no_mqtt or args.mqtt_port == args.port or not 0 < args.mqtt_port < 65536):
+        return _refuse("--mqtt-port needs the realtime channel on (no --no-mqtt) and a port other than --port")
     scenario = _load(args.scenario, args.seed, args.scenario_dir)
     if scenario is None:
         return 2
@@ -108,6 +125,11 @@ def run(args: argparse.Namespace) -> int:
         "LOG_FORMAT": args.log_format,
         "HOST": args.host,
         "SCENARIO_DIRS": tuple(args.scenario_dir),
+        "MQTT": not args.no_mqtt,
+        "MQTT_HOST": args.host,
+        "MQTT_PORT": args.mqtt_port,
+        "TLS_CERT": tls[0],
+        "TLS_KEY": tls[1],
     }
     holder: dict = {}
 
@@ -141,6 +163,7 @@ def run(args: argparse.Namespace) -> int:
         extra.append(f"restored {len(restored)} world(s) from {args.state_file}")
     if args.admin_token:
         extra.append("control API: Authorization: Bearer <your --admin-token>")
+    extra += _realtime_lines(args, urls[0][1])
     print(_banner(scenario, urls, extra), flush=True)
     serve(make_app, args.host, args.port, cert=cert, key=key, on_shutdown=save_on_stop, sock=sock)
     return 0

@@ -76,19 +76,25 @@ class _ThreadServer:
         from werkzeug.serving import make_server
 
         from .app import create_app
+        from .realtime.serving import ThreadedRealtime
 
         self.port = _free_port()
-        self._server = make_server("127.0.0.1", self.port, create_app(), threaded=True)
+        app = create_app()
+        self._server = make_server("127.0.0.1", self.port, app, threaded=True)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
+        # The WSGI server takes no WebSockets: the realtime channel gets a listener of its own.
+        self._realtime = ThreadedRealtime(app)
+        self.realtime_port = self._realtime.port
 
     def stop(self) -> None:
+        self._realtime.stop()
         self._server.shutdown()
 
 
 class _ProcessServer:
     def __init__(self) -> None:
-        self.port = _free_port()
+        self.port = self.realtime_port = _free_port()
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "mock_server", "run", "--port", str(self.port)],
             stdout=subprocess.DEVNULL,
@@ -100,12 +106,19 @@ class _ProcessServer:
         self._proc.wait(timeout=10)
 
 
+class ServerURL(str):
+    """The simulator's base URL; `.realtime` is where its realtime channel listens (ws://...)."""
+
+    realtime: str
+
+
 @pytest.fixture(scope="session")
 def quectel_mock_server(pytestconfig: pytest.Config) -> Iterator[str]:
     """The base URL of the session's simulator (its default world)."""
     mode = pytestconfig.getoption("quectel_mock_mode") or pytestconfig.getini("quectel_mock_mode")
     server = _ProcessServer() if mode == "process" else _ThreadServer()
-    base_url = f"http://127.0.0.1:{server.port}"
+    base_url = ServerURL(f"http://127.0.0.1:{server.port}")
+    base_url.realtime = f"ws://127.0.0.1:{server.realtime_port}"
     try:
         _wait_ready(base_url)
         yield base_url
@@ -121,6 +134,9 @@ class QuectelMock:
         self.world = world
         self.scenario = scenario
         self.base_url = f"{server_url}/s/{world}"
+        realtime = getattr(server_url, "realtime", server_url.replace("http", "ws", 1))
+        self.realtime_url = f"{realtime}/s/{world}/ws/v2"
+        self._clients: list = []
 
     # ---- HTTP ----------------------------------------------------------------------------
 
@@ -175,9 +191,11 @@ class QuectelMock:
         """Add a rule (same schema as scenario files): `rule(match={...}, action={...})`."""
         return self.control("POST", "/rules", {**(spec or {}), **fields})
 
-    def journal(self, endpoint: str | None = None, code: int | None = None) -> list[dict]:
-        """The requests this world received, oldest first, optionally by endpoint and code."""
-        query = urllib.parse.urlencode({k: v for k, v in (("path", endpoint), ("code", code)) if v is not None})
+    def journal(self, endpoint: str | None = None, code: int | None = None, kind: str | None = None) -> list[dict]:
+        """What this world received, oldest first, optionally by endpoint, code and kind
+        ("rest" requests, "mqtt" realtime sessions and messages)."""
+        pairs = (("path", endpoint), ("code", code), ("kind", kind))
+        query = urllib.parse.urlencode({k: v for k, v in pairs if v is not None})
         return self.control("GET", "/journal" + (f"?{query}" if query else ""))["entries"]
 
     def assert_called(self, endpoint: str, times: int | None = None, code: int | None = None) -> list[dict]:
@@ -212,6 +230,32 @@ class QuectelMock:
         if scenario is None:
             return self.control("POST", "/reset", {})
         return self.control("PUT", "/scenario", _scenario_body(scenario))
+
+    # ---- realtime ----------------------------------------------------------------------------
+
+    def mqtt(self, token: str, *subscribe: str, client_id: str | None = None) -> Any:
+        """A paho-mqtt client signed in to this world's realtime channel as `token`'s user,
+        subscribed to `subscribe` (topics or device suffixes via `topic()`), collecting what
+        arrives: `.wait_for("bus_")`, `.messages`, `.publish(...)`, `.connack`. Closed after
+        the test. Needs paho-mqtt."""
+        from .realtime.client import RealtimeClient
+
+        client = RealtimeClient(self.realtime_url, token, client_id=client_id)
+        self._clients.append(client)
+        if subscribe and client.connack == 0:
+            client.subscribe(*subscribe)
+        return client
+
+    @staticmethod
+    def topic(pk: str, dk: str, suffix: str = "bus_") -> str:
+        """A device's downlink topic (bus_, ack_, onl_) or, for bus / sys_, its uplink one."""
+        direction = "2" if suffix.endswith("_") and suffix != "sys_" else "1"
+        return f"q/{direction}/d/qd{pk}{dk}/{suffix}"
+
+    def close_clients(self) -> None:
+        for client in self._clients:
+            with contextlib.suppress(Exception):
+                client.close()
 
 
 def _scenario_body(scenario: str) -> dict:
@@ -261,5 +305,6 @@ def quectel_mock(request: pytest.FixtureRequest, quectel_mock_server: str) -> It
     except (AssertionError, ValueError) as err:  # ScenarioInvalid is a ValueError
         raise pytest.UsageError(f"quectel_mock: cannot load scenario {scenario!r}: {err}") from None
     yield mock
+    mock.close_clients()
     with contextlib.suppress(AssertionError, OSError):  # the server may already be gone
         mock.control("DELETE", "/world")

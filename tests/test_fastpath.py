@@ -64,6 +64,7 @@ class _Scope:
     http_version: str = "1.1"
     client: str = "127.0.0.1:5555"
     scheme: str = "http"
+    proto: str = "http"  # granian sets "ws" for a WebSocket
 
 
 @dataclass

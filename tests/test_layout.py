@@ -39,3 +39,10 @@ def test_the_harness_does_not_reach_into_the_http_layer():
 def test_the_import_reader_sees_relative_imports():
     # A check that cannot fail is worthless: the reader must resolve `from ..harness import x`.
     assert "mock_server.harness.world" in _imports(PACKAGE / "api" / "dispatch.py")
+
+
+def test_the_realtime_channel_stays_out_of_the_http_layer():
+    for path in sorted((PACKAGE / "realtime").glob("*.py")):
+        bad = {m for m in _imports(path) if m.split(".")[0] in ("flask", "werkzeug")}
+        bad |= {m for m in _imports(path) if m.startswith("mock_server.api")}
+        assert not bad, f"{path.name} imports {sorted(bad)}"

@@ -49,6 +49,17 @@ def test_base_url_reaches_the_world(quectel_mock):
     req = urllib.request.Request(quectel_mock.base_url + "/v2/enduser/enduserapi/userInfo",
                                  headers={"Authorization": "owner-token"})
     assert json.load(urllib.request.urlopen(req))["data"]["uid"] == "C1001"
+
+
+def test_mqtt_helper_collects_the_reports_of_a_shared_lamp(quectel_mock):
+    assert quectel_mock.call("POST", "shareByUid", "owner-token", **LAMP, shareUid="C1002")["code"] == 200
+    rui = quectel_mock.mqtt("recipient-token", quectel_mock.topic(**LAMP, suffix="bus_"))
+    quectel_mock.call("POST", "batchControlDevice", "owner-token")  # code 5074: nothing reported
+    quectel_mock.control("POST", "/devices/p11u5w/LAMP00000001", {"values": {"brightness": 21}})
+    [report] = rui.wait_for("bus_")
+    assert report.json["data"]["kv"] == {"brightness": 21}
+    assert [e["endpoint"] for e in quectel_mock.journal(kind="mqtt")][:2] == ["mqtt.connect", "mqtt.subscribe"]
+    assert quectel_mock.mqtt("no-such-token").connack == 5
 """
 
 
@@ -56,7 +67,7 @@ def test_base_url_reaches_the_world(quectel_mock):
 def test_plugin_example_suite(pytester, mode):
     pytester.makepyfile(test_example=EXAMPLE)
     result = pytester.runpytest_subprocess(f"--quectel-mock-mode={mode}", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=6)
+    result.assert_outcomes(passed=7)
 
 
 def test_readme_example_runs(pytester):

@@ -183,6 +183,8 @@ def state() -> Response:
             "devices": [_device(world, d) for d in first(world.devices)],
             "shares": [_share(s) for s in shares],
             "tokens": [_token(t, now) for t in first(world.tokens)],
+            # Clients connected to the realtime channel (MQTT over WebSocket) in this world.
+            "mqttSessions": [session.describe() for session in list(world.mqtt_sessions.values())],
         }
     return jsonify(body)
 
@@ -395,7 +397,7 @@ def journal() -> Response:
     code = request.args.get("code", type=int)
     limit = request.args.get("limit", type=int)
     journal = _world().journal
-    matches = journal.query(request.args.get("path"), code)
+    matches = journal.query(request.args.get("path"), code, kind=request.args.get("kind"))
     # total counts what the filters select (before limit); recorded, every request ever seen.
     return jsonify(total=len(matches), recorded=journal.total, entries=matches[-limit:] if limit else matches)
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterator
 
 from ..cloud.errors import message_for
-from ..harness.timeparse import parse_duration
 from .envelope import Reply, render
 
 MALFORMED = b'{"code":200,"msg":"","data":{"shareCode":'
@@ -25,13 +23,6 @@ class DroppedOnPurpose(ConnectionAbortedError):
 def dropping_body() -> Iterator[bytes]:
     raise DroppedOnPurpose("connection dropped by a rule")
     yield b""  # pragma: no cover - makes this a generator
-
-
-def delay_seconds(delay: object, rng: random.Random) -> float:
-    if isinstance(delay, dict):
-        low, high = parse_duration(delay["min"]), parse_duration(delay["max"])
-        return rng.uniform(min(low, high), max(low, high)) / 1000
-    return parse_duration(delay) / 1000
 
 
 def fault(kind: str) -> Reply:

@@ -186,6 +186,13 @@ def control_document() -> dict:
                         "example": 100,
                         "description": "at most this many entries, the latest; total still counts all that match",
                     },
+                    {
+                        "name": "kind",
+                        "in": "query",
+                        "schema": {"type": "string", "enum": ["rest", "mqtt"]},
+                        "example": "mqtt",
+                        "description": "only requests (rest) or only realtime sessions and messages (mqtt)",
+                    },
                 ],
                 "responses": _ok("total and entries"),
             },

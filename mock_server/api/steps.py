@@ -26,10 +26,11 @@ from ..cloud.accounts import strip_bearer
 from ..cloud.errors import QuectelError
 from ..harness.rules import Incoming, apply_effects, caller_uid, refusal
 from ..harness.scenario import ScenarioInvalid, ScenarioNotFound
+from ..harness.timeparse import delay_seconds
 from ..harness.worlds import DEFAULT_WORLD, BadSession, Simulator
 from .context import RequestState
 from .envelope import Reply, render, render_error, render_http_error
-from .faults import delay_seconds, fault, forced_answer
+from .faults import fault, forced_answer
 from .warn import HEADER as WARNING_HEADER
 from .warn import warning_header
 

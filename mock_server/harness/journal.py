@@ -30,10 +30,15 @@ class Journal:
             self._entries.append(entry)
         return entry
 
-    def query(self, path: str | None = None, code: int | None = None, limit: int | None = None) -> list[dict]:
-        """Entries oldest first; `path` matches the full path or its last segment."""
+    def query(
+        self, path: str | None = None, code: int | None = None, limit: int | None = None, kind: str | None = None
+    ) -> list[dict]:
+        """Entries oldest first; `path` matches the full path or its last segment; `kind` is
+        "rest" (requests) or "mqtt" (realtime sessions and messages)."""
         with self._lock:
             entries = list(self._entries)
+        if kind:
+            entries = [e for e in entries if e.get("kind", "rest") == kind]
         if path:
             entries = [e for e in entries if path in (e["path"], e["endpoint"])]
         if code is not None:

@@ -30,6 +30,7 @@ class Incoming:
     params: dict[str, Any]
     headers: dict[str, str]  # names in lower case
     authorization: str | None = None
+    mqtt: str | None = None  # a realtime event (connect, subscribe, publish, deliver); `path` is its topic
 
     @property
     def endpoint(self) -> str:
@@ -43,10 +44,12 @@ class Rule:
     fired: int = 0
     seen: int = 0  # calls that met every condition but nth/every/chance
     _path: Any = field(default=None, repr=False)
+    _topic: Any = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        path = self.match.get("path")
+        path, topic = self.match.get("path"), self.match.get("topic")
         self._path = compile_pattern(path) if path else None
+        self._topic = compile_pattern(topic) if topic else None
 
     @property
     def match(self) -> dict:
@@ -135,6 +138,10 @@ class RuleSet:
 
 def _conditions(rule: Rule, world: World, req: Incoming) -> bool:
     m = rule.match
+    if m.get("mqtt") != req.mqtt:  # REST rules never see realtime events, nor the reverse
+        return False
+    if rule._topic is not None and not rule._topic.search(req.path):
+        return False
     if "endpoint" in m:
         target = m["endpoint"]
         if (req.path if target.startswith("/") else req.endpoint) != target.rstrip("/") and req.path != target:

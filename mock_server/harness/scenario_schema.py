@@ -18,6 +18,7 @@ from .timeparse import parse_duration, parse_instant
 
 REQUIRED = {"required": "is required", "null": "must not be null"}
 FAULTS = ("drop", "empty", "malformed", "http500", "http502", "http503", "hang")
+MQTT_EVENTS = ("connect", "subscribe", "publish", "deliver")
 SHARE_STATES = ("pending", "active", "ended")
 
 
@@ -299,6 +300,11 @@ class MatchSpec(Strict):
     pk = Str(metadata={"description": "the request's pk, or a productKey in its deviceList"})
     dk = Str(metadata={"description": "the request's dk, or a deviceKey in its deviceList"})
     property = Str(metadata={"description": "a property or service code the request writes or asks for"})
+    mqtt = Str(
+        validate=one_of(MQTT_EVENTS),
+        metadata={"description": "a realtime event instead of a request: connect, subscribe, publish or deliver"},
+    )
+    topic = Str(metadata={"description": "regular expression searched in the MQTT topic (or filter)"})
 
     @validates_schema
     def _methods(self, data: dict, **kwargs: Any) -> None:
@@ -306,11 +312,13 @@ class MatchSpec(Strict):
         methods = method if isinstance(method, list) else [method] if method is not None else []
         if not all(isinstance(m, str) and m.isalpha() for m in methods):
             raise ValidationError("must be an HTTP method or a list of them", "method")
-        if "path" in data:
+        for name in ("path", "topic"):
             try:
-                compile_pattern(data["path"])
+                compile_pattern(data.get(name, ""))
             except PatternError:
-                raise ValidationError("is not a valid regular expression", "path") from None
+                raise ValidationError("is not a valid regular expression", name) from None
+        if "topic" in data and "mqtt" not in data:
+            raise ValidationError("needs mqtt: connect, subscribe, publish or deliver", "topic")
 
 
 class DelaySpec(Strict):
@@ -345,6 +353,7 @@ class ActionSpec(Strict):
         validate=validate.Length(min=1, error="must not be empty"),
         metadata={"description": "batchControlDevice: the matching devices land in failureList with this msg"},
     )
+    disconnect = Bool(metadata={"description": "realtime: the client's connection is cut (after this message)"})
 
     @validates_schema
     def _does_something(self, data: dict, **kwargs: Any) -> None:
@@ -362,6 +371,19 @@ class RuleSpec(Strict):
     match = fields.Nested(MatchSpec, load_default=dict, error_messages=REQUIRED)
     action = fields.Nested(ActionSpec, required=True, error_messages=REQUIRED)
     times = Int(validate=at_least(1), metadata={"description": "fire at most N times"})
+
+    @validates_schema
+    def _realtime(self, data: dict, **kwargs: Any) -> None:
+        match, action = data.get("match") or {}, data.get("action") or {}
+        if "mqtt" not in match:
+            if action.get("disconnect"):
+                raise ValidationError({"disconnect": ["needs match.mqtt"]}, "action")
+            return
+        rest_only = [k for k in ("endpoint", "path", "method", "headers") if k in match]
+        if rest_only:
+            raise ValidationError({rest_only[0]: ["does not apply to mqtt events"]}, "match")
+        if match["mqtt"] == "connect" and action.get("code", 5) not in (1, 2, 3, 4, 5):
+            raise ValidationError({"code": ["a refused CONNECT answers a CONNACK code from 1 to 5"]}, "action")
 
 
 # ---- scripts: device behaviour on the clock -------------------------------------------------

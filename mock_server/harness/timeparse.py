@@ -3,6 +3,7 @@ duration relative to the clock's start) as scenario files and the control API wr
 
 from __future__ import annotations
 
+import random
 import re
 from datetime import UTC, datetime
 
@@ -44,3 +45,11 @@ def parse_instant(value: str | int, start_ms: int) -> int:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return int(parsed.timestamp() * 1000)
+
+
+def delay_seconds(delay: object, rng: random.Random) -> float:
+    """A rule's `delay` in seconds: a duration, or {min, max} drawn from `rng`."""
+    if isinstance(delay, dict):
+        low, high = parse_duration(delay["min"]), parse_duration(delay["max"])
+        return rng.uniform(min(low, high), max(low, high)) / 1000
+    return parse_duration(delay) / 1000

@@ -9,7 +9,7 @@ so that random rules do not change the share codes), and the scenario it was bui
 from __future__ import annotations
 
 import random
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..cloud.models import Settings
 from ..cloud.store import Cloud
@@ -32,6 +32,9 @@ class World(Cloud):
         self.journal = Journal()
         self.rule_rng = random.Random(seed)
         self.scenario: Scenario | None = None  # for resets
+        # Realtime clients connected to this world, by connection id (filled by the realtime
+        # channel; each value has describe() for /_mock/state).
+        self.mqtt_sessions: dict[int, Any] = {}
 
     def catch_up(self) -> int:
         """Run what devices were to do by now on the clock (writes applied after their delay,

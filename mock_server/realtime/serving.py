@@ -1,0 +1,132 @@
+"""Starting and stopping the realtime channel with the server, and taking its WebSockets.
+
+The HTTP port always serves `/ws/v2` (and `/s/NAME/ws/v2`), through granian. `--mqtt-port N`
+adds a listener of its own on port N (as the real cloud has a realtime host on 8443), served
+by `websockets`, which also answers the `mqtt` subprotocol in the handshake: granian's RSGI
+cannot, and browsers insist on it. `--no-mqtt` turns the channel off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+import threading
+from http import HTTPStatus
+from typing import Any
+
+from .hub import Hub, world_name
+
+log = logging.getLogger(__name__)
+
+
+class Realtime:
+    """The channel of one server process: its hub, started on first use or with the
+    dedicated listener."""
+
+    def __init__(self, app: Any, loop: asyncio.AbstractEventLoop) -> None:
+        self.hub = Hub(app.extensions["mock_server"], loop)
+        self.loop = loop
+        self._started: asyncio.Future | None = None
+        self._listener: Any = None
+
+    async def ensure_started(self) -> None:
+        if self._started is None:
+            self._started = asyncio.ensure_future(self.hub.start())
+        await asyncio.shield(self._started)
+
+    async def websocket(self, scope: Any, proto: Any) -> None:
+        """A WebSocket upgrade on the HTTP port (granian RSGI)."""
+        name = world_name(scope.path, scope.headers)
+        if name is None:
+            proto.close(404)  # before the upgrade: an HTTP 404, as for any unknown path
+            return
+        await self.ensure_started()
+        await self.hub.serve_rsgi(scope, proto, name)
+
+    async def listen(self, host: str, port: int, tls: ssl.SSLContext | None = None) -> int:
+        """The dedicated listener; returns its port (useful with port 0)."""
+        from websockets.asyncio.server import serve
+
+        await self.ensure_started()
+
+        def process_request(connection: Any, request: Any) -> Any:
+            if world_name(request.path.split("?", 1)[0], request.headers) is None:
+                return connection.respond(HTTPStatus.NOT_FOUND, "not found\n")
+            return None
+
+        async def handler(websocket: Any) -> None:
+            name = world_name(websocket.request.path.split("?", 1)[0], websocket.request.headers)
+            await self.hub.serve_websocket(websocket, name)
+
+        self._listener = await serve(
+            handler,
+            host,
+            port,
+            ssl=tls,
+            subprotocols=["mqtt"],
+            process_request=process_request,
+            compression=None,
+            ping_interval=None,  # MQTT has its own keep-alive
+        )
+        return self._listener.sockets[0].getsockname()[1]
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
+        if self._started is not None and self._started.done():
+            await self.hub.stop()
+
+    def stop(self, loop: asyncio.AbstractEventLoop) -> None:
+        if loop.is_running():
+            loop.create_task(self.close())
+        else:
+            with contextlib.suppress(Exception):
+                loop.run_until_complete(self.close())
+
+
+def realtime_for(app: Any, loop: asyncio.AbstractEventLoop) -> Realtime | None:
+    """The channel for `app`, unless its config turned it off (MQTT = False); with
+    MQTT_PORT set, its dedicated listener starts with the loop."""
+    if not app.config.get("MQTT", True):
+        return None
+    realtime = Realtime(app, loop)
+    port = app.config.get("MQTT_PORT")
+    if port:
+        tls = tls_context(app.config.get("TLS_CERT"), app.config.get("TLS_KEY"))
+        task = loop.create_task(realtime.listen(app.config.get("MQTT_HOST", "127.0.0.1"), port, tls))
+        task.add_done_callback(_report_failure)
+    return realtime
+
+
+def _report_failure(task: asyncio.Task) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("the realtime listener did not start: %s", task.exception())
+
+
+def tls_context(cert: str | None, key: str | None) -> ssl.SSLContext | None:
+    if not cert:
+        return None
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(cert, key)
+    return context
+
+
+class ThreadedRealtime:
+    """The channel in a thread of its own, beside a WSGI server that cannot take WebSockets
+    (the pytest plugin's thread mode): a dedicated listener on 127.0.0.1 and a free port."""
+
+    def __init__(self, app: Any) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.realtime = Realtime(app, self.loop)
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True, name="realtime")
+        self._thread.start()
+        future = asyncio.run_coroutine_threadsafe(self.realtime.listen("127.0.0.1", 0), self.loop)
+        self.port: int = future.result(timeout=30)
+
+    def stop(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.realtime.close(), self.loop).result(timeout=10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=10)

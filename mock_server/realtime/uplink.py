@@ -1,0 +1,138 @@
+"""What apps publish (facts §5.4, §5.5): binary TTLV frames on `q/1/d/qd{pk}{dk}/bus` (read
+all 0x0011, write 0x0013) and JSON `READ-ATTR` / `WRITE-ATTR` on `q/1/d/qd{pk}{dk}/sys_`.
+
+Both go through the same control code as batchControlDevice; the device then answers with
+`ack_` and `bus_` (the hub publishes the events). Anything the cloud refuses or cannot read
+comes back to the sender alone as a `BUSI-ERROR` on `q/1/u/{clientId}/sys_`, and changes
+nothing: 4007 for a device the user may not use, 4021 when it is offline, 5340 for a command
+that cannot be carried out (unreadable frame or JSON, unknown code, value outside its specs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from ..cloud import access, control
+from ..cloud.control import CommandRefused
+from ..cloud.errors import message_for
+from ..harness.timeparse import delay_seconds
+from . import downlink, topics, ttlv
+
+if TYPE_CHECKING:
+    from .hub import Connection, Hub
+
+INVALID = 5340
+NOT_BOUND = (4007, "device is not bound")
+
+
+async def handle(hub: Hub, connection: Connection, topic: str, payload: bytes) -> None:
+    channel = hub.channels.get(connection.world)
+    if channel is None:
+        return
+    world = channel.world
+    target = channel.devices.parse(topic)
+    dk = target.dk if target else ""
+    with world.lock:
+        world.catch_up()
+        rule, action = hub.rule(world, connection, "publish", topic, target)
+    hub.journal(world, connection, "publish", topic=topic, payload=payload, rule=rule, code=action.get("code"))
+    if action.get("delay"):
+        await asyncio.sleep(delay_seconds(action["delay"], world.rule_rng))
+    if action.get("disconnect"):
+        hub.cut(connection)
+        return
+    if action.get("fault") == "drop":
+        return
+    if "code" in action:
+        _refuse(hub, connection, dk, CommandRefused(action["code"], action.get("msg") or ""))
+        return
+    try:
+        with world.lock:
+            world.catch_up()
+            _command(world, connection, target, payload)
+    except CommandRefused as refused:
+        _refuse(hub, connection, dk, refused)
+
+
+def _refuse(hub: Hub, connection: Connection, dk: str, refused: CommandRefused) -> None:
+    msg = refused.msg or message_for(refused.code)
+    topic, payload = downlink.busi_error(connection.client_id, dk, refused.code, msg)
+    hub.send(connection, topic, payload, 0)
+    channel = hub.channels.get(connection.world)
+    if channel is not None:
+        hub.journal(channel.world, connection, "refuse", topic=topic, payload=payload, code=refused.code)
+
+
+def _command(world: Any, connection: Connection, target: topics.DeviceTopic | None, payload: bytes) -> None:
+    """Carry out one uplink message; CommandRefused when the cloud will not."""
+    if target is None or target.direction != topics.UP:
+        raise CommandRefused(*NOT_BOUND)
+    user = world.users.get(connection.uid)
+    if user is None or not access.can_use(world, user.uid, target.pk, target.dk):
+        raise CommandRefused(*NOT_BOUND)
+    if target.suffix == "bus":
+        _ttlv(world, user, target, payload)
+    elif target.suffix == "sys_":
+        _json(world, user, target, payload)
+    else:
+        raise CommandRefused(INVALID, f"nothing is published to {target.suffix}: use bus (TTLV) or sys_ (JSON)")
+
+
+def _ttlv(world: Any, user: Any, target: topics.DeviceTopic, payload: bytes) -> None:
+    product = world.products.get(target.pk)
+    if product is None:
+        raise CommandRefused(INVALID, f"product {target.pk} has no thing model")
+    try:
+        frame = ttlv.decode_frame(payload)
+        if frame.cmd == ttlv.READ_ALL:
+            control.read(world, user, target.pk, target.dk, None, msg_id=frame.packet_id)
+        elif frame.cmd == ttlv.WRITE:
+            kv = ttlv.decode_fields(product, frame.payload)
+            control.write(world, user, target.pk, target.dk, kv, msg_id=frame.packet_id)
+        else:
+            raise CommandRefused(INVALID, f"TTLV command {frame.cmd:#06x}: only 0x0011 (read all) and 0x0013 (write)")
+    except ttlv.TTLVError as problem:
+        raise CommandRefused(INVALID, f"malformed TTLV frame: {problem}") from None
+
+
+def _json(world: Any, user: Any, target: topics.DeviceTopic, payload: bytes) -> None:
+    try:
+        message = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        raise CommandRefused(INVALID, "malformed JSON: the message must be a READ-ATTR or WRITE-ATTR object") from None
+    if not isinstance(message, dict):
+        raise CommandRefused(INVALID, "malformed JSON: the message must be a READ-ATTR or WRITE-ATTR object")
+    msg_id = message.get("msgId") if isinstance(message.get("msgId"), int) else None
+    kind = message.get("type")
+    kv = _inner(message.get("kv"))
+    if kind == "READ-ATTR":
+        if kv is not None and not (isinstance(kv, list) and all(isinstance(c, str) for c in kv)):
+            raise CommandRefused(INVALID, 'READ-ATTR kv must be JSON text of a code list, ["switch"]')
+        control.read(world, user, target.pk, target.dk, kv or None, msg_id=msg_id)
+    elif kind == "WRITE-ATTR":
+        control.write(world, user, target.pk, target.dk, _merged(kv), msg_id=msg_id)
+    else:
+        raise CommandRefused(INVALID, f"unknown type {kind!r}: READ-ATTR or WRITE-ATTR")
+
+
+def _inner(kv: Any) -> Any:
+    """`kv` is JSON text on the wire; a client that sends the value itself is understood too."""
+    if isinstance(kv, str):
+        try:
+            return orjson.loads(kv)
+        except orjson.JSONDecodeError:
+            raise CommandRefused(INVALID, "kv is not JSON text") from None
+    return kv
+
+
+def _merged(kv: Any) -> dict:
+    items = kv if isinstance(kv, list) else [kv]
+    if not items or not all(isinstance(item, dict) for item in items):
+        raise CommandRefused(INVALID, 'WRITE-ATTR kv must be JSON text of [{"code": value}]')
+    merged: dict = {}
+    for item in items:
+        merged.update(item)
+    return merged
