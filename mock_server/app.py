@@ -15,6 +15,7 @@ from .cloud.errors import QuectelError
 from .harness import persistence
 from .harness.scenario import Scenario
 from .harness.worlds import Simulator
+from .ui import install as install_dashboard
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ def create_app(
     for blueprint in (sharing.bp, devices.bp, accounts.bp, control.bp):
         app.register_blueprint(blueprint)
     hooks.install(app)
+    install_dashboard(app)
     _register_errors(app)
     if app.config["LOG_FORMAT"] != "none":
         _log_to_stdout()

@@ -18,6 +18,7 @@ from typing import Any
 
 from .api.faults import DroppedOnPurpose
 from .api.hooks import CAN_DEFER, DEFERRED, RESUME
+from .ui import stream
 
 _DROP = object()
 
@@ -53,6 +54,8 @@ class RSGIBridge:
                 break
             seconds, resume = deferred
             await asyncio.sleep(seconds)
+        if stream.STREAM in environ:  # the live journal: the answer stays open (ui/stream.py)
+            return await stream.serve(proto, status, headers, payload, environ[stream.STREAM])
         if payload is _DROP:
             # Headers promise a body that never comes: the client sees the connection drop.
             transport = proto.response_stream(status, headers)
@@ -79,6 +82,7 @@ class RSGIBridge:
             "wsgi.multiprocess": False,
             "wsgi.run_once": False,
             CAN_DEFER: True,
+            stream.CAN_STREAM: True,
         }
         for name, value in scope.headers.items():
             key = name.upper().replace("-", "_")

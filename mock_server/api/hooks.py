@@ -51,8 +51,12 @@ class SessionPrefix:
         return self.app(environ, start_response)
 
 
-# Control paths anyone may read even when an admin token is set: they change nothing.
-PUBLIC_CONTROL = ("/_mock/health", "/_mock/docs", "/_mock/openapi")
+# Control paths anyone may read even when an admin token is set: they change nothing. The
+# dashboard checks the token itself (ui/__init__.py), to send a browser to its login page.
+PUBLIC_CONTROL = ("/_mock/health", "/_mock/docs", "/_mock/openapi", "/_mock/ui")
+# The dashboard's login keeps the admin token in this cookie (HttpOnly, SameSite=Strict), so
+# the pages and the control calls they make carry it; cross-site requests are refused anyway.
+ADMIN_COOKIE = "mock_admin"
 
 
 def install(app: Flask) -> None:
@@ -61,12 +65,18 @@ def install(app: Flask) -> None:
     app.after_request(_record)
 
 
-def _admin_refusal(req) -> Response | None:
+def admin_ok(req) -> bool:
+    """Whether the request may use the control API: no admin token is set, or it carries it
+    (Authorization: Bearer, or the dashboard's cookie)."""
     token = current_app.config.get("ADMIN_TOKEN")
-    if not token or req.path.startswith(PUBLIC_CONTROL):
-        return None
-    given = req.environ.get("HTTP_AUTHORIZATION") or ""
-    if hmac.compare_digest(strip_bearer(given).encode(), token.encode()):
+    if not token:
+        return True
+    given = strip_bearer(req.environ.get("HTTP_AUTHORIZATION") or "") or req.cookies.get(ADMIN_COOKIE, "")
+    return hmac.compare_digest(given.encode(), token.encode())
+
+
+def _admin_refusal(req) -> Response | None:
+    if req.path.startswith(PUBLIC_CONTROL) or admin_ok(req):
         return None
     response = Response(
         orjson.dumps({"error": "the control API needs Authorization: Bearer <admin token>"}),
@@ -169,6 +179,7 @@ def _record(response: Response) -> Response:
         "code": getattr(response, "quectel_code", None),
         "status": response.status_code,
         "warnings": state.warnings,
+        "answer": None if state.control else _answer_text(response),
     }
     if not state.control:
         world.journal.record(**entry)
@@ -176,6 +187,16 @@ def _record(response: Response) -> Response:
     if fmt != "none":
         _log(fmt, entry, state)
     return response
+
+
+ANSWER_MAX = 2048  # characters of an answer the journal keeps
+
+
+def _answer_text(response: Response) -> str | None:
+    """The body answered, for the journal (None for a streamed or dropped answer)."""
+    if response.is_streamed:
+        return None
+    return response.get_data()[:ANSWER_MAX].decode("utf-8", "replace")
 
 
 _request_log = logging.getLogger("mock_server.requests")
