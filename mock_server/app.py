@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.exceptions import HTTPException
 
-from .api import accounts, control, devices, hooks, sharing
+from .api import accounts, control, devices, hooks, sharing, things
 from .api.envelope import error, http_error
 from .cloud.errors import QuectelError
 from .harness import persistence
@@ -53,7 +53,7 @@ def create_app(
     if restored:
         persistence.restore(sim, restored)
     app.extensions["mock_server"] = sim
-    for blueprint in (sharing.bp, devices.bp, accounts.bp, control.bp):
+    for blueprint in (sharing.bp, devices.bp, things.bp, accounts.bp, things.catalogue, control.bp):
         app.register_blueprint(blueprint)
     hooks.install(app)
     install_dashboard(app)

@@ -54,10 +54,10 @@ def test_device_list_is_a_page_info(api):
     body = api.get("userDeviceList", OWNER, pageSize=2, page=2)
     data = body["data"]
     assert [d["deviceKey"] for d in data["list"]] == ["PLUG00000001", "PLUG00000009"]
-    assert data["total"] == 4 and data["pages"] == 2 and data["pageNum"] == 2 and data["size"] == 2
-    assert data["startRow"] == 3 and data["endRow"] == 4 and data["prePage"] == 1 and data["nextPage"] == 0
-    assert data["isLastPage"] and data["hasPreviousPage"] and not data["hasNextPage"]
-    assert data["navigatepageNums"] == [1, 2]
+    assert data["total"] == 5 and data["pages"] == 3 and data["pageNum"] == 2 and data["size"] == 2
+    assert data["startRow"] == 3 and data["endRow"] == 4 and data["prePage"] == 1 and data["nextPage"] == 3
+    assert not data["isLastPage"] and data["hasPreviousPage"] and data["hasNextPage"]
+    assert data["navigatepageNums"] == [1, 2, 3]
 
 
 def test_page_number_alias_and_defaults(api):

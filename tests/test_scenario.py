@@ -26,7 +26,7 @@ def test_other_seed_other_world():
 def test_generated_records(default_scenario):
     world = default_scenario.build()
     generated = [u for u in world.users.values() if u.uid.startswith("C9")]
-    assert len(generated) == 20 and len(world.devices) == 46
+    assert len(generated) == 20 and len(world.devices) == 47
     assert all(u.email and u.phone and u.nickname for u in generated)
     assert all(d.owner_uid in world.users for d in world.devices.values() if d.owner_uid)
     assert "token-C900001" in world.tokens

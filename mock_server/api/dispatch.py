@@ -40,6 +40,8 @@ class Call:
     params: dict[str, Any]
     user: User | None = None
     token: Token | None = None
+    # A rule's forced control failure: (pk, dk, params) -> the failure message, or None.
+    refuse: Callable[[str, str, dict], str | None] | None = None
 
 
 def simulator() -> Simulator:
@@ -56,6 +58,7 @@ def endpoint(
             state = current()
             world = state.world
             with world.lock:
+                world.catch_up()  # what devices did on the clock since the last request
                 user, token = authenticate(world, state.authorization) if auth else (None, None)
                 params: dict[str, Any] = {}
                 if schema is not None:

@@ -211,7 +211,10 @@ def _param_fields(self, field, ret: dict | None = None, **kwargs) -> dict:
     if isinstance(field, rs.Timestamp):
         return {"type": "integer", "format": "int64", "minimum": 0, "maximum": rs.INT64_MAX}
     if isinstance(field, rs.Choice):
-        return {"type": "integer", "enum": list(field.choices), "default": field.load_default}
+        schema = {"type": "integer", "enum": list(field.choices)}
+        if field.load_default is not None and not field.required:
+            schema["default"] = field.load_default
+        return schema
     if isinstance(field, rs.Lenient):
         return {"type": "integer", "minimum": 1}
     if isinstance(field, rs.CommaList):
@@ -258,7 +261,7 @@ def infer(values: list) -> dict:
 def _samples() -> dict[str, list]:
     """Rendered examples of every `data` shape, from a small world with one share of each kind."""
     from ..cloud import accounts, views
-    from ..cloud.devices import DeviceView
+    from ..cloud.access import DeviceView
     from ..harness.scenario import Scenario
 
     lamp = {"pk": "p11u5w", "dk": "LAMP00000001"}
@@ -287,6 +290,31 @@ def _samples() -> dict[str, list]:
         "TokenPair": [tokens],
         "UserInfo": [views.user_info(owner), views.user_info(world.users["C900001"])],
         "Binding": [{"bindingSum": 0}, {"bindingSum": 2}],
+        **_device_samples(world, owner),
+    }
+
+
+def _device_samples(world, owner) -> dict[str, list]:
+    """Rendered examples of the device endpoints' `data`: every product's thing model, the
+    values of a lamp and a power station, and a control answer with both lists filled."""
+    from ..cloud import control, devices, views
+
+    lamp = world.devices[("p11u5w", "LAMP00000001")]
+    station = world.devices[("p11u8k", "POWR00000001")]
+    keys = [{"productKey": d.pk, "deviceKey": d.dk} for d in (lamp, world.devices[("p11u5w", "LAMP00000002")])]
+    command = {"type": 2, "data": '[{"switch": true}]', "deviceList": keys, "isCache": 2}
+    by_key = {"pk": lamp.pk, "dk": lamp.dk}
+    return {
+        "Tsl": [p.tsl for p in world.products.values()],
+        "BusinessAttributes": [
+            views.business_attributes(world, device, None, None) for device in (lamp, station)
+        ] + [views.business_attributes(world, lamp, ["2"], ["switch"])],
+        "ControlResult": [control.batch_control(world, owner, command)],
+        "BindingCheck": [devices.info_by_binding(world, owner, {"pk": "p11u5w"})],
+        "AuthKey": [devices.auth_key(world, owner, by_key)],
+        "BindingInfo": [devices.binding_info(world, owner, by_key)],
+        "OnlineStatus": [devices.online_status(world, owner, by_key)],
+        "ProductPage": [views.page_info(devices.product_list(world), 1, 10), views.page_info([], 1, 10)],
     }
 
 
@@ -325,7 +353,7 @@ def _codes_table(codes: tuple[int, ...]) -> str:
 def quectel_document() -> dict:
     """OpenAPI 3.1 of the simulated endpoints, from the request schemas and rendered samples."""
     from ..cloud.errors import ENDPOINT_CODES
-    from . import accounts, devices, sharing  # noqa: F401 - the endpoints register themselves
+    from . import accounts, devices, sharing, things  # noqa: F401 - the endpoints register themselves
     from .dispatch import REGISTRY
 
     spec = _spec(

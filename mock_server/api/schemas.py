@@ -8,9 +8,10 @@ declaration order, then each parameter's format in declaration order, then the s
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validates, validates_schema
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates, validates_schema
 
 from ..cloud.models import Settings
 
@@ -68,14 +69,26 @@ class Timestamp(fields.Field):
 
 
 class Choice(fields.Field):
-    """A small integer from a fixed set, defaulting when absent."""
+    """A small integer from a fixed set: defaulting when absent, or required with code `missing`."""
 
-    def __init__(self, choices: tuple[int, ...], invalid: int, default: int, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        choices: tuple[int, ...],
+        invalid: int,
+        default: int | None = None,
+        missing: int | None = None,
+        **kwargs: Any,
+    ) -> None:
         self.choices = choices
+        messages = {"invalid": str(invalid), "null": str(invalid)}
+        if missing is not None:
+            kwargs["required"] = True
+            messages["required"] = str(missing)
+        else:
+            kwargs["load_default"] = default
         super().__init__(
-            load_default=default,
-            error_messages={"invalid": str(invalid), "null": str(invalid)},
-            metadata={"invalid": invalid, "enum": list(choices)},
+            error_messages=messages,
+            metadata={"invalid": invalid, "missing": missing, "enum": list(choices)},
             **kwargs,
         )
 
@@ -284,3 +297,101 @@ class PhoneLoginParams(Params):
 
 class RefreshParams(Params):
     refreshToken = Text(missing=5106)
+
+
+# ---- devices in use: thing models, values, control -------------------------------------------
+
+CACHE_SECONDS = (1, 7_776_000)
+MAX_COMMAND = 4096
+
+
+class ProductKeyParams(Params):
+    pk = Text(missing=5066)
+    gatewayPk = Text()
+
+
+class BusinessAttributesParams(DeviceKeyParams):
+    type = CommaList()
+    typeList = CommaList()  # an old Android SDK's name for `type`
+    codeList = CommaList()
+    gatewayPk = Text()
+    gatewayDk = Text()
+
+    @validates_schema
+    def _codes_need_a_type(self, data: dict, **kwargs: Any) -> None:
+        if data.get("codeList") and not (data.get("type") or data.get("typeList")):
+            raise ValidationError("5471")
+
+
+class Loose(fields.Field):
+    """A number a cross-field rule judges: an int when it reads as one, else the text as sent."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int | str:
+        text = str(value).strip()
+        if isinstance(value, bool) or not text.lstrip("-").isdigit():
+            return text
+        return int(text)
+
+
+class DeviceList(fields.Field):
+    """batchControlDevice's deviceList: a JSON array of {productKey, deviceKey, ...}, or its text."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            required=True,
+            error_messages={"required": "5311", "null": "5311", "invalid": "5311", "too_many": "5312"},
+            metadata={"missing": 5311, "invalid": 5311},
+            **kwargs,
+        )
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[dict]:
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                raise self.make_error("invalid") from None
+        if not isinstance(value, list) or not value:
+            raise self.make_error("invalid")
+        if len(value) > 100:
+            raise self.make_error("too_many")
+        return [item if isinstance(item, dict) else {} for item in value]
+
+
+class BatchControlParams(Params):
+    type = Choice((1, 2, 3), invalid=5071, missing=5070)
+    data = Text(missing=5074, validate=validate.Length(max=MAX_COMMAND, error="5075"))
+    deviceList = DeviceList()
+    dataFormat = Loose()
+    cacheTime = Loose()
+    isCache = Choice((1, 2), invalid=5330, default=2)
+    isCover = Choice((1, 2), invalid=5331, default=2)
+    qos = Lenient(default=1)
+
+    @validates_schema
+    def _formats(self, data: dict, **kwargs: Any) -> None:
+        # Live clients send dataFormat 0 with property writes: only passthrough needs it.
+        if data["type"] == 1:
+            if data.get("dataFormat") is None:
+                raise ValidationError("5072")
+            if data["dataFormat"] not in (1, 2):
+                raise ValidationError("5073")
+        if data["isCache"] == 1:
+            seconds = data.get("cacheTime")
+            if seconds is None:
+                raise ValidationError("5328")
+            if not isinstance(seconds, int) or not CACHE_SECONDS[0] <= seconds <= CACHE_SECONDS[1]:
+                raise ValidationError("5329")
+
+
+class BindingCheckParams(Params):
+    pk = Text(missing=5066)
+    dk = Text()
+    checkExistInCloud = Text()
+    fid = Text()
+
+
+class ProductListParams(Params):
+    page = Lenient(default=None)
+    pageNumber = Lenient(default=None)
+    pageNum = Lenient(default=None)
+    pageSize = Lenient(default=10)

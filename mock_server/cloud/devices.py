@@ -1,29 +1,17 @@
-"""Device queries and unbinding, as seen by owners and by share recipients."""
+"""Device queries, unbinding and online state, as seen by owners and by share recipients."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import base64
+import random
+import re
 
+from . import control
+from .access import DeviceView, find_view, latest
 from .errors import QuectelError
-from .models import Device, FailureCause, Share, ShareStatus, User
+from .events import OnlineChanged
+from .models import Device, FailureCause, ShareStatus, User
 from .store import Cloud
-
-
-@dataclass(frozen=True)
-class DeviceView:
-    """A device as one user sees it: their own (share is None) or through a share."""
-
-    device: Device
-    share: Share | None = None
-
-
-def _latest(shares: list[Share]) -> Share:
-    # With coverMark 2 a recipient may hold several shares of a device: the one that lasts
-    # longest (lifelong first) represents the device.
-    return max(
-        shares,
-        key=lambda s: (s.sharing_expire_at is None, s.sharing_expire_at or 0, s.share_id),
-    )
 
 
 def _shared_views(cloud: Cloud, uid: str) -> list[DeviceView]:
@@ -34,18 +22,8 @@ def _shared_views(cloud: Cloud, uid: str) -> list[DeviceView]:
     for key, shares in by_device.items():
         device = cloud.devices.get(key)
         if device is not None:
-            views.append(DeviceView(device, _latest(shares)))
+            views.append(DeviceView(device, latest(shares)))
     return sorted(views, key=lambda v: v.share.accept_time or 0)
-
-
-def _view_of(cloud: Cloud, caller: User, pk: str, dk: str) -> DeviceView | None:
-    device = cloud.devices.get((pk, dk))
-    if device is None or device.owner_uid is None:
-        raise QuectelError(5052)
-    if device.owner_uid == caller.uid:
-        return DeviceView(device)
-    mine = cloud.active_shares_of(caller.uid, device.key)
-    return DeviceView(device, _latest(mine)) if mine else None
 
 
 def device_info(cloud: Cloud, caller: User, params: dict) -> DeviceView:
@@ -53,7 +31,7 @@ def device_info(cloud: Cloud, caller: User, params: dict) -> DeviceView:
     code = params.get("shareCode")
     if code:
         return _view_by_code(cloud, caller, code)
-    view = _view_of(cloud, caller, params["pk"], params["dk"])
+    view = find_view(cloud, caller.uid, params["pk"], params["dk"])
     if view is None:
         raise QuectelError(5141)
     return view
@@ -102,7 +80,7 @@ def unbind(cloud: Cloud, caller: User, params: dict) -> int:
 
     Returns bindingSum: the users still bound to the device afterwards.
     """
-    view = _view_of(cloud, caller, params["pk"], params["dk"])
+    view = find_view(cloud, caller.uid, params["pk"], params["dk"])
     if view is None:
         raise QuectelError(5052)
     device = view.device
@@ -115,3 +93,93 @@ def unbind(cloud: Cloud, caller: User, params: dict) -> int:
         cloud.end(share, FailureCause.LEFT_BY_RECIPIENT)
     recipients = {s.recipient_uid for s in cloud.live_shares_of_device(device.key) if s.status is ShareStatus.ACTIVE}
     return 1 + len(recipients)
+
+
+def set_online(cloud: Cloud, device: Device, online: bool) -> None:
+    """The device connects or disconnects: `onl_` for whoever listens."""
+    if device.online == online:
+        return
+    device.online = online
+    cloud.events.emit(OnlineChanged(device.pk, device.dk, online, cloud.now()))
+    if online:
+        control.deliver_cached(cloud, device)
+
+
+# ---- helpers that apps and published clients call beside the documented pages ----------------
+
+
+def binding_info(cloud: Cloud, caller: User, params: dict) -> dict:
+    """GET getDeviceBindingInfo (undocumented): a device the caller may use, else 5052."""
+    view = find_view(cloud, caller.uid, params["pk"], params["dk"])
+    if view is None:
+        raise QuectelError(5052)
+    device = view.device
+    product = cloud.products.get(device.pk)
+    return {
+        "productKey": device.pk,
+        "deviceKey": device.dk,
+        "productName": product.name if product else device.product_name,
+        "deviceName": display_name(view),
+        "bindingMode": product.binding_mode if product else 1,
+    }
+
+
+def online_status(cloud: Cloud, caller: User, params: dict) -> dict:
+    """GET getDeviceOnlineStatus (undocumented): online as 0/1, under both names clients read."""
+    view = find_view(cloud, caller.uid, params["pk"], params["dk"])
+    if view is None:
+        raise QuectelError(5052)
+    online = 1 if view.device.online else 0
+    return {"productKey": view.device.pk, "deviceKey": view.device.dk, "online": online, "value": online}
+
+
+def auth_key(cloud: Cloud, caller: User, params: dict) -> dict:
+    """POST getAuthKey / regenerateAuthKey: the device's LAN key. Regenerating returns the same
+    key, as the live service was seen to, so the device list's `authKey` stays right."""
+    view = find_view(cloud, caller.uid, params["pk"], params["dk"])
+    if view is None:
+        raise QuectelError(5052)
+    device = view.device
+    if not device.auth_key:
+        rng = random.Random(f"{cloud.seed}/authKey/{device.pk}/{device.dk}")
+        device.auth_key = base64.b64encode(rng.getrandbits(128).to_bytes(16, "big")).decode()
+        device.rendered = None  # the device list shows the key too
+    return {"authKey": device.auth_key}
+
+
+DK_FORMAT = re.compile(r"^[A-Za-z0-9_:-]{1,64}$")
+
+
+def info_by_binding(cloud: Cloud, caller: User, params: dict) -> dict:
+    """GET getDeviceInfoByBinding: whether the caller can bind the device, and how."""
+    product = cloud.products.get(params["pk"])
+    dk = params.get("dk")
+    if dk and not DK_FORMAT.match(dk):
+        raise QuectelError(5361)
+    if product is None:
+        raise QuectelError(5913)
+    device = cloud.devices.get((params["pk"], dk)) if dk else None
+    if device is not None and device.owner_uid is not None:
+        if device.owner_uid == caller.uid or product.binding_mode == 2:
+            raise QuectelError(5049)
+        if cloud.active_shares_of(caller.uid, device.key):
+            raise QuectelError(6040)
+    return {
+        "activeBluetooth": False,
+        "bindingMode": product.binding_mode,
+        "productLogo": product.logo,
+        "productName": product.name,
+    }
+
+
+def product_list(cloud: Cloud) -> list[dict]:
+    """GET getProductList (undocumented for end users): every product the cloud knows."""
+    return [{"productKey": p.pk, "name": p.name, "productName": p.name} for p in cloud.products.values()]
+
+
+def product_tsl(cloud: Cloud, params: dict) -> dict:
+    """GET productTSL: the thing model of any known product (5193 otherwise)."""
+    product = cloud.products.get(params["pk"])
+    if product is None:
+        raise QuectelError(5193)
+    return product.tsl

@@ -77,6 +77,28 @@ MESSAGES: dict[int, str] = {
     5864: "Family member cannot accept family device share",
     5891: "Please enter recipient's uid, email, or phone",
     6040: "Already accepted device sharing",
+    # Thing models, values and control.
+    5070: "Please enter type",
+    5071: "Type error, types are 1: Passthrough 2: Property 3: Service",
+    5072: "Please enter data type",
+    5073: (
+        "Data type error, data types are 1: Hex 2: Text (when type is passthrough, dataFormat must be specified)"
+    ),
+    5074: "Please enter device control command",
+    5075: "Device control command length cannot exceed 4096",
+    5114: "DMP business attribute query failed",
+    5193: "TSL query failed",
+    5311: "Please enter device list",
+    5312: "Total number of devices in list exceeds range",
+    5328: "Please enter cache time",
+    5329: "Cache time out of range",
+    5330: "Whether to enable cache is out of range",
+    5331: "Whether to overwrite previously sent identical commands is out of range",
+    5340: "Batch control devices failed",
+    5361: "Incorrect DK format",
+    5471: "Please enter query type for property identifiers",
+    5618: "Please enter family ID",
+    5913: "No permission to bind",
 }
 
 # Codes that are transport errors rather than business errors: they also set the HTTP status.
@@ -149,4 +171,16 @@ ENDPOINT_CODES: dict[str, tuple[int, ...]] = {
     "refreshToken": _codes(200, 5032, 5106),
     "userInfo": _codes(200, 5032, 5033, 5065, 5106),
     "userLogout": _codes(200, 5032, 5106),
+    # Devices in use. 5041/5052 come from the one access decision (cloud/access.py).
+    "productTSL": _codes(200, 5032, 5066, 5106, 5193),
+    "getDeviceBusinessAttributes": _codes(200, 5032, 5041, 5052, 5066, 5067, 5106, 5471),
+    "batchControlDevice": _codes(
+        200, 5032, 5041, 5070, 5071, 5072, 5073, 5074, 5075, 5106, 5311, 5312, 5328, 5329, 5330, 5331
+    ),
+    "getDeviceInfoByBinding": _codes(200, 5032, 5049, 5066, 5106, 5361, 5913, 6040),
+    "getAuthKey": _codes(200, 5032, 5052, 5066, 5067, 5106),
+    "regenerateAuthKey": _codes(200, 5032, 5052, 5066, 5067, 5106),
+    "getDeviceBindingInfo": _codes(200, 5032, 5052, 5066, 5067, 5106),
+    "getDeviceOnlineStatus": _codes(200, 5032, 5052, 5066, 5067, 5106),
+    "getProductList": _codes(200, 5032, 5106),
 }

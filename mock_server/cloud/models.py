@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import Any
 
 DeviceKey = tuple[str, str]  # (pk, dk)
 
@@ -48,6 +49,7 @@ class Settings:
     list_pending_shares: bool = False
     check_signatures: bool = True
     logout_revokes_refresh: bool = True
+    write_delay_ms: int = 0  # how long a device takes to apply a write (a product may say otherwise)
 
     @classmethod
     def from_spec(cls, spec: dict) -> Settings:
@@ -103,6 +105,9 @@ class Device:
     signal_strength: str = ""
     # The parts of its rendering that never change, kept by views.device_details.
     rendered: dict | None = field(default=None, repr=False, compare=False)
+    # Its thing-model state (things.DeviceState), made on first use: most devices of a large
+    # world are never read, and need not carry values until they are.
+    state: Any = field(default=None, repr=False, compare=False)
 
     @property
     def key(self) -> DeviceKey:

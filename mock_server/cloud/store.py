@@ -9,12 +9,16 @@ consistent state.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import random
 import threading
 import time
 from collections import defaultdict
-from typing import Protocol
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
 
+from .events import Listeners
 from .models import (
     Device,
     DeviceKey,
@@ -28,6 +32,9 @@ from .models import (
     User,
     UserDomain,
 )
+
+if TYPE_CHECKING:
+    from .things import Product
 
 
 class Clock(Protocol):
@@ -49,6 +56,7 @@ class Cloud:
         self.seed = seed
         # Share codes and generated records follow this generator, so a seed gives one cloud.
         self.rng = random.Random(seed)
+        self.ticket_rng = random.Random(f"tickets/{seed}")  # apart, so commands do not move share codes
         self.domains: dict[str, UserDomain] = {}
         self.users: dict[str, User] = {}
         self.users_by_email: dict[str, User] = {}
@@ -64,9 +72,35 @@ class Cloud:
         self.tokens: dict[str, Token] = {}
         self.login_failures: dict[tuple[str, str], LoginFailures] = {}
         self._last_share_id = 0
+        self.products: dict[str, Product] = {}
+        self.events = Listeners()
+        # What devices will do later on the clock (apply a write, a scripted change): a heap of
+        # (due ms, order, action), run in time order once the clock has passed them.
+        self._timeline: list[tuple[int, int, Callable[[int], None]]] = []
+        self._order = itertools.count()
 
     def now(self) -> int:
         return self.clock.now_ms()
+
+    # ---- the timeline ------------------------------------------------------------------------
+
+    def schedule(self, due_ms: int, action: Callable[[int], None]) -> None:
+        """Run `action(due_ms)` once the clock reaches `due_ms`, after anything due earlier."""
+        heapq.heappush(self._timeline, (due_ms, next(self._order), action))
+
+    def run_due(self, until_ms: int | None = None) -> int:
+        """Run every scheduled action due by `until_ms` (default now), in time order; an action
+        may schedule more (a script's next step), which runs too if it is due. How many ran."""
+        until = self.now() if until_ms is None else until_ms
+        ran = 0
+        while self._timeline and self._timeline[0][0] <= until:
+            due, _, action = heapq.heappop(self._timeline)
+            action(due)
+            ran += 1
+        return ran
+
+    def next_due(self) -> int | None:
+        return self._timeline[0][0] if self._timeline else None
 
     # ---- records ---------------------------------------------------------------------------
 

@@ -11,7 +11,9 @@ import functools
 import math
 from datetime import UTC, datetime
 
-from .devices import DeviceView, display_name
+from . import things
+from .access import DeviceView
+from .devices import display_name
 from .models import Device, Share, User
 from .store import Cloud
 
@@ -231,4 +233,102 @@ def page_info(items: list, page: int, page_size: int, render=lambda item: item) 
         "navigatepageNums": nav,
         "navigateFirstPage": nav[0] if nav else 0,
         "navigateLastPage": nav[-1] if nav else 0,
+    }
+
+
+# ---- device values ---------------------------------------------------------------------------
+
+BLOCKS = {"1": "deviceData", "2": "customizeTslInfo", "3": "deviceLocateInfo"}
+
+
+def business_attributes(cloud: Cloud, device: Device, types: list[str] | None, codes: list[str] | None) -> dict:
+    """getDeviceBusinessAttributes data: every block, or those `types` names (others null)."""
+    wanted = set(BLOCKS.values()) if not types else {BLOCKS[t] for t in types if t in BLOCKS}
+    state = things.state_of(cloud, device)
+    data: dict = {"customizeTslInfo": None, "deviceData": None, "deviceLocateInfo": None}
+    if "customizeTslInfo" in wanted:
+        data["customizeTslInfo"] = _tsl_info(cloud.products.get(device.pk), state, codes)
+    if "deviceData" in wanted:
+        data["deviceData"] = _device_data(device, state)
+    if "deviceLocateInfo" in wanted and state.location:
+        data["deviceLocateInfo"] = locate_info(device, state.location, state.located_at)
+    return data
+
+
+def _tsl_info(product: things.Product | None, state: things.DeviceState, codes: list[str] | None) -> list[dict]:
+    """One item per property with a reported value, in the thing model's order."""
+    if product is None:
+        return []
+    items = []
+    for feature in product.ordered_properties():
+        if feature.code not in state.reported or (codes and feature.code not in codes):
+            continue
+        items.append(
+            {
+                "abId": feature.id,
+                "resourceCode": feature.code,
+                "resourceValce": feature.resource_value(state.reported[feature.code]),
+                "dataType": feature.data_type,
+                "name": feature.name,
+                "type": "PROPERTY",
+                "subType": feature.sub_type,
+                "createTime": str(state.reported_at[feature.code]),
+            }
+        )
+    return items
+
+
+def _device_data(device: Device, state: things.DeviceState) -> dict:
+    """The module's own facts, as the device last reported them; a scenario may state any."""
+    signal = int(device.signal_strength) if device.signal_strength.lstrip("-").isdigit() else 0
+    data = {
+        "battery": 100,
+        "voltage": 3.3,
+        "signalStrength": signal,
+        "rsrp": -85,
+        "rsrq": -9,
+        "snr": 12,
+        "cellId": 24187651,
+        "lac": 6150,
+        "mcc": 460,
+        "mnc": 0,
+        "memoryFree": 52400,
+        "version": "EC200UCNAAR03A01M08",
+        "mcuVersion": "1.0.0",
+        "comProtocolVer": "V1.0",
+        "dataProtocolVer": "V1.0",
+        "sdkVersion": "QuecThing-2.9.0",
+        "type": "EC200U",
+        "iccid": "8986" + device.dk.encode().hex()[:16].upper(),
+        "phoneNum": "",
+        "sim": "",
+        "locator": "",
+        "productKey": device.pk,
+        "deviceKey": device.dk,
+        "updateTime": max(state.reported_at.values(), default=device.bind_time),
+    }
+    data.update(state.device_data or {})
+    return data
+
+
+def locate_info(device: Device, location: dict, at: int | None) -> dict:
+    """deviceLocateInfo from a location {lat, lng, locateType, hdop, satellites}."""
+    when = at or 0
+    lat, lng = float(location.get("lat", 0)), float(location.get("lng", 0))
+    return {
+        "lat": str(abs(lat)),
+        "lng": str(abs(lng)),
+        "latType": "N" if lat >= 0 else "S",
+        "lngType": "E" if lng >= 0 else "W",
+        "locateTime": time_string(when),
+        "createTime": time_string(when),
+        "hdop": str(location.get("hdop", "0.9")),
+        "satellites": str(location.get("satellites", "8")),
+        "locateType": str(location.get("locateType", "GP")),
+        "locateStatus": "1",
+        "locateRaw": "",
+        "productKey": device.pk,
+        "deviceKey": device.dk,
+        "locateTimeTs": when,
+        "createTimeTs": when,
     }

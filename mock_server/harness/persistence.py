@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from ..cloud import things
 from ..cloud.models import (
     Device,
     FailureCause,
@@ -59,7 +60,8 @@ def dump_world(world: World) -> dict:
         "ruleRng": world.rule_rng.getstate(),
         "domains": [_record(d) for d in world.domains.values()],
         "users": [_record(u) for u in world.users.values()],
-        "devices": [_record(d, ("rendered",)) for d in world.devices.values()],
+        "products": [_product(p) for p in world.products.values()],
+        "devices": [_device(d) for d in world.devices.values()],
         "families": [{**_record(f), "members": sorted(f.members)} for f in world.families.values()],
         "shares": [_record(s) for s in world.shares.values()],
         "tokens": [_record(t) for t in world.tokens.values()],
@@ -79,8 +81,13 @@ def load_world(data: dict) -> World:
         world.add_domain(UserDomain(**item))
     for item in data["users"]:
         world.add_user(User(**item))
+    for item in data.get("products", []):
+        world.products[item["pk"]] = things.Product.from_tsl(**item)
     for item in data["devices"]:
-        world.add_device(Device(**item))
+        state = item.pop("state", None)
+        device = Device(**item)
+        device.state = None if state is None else _load_state(state)
+        world.add_device(device)
     for item in data["families"]:
         world.add_family(Family(**{**item, "members": set(item["members"])}))
     for item in data["shares"]:
@@ -98,6 +105,42 @@ def load_world(data: dict) -> World:
         rule.fired, rule.seen = item["fired"], item["seen"]
     world.scenario = _scenario(data["scenario"])
     return world
+
+
+def _device(device: Device) -> dict:
+    return {**_record(device, ("rendered", "state")), "state": _device_state(device.state)}
+
+
+def _product(product: things.Product) -> dict:
+    return {
+        "pk": product.pk,
+        "name": product.name,
+        "tsl": product.tsl,
+        "binding_mode": product.binding_mode,
+        "logo": product.logo,
+        "write_delay_ms": product.write_delay_ms,
+    }
+
+
+# A device's state keeps its values and history; writes still waiting for their delay are not
+# kept (the device applies them, or not, before the snapshot).
+_HISTORIES = ("history", "events", "locations")
+
+
+def _device_state(state: things.DeviceState | None) -> dict | None:
+    if state is None:
+        return None
+    data = {f.name: getattr(state, f.name) for f in dataclasses.fields(state) if f.name != "cached"}
+    for name in _HISTORIES:
+        data[name] = list(data[name])
+    return data
+
+
+def _load_state(data: dict) -> things.DeviceState:
+    state = things.DeviceState(**{k: v for k, v in data.items() if k not in _HISTORIES})
+    for name in _HISTORIES:
+        getattr(state, name).extend(tuple(item) for item in data.get(name, []))
+    return state
 
 
 def _state(value: list) -> tuple:

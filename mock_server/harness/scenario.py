@@ -17,10 +17,11 @@ from typing import Any
 
 import yaml
 
+from ..cloud import things
 from ..cloud.models import Device, FailureCause, Family, Settings, Share, ShareStatus, Token, User, UserDomain
 from .clock import Clock
 from .scenario_schema import generated_uid, validate_spec
-from .timeparse import parse_instant
+from .timeparse import parse_duration, parse_instant
 from .world import World
 
 SCENARIO_DIR = Path(__file__).resolve().parents[1] / "scenarios"  # package data: shipped in the wheel
@@ -66,7 +67,7 @@ def read_file(path: Path) -> Any:
         raise ScenarioInvalid([f"{path.name}: (file): not readable as {path.suffix[1:] or 'YAML'}: {detail}"]) from None
 
 
-LIST_SECTIONS = ("userDomains", "users", "families", "tokens", "devices", "shares", "rules")
+LIST_SECTIONS = ("userDomains", "users", "families", "tokens", "products", "devices", "shares", "rules")
 MAP_SECTIONS = ("clock", "settings")
 
 
@@ -106,6 +107,7 @@ class Scenario:
     devices: list[dict] = field(default_factory=list)
     named_users: list[dict] = field(default_factory=list)  # written out, not generated
     generated_uids: list[str] = field(default_factory=list)
+    products: dict[str, things.Product] = field(default_factory=dict)  # parsed once, shared by worlds
 
     @property
     def name(self) -> str:
@@ -132,6 +134,15 @@ class Scenario:
         return scenario
 
     def _expand(self) -> None:
+        for entry in self.spec.get("products", []):
+            self.products[entry["pk"]] = things.Product.from_tsl(
+                entry["pk"],
+                entry.get("name", ""),
+                entry["tsl"],
+                binding_mode=entry.get("bindingMode", 1),
+                logo=entry.get("logo", ""),
+                write_delay_ms=parse_duration(entry["writeDelay"]) if "writeDelay" in entry else -1,
+            )
         fake = _Generator(self.seed, self.spec.get("settings", {}).get("region", "C"))
         for entry in self.spec.get("users", []):
             if "generate" in entry:
@@ -164,8 +175,9 @@ class Scenario:
             None if start is None else parse_instant(start, 0),
             frozen=bool(clock_spec.get("frozen", False)),
         )
-        world = World(Settings.from_spec(self.spec.get("settings", {})), clock, self.seed)
+        world = World(_settings(self.spec.get("settings", {})), clock, self.seed)
         world.scenario = self
+        world.products.update(self.products)
         t0 = world.started_at
         for entry in self.spec.get("userDomains", [{"domain": DEFAULT_DOMAIN}]):
             world.add_domain(UserDomain(entry["domain"], entry.get("secret"), bool(entry.get("disabled"))))
@@ -176,7 +188,7 @@ class Scenario:
             at = None if expires is None else parse_instant(expires, t0)
             world.add_token(Token(entry["token"], entry["uid"], "access", at))
         for entry in self.devices:
-            world.add_device(_device(entry, t0))
+            world.add_device(_device(world, entry, t0))
         for i, entry in enumerate(self.spec.get("families", []), start=1):
             fid = str(entry.get("fid", f"F{i}"))
             world.add_family(Family(fid, entry.get("name", fid), entry["owner"], set(entry.get("members", []))))
@@ -214,8 +226,15 @@ class Scenario:
             )
 
 
-def _device(entry: dict, t0: int) -> Device:
-    return Device(
+def _settings(spec: dict) -> Settings:
+    if "writeDelay" in spec:
+        spec = {**spec, "writeDelayMs": parse_duration(spec["writeDelay"])}
+        del spec["writeDelay"]
+    return Settings.from_spec(spec)
+
+
+def _device(world: World, entry: dict, t0: int) -> Device:
+    device = Device(
         pk=entry["pk"],
         dk=entry["dk"],
         name=entry.get("name", entry["dk"]),
@@ -230,6 +249,15 @@ def _device(entry: dict, t0: int) -> Device:
         bind_time=parse_instant(entry.get("bound", "-30d"), t0),
         signal_strength=str(entry.get("signalStrength", "88")),
     )
+    if "values" in entry or "deviceData" in entry or "location" in entry:
+        # Stated values replace the generated ones: a device reports exactly what its entry says.
+        location = entry.get("location")
+        device.state = state = things.DeviceState(device_data=entry.get("deviceData"), location=location)
+        state.located_at = device.bind_time if location else None
+        product = world.products.get(device.pk)
+        if product is not None and entry.get("values"):
+            things.record(state, things.check_values(product, entry["values"]), device.bind_time)
+    return device
 
 
 def _share(world: World, entry: dict, t0: int) -> Share:

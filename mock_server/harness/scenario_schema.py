@@ -11,6 +11,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from ..cloud import things
 from .timeparse import parse_duration, parse_instant
 
 REQUIRED = {"required": "is required", "null": "must not be null"}
@@ -147,6 +148,7 @@ class SettingsSpec(Strict):
     listPendingShares = Bool()
     checkSignatures = Bool()
     logoutRevokesRefresh = Bool()
+    writeDelay = Duration(metadata={"description": "how long devices take to apply a write (default 0: at once)"})
 
 
 class UserDomainSpec(Strict):
@@ -199,6 +201,9 @@ class DeviceSpec(Strict):
     signalStrength = Str()
     created = Instant()
     bound = Instant()
+    values = Mapping(metadata={"description": "property code -> value, checked against the product's thing model"})
+    deviceData = Mapping(metadata={"description": "module facts for getDeviceBusinessAttributes: version, ..."})
+    location = Mapping(metadata={"description": "lat, lng (numbers) and optional locateType, hdop, satellites"})
 
     @validates_schema
     def _keys_or_generate(self, data: dict, **kwargs: Any) -> None:
@@ -206,6 +211,23 @@ class DeviceSpec(Strict):
             missing = [k for k in ("pk", "dk") if not data.get(k)]
             if missing:
                 raise ValidationError({k: ["is required"] for k in missing})
+
+
+class ProductSpec(Strict):
+    pk = Str(required=True)
+    name = Str(metadata={"description": "productName"})
+    bindingMode = Int(validate=one_of((1, 2, 3)), metadata={"description": "1 multi-user, 2 owner, 3 rotation"})
+    logo = Str()
+    writeDelay = Duration(metadata={"description": "how long its devices take to apply a write"})
+    tsl = Mapping(required=True, metadata={"description": "the thing model as productTSL answers it"})
+
+    @validates_schema
+    def _tsl(self, data: dict, **kwargs: Any) -> None:
+        problems: dict = {}
+        for path, message in things.tsl_problems(data.get("tsl")):
+            problems.setdefault(path or "(tsl)", []).append(message)
+        if problems:
+            raise ValidationError({"tsl": problems})
 
 
 class TokenSpec(Strict):
@@ -341,6 +363,7 @@ class ScenarioSpec(Strict):
     users = Listing(fields.Nested(UserSpec))
     families = Listing(fields.Nested(FamilySpec))
     tokens = Listing(fields.Nested(TokenSpec))
+    products = Listing(fields.Nested(ProductSpec))
     devices = Listing(fields.Nested(DeviceSpec))
     shares = Listing(fields.Nested(ShareSpec))
     rules = Listing(fields.Nested(RuleSpec))
@@ -388,7 +411,10 @@ def _reference_problems(data: dict) -> dict:
         if token.get("uid") and token["uid"] not in known:
             add("tokens", i, "uid", f"unknown user {token['uid']}")
     keys: set[tuple[str, str]] = set()
+    products = _products(data)
     for i, dev in enumerate(data.get("devices", [])):
+        for path, message in _value_problems(dev, products):
+            add("devices", i, path, message)
         if "generate" in dev or not (dev.get("pk") and dev.get("dk")):
             continue
         if (dev["pk"], dev["dk"]) in keys:
@@ -410,6 +436,35 @@ def _reference_problems(data: dict) -> dict:
             if share["code"] in codes:
                 add("shares", i, "code", f"duplicate code {share['code']}")
             codes.add(share["code"])
+    return problems
+
+
+def _products(data: dict) -> dict[str, things.Product]:
+    """The scenario's usable products by pk (a later entry replaces an earlier one)."""
+    out = {}
+    for spec in data.get("products", []):
+        if "pk" in spec and not things.tsl_problems(spec.get("tsl")):
+            out[spec["pk"]] = things.Product.from_tsl(spec["pk"], spec.get("name", ""), spec["tsl"])
+    return out
+
+
+def _value_problems(dev: dict, products: dict[str, things.Product]) -> list[tuple[str, str]]:
+    values = dev.get("values")
+    if not values:
+        return []
+    product = products.get(dev.get("pk", ""))
+    if product is None:
+        return [("values", f"product {dev.get('pk')} has no thing model in products")]
+    problems = []
+    for code, value in values.items():
+        feature = product.properties.get(code)
+        try:
+            if feature is None:
+                known = ", ".join(product.properties)
+                raise things.ValueProblem(f"unknown property code {code} (the thing model has {known})")
+            feature.check(value)
+        except things.ValueProblem as problem:
+            problems.append((f"values.{code}", str(problem).removeprefix(f"{code}: ")))
     return problems
 
 

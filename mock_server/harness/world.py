@@ -32,3 +32,10 @@ class World(Cloud):
         self.journal = Journal()
         self.rule_rng = random.Random(seed)
         self.scenario: Scenario | None = None  # for resets
+
+    def catch_up(self) -> int:
+        """Run what devices were to do by now on the clock (writes applied after their delay,
+        scripted changes), in time order, each at its own moment. The caller holds the lock."""
+        if not self._timeline:
+            return 0
+        return self.run_due(self.clock.now_ms())
