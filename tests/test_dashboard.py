@@ -206,3 +206,19 @@ def test_the_real_server_keeps_the_journal_stream_open_and_sends_each_new_reques
     finally:
         if server.proc.poll() is None:
             server.kill()
+
+
+def test_the_start_banner_gives_the_dashboards_address(tmp_path):
+    import re
+    import urllib.request
+
+    with open(tmp_path / "out.txt", "w+") as out:
+        server = Running(log=out)
+        try:
+            out.seek(0)
+            url = re.search(r"dashboard: (\S+)", out.read()).group(1)
+            assert url == server.base + "/_mock/ui/"
+            with urllib.request.urlopen(url, timeout=10) as resp:
+                assert "<h1>World <code>default</code>" in resp.read().decode()
+        finally:
+            server.stop()

@@ -130,7 +130,7 @@ def test_a_rule_added_from_the_form_fires_in_the_live_journal(browser, server):
     assert css(browser, "td.fired").text == "1"
 
 
-def _call(server, path: str, token: str) -> dict:
+def _call(server, path: str, token: str) -> dict:  # a real HTTP client, as an app is
     req = urllib.request.Request(server.base + path, headers={"Authorization": token})
     with urllib.request.urlopen(req, timeout=10) as resp:
         return json.load(resp)
@@ -164,3 +164,44 @@ def test_switching_a_device_property_shows_the_new_value(browser, server):
     assert css(browser, f'{row} form.value button[name="{code}"]').text == ("off" if value else "on")
     after = {d["dk"]: d for d in server.request("GET", "/s/props/_mock/state")[1]["devices"]}
     assert after[device["dk"]]["values"][code] is (not value)
+
+
+def test_on_a_server_without_streaming_the_journal_still_goes_live(browser):
+    """werkzeug's thread server (the pytest plugin's) cannot keep an answer open: the page
+    gets what is new on each reconnect instead."""
+    from browser import ThreadServer
+    from conftest import app_with
+
+    server = ThreadServer(app_with())
+    try:
+        open_page(browser, server.base + "/_mock/ui/journal")
+        wait_for(browser, lambda d: css_all(d, "#journal-empty") and css(d, "#journal-empty").is_displayed())
+        browser.execute_script("window.samePage = true")
+        for token in ("owner-token", "recipient-token"):
+            _call(server, "/v2/enduser/enduserapi/userInfo", token)
+        rows = wait_for(browser, lambda d: len(css_all(d, "#journal details.entry")) == 2 and css_all(d, "#journal details.entry"))
+        assert [r.text.split()[-1] for r in rows] == ["C1002", "C1001"]  # newest first, each once
+        assert browser.execute_script("return window.samePage") is True
+    finally:
+        server.stop()
+
+
+def test_with_an_admin_token_the_dashboard_logs_in_and_its_calls_carry_the_token(browser):
+    server = Running("--admin-token", "s3cret")
+    try:
+        browser.delete_all_cookies()
+        open_page(browser, server.base + "/_mock/ui/rules")
+        assert "/_mock/ui/login" in browser.current_url
+        css(browser, 'input[name="token"]').send_keys("s3cret")
+        css(browser, "form button").click()
+        wait_for(browser, lambda d: d.current_url == server.base + "/_mock/ui/rules")
+        before = server.request("GET", "/_mock/clock", headers={"Authorization": "Bearer s3cret"})[1]["now"]
+        server.request("POST", "/_mock/clock", {"freeze": True}, headers={"Authorization": "Bearer s3cret"})
+        open_page(browser, server.base + "/_mock/ui/")
+        click_and_reload(browser, css(browser, "#clock button:nth-of-type(3)"))  # +1 day, through the cookie
+        after = server.request("GET", "/_mock/clock", headers={"Authorization": "Bearer s3cret"})[1]["now"]
+        assert after - before >= 86_400_000
+        assert server.request("POST", "/_mock/clock", {"advance": "1d"})[0] == 401  # without it, refused
+    finally:
+        browser.delete_all_cookies()
+        server.stop()

@@ -179,7 +179,8 @@ if (journal) {
   const empty = document.getElementById("journal-empty");
   const source = new EventSource(journal.dataset.stream);
   source.addEventListener("open", () => { status.textContent = "live"; });
-  source.addEventListener("error", () => { status.textContent = "reconnecting…"; });
+  // A server that cannot keep the answer open ends each one: the browser reconnects.
+  source.addEventListener("error", () => { status.textContent = "connecting…"; });
   source.addEventListener("reset", () => { journal.replaceChildren(); empty.hidden = false; });
   source.addEventListener("request", (event) => {
     const row = entryRow(JSON.parse(event.data));
