@@ -222,3 +222,17 @@ def test_the_start_banner_gives_the_dashboards_address(tmp_path):
                 assert "<h1>World <code>default</code>" in resp.read().decode()
         finally:
             server.stop()
+
+
+def test_the_dashboards_templates_and_assets_ship_in_the_package():
+    import configparser
+    from fnmatch import fnmatch
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    config = configparser.ConfigParser()
+    config.read(root / "setup.cfg")
+    globs = [g.strip() for g in config["options.package_data"]["mock_server.ui"].split(",")]
+    ui = root / "mock_server" / "ui"
+    files = [p.relative_to(ui).as_posix() for p in ui.rglob("*") if p.is_file() and p.suffix != ".py" and "__pycache__" not in p.parts]
+    assert files and all(any(fnmatch(f, g) for g in globs) for f in files), files
