@@ -118,6 +118,11 @@ def test_with_an_admin_token_the_dashboard_asks_for_it_and_keeps_it_in_a_cookie(
     assert ctl.get("/_mock/ui/").status_code == 302
 
 
+def test_without_an_admin_token_there_is_nothing_to_log_into(ctl):
+    resp = ctl.get("/_mock/ui/login?next=/_mock/ui/rules")
+    assert resp.status_code == 302 and resp.headers["Location"] == "/_mock/ui/rules"
+
+
 def test_the_login_never_sends_a_browser_off_this_server():
     ctl = app_with(ADMIN_TOKEN="s3cret").test_client()
     for target in ("//evil.example/", "https://evil.example/"):

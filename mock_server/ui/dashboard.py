@@ -163,10 +163,12 @@ def login() -> Response | str:
     target = request.values.get("next") or url_for("ui.world_page")
     if not target.startswith("/") or target.startswith("//"):
         target = url_for("ui.world_page")  # never off this server
+    if not token:
+        return redirect(target)  # nothing to log into
     if request.method == "GET":
         return render_template("login.html", root=request.script_root, next=target, failed=False)
     given = request.form.get("token", "")
-    if not token or not hmac.compare_digest(given.encode(), token.encode()):
+    if not hmac.compare_digest(given.encode(), token.encode()):
         return Response(render_template("login.html", root=request.script_root, next=target, failed=True), 401)
     response = redirect(target)
     response.set_cookie(ADMIN_COOKIE, given, httponly=True, samesite="Strict", secure=request.is_secure)
