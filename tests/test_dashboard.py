@@ -156,6 +156,12 @@ def test_cross_site_changes_are_refused_and_change_nothing(ctl, world, headers, 
         assert "refused" in resp.get_json()["error"]
 
 
+def test_a_refused_request_does_not_even_make_the_world_it_names(app, ctl):
+    resp = ctl.post("/s/made-by-evil/_mock/reset", headers={"Origin": "http://evil.example"})
+    assert resp.status_code == 403
+    assert "made-by-evil" not in app.extensions["mock_server"].worlds
+
+
 def test_reading_is_never_refused_and_the_simulated_api_is_left_alone(ctl):
     assert ctl.get("/_mock/state", headers={"Origin": "http://evil.example"}).status_code == 200
     resp = ctl.get("/v2/binding/enduserapi/userDeviceList", headers={"Origin": "http://evil.example", "Authorization": "owner-token"})

@@ -27,7 +27,8 @@ PUBLIC = ("ui.login", "ui.static")
 
 def install(app: Flask) -> None:
     app.register_blueprint(bp)
-    app.before_request(_refuse_cross_site)
+    # First of all request hooks: a refused request must not even make the world it names.
+    app.before_request_funcs.setdefault(None, []).insert(0, _refuse_cross_site)
 
 
 def _refuse_cross_site() -> tuple[Response, int] | None:
