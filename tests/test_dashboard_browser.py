@@ -75,14 +75,15 @@ def test_a_share_code_made_in_the_page_scans_back_to_the_same_code(browser, serv
 
 
 def test_advancing_the_clock_from_the_page_expires_a_share(browser, server):
+    server.request("POST", "/s/clock/_mock/clock", {"freeze": True})
     status, share = server.request("POST", "/s/clock/_mock/shares", {"pk": "p11u5w", "dk": "LAMP00000001", "acceptingExpireAt": "+30m"})
     assert status == 201
     open_page(browser, server.base + "/s/clock/_mock/ui/")
     card = css(browser, f'article.share[data-code="{share["code"]}"]')
-    assert "pending" in card.text and "(in 29m)" in card.text
+    assert "pending" in card.text and "(in 30m)" in card.text
     click_and_reload(browser, css(browser, "#clock button:nth-of-type(2)"))  # +1 h
     card = css(browser, f'article.share[data-code="{share["code"]}"]')
-    assert "ended" in card.text and "accept window passed (cause 1)" in card.text
+    assert "ended" in card.text and "accept window passed (cause 1)" in card.text and "(30m ago)" in card.text
     assert server.request("GET", "/s/clock/_mock/state")[1]["shares"][0]["cause"] == "accept_window_passed"
 
 
