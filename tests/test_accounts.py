@@ -60,6 +60,15 @@ def test_email_login_with_form_body(api):
     assert api.call("POST", "emailPwdLogin", via="form", **email_params())["code"] == 200
 
 
+def test_android_pwd_with_a_trailing_newline_signed_as_sent(api):
+    # Android's Base64.DEFAULT ends the text with "\n"; such clients sign that exact string.
+    pwd = crypto.encrypt_password("owner-pass-1", RANDOM) + "\n"
+    assert api.call("POST", "emailPwdLogin", via="form", **email_params(pwd=pwd))["code"] == 200
+    stripped_signature = crypto.signature("owner@example.com", pwd.strip(), RANDOM, SECRET)
+    refused = email_params(pwd=pwd, signature=stripped_signature)
+    assert api.call("POST", "emailPwdLogin", via="form", **refused)["code"] == 5420
+
+
 def test_phone_login(api):
     body = api.post("phonePwdLogin", **phone_params())
     assert body["code"] == 200

@@ -153,18 +153,23 @@ def test_the_worlds_page_lists_every_world_and_opens_one(browser, server):
 
 
 def test_switching_a_device_property_shows_the_new_value(browser, server):
-    state = server.request("GET", "/s/props/_mock/state")[1]
-    switchable = [d for d in state["devices"] if any(isinstance(v, bool) for v in (d.get("values") or {}).values())]
-    if not switchable:
-        pytest.skip("no device has property values yet: they come with thing models (issue 9)")
-    device = switchable[0]
-    code, value = next((c, v) for c, v in device["values"].items() if isinstance(v, bool))
+    lamp = server.request("GET", f"/s/props/_mock/devices/{LAMP}")[1]
+    assert lamp["online"] is True and isinstance(lamp["values"]["switch"], bool)
+    was = lamp["values"]["switch"]
     open_page(browser, server.base + "/s/props/_mock/ui/")
-    row = f'tr[data-device="{device["pk"]}/{device["dk"]}"]'
-    click_and_reload(browser, css(browser, f'{row} form.value button[name="{code}"]'))
-    assert css(browser, f'{row} form.value button[name="{code}"]').text == ("off" if value else "on")
-    after = {d["dk"]: d for d in server.request("GET", "/s/props/_mock/state")[1]["devices"]}
-    assert after[device["dk"]]["values"][code] is (not value)
+    row = f'tr[data-device="{LAMP}"]'
+    click_and_reload(browser, css(browser, f'{row} form.value button[name="switch"]'))
+    assert css(browser, f'{row} form.value button[name="switch"]').text == ("off" if was else "on")
+    brightness = css(browser, f'{row} form.value input[name="brightness"]')
+    brightness.clear()
+    brightness.send_keys("55")
+    click_and_reload(browser, brightness.find_element("xpath", "following-sibling::button"))
+    assert css(browser, f'{row} form.value input[name="brightness"]').get_attribute("value") == "55"
+    click_and_reload(browser, css(browser, f'{row} button[data-body*="online"]'))
+    assert "offline" in css(browser, row).text
+    after = server.request("GET", f"/s/props/_mock/devices/{LAMP}")[1]
+    assert after["values"]["switch"] is (not was) and after["values"]["brightness"] == 55 and after["online"] is False
+    screenshot(browser, "device-values")
 
 
 def test_on_a_server_without_streaming_the_journal_still_goes_live(browser):

@@ -60,6 +60,11 @@ def test_device_list_is_a_page_info(api):
     assert data["navigatepageNums"] == [1, 2, 3]
 
 
+def test_page_num_alias(api):
+    # MON sends pageNum, the docs page, HA-O and the SDK pageNumber.
+    assert api.get("userDeviceList", OWNER, pageSize=1, pageNum=3)["data"]["list"][0]["deviceKey"] == "PLUG00000001"
+
+
 def test_page_number_alias_and_defaults(api):
     assert api.get("userDeviceList", OWNER, pageSize=1, pageNumber=3)["data"]["list"][0]["deviceKey"] == (
         "PLUG00000001"

@@ -122,7 +122,7 @@ def test_missing_or_blank_token_is_5106(api, header):
 @pytest.mark.parametrize("header", ["nope", "Bearer nope", "Bearer Bearer owner-token"])
 def test_unknown_token_is_5032(api, header):
     body = api.get("userInfo", header)
-    assert body == {"code": 5032, "msg": "Token verification failed", "data": None, "extMsg": None}
+    assert body == {"code": 5032, "msg": "Token validation failed", "data": None, "extMsg": None}
 
 
 @pytest.mark.parametrize("header", ["owner-token", "Bearer owner-token", "bearer owner-token"])

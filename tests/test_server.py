@@ -64,6 +64,26 @@ def test_readme_walk_through_runs(server):
     assert '"deviceType":2' in done.stdout and "Living room lamp" in done.stdout
 
 
+def test_readme_device_walk_through_runs(server):
+    """The shared-lamp walk-through, pasted into bash: the recipient switches the lamp on, reads
+    "true" back, and is refused once the owner cancels."""
+    base, _ = server
+    if not shutil.which("curl"):
+        pytest.skip("curl is not installed")
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"<!-- device walk-through -->\s*```bash\n(.*?)```", readme, re.S).group(1)
+    world = f"{base}/s/walk{time.monotonic_ns()}"
+    done = subprocess.run(["bash", "-euo", "pipefail", "-c", block], env={**os.environ, "BASE": world},
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert '"profile":{"tslVersion":"1.2.0","productKey":"p11u5w"' in lines[0]
+    assert '"resourceCode":"switch","resourceValce":"false"' in lines[1]
+    assert '"successList":[{' in lines[2] and '"failureList":[]' in lines[2]
+    assert '"resourceCode":"switch","resourceValce":"true"' in lines[3]
+    assert lines[5] == '{"code":5041,"msg":"No permission","data":null,"extMsg":null}'
+
+
 def control(base, method, path, body=None):
     data = json.dumps(body).encode() if body is not None else b""
     req = urllib.request.Request(base + path, data=data, method=method, headers={"Content-Type": "application/json"})

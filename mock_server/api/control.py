@@ -8,11 +8,23 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, redirect, request, send_from_directory
 from marshmallow import Schema, ValidationError, fields
 
+from ..cloud import devices, things
 from ..cloud import shares as cloud_shares
 from ..cloud.accounts import issue_tokens
 from ..cloud.errors import QuectelError
 from ..harness.scenario import Scenario, ScenarioInvalid, ScenarioNotFound, library
-from ..harness.scenario_schema import Bool, Duration, Instant, Int, Str, Strict, flatten, one_of, validate_rule
+from ..harness.scenario_schema import (
+    Bool,
+    Duration,
+    Instant,
+    Int,
+    Mapping,
+    Str,
+    Strict,
+    flatten,
+    one_of,
+    validate_rule,
+)
 from ..harness.timeparse import parse_duration, parse_instant
 from ..harness.world import World
 from .context import current
@@ -74,6 +86,13 @@ class ShareCodeBody(Strict):
     )
     sharingExpireAt = Instant(metadata={"description": "when the share ends once accepted; default lifelong"})
     coverMark = Int(load_default=1, validate=one_of((1, 2, 3)))
+
+
+class DeviceBody(Strict):
+    online = Bool(metadata={"description": "connect (true) or disconnect (false): onl_ on the realtime channel"})
+    values = Mapping(metadata={"description": "property code -> value: the device reports them (bus_), checked"})
+    location = Mapping(metadata={"description": "lat, lng and optional locateType, hdop, satellites"})
+    deviceData = Mapping(metadata={"description": "module facts merged into deviceData (version, battery, ...)"})
 
 
 def _body(schema: type[Schema] | None = None) -> Any:
@@ -182,7 +201,7 @@ def state_of(world: World, name: str, limit: int = 1000) -> dict:
                 "tokens": len(world.tokens),
             },
             "users": [_user(u) for u in first(world.users)],
-            "devices": [_device(d) for d in first(world.devices)],
+            "devices": [_device(world, d) for d in first(world.devices)],
             "shares": [_share(s) for s in shares],
             "tokens": [_token(t, now) for t in first(world.tokens)],
         }
@@ -195,8 +214,73 @@ def _user(u) -> dict:
     }  # fmt: skip
 
 
-def _device(d) -> dict:
-    return {"pk": d.pk, "dk": d.dk, "name": d.name, "owner": d.owner_uid, "verified": d.verified, "online": d.online}
+def _device(world: World, d) -> dict:
+    return {
+        "pk": d.pk,
+        "dk": d.dk,
+        "name": d.name,
+        "owner": d.owner_uid,
+        "verified": d.verified,
+        "online": d.online,
+        "product": world.products[d.pk].name if d.pk in world.products else None,
+        "values": things.current_values(world, d),
+    }
+
+
+@bp.get("/devices/<pk>/<dk>")
+def device_state(pk: str, dk: str) -> Response:
+    """One device's state: values with their times, writes not yet applied, version."""
+    world = _world()
+    with world.lock:
+        world.catch_up()
+        device = _known_device(world, pk, dk)
+        state = things.state_of(world, device)
+        return jsonify(
+            {
+                **_device(world, device),
+                "reportedAt": state.reported_at,
+                "desired": state.delta(),
+                "version": state.version,
+                "location": state.location,
+                "history": len(state.history),
+            }
+        )
+
+
+@bp.post("/devices/<pk>/<dk>")
+def change_device(pk: str, dk: str) -> Response:
+    """Make a device report values, move, or go online or offline, as if it did so itself."""
+    body = _body(DeviceBody)
+    world = _world()
+    with world.lock:
+        world.catch_up()
+        device = _known_device(world, pk, dk)
+        values = _checked_values(world, device, body.get("values") or {})
+        if "deviceData" in body or "location" in body:
+            things.update_module(world, device, body.get("deviceData"), body.get("location"))
+        things.report(world, device, values)
+        if "online" in body:
+            devices.set_online(world, device, body["online"])
+    return device_state(pk, dk)
+
+
+def _known_device(world: World, pk: str, dk: str):
+    device = world.devices.get((pk, dk))
+    if device is None:
+        raise ControlError(404, f"no device {pk}/{dk}")
+    return device
+
+
+def _checked_values(world: World, device, values: dict) -> dict:
+    if not values:
+        return {}
+    product = world.products.get(device.pk)
+    if product is None:
+        raise ControlError(400, f"product {device.pk} has no thing model")
+    try:
+        return things.check_values(product, values)
+    except things.ValueProblem as problem:
+        raise ControlError(400, "invalid values", [f"values.{problem}"]) from None
 
 
 def _share(s) -> dict:

@@ -17,7 +17,7 @@ bp = Blueprint("devices", __name__, url_prefix="/v2/binding/enduserapi")
 def user_device_list(call: Call) -> dict:
     """Owned devices, then devices shared with the caller, a page at a time."""
     params = call.params
-    page = params["page"] or params["pageNumber"] or 1
+    page = params["page"] or params["pageNumber"] or params["pageNum"] or 1
     items = devices.user_device_list(call.world, call.user, params)
     return views.page_info(items, page, params["pageSize"], partial(views.device_details, call.world))
 

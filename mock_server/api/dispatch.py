@@ -29,6 +29,7 @@ class EndpointDoc:
     auth: bool
     data: str  # the shape of `data` on success: an openapi._samples key, "string" or "null"
     summary: str
+    body: str = "query"  # "json": documented as a JSON request body (all three sources still work)
 
 
 REGISTRY: list[EndpointDoc] = []
@@ -49,7 +50,13 @@ def simulator() -> Simulator:
 
 
 def endpoint(
-    bp: Blueprint, method: str, name: str, schema: type[Params] | None = None, auth: bool = True, data: str = "null"
+    bp: Blueprint,
+    method: str,
+    name: str,
+    schema: type[Params] | None = None,
+    auth: bool = True,
+    data: str = "null",
+    body: str = "query",
 ) -> Callable:
     """Register `fn(call) -> data` as the API endpoint `name`, answered in the envelope."""
 
@@ -70,7 +77,7 @@ def endpoint(
 
         bp.add_url_rule("/" + name, endpoint=name, view_func=view, methods=[method])
         summary = (fn.__doc__ or name).strip().splitlines()[0]
-        REGISTRY.append(EndpointDoc(method, f"{bp.url_prefix}/{name}", name, schema, auth, data, summary))
+        REGISTRY.append(EndpointDoc(method, f"{bp.url_prefix}/{name}", name, schema, auth, data, summary, body))
         return fn
 
     return register

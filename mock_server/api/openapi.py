@@ -87,6 +87,10 @@ NO_SHARE = {
     "409": {"description": "the cloud refused: {error, code} with the Quectel code (5142: already ended)"},
 }
 CODE_PARAM = {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}
+DEVICE_PATH = [
+    {"name": "pk", "in": "path", "required": True, "schema": {"type": "string"}, "description": "product key"},
+    {"name": "dk", "in": "path", "required": True, "schema": {"type": "string"}, "description": "device key"},
+]
 SESSION_PARAMS = [
     {"name": "X-Mock-Session", "in": "header", "schema": {"type": "string"}, "description": "the world to act on"},
 ]
@@ -94,7 +98,7 @@ SESSION_PARAMS = [
 
 @functools.cache
 def control_document() -> dict:
-    from .control import ClockBody, ResetBody, ScenarioBody, ShareCodeBody, TokenBody
+    from .control import ClockBody, DeviceBody, ResetBody, ScenarioBody, ShareCodeBody, TokenBody
 
     spec = _spec(
         "Quectel sharing simulator: control API",
@@ -106,6 +110,7 @@ def control_document() -> dict:
         spec.components.schema(name, schema=schema)
     spec.components.schema("TokenBody", schema=TokenBody)
     spec.components.schema("ShareCodeBody", schema=ShareCodeBody)
+    spec.components.schema("DeviceBody", schema=DeviceBody)
     ops = {
         "/_mock/health": {"get": {"summary": "Readiness and the worlds held", "responses": _ok("status")}},
         "/_mock/scenarios": {"get": {"summary": "The scenario library", "responses": _ok("names and descriptions")}},
@@ -159,6 +164,19 @@ def control_document() -> dict:
                 "responses": _ok("total and entries"),
             },
             "delete": {"summary": "Empty the journal", "responses": _ok("deleted")},
+        },
+        "/_mock/devices/{pk}/{dk}": {
+            "get": {
+                "summary": "One device's state: values and when each was reported, pending writes, version",
+                "parameters": list(DEVICE_PATH),
+                "responses": {**_ok("the device"), "404": {"description": "no such device"}},
+            },
+            "post": {
+                "summary": "The device reports values, moves, or goes online or offline",
+                "parameters": list(DEVICE_PATH),
+                "requestBody": _json_body("DeviceBody"),
+                "responses": {**_ok("the device"), **ERROR, "404": {"description": "no such device"}},
+            },
         },
         "/_mock/tokens": {
             "post": {
@@ -379,12 +397,14 @@ def quectel_document() -> dict:
             "summary": doc.summary,
             "description": _codes_table(codes),
             "tags": [doc.path.split("/")[2]],
-            "parameters": [{"in": "query", "schema": doc.schema}] if doc.schema else [],
+            "parameters": [{"in": "query", "schema": doc.schema}] if doc.schema and doc.body == "query" else [],
             "responses": {
                 "200": ok,
                 **{str(s): {"$ref": f"#/components/responses/E{s}"} for s in TRANSPORT_ERRORS},
             },
         }
+        if doc.schema and doc.body == "json":
+            operation["requestBody"] = {"required": True, "content": _json(doc.schema)}
         if doc.auth:
             operation["security"] = [{"token": []}]
         spec.path(path=doc.path, operations={doc.method.lower(): operation})

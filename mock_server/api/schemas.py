@@ -44,7 +44,18 @@ class Text(fields.String):
             value = str(value)
         if not isinstance(value, str) and self.metadata["missing"] is None and self.metadata["invalid"] is None:
             return None  # an object or array where an optional string belongs: ignored
-        return super()._deserialize(value, attr, data, **kwargs).strip()
+        return self._text(super()._deserialize(value, attr, data, **kwargs))
+
+    def _text(self, value: str) -> str:
+        return value.strip()
+
+
+class Verbatim(Text):
+    """A string kept exactly as sent, because it was signed so: Android clients append a
+    newline to the base64 `pwd` and sign that very string."""
+
+    def _text(self, value: str) -> str:
+        return value
 
 
 class Timestamp(fields.Field):
@@ -261,6 +272,7 @@ class UserDeviceListParams(NamedParams):
     pkList = CommaList()
     page = Lenient(default=None)
     pageNumber = Lenient(default=None)
+    pageNum = Lenient(default=None)
     pageSize = Lenient(default=10)
     isAssociation = Text()
     isGroupDeviceShow = Text()
@@ -278,7 +290,7 @@ class UnbindParams(DeviceKeyParams):
 
 class EmailLoginParams(Params):
     email = Text(missing=5026)
-    pwd = Text(missing=5022)
+    pwd = Verbatim(missing=5022)
     signature = Text(missing=5550)
     userDomain = Text(missing=5023)
     random = Text()
@@ -287,7 +299,7 @@ class EmailLoginParams(Params):
 
 class PhoneLoginParams(Params):
     phone = Text(missing=5021)
-    pwd = Text(missing=5022)
+    pwd = Verbatim(missing=5022)
     signature = Text(missing=5550)
     userDomain = Text(missing=5023)
     internationalCode = Text()

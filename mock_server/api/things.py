@@ -28,7 +28,7 @@ def business_attributes(call: Call) -> dict:
     return views.business_attributes(call.world, device, types, params.get("codeList"))
 
 
-@endpoint(bp, "POST", "batchControlDevice", s.BatchControlParams, data="ControlResult")
+@endpoint(bp, "POST", "batchControlDevice", s.BatchControlParams, data="ControlResult", body="json")
 def batch_control(call: Call) -> dict:
     """Write properties, call a service or pass data through, for one or more devices."""
     return control.batch_control(call.world, call.user, call.params, call.refuse)

@@ -77,7 +77,7 @@ def _domain(cloud: Cloud, name: str) -> UserDomain:
 
 def _plain_password(params: dict) -> str:
     random = params.get("random")
-    plain = crypto.decrypt_password(params["pwd"], random) if random else params["pwd"]
+    plain = crypto.decrypt_password(params["pwd"], random) if random else params["pwd"].strip()
     if plain is None or not 6 <= len(plain) <= 20:
         raise QuectelError(5056)
     return plain

@@ -35,10 +35,11 @@ def encrypt_password(password: str, random: str) -> str:
 
 
 def decrypt_password(pwd: str, random: str) -> str | None:
-    """The plain password, or None when `pwd` is not a valid ciphertext for this random."""
+    """The plain password, or None when `pwd` is not a valid ciphertext for this random.
+    Whitespace is ignored: Android's Base64.DEFAULT ends the text with a newline."""
     key, iv = key_and_iv(random)
     try:
-        raw = base64.b64decode(pwd, validate=True)
+        raw = base64.b64decode("".join(pwd.split()), validate=True)
         decryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor()
         padded = decryptor.update(raw) + decryptor.finalize()
         unpadder = padding.PKCS7(128).unpadder()

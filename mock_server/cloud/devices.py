@@ -80,9 +80,7 @@ def unbind(cloud: Cloud, caller: User, params: dict) -> int:
 
     Returns bindingSum: the users still bound to the device afterwards.
     """
-    view = find_view(cloud, caller.uid, params["pk"], params["dk"])
-    if view is None:
-        raise QuectelError(5052)
+    view = _in_use(cloud, caller, params)
     device = view.device
     if view.share is None:
         for share in cloud.live_shares_of_device(device.key):
@@ -108,11 +106,18 @@ def set_online(cloud: Cloud, device: Device, online: bool) -> None:
 # ---- helpers that apps and published clients call beside the documented pages ----------------
 
 
-def binding_info(cloud: Cloud, caller: User, params: dict) -> dict:
-    """GET getDeviceBindingInfo (undocumented): a device the caller may use, else 5052."""
+def _in_use(cloud: Cloud, caller: User, params: dict) -> DeviceView:
+    """The caller's view of the device of `params`; to these helpers a device the caller may
+    not use does not exist (5052)."""
     view = find_view(cloud, caller.uid, params["pk"], params["dk"])
     if view is None:
         raise QuectelError(5052)
+    return view
+
+
+def binding_info(cloud: Cloud, caller: User, params: dict) -> dict:
+    """GET getDeviceBindingInfo (undocumented): a device the caller may use, else 5052."""
+    view = _in_use(cloud, caller, params)
     device = view.device
     product = cloud.products.get(device.pk)
     return {
@@ -126,9 +131,7 @@ def binding_info(cloud: Cloud, caller: User, params: dict) -> dict:
 
 def online_status(cloud: Cloud, caller: User, params: dict) -> dict:
     """GET getDeviceOnlineStatus (undocumented): online as 0/1, under both names clients read."""
-    view = find_view(cloud, caller.uid, params["pk"], params["dk"])
-    if view is None:
-        raise QuectelError(5052)
+    view = _in_use(cloud, caller, params)
     online = 1 if view.device.online else 0
     return {"productKey": view.device.pk, "deviceKey": view.device.dk, "online": online, "value": online}
 
@@ -136,9 +139,7 @@ def online_status(cloud: Cloud, caller: User, params: dict) -> dict:
 def auth_key(cloud: Cloud, caller: User, params: dict) -> dict:
     """POST getAuthKey / regenerateAuthKey: the device's LAN key. Regenerating returns the same
     key, as the live service was seen to, so the device list's `authKey` stays right."""
-    view = find_view(cloud, caller.uid, params["pk"], params["dk"])
-    if view is None:
-        raise QuectelError(5052)
+    view = _in_use(cloud, caller, params)
     device = view.device
     if not device.auth_key:
         rng = random.Random(f"{cloud.seed}/authKey/{device.pk}/{device.dk}")

@@ -26,7 +26,7 @@ MESSAGES: dict[int, str] = {
     5026: "Please enter email",
     5028: "Password incorrect",
     5031: "Email not registered",
-    5032: "Token verification failed",
+    5032: "Token validation failed",  # the live text (the docs say "verification"); clients match on it
     5033: "User does not exist",
     5040: "Incorrect email format",
     5056: "Incorrect password format (6-20 letters, digits or special characters)",

@@ -541,6 +541,18 @@ def report(cloud: Cloud, device: Device, kv: dict[str, Any], at: int | None = No
     cloud.events.emit(PropertyReport(device.pk, device.dk, dict(kv), when))
 
 
+def update_module(cloud: Cloud, device: Device, device_data: dict | None, location: dict | None) -> None:
+    """The device reports module facts (firmware, battery, signal) or a new position."""
+    state = state_of(cloud, device)
+    now = cloud.now()
+    if device_data:
+        state.device_data = {**(state.device_data or {}), **device_data}
+    if location:
+        state.location, state.located_at = dict(location), now
+        state.locations.append((now, dict(location)))
+    state.version += 1
+
+
 def current_values(cloud: Cloud, device: Device, codes: list[str] | None = None) -> dict[str, Any]:
     """Reported values by code (all, or the codes asked for that have one)."""
     reported = state_of(cloud, device).reported
