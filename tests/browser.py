@@ -63,9 +63,12 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
 
 def wait_for(driver, condition, timeout: float = WAIT):
     """What `condition(driver)` returns once truthy (selenium's WebDriverWait)."""
+    from selenium.common.exceptions import JavascriptException, StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, timeout, poll_frequency=0.1).until(condition)
+    # A page that reloads meanwhile makes found elements stale and scripts fail: ask again.
+    ignored = (StaleElementReferenceException, JavascriptException)
+    return WebDriverWait(driver, timeout, poll_frequency=0.1, ignored_exceptions=ignored).until(condition)
 
 
 def css(driver, selector: str):

@@ -28,21 +28,15 @@ def open_page(driver, url: str) -> None:
 
 
 def click_and_reload(driver, element) -> None:
-    """Click a control that changes the world; the page reloads when the call succeeded."""
-    old = css(driver, "html")
+    """Click a control that changes the world; the page reloads when the call succeeded and
+    shows the error otherwise. Read in the page itself: elements go stale as it reloads."""
+    driver.execute_script("window.beforeClick = true")
     element.click()
-    wait_for(driver, lambda d: _stale(old) or css(d, "#flash").is_displayed())
-    flash = css_all(driver, "#flash")
-    assert not (flash and flash[0].is_displayed()), flash[0].text
-
-
-def _stale(element) -> bool:
-    from selenium.common.exceptions import StaleElementReferenceException
-
-    try:
-        return not element.is_enabled()  # any call on a replaced page's element raises
-    except StaleElementReferenceException:
-        return True
+    outcome = wait_for(driver, lambda d: d.execute_script(
+        "if (window.beforeClick) { const f = document.getElementById('flash');"
+        "  return f && !f.hidden ? 'error: ' + f.textContent : null; }"
+        "return document.readyState === 'complete' ? 'reloaded' : null;"))  # fmt: skip
+    assert outcome == "reloaded", outcome
 
 
 def share_cards(driver) -> list:
@@ -120,10 +114,10 @@ def test_a_rule_added_from_the_form_fires_in_the_live_journal(browser, server):
     assert "userDeviceList" in row.text and "5047" in row.text and "rule r1" in row.text
     row.click()
     assert '"code": 5047' in row.find_element("css selector", "pre.answer").text
-    screenshot(browser, "journal")
 
     _call(server, "/s/rules/v2/binding/enduserapi/userDeviceList", "owner-token")  # the rule is spent
     wait_for(browser, lambda d: len(css_all(d, "#journal details.entry")) == 2)
+    screenshot(browser, "journal")
     css(browser, '#journal-filter input[name="code"]').send_keys("5047")
     shown = [r for r in css_all(browser, "#journal details.entry") if r.is_displayed()]
     assert len(shown) == 1 and "5047" in shown[0].text
@@ -211,3 +205,15 @@ def test_with_an_admin_token_the_dashboard_logs_in_and_its_calls_carry_the_token
     finally:
         browser.delete_all_cookies()
         server.stop()
+
+
+def test_a_refused_change_shows_why_and_changes_nothing(browser, server):
+    server.request("POST", "/s/errors/_mock/clock", {"freeze": True})
+    before = server.request("GET", "/s/errors/_mock/clock")[1]["now"]
+    open_page(browser, server.base + "/s/errors/_mock/ui/")
+    field = css(browser, '#clock input[name="advance"]')
+    field.send_keys("soon")
+    field.find_element("xpath", "following-sibling::button").click()
+    flash = wait_for(browser, lambda d: css(d, "#flash").is_displayed() and css(d, "#flash"))
+    assert "POST /_mock/clock: invalid request body: advance:" in flash.text
+    assert server.request("GET", "/s/errors/_mock/clock")[1]["now"] == before
