@@ -4,6 +4,7 @@ engineer uses it: each test in a world of its own (/s/NAME/)."""
 from __future__ import annotations
 
 import json
+import time
 import urllib.request
 
 import pytest
@@ -182,6 +183,14 @@ def test_on_a_server_without_streaming_the_journal_still_goes_live(browser):
         rows = wait_for(browser, lambda d: len(css_all(d, "#journal details.entry")) == 2 and css_all(d, "#journal details.entry"))
         assert [r.text.split()[-1] for r in rows] == ["C1002", "C1001"]  # newest first, each once
         assert browser.execute_script("return window.samePage") is True
+        seconds = int(time.time()) + 600  # a timestamp in seconds: answered, with a warning
+        req = urllib.request.Request(f"{server.base}/v2/binding/enduserapi/shareInfo?pk=p11u5w&dk=LAMP00000001&acceptingExpireAt={seconds}",
+                                     data=b"", headers={"Authorization": "owner-token"})  # fmt: skip
+        urllib.request.urlopen(req, timeout=10).read()
+        row = wait_for(browser, lambda d: len(css_all(d, "#journal details.entry")) == 3 and css(d, "#journal details.entry"))
+        assert "warning" in row.text
+        row.click()
+        assert f"acceptingExpireAt={seconds} looks like seconds" in row.find_element("css selector", "ul.warnings").text
     finally:
         server.stop()
 

@@ -100,7 +100,7 @@ async def serve(proto: Any, status: int, headers: list, first: bytes, follow: Fo
                 await transport.send_str(text)
                 quiet_since = loop.time()
             await asyncio.wait([gone], timeout=POLL_S)
-    except Exception:  # noqa: BLE001 - a closed connection raises on send; nobody to tell
+    except Exception:  # a closed connection raises on send: there is nobody to tell
         pass
     finally:
         _open.discard(stop)
