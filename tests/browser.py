@@ -30,7 +30,7 @@ WAIT = 15  # seconds a page gets to show what a test waits for
 def find_browser() -> tuple[str, str] | str:
     """(chromium, chromedriver), or why they cannot be had."""
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver = shutil.which("chromedriver") or ("/usr/bin/chromedriver" if Path("/usr/bin/chromedriver").exists() else None)
+    driver = shutil.which("chromedriver")
     if chromium is None or driver is None:
         return "no chromium/chromedriver here: install Debian's chromium and chromium-driver to run the browser tests"
     try:

@@ -247,3 +247,10 @@ def test_the_dashboards_templates_and_assets_ship_in_the_package():
     ui = root / "mock_server" / "ui"
     files = [p.relative_to(ui).as_posix() for p in ui.rglob("*") if p.is_file() and p.suffix != ".py" and "__pycache__" not in p.parts]
     assert files and all(any(fnmatch(f, g) for g in globs) for f in files), files
+
+
+def test_without_a_browser_the_page_tests_say_why_they_skip(monkeypatch, tmp_path):
+    from browser import find_browser
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # no chromium, no chromedriver
+    assert "install Debian's chromium and chromium-driver" in find_browser()
