@@ -52,7 +52,7 @@ class SessionPrefix:
 
 
 # Control paths anyone may read even when an admin token is set: they change nothing. The
-# dashboard checks the token itself (ui/__init__.py), to send a browser to its login page.
+# dashboard checks the token itself (ui/dashboard.py), to send a browser to its login page.
 PUBLIC_CONTROL = ("/_mock/health", "/_mock/docs", "/_mock/openapi", "/_mock/ui")
 # The dashboard's login keeps the admin token in this cookie (HttpOnly, SameSite=Strict), so
 # the pages and the control calls they make carry it; cross-site requests are refused anyway.
