@@ -18,8 +18,9 @@ subprocess with `--quectel-mock-mode=process`); each test gets its own world und
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
-import json
+import json as _json
 import socket
 import subprocess
 import sys
@@ -33,7 +34,6 @@ from typing import Any
 
 import pytest
 
-ACCOUNTS = {"emailPwdLogin", "phonePwdLogin", "refreshToken", "userInfo", "userLogout"}
 _counter = itertools.count(1)
 
 
@@ -125,13 +125,13 @@ class QuectelMock:
     # ---- HTTP ----------------------------------------------------------------------------
 
     def _request(self, method: str, path: str, body: Any = None, headers: dict | None = None) -> Any:
-        data = None if body is None else json.dumps(body).encode()
+        data = None if body is None else _json.dumps(body).encode()
         req = urllib.request.Request(self.base_url + path, data=data, method=method, headers=headers or {})
         if data is not None:
             req.add_header("Content-Type", "application/json")
         try:
             with urllib.request.urlopen(req, timeout=60) as resp:
-                return json.loads(resp.read() or b"null")
+                return _json.loads(resp.read() or b"null")
         except urllib.error.HTTPError as err:
             payload = err.read()
             raise AssertionError(f"{method} {path}: HTTP {err.code} {payload.decode(errors='replace')}") from None
@@ -140,18 +140,22 @@ class QuectelMock:
         """Call the control API of this world: `control("GET", "/state")`."""
         return self._request(method, "/_mock" + path, body)
 
-    def call(self, method: str, endpoint: str, token: str | None = None, **params: Any) -> dict:
-        """Call a simulated endpoint by name (or path) with query parameters; the envelope."""
+    def call(self, method: str, endpoint: str, token: str | None = None, json: Any = None, **params: Any) -> dict:
+        """Call a simulated endpoint by name (or path) with query parameters, and `json` as the
+        body when given (batchControlDevice takes one); the envelope."""
         path = endpoint if endpoint.startswith("/") else _endpoint_path(endpoint)
         query = urllib.parse.urlencode(params)
         headers = {"Authorization": token} if token else {}
         body = b"" if method.upper() != "GET" else None
+        if json is not None:
+            body = _json.dumps(json).encode()
+            headers["Content-Type"] = "application/json"
         req = urllib.request.Request(f"{self.base_url}{path}?{query}", data=body, method=method, headers=headers)
         try:
             with urllib.request.urlopen(req, timeout=60) as resp:
-                return json.loads(resp.read())
+                return _json.loads(resp.read())
         except urllib.error.HTTPError as err:
-            return json.loads(err.read() or b"null")
+            return _json.loads(err.read() or b"null")
 
     # ---- helpers -------------------------------------------------------------------------
 
@@ -191,13 +195,34 @@ class QuectelMock:
     def state(self) -> dict:
         return self.control("GET", "/state")
 
+    def set_property(self, pk: str, dk: str, **values: Any) -> dict:
+        """The device reports `values` (checked against its thing model); its state after."""
+        return self.control("POST", f"/devices/{pk}/{dk}", {"values": values})
+
+    def set_online(self, pk: str, dk: str, online: bool) -> dict:
+        """The device connects or disconnects; its state after."""
+        return self.control("POST", f"/devices/{pk}/{dk}", {"online": online})
+
+    def device_state(self, pk: str, dk: str) -> dict:
+        """One device: values with their times, writes not yet applied, online, version."""
+        return self.control("GET", f"/devices/{pk}/{dk}")
+
     def reset(self, scenario: str | None = None) -> dict:
         return self.control("POST", "/reset", {"scenario": scenario} if scenario else {})
 
 
 def _endpoint_path(name: str) -> str:
-    area = "enduser" if name in ACCOUNTS else "binding"
-    return f"/v2/{area}/enduserapi/{name}"
+    """The path of a simulated endpoint; an unknown name (an endpoint a rule stubs) is taken
+    to live beside the binding endpoints."""
+    return _registered_paths().get(name) or f"/v2/binding/enduserapi/{name}"
+
+
+@functools.cache
+def _registered_paths() -> dict[str, str]:
+    from . import app  # noqa: F401  (importing the app registers every endpoint)
+    from .api.dispatch import REGISTRY
+
+    return {doc.name: doc.path for doc in REGISTRY}
 
 
 @pytest.fixture

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
 import ssl
 import subprocess
@@ -28,7 +30,11 @@ class Running:
         self.base = f"{scheme}://127.0.0.1:{self.port}"
         self.context = context
         cmd = [sys.executable, "-m", "mock_server", "run", "--port", str(self.port), *args]
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log or subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # Its own process group: the server's worker is a child process, which a kill of the
+        # parent alone would leave running.
+        self.proc = subprocess.Popen(
+            cmd, cwd=ROOT, stdout=log or subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -64,7 +70,8 @@ class Running:
         return self.proc.wait(timeout=20)
 
     def kill(self) -> None:
-        self.proc.kill()
+        """No clean shutdown: the whole process group dies at once."""
+        os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait(timeout=20)
 
 

@@ -83,3 +83,50 @@ def test_x(quectel_mock):
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     assert result.ret != 0
     result.stdout.fnmatch_lines(["*cannot load scenario 'no-such-scenario'*"])
+
+
+DEVICES_EXAMPLE = """
+import json
+
+import pytest
+
+LAMP = {"pk": "p11u5w", "dk": "LAMP00000001"}
+
+
+def test_set_property_and_device_state(quectel_mock):
+    state = quectel_mock.set_property("p11u5w", "LAMP00000001", brightness=42, switch=True)
+    assert state["values"]["brightness"] == 42 and state["values"]["switch"] is True
+    assert quectel_mock.device_state("p11u5w", "LAMP00000001")["values"]["brightness"] == 42
+    attrs = quectel_mock.call("GET", "getDeviceBusinessAttributes", "owner-token", **LAMP, type="2", codeList="brightness")
+    assert [(a["resourceCode"], a["resourceValce"]) for a in attrs["data"]["customizeTslInfo"]] == [("brightness", "42")]
+
+
+def test_set_property_refuses_a_value_outside_the_specs(quectel_mock):
+    with pytest.raises(AssertionError, match="brightness: 150 is above max 100"):
+        quectel_mock.set_property("p11u5w", "LAMP00000001", brightness=150)
+
+
+def test_set_online_and_control_with_a_json_body(quectel_mock):
+    assert quectel_mock.set_online("p11u5w", "LAMP00000001", False)["online"] is False
+    body = {"type": 2, "data": json.dumps([{"switch": True}]),
+            "deviceList": [{"productKey": "p11u5w", "deviceKey": "LAMP00000001"}]}
+    result = quectel_mock.call("POST", "batchControlDevice", "owner-token", json=body)
+    assert result["data"]["failureList"][0]["msg"] == "Device offline"
+    quectel_mock.set_online("p11u5w", "LAMP00000001", True)
+    result = quectel_mock.call("POST", "batchControlDevice", "owner-token", json=body)
+    assert result["data"]["failureList"] == [] and len(result["data"]["successList"]) == 1
+    assert quectel_mock.device_state("p11u5w", "LAMP00000001")["values"]["switch"] is True
+
+
+def test_call_finds_every_registered_endpoint(quectel_mock):
+    products = quectel_mock.call("GET", "getProductList", "owner-token")     # under /v2/enduser/
+    assert products["code"] == 200 and products["data"]["total"] >= 4
+    assert quectel_mock.call("GET", "userInfo", "owner-token")["data"]["uid"] == "C1001"
+    quectel_mock.assert_called("/v2/enduser/enduserapi/getProductList", times=1)
+"""
+
+
+def test_device_helpers(pytester):
+    pytester.makepyfile(test_devices=DEVICES_EXAMPLE)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=4)

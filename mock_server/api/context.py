@@ -8,6 +8,7 @@ journal share.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,7 @@ class RequestState:
     control: bool
     warnings: list[str] = field(default_factory=list)
     rule: str | None = None
+    refuse: Callable[[str, str, dict], str | None] | None = None  # a controlFailure rule's, for the call
     started: float = field(default_factory=time.perf_counter)
     _params: dict[str, Any] | None = None
 

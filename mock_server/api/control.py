@@ -188,6 +188,7 @@ def state_of(world: World, name: str, limit: int = 1000) -> dict:
         return list(islice(records.values(), limit))
 
     with world.lock:
+        world.catch_up()  # values as of the clock: scripted steps and delayed writes done
         shares = [world.settle(share) for share in first(world.shares)]
         now = world.now()
         return {
@@ -332,6 +333,7 @@ def set_clock() -> Response:
             world.clock.freeze()
         elif body.get("freeze") is False:
             world.clock.unfreeze()
+        world.catch_up()  # the devices' steps up to the new time happen now, each at its own time
         return jsonify(_clock(world))
 
 

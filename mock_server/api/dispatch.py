@@ -72,7 +72,7 @@ def endpoint(
                     instance = schema_for(schema, world.settings)
                     params = parse(instance, state.params())
                     state.warnings += seconds_warnings(instance, params)
-                data = fn(Call(world, params, user, token))
+                data = fn(Call(world, params, user, token, state.refuse))
             return ok(data)
 
         bp.add_url_rule("/" + name, endpoint=name, view_func=view, methods=[method])

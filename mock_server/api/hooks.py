@@ -17,7 +17,7 @@ from flask import Flask, Response, current_app, g, request
 
 from ..cloud.accounts import strip_bearer
 from ..cloud.errors import QuectelError
-from ..harness.rules import Incoming, apply_effects, caller_uid
+from ..harness.rules import Incoming, apply_effects, caller_uid, refusal
 from ..harness.scenario import ScenarioInvalid, ScenarioNotFound
 from ..harness.worlds import DEFAULT_WORLD, BadSession
 from .context import RequestState
@@ -123,7 +123,7 @@ def _apply_rules(state: RequestState) -> Response | None:
     environ = state.request.environ
     resume = environ.get(RESUME)
     if resume is not None:  # the second pass after a deferred wait: decided already
-        state.rule, action = resume
+        state.rule, action, state.refuse = resume
         return _answer(action)
     req = _incoming(state)
     with world.lock:
@@ -131,13 +131,14 @@ def _apply_rules(state: RequestState) -> Response | None:
         if rule is None:
             return None
         state.rule = rule.id
+        state.refuse = refusal(rule)
         state.warnings += apply_effects(world, rule.action, req)
     action = rule.action
     wait = delay_seconds(action["delay"], world.rule_rng) if "delay" in action else 0.0
     if action.get("fault") == "hang":
         wait += world.settings.hang_seconds
     if wait and environ.get(CAN_DEFER):
-        environ[DEFERRED] = (wait, (rule.id, action))
+        environ[DEFERRED] = (wait, (rule.id, action, state.refuse))
         return Response(status=204)  # never sent: the server waits, then asks again
     if wait:
         time.sleep(wait)  # outside the world lock

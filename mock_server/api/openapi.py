@@ -37,11 +37,16 @@ def _custom_fields(self, field, ret: dict | None = None, **kwargs) -> dict:
                 {"type": "object", "properties": {"equals": {}}, "required": ["equals"]},
             ]
         }
+    if isinstance(field, ss.ReplayField):
+        return {"oneOf": [{"type": "string"}, {"$ref": "#/components/schemas/Replay"}]}
+    if isinstance(field, ss.OnlineField):
+        return {"oneOf": [{"type": "boolean"}, {"const": "toggle"}]}
     return {}
 
 
 def _scenario_components(spec: APISpec) -> None:
     spec.components.schema("Delay", schema=ss.DelaySpec)
+    spec.components.schema("Replay", schema=ss.ReplaySpec)
     spec.components.schema("Rule", schema=ss.RuleSpec)
     spec.components.schema("Scenario", schema=ss.ScenarioSpec)
 
@@ -212,7 +217,8 @@ def control_document() -> dict:
     }
     for path, operations in ops.items():
         for operation in operations.values():
-            operation.setdefault("parameters", []).extend(SESSION_PARAMS)
+            # a new list: operations share lists such as DEVICE_PATH, which must not grow twice
+            operation["parameters"] = [*operation.get("parameters", []), *SESSION_PARAMS]
         spec.path(path=path, operations=operations)
     return spec.to_dict()
 

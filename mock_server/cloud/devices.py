@@ -93,12 +93,12 @@ def unbind(cloud: Cloud, caller: User, params: dict) -> int:
     return 1 + len(recipients)
 
 
-def set_online(cloud: Cloud, device: Device, online: bool) -> None:
-    """The device connects or disconnects: `onl_` for whoever listens."""
+def set_online(cloud: Cloud, device: Device, online: bool, at: int | None = None) -> None:
+    """The device connects or disconnects (at `at`, default now): `onl_` for whoever listens."""
     if device.online == online:
         return
     device.online = online
-    cloud.events.emit(OnlineChanged(device.pk, device.dk, online, cloud.now()))
+    cloud.events.emit(OnlineChanged(device.pk, device.dk, online, cloud.now() if at is None else at))
     if online:
         control.deliver_cached(cloud, device)
 

@@ -107,7 +107,7 @@ class Feature:
             if kind == "INT":
                 return rng.randint(math.ceil(low), math.floor(high))
             step = self.bound("step") or 0.1
-            return _round_to(rng.uniform(low, high), step)
+            return round_to(rng.uniform(low, high), step)
         if kind == "TEXT":
             return rng.choice(("ok", "standby", "eco", "auto"))
         if kind == "DATE":
@@ -135,7 +135,7 @@ def text_of(value: Any) -> str:
     return str(value)
 
 
-def _round_to(value: float, step: float) -> float:
+def round_to(value: float, step: float) -> float:
     decimals = max(0, -Decimal(repr(step)).normalize().as_tuple().exponent)
     return round(round(value / step) * step, decimals)
 

@@ -28,6 +28,7 @@ from ..cloud.models import (
     User,
     UserDomain,
 )
+from . import scripts
 from .clock import Clock
 from .scenario import Scenario, ScenarioInvalid, ScenarioNotFound
 from .world import World
@@ -45,7 +46,10 @@ def _record(obj: Any, drop: tuple[str, ...] = ()) -> dict:
 
 
 def dump_world(world: World) -> dict:
-    """Everything needed to rebuild `world`; the caller holds its lock."""
+    """Everything needed to rebuild `world`; the caller holds its lock. What devices were to
+    do by now on its clock is done first, so that a restored world re-arms its scripts from
+    its clock's reading without losing a step."""
+    world.catch_up()
     scenario = world.scenario
     return {
         "scenario": None
@@ -104,6 +108,7 @@ def load_world(data: dict) -> World:
         rule = world.rules.add({**item["spec"], "id": item["id"]})
         rule.fired, rule.seen = item["fired"], item["seen"]
     world.scenario = _scenario(data["scenario"])
+    scripts.arm(world, after=world.now())  # on the same grid, from the restored clock
     return world
 
 

@@ -7,7 +7,9 @@ This module decides *whether* a rule fires and applies its effects on the world;
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -157,7 +159,61 @@ def _conditions(rule: Rule, world: World, req: Incoming) -> bool:
         return False
     if "uid" in m and caller_uid(world, req.authorization) != m["uid"]:
         return False
+    if not _device_conditions(m, req.params):
+        return False
     return "window" not in m or _in_window(world, m["window"])
+
+
+# ---- devices and property codes: pk, dk, property --------------------------------------------
+
+
+def _device_keys(params: dict[str, Any]) -> list[tuple[Any, Any]]:
+    """The (pk, dk) pairs a request names: its pk and dk, and every entry of a deviceList."""
+    keys = [(params.get("pk"), params.get("dk"))]
+    entries = params.get("deviceList")
+    if isinstance(entries, list):
+        keys += [(e.get("productKey"), e.get("deviceKey")) for e in entries if isinstance(e, dict)]
+    return keys
+
+
+def _names_device(m: dict, pk: Any, dk: Any) -> bool:
+    return ("pk" not in m or m["pk"] == pk) and ("dk" not in m or m["dk"] == dk)
+
+
+def _codes(params: dict[str, Any]) -> set[str]:
+    """The property or service codes a request writes (batchControlDevice's data) or asks for
+    (codeList)."""
+    codes = {c.strip() for c in str(params.get("codeList") or "").split(",") if c.strip()}
+    try:
+        data = json.loads(params["data"]) if isinstance(params.get("data"), str) else None
+    except ValueError:
+        data = None
+    for item in data if isinstance(data, list) else [data]:
+        if isinstance(item, dict):
+            codes.update(str(k) for k in item)
+    return codes
+
+
+def _device_conditions(m: dict, params: dict[str, Any]) -> bool:
+    if ("pk" in m or "dk" in m) and not any(_names_device(m, pk, dk) for pk, dk in _device_keys(params)):
+        return False
+    return "property" not in m or m["property"] in _codes(params)
+
+
+def refusal(rule: Rule) -> Callable[[str, str, dict], str | None] | None:
+    """A `controlFailure` rule as batchControlDevice's `refuse(pk, dk, params)`: the failure
+    message for the devices the rule names (every device when it names none), else None."""
+    msg = rule.action.get("controlFailure")
+    if not msg:
+        return None
+    m = rule.match
+
+    def refuse(pk: str, dk: str, params: dict) -> str | None:
+        if not _names_device(m, pk, dk):
+            return None
+        return msg if "property" not in m or m["property"] in _codes(params) else None
+
+    return refuse
 
 
 def _in_window(world: World, window: dict) -> bool:

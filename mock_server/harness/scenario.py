@@ -19,6 +19,7 @@ import yaml
 
 from ..cloud import things
 from ..cloud.models import Device, FailureCause, Family, Settings, Share, ShareStatus, Token, User, UserDomain
+from . import scripts
 from .clock import Clock
 from .scenario_schema import generated_uid, validate_spec
 from .timeparse import parse_duration, parse_instant
@@ -67,7 +68,7 @@ def read_file(path: Path) -> Any:
         raise ScenarioInvalid([f"{path.name}: (file): not readable as {path.suffix[1:] or 'YAML'}: {detail}"]) from None
 
 
-LIST_SECTIONS = ("userDomains", "users", "families", "tokens", "products", "devices", "shares", "rules")
+LIST_SECTIONS = ("userDomains", "users", "families", "tokens", "products", "devices", "shares", "rules", "scripts")
 MAP_SECTIONS = ("clock", "settings")
 
 
@@ -108,6 +109,7 @@ class Scenario:
     named_users: list[dict] = field(default_factory=list)  # written out, not generated
     generated_uids: list[str] = field(default_factory=list)
     products: dict[str, things.Product] = field(default_factory=dict)  # parsed once, shared by worlds
+    scripts: list[scripts.Script] = field(default_factory=list)  # compiled once, armed in every world
 
     @property
     def name(self) -> str:
@@ -131,6 +133,11 @@ class Scenario:
             raise ScenarioInvalid(problems)
         scenario = cls(spec=spec, source=source, seed=spec.get("seed", 0) if seed is None else seed)
         scenario._expand()
+        try:  # replay files: beside the scenario first, then in the library
+            folders = [Path(source).resolve().parent, SCENARIO_DIR]
+            scenario.scripts = scripts.compile_scripts(spec.get("scripts", []), scenario.products, folders)
+        except scripts.ScriptInvalid as invalid:
+            raise ScenarioInvalid([f"{Path(source).name}: {p}: {m}" for p, m in invalid.problems]) from None
         return scenario
 
     def _expand(self) -> None:
@@ -199,6 +206,8 @@ class Scenario:
                 world.add_share(_share(world, entry, t0))
         for entry in self.spec.get("rules", []):
             world.rules.add(entry)
+        if scripts.arm(world):
+            world.run_due(world.now())  # what the scripts do at the very start
         return world
 
     @staticmethod

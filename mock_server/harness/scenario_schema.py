@@ -12,6 +12,7 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from ..cloud import things
+from . import scripts
 from .timeparse import parse_duration, parse_instant
 
 REQUIRED = {"required": "is required", "null": "must not be null"}
@@ -290,6 +291,9 @@ class MatchSpec(Strict):
     every = Int(validate=at_least(1), metadata={"description": "every n-th call that matches the rest"})
     chance = Num(validate=validate.Range(min=0, max=1, error="must be between 0 and 1"))
     window = fields.Nested(WindowSpec, error_messages=REQUIRED)
+    pk = Str(metadata={"description": "the request's pk, or a productKey in its deviceList"})
+    dk = Str(metadata={"description": "the request's dk, or a deviceKey in its deviceList"})
+    property = Str(metadata={"description": "a property or service code the request writes or asks for"})
 
     @validates_schema
     def _methods(self, data: dict, **kwargs: Any) -> None:
@@ -332,6 +336,10 @@ class ActionSpec(Strict):
     expireAcceptWindow = Bool(metadata={"description": "the pending share named by shareCode ends now (cause 1)"})
     advanceClock = Duration()
     revokeToken = Bool(metadata={"description": "the caller's token is revoked"})
+    controlFailure = Str(
+        validate=validate.Length(min=1, error="must not be empty"),
+        metadata={"description": "batchControlDevice: the matching devices land in failureList with this msg"},
+    )
 
     @validates_schema
     def _does_something(self, data: dict, **kwargs: Any) -> None:
@@ -339,6 +347,8 @@ class ActionSpec(Strict):
             raise ValidationError("must do something: code, delay, fault or an effect")
         if "fault" in data and ("code" in data or "status" in data):
             raise ValidationError("cannot be combined with code or status", "fault")
+        if "controlFailure" in data and ({"code", "status", "fault"} & set(data)):
+            raise ValidationError("cannot be combined with code, status or fault", "controlFailure")
 
 
 class RuleSpec(Strict):
@@ -347,6 +357,99 @@ class RuleSpec(Strict):
     match = fields.Nested(MatchSpec, load_default=dict, error_messages=REQUIRED)
     action = fields.Nested(ActionSpec, required=True, error_messages=REQUIRED)
     times = Int(validate=at_least(1), metadata={"description": "fire at most N times"})
+
+
+# ---- scripts: device behaviour on the clock -------------------------------------------------
+
+
+def _at_least_a_second(value: Any) -> None:
+    if parse_duration(value) < 1000:
+        raise ValidationError("must be at least 1s")
+
+
+class ScriptTarget(Strict):
+    pk = Str(required=True)
+    dk = Str(metadata={"description": "absent: every device of the product, generated ones included"})
+
+
+class RampSpec(Strict):
+    by = Num(required=True, metadata={"description": "added at every step (negative to fall)"})
+    to = Num(metadata={"description": "where it stops; the property's min and max always bound it"})
+
+
+class SineSpec(Strict):
+    mean = Num(required=True)
+    amplitude = Num(required=True)
+    period = Duration(required=True, validate=_at_least_a_second)
+    phase = Duration(metadata={"description": "shifts the wave by this much time"})
+
+
+class DecaySpec(Strict):
+    to = Num(required=True, metadata={"description": "the value it settles at"})
+    halfLife = Duration(required=True, validate=_at_least_a_second)
+
+
+class WalkSpec(Strict):
+    by = Num(required=True, validate=validate.Range(min=0, error="must not be negative"),
+             metadata={"description": "the largest change in one step"})  # fmt: skip
+    min = Num()
+    max = Num()
+
+
+class ReplaySpec(Strict):
+    file = Str(required=True, metadata={"description": "CSV: time, then one column per property code"})
+    loop = Bool(metadata={"description": "start again after the last row"})
+
+
+class ReplayField(fields.Field):
+    """A CSV file name, or {file, loop}."""
+
+    default_error_messages = {**REQUIRED, "invalid": "must be a CSV file name or a mapping with file"}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, str) and value:
+            return value
+        if isinstance(value, dict):
+            return ReplaySpec().load(value)
+        raise self.make_error("invalid")
+
+
+class OnlineField(fields.Field):
+    default_error_messages = {**REQUIRED, "invalid": "must be true, false or toggle"}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, bool) or value == "toggle":
+            return value
+        raise self.make_error("invalid")
+
+
+class ScriptSpec(Strict):
+    description = Str()
+    device = fields.Nested(ScriptTarget, required=True, error_messages=REQUIRED)
+    property = Str(metadata={"description": "the property code it changes (code.member for a STRUCT member)"})
+    at = Instant(metadata={"description": "the first (or only) step; default: the start, or one `every` after it"})
+    every = Duration(validate=_at_least_a_second, metadata={"description": "repeat this often"})
+    until = Instant(metadata={"description": "no steps after this time"})
+    times = Int(validate=at_least(1), metadata={"description": "at most N steps"})
+    while_ = Mapping(data_key="while", attribute="while", metadata={"description": "steps apply only while the "
+                     "device's values are these (property code -> value)"})  # fmt: skip
+    set = fields.Raw(metadata={"description": "a step: the property takes this value"})
+    ramp = fields.Nested(RampSpec, error_messages=REQUIRED)
+    sine = fields.Nested(SineSpec, error_messages=REQUIRED)
+    decay = fields.Nested(DecaySpec, error_messages=REQUIRED)
+    walk = fields.Nested(WalkSpec, error_messages=REQUIRED, metadata={"description": "a random walk within specs"})
+    pick = Listing(fields.Raw(), validate=validate.Length(min=1, error="must list at least one value"))
+    replay = ReplayField(metadata={"description": "a CSV of timestamped values, beside the scenario or in the library"})
+    online = OnlineField(metadata={"description": "the device connects (true), disconnects (false) or toggles"})
+
+    @validates_schema
+    def _one_generator(self, data: dict, **kwargs: Any) -> None:
+        given = [k for k in scripts.GENERATORS if k in data]
+        if len(given) != 1:
+            raise ValidationError("needs exactly one of: " + ", ".join(scripts.GENERATORS))
+        problems = scripts.timing_problems(data, given[0])
+        if problems:
+            raise ValidationError({path: [message] for path, message in problems})
 
 
 # ---- the file ------------------------------------------------------------------------------
@@ -367,6 +470,7 @@ class ScenarioSpec(Strict):
     devices = Listing(fields.Nested(DeviceSpec))
     shares = Listing(fields.Nested(ShareSpec))
     rules = Listing(fields.Nested(RuleSpec))
+    scripts = Listing(fields.Nested(ScriptSpec))
 
     @validates_schema(skip_on_field_errors=False)
     def _references(self, data: dict, **kwargs: Any) -> None:
@@ -422,6 +526,9 @@ def _reference_problems(data: dict) -> dict:
         keys.add((dev["pk"], dev["dk"]))
         if dev.get("owner") is not None and dev["owner"] not in known:
             add("devices", i, "owner", f"unknown user {dev['owner']}")
+    for i, script in enumerate(data.get("scripts", [])):
+        for path, message in scripts.script_problems(script, products, keys):
+            add("scripts", i, path, message)
     codes: set[str] = set()
     for i, share in enumerate(data.get("shares", [])):
         if "generate" in share:
