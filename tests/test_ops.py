@@ -162,3 +162,14 @@ def test_json_request_log(tmp_path):
     user_info = [entry for entry in lines if entry["path"].endswith("/userInfo")]
     assert [(e["status"], e["code"], e["uid"]) for e in user_info] == [(200, 200, "C1001"), (200, 5106, None)]
     assert all(e["world"] == "default" and e["ms"] >= 0 and e["time"].endswith("+00:00") for e in user_info)
+
+
+def test_a_restored_world_keeps_its_scenario_when_a_rule_has_a_window(tmp_path):
+    # The rule's `window: {from: ...}` must be stored as written, or the scenario fails to
+    # validate on the way back in and the restored world loses it (and resets go elsewhere).
+    app = app_with({"rules": [{"match": {"endpoint": "shareInfo", "window": {"from": "+1h"}}, "action": {"code": 5134}}]})
+    path = tmp_path / "worlds.json"
+    write_state(path, app.extensions["mock_server"].worlds)
+    restored = read_state(path)["default"]
+    assert restored.scenario is not None and restored.scenario.name == "test"
+    assert restored.rules.rules[0].to_dict()["match"]["window"] == {"from": "+1h"}

@@ -62,13 +62,7 @@ class Rule:
         return times is not None and self.fired >= times
 
     def to_dict(self) -> dict:
-        spec = dict(self.spec)
-        if "window" in spec.get("match", {}):
-            window = dict(spec["match"]["window"])
-            if "start" in window:
-                window["from"] = window.pop("start")
-            spec["match"] = {**spec["match"], "window": window}
-        return {**spec, "id": self.id, "fired": self.fired, "seen": self.seen, "exhausted": self.exhausted}
+        return {**self.spec, "id": self.id, "fired": self.fired, "seen": self.seen, "exhausted": self.exhausted}
 
 
 def _equal(expected: Any, actual: Any) -> bool:
@@ -218,7 +212,7 @@ def refusal(rule: Rule) -> Callable[[str, str, dict], str | None] | None:
 
 def _in_window(world: World, window: dict) -> bool:
     now = world.now()
-    if "start" in window and now < parse_instant(window["start"], world.started_at):
+    if "from" in window and now < parse_instant(window["from"], world.started_at):
         return False
     return not ("until" in window and now >= parse_instant(window["until"], world.started_at))
 

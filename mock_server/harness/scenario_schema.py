@@ -274,9 +274,9 @@ class ShareSpec(Strict):
 # ---- rules ---------------------------------------------------------------------------------
 
 
-class WindowSpec(Strict):
-    start = Instant(data_key="from")
-    until = Instant()
+# `from` is a Python keyword, so the window's fields are declared by name: a loaded rule keeps
+# the key its author wrote, and a stored world's scenario validates again when restored.
+WindowSpec = Strict.from_dict({"from": Instant(), "until": Instant()}, name="WindowSpec")
 
 
 class MatchSpec(Strict):
