@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -28,6 +29,7 @@ DEFAULTS: dict[str, Any] = {
     "STATE_FILE": None,  # where POST /_mock/snapshot and a clean shutdown write the worlds
     "ADMIN_TOKEN": None,  # when set, the control API wants `Authorization: Bearer <it>`
     "LOG_FORMAT": "none",  # or "text" or "json": a line per request on standard output
+    "SCENARIO_DIRS": (),  # folders whose scenarios requests may name, besides the library
 }
 
 
@@ -50,6 +52,7 @@ def create_app(
     if scenario is None:
         scenario = Scenario.load(app.config["SCENARIO"], app.config["SEED"])
     sim = Simulator(scenario, app.config["IDLE_TIMEOUT"], app.config["MAX_WORLDS"])
+    sim.scenario_dirs = tuple(Path(d) for d in app.config["SCENARIO_DIRS"])
     if restored:
         persistence.restore(sim, restored)
     app.extensions["mock_server"] = sim
@@ -58,8 +61,7 @@ def create_app(
     hooks.install(app)
     install_dashboard(app)
     _register_errors(app)
-    if app.config["LOG_FORMAT"] != "none":
-        _log_to_stdout()
+    _log_to_stdout()  # request lines when LOG_FORMAT asks for them, and any with a warning
     return app
 
 

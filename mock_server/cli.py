@@ -5,17 +5,28 @@ from __future__ import annotations
 import argparse
 import gc
 import sys
+from pathlib import Path
 
 from .harness.scenario import Scenario, ScenarioInvalid, ScenarioNotFound
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mock-server", description="Quectel device-sharing API simulator")
+    parser = argparse.ArgumentParser(
+        prog="mock-server",
+        description="Quectel device-sharing API simulator (with no command: run with the defaults)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="start the simulator")
-    run.add_argument("--host", default="127.0.0.1")
-    run.add_argument("--port", type=int, default=8080)
+    run = sub.add_parser("run", help="start the simulator", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    run.add_argument("--host", default="127.0.0.1", help="address to listen on; off loopback needs --admin-token")
+    run.add_argument("--port", type=int, default=8080, help="port to listen on; a busy one is refused")
     run.add_argument("--scenario", default="default", help="a library scenario name or a file path")
+    run.add_argument(
+        "--scenario-dir",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="a folder whose scenarios requests may name (X-Mock-Scenario, /_mock/scenario); repeatable",
+    )
     run.add_argument("--seed", type=int, default=None, help="overrides the scenario's seed")
     run.add_argument(
         "--idle-timeout", type=float, default=1800, help="seconds before an unused session world is dropped"
@@ -74,14 +85,14 @@ def run(args: argparse.Namespace) -> int:
     from .app import create_app
     from .harness.persistence import StateFileError, read_state, write_state
     from .network import is_loopback, reachable_urls
-    from .server import serve
+    from .server import PortInUse, listen, serve
 
     if not is_loopback(args.host) and not args.admin_token:
         return _refuse(f"--host {args.host} opens the control API to the network: give --admin-token TOKEN")
     tls = _tls(args)
     if tls is None:
         return 2
-    scenario = _load(args.scenario, args.seed)
+    scenario = _load(args.scenario, args.seed, args.scenario_dir)
     if scenario is None:
         return 2
     restored = None
@@ -95,6 +106,8 @@ def run(args: argparse.Namespace) -> int:
         "STATE_FILE": args.state_file,
         "ADMIN_TOKEN": args.admin_token,
         "LOG_FORMAT": args.log_format,
+        "HOST": args.host,
+        "SCENARIO_DIRS": tuple(args.scenario_dir),
     }
     holder: dict = {}
 
@@ -115,6 +128,11 @@ def run(args: argparse.Namespace) -> int:
         return app
 
     cert, key, ca = tls
+    try:
+        sock = listen(args.host, args.port)
+    except PortInUse as exc:
+        _refuse(str(exc))
+        return 1
     urls = reachable_urls(args.host, args.port, "https" if cert else "http")
     extra = []
     if ca:
@@ -124,14 +142,19 @@ def run(args: argparse.Namespace) -> int:
     if args.admin_token:
         extra.append("control API: Authorization: Bearer <your --admin-token>")
     print(_banner(scenario, urls, extra), flush=True)
-    serve(make_app, args.host, args.port, cert=cert, key=key, on_shutdown=save_on_stop)
+    serve(make_app, args.host, args.port, cert=cert, key=key, on_shutdown=save_on_stop, sock=sock)
     return 0
 
 
-def _load(name: str, seed: int | None = None) -> Scenario | None:
-    """The scenario, or None after printing why it cannot be used."""
+def _load(name: str, seed: int | None = None, dirs: list[str] = ()) -> Scenario | None:
+    """The scenario, or None after printing why it cannot be used; its warnings printed."""
+    from .api.rule_check import scenario_warnings
+
     try:
-        return Scenario.load(name, seed)
+        scenario = Scenario.load(name, seed, [Path(d) for d in dirs])
+        for line in scenario_warnings(scenario):
+            print(f"warning: {line}", file=sys.stderr)
+        return scenario
     except ScenarioNotFound as exc:
         print(f"mock-server: {exc}", file=sys.stderr)
     except ScenarioInvalid as exc:
@@ -156,6 +179,9 @@ def schema(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
+        argv = ["run", *argv]  # `mock-server` alone, or `mock-server --port 9000`, runs
     args = _parser().parse_args(argv)
     return {"run": run, "validate": validate, "schema": schema}[args.command](args)
 

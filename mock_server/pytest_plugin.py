@@ -208,7 +208,27 @@ class QuectelMock:
         return self.control("GET", f"/devices/{pk}/{dk}")
 
     def reset(self, scenario: str | None = None) -> dict:
-        return self.control("POST", "/reset", {"scenario": scenario} if scenario else {})
+        """Rebuild this world: from its own scenario, or from `scenario` (a name or a path)."""
+        if scenario is None:
+            return self.control("POST", "/reset", {})
+        return self.control("PUT", "/scenario", _scenario_body(scenario))
+
+
+def _scenario_body(scenario: str) -> dict:
+    """PUT /_mock/scenario's body: a name, or a file of this test suite sent inline (the
+    server reads no path a request gives)."""
+    from pathlib import Path
+
+    from .harness.scenario import ScenarioInvalid, read_file, validate_spec, with_base
+
+    path = Path(scenario)
+    if not path.is_file():
+        return {"name": scenario}
+    spec = with_base(read_file(path) or {}, path.name)
+    problems = validate_spec(spec, path.name)[1]
+    if problems:
+        raise ScenarioInvalid(problems)
+    return {"scenario": {"name": path.stem, **spec}}
 
 
 def _endpoint_path(name: str) -> str:
@@ -236,11 +256,10 @@ def quectel_mock(request: pytest.FixtureRequest, quectel_mock_server: str) -> It
         or config.getini("quectel_mock_scenario")
     )
     mock = QuectelMock(quectel_mock_server, f"pytest-{next(_counter)}-{time.monotonic_ns()}", scenario)
-    req = urllib.request.Request(mock.base_url + "/_mock/health", headers={"X-Mock-Scenario": scenario})
     try:
-        urllib.request.urlopen(req, timeout=60).close()
-    except urllib.error.HTTPError as err:
-        raise pytest.UsageError(f"quectel_mock: cannot load scenario {scenario!r}: {err.read().decode()}") from None
+        mock.reset(scenario)
+    except (AssertionError, ValueError) as err:  # ScenarioInvalid is a ValueError
+        raise pytest.UsageError(f"quectel_mock: cannot load scenario {scenario!r}: {err}") from None
     yield mock
     with contextlib.suppress(AssertionError, OSError):  # the server may already be gone
         mock.control("DELETE", "/world")

@@ -1,10 +1,51 @@
-"""Serving the app with granian, in one worker process that holds every world."""
+"""Serving the app with granian, embedded in this very process.
+
+One process holds every world and serves them: killing it (even with SIGKILL) stops the
+serving, since there is no worker process to survive its parent. The listening socket is
+bound here, without SO_REUSEPORT, so a second server on a busy port is refused instead of
+silently sharing the port (and answering every other request from another world).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import errno
+import logging
+import signal
+import socket
 from collections.abc import Callable
 
 from flask import Flask
+
+BACKLOG = 1024
+
+
+class PortInUse(OSError):
+    """The address cannot be listened on; the message is the one line to show."""
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket listening on host:port, or PortInUse with one line saying why not."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    # SO_REUSEADDR only lets us rebind over connections in TIME_WAIT; it never shares a port
+    # that something listens on (that would take SO_REUSEPORT, deliberately not set).
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(BACKLOG)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            busy = f"port {port} on {host} is already in use; stop what holds it or pick another --port"
+            raise PortInUse(busy) from None
+        raise PortInUse(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    return sock
+
+
+class _QuietEmbedded(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "experimental" not in record.getMessage()
 
 
 def serve(
@@ -15,26 +56,50 @@ def serve(
     cert: str | None = None,
     key: str | None = None,
     on_shutdown: Callable[[], None] | None = None,
+    sock: socket.socket | None = None,
 ) -> None:
-    """Serve the app that `make_app` builds, in granian's one worker process, so that the
-    worlds exist once, in the process that serves them (not also in the supervising parent)."""
-    from pathlib import Path
-
-    from granian.constants import Interfaces, SSLProtocols
-    from granian.log import LogLevels
-    from granian.server import Server
-
+    """Serve the app that `make_app` builds on host:port (or on `sock`, from `listen`) until
+    SIGINT or SIGTERM; the RSGI hooks of the app object run in this process."""
     from .rsgi import RSGIBridge
 
-    server = Server(
-        "mock_server:app",  # only a label: the loader below hands over the built app
+    sock = sock or listen(host, port)
+    server = _embedded_server(sock, host, port, log_level, cert, key)
+    bridge = RSGIBridge(make_app(), host, str(port), on_shutdown)
+    asyncio.run(_run(server, bridge))
+
+
+def _embedded_server(sock: socket.socket, host: str, port: int, log_level: str, cert: str | None, key: str | None):
+    from pathlib import Path
+
+    from granian._granian import SocketHolder
+    from granian.constants import Interfaces, SSLProtocols
+    from granian.log import LogLevels
+    from granian.server.embed import Server
+
+    class OwnSocketServer(Server):
+        def _init_shared_socket(self) -> None:
+            # granian hands its workers the socket it holds; give it ours (it takes the fd over).
+            self._ssp = None
+            self._shd = SocketHolder(sock.detach(), False, BACKLOG)
+            self._sfd = self._shd.get_fd()
+
+    server = OwnSocketServer(
+        None,  # the target is handed over in _run
         address=host,
         port=port,
         interface=Interfaces.RSGI,
-        workers=1,
         log_level=LogLevels(log_level),
         ssl_cert=Path(cert) if cert else None,
         ssl_key=Path(key) if key else None,
         ssl_protocol_min=SSLProtocols.tls12,  # phones older than Android 10 lack TLS 1.3
     )
-    server.serve(target_loader=lambda _target: RSGIBridge(make_app(), host, str(port), on_shutdown))
+    logging.getLogger("_granian").addFilter(_QuietEmbedded())
+    return server
+
+
+async def _run(server, bridge) -> None:
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, server.stop)
+    server.target = bridge
+    await server.serve()

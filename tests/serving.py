@@ -67,7 +67,11 @@ class Running:
 
     def stop(self) -> int:
         self.proc.terminate()
-        return self.proc.wait(timeout=20)
+        try:
+            return self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:  # stuck: never leave it running after the test
+            self.kill()
+            raise
 
     def kill(self) -> None:
         """No clean shutdown: the whole process group dies at once."""

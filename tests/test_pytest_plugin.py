@@ -85,6 +85,24 @@ def test_x(quectel_mock):
     result.stdout.fnmatch_lines(["*cannot load scenario 'no-such-scenario'*"])
 
 
+def test_a_scenario_file_of_the_test_suite_works_in_both_modes(pytester):
+    """A path in the marker is read by the plugin and sent inline: the server itself reads
+    no path a request names."""
+    pytester.makefile(".yaml", own_world="extends: default\ndevices:\n  - {pk: p1, dk: MINE01, owner: C1001}\n")
+    pytester.makepyfile(
+        test_own="""
+import pytest
+
+@pytest.mark.quectel_scenario("own_world.yaml")
+def test_x(quectel_mock):
+    dks = [d["dk"] for d in quectel_mock.state()["devices"]]
+    assert "MINE01" in dks
+"""
+    )
+    for mode in ("thread", "process"):
+        pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--quectel-mock-mode={mode}").assert_outcomes(passed=1)
+
+
 DEVICES_EXAMPLE = """
 import json
 

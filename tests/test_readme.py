@@ -1,5 +1,6 @@
 """The README's "Testing failures" examples are valid scenarios that do what they say."""
 
+import json
 import re
 from pathlib import Path
 
@@ -47,3 +48,35 @@ def test_mid_flow_expiry_example():
     api.client.post("/_mock/clock", json={"advance": "1h"})
     assert [d for d in api.devices() if d["deviceType"] == 2] == []
     assert api.put("changeShareDeviceName", RECIPIENT, shareCode=code, deviceName="x")["code"] == 5142
+
+
+def test_flaky_example_slows_the_first_attempt_and_drops_the_retry(tmp_path):
+    """Example 3 as users run it: a real server, a real client, the scenario from the README."""
+    import http.client
+    import json
+    import urllib.error
+
+    from serving import Running
+
+    path = tmp_path / "flaky.yaml"
+    path.write_text(yaml.safe_dump(examples()["flaky.yaml"]))
+    server = Running("--scenario", str(path))
+    outcomes = []
+    try:
+        for _ in range(3):
+            try:
+                outcomes.append(server.api("POST", "shareInfo", OWNER, **LAMP, acceptingExpireAt=4_000_000_000_000,
+                                           coverMark=2)["code"])  # fmt: skip
+            except (http.client.HTTPException, urllib.error.URLError, ConnectionError, json.JSONDecodeError):
+                outcomes.append("dropped")
+        journal = server.request("GET", "/_mock/journal?path=shareInfo")[1]["entries"]
+    finally:
+        server.stop()
+    assert outcomes[:2] == [200, "dropped"] and outcomes[2] in (200, 503)
+    assert [e["rule"] for e in journal][:2] == ["r1", "r2"]
+
+
+def test_flaky_example_curl_rules_are_the_files_rules():
+    chapter = README.split("### 3. A flaky network", 1)[1].split("## ", 1)[0]
+    posted = json.loads(re.search(r"-d '(\[.*?\])'", chapter, re.S).group(1))
+    assert posted == examples()["flaky.yaml"]["rules"]

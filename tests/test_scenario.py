@@ -84,3 +84,13 @@ def test_instants():
         parse_instant("yesterday", 0)
     with pytest.raises(ValueError):
         parse_duration("10 parsecs")
+
+
+def test_a_clock_started_frozen_reads_exactly_its_start(monkeypatch):
+    """Restoring a frozen world gave it a clock a millisecond late when the real clock ticked
+    between two readings (seen as a flaky state round trip)."""
+    from mock_server.harness import clock
+
+    ticks = iter(range(1_000, 2_000))
+    monkeypatch.setattr(clock, "_real_ms", lambda: next(ticks))
+    assert clock.Clock(1_795_459_513_562, frozen=True).now_ms() == 1_795_459_513_562

@@ -80,7 +80,8 @@ def test_every_section_loads_and_builds():
 
 BAD = [
     ({"seed": "x"}, ["seed: must be an integer"]),
-    ({"bogus": 1}, ["bogus: unknown field"]),
+    ({"name": "x", "bogus": 1}, ["bogus: unknown field"]),
+    ({"db_password": "hunter2"}, ["(file): not a scenario file (none of its keys is a scenario section)"]),
     ({"clock": {"start": "someday"}}, ["clock.start: must be epoch milliseconds, ISO 8601, or relative such as +10m"]),
     ({"clock": {"frozen": "yes"}}, ["clock.frozen: must be true or false"]),
     ({"clock": 5}, ["clock: must be a mapping"]),
@@ -88,7 +89,7 @@ BAD = [
     ({"settings": {"loginAttempts": 0}}, ["settings.loginAttempts: must be at least 1"]),
     ({"settings": {"secondsTimestamps": "maybe"}}, ["settings.secondsTimestamps: must be one of: accept, reject, convert"]),
     ({"userDomains": [{"secret": "s"}]}, ["userDomains[0].domain: is required"]),
-    ({"userDomains": [{"domain": "nope"}]}, ["userDomains[0].domain: must look like C.DM.5903.1"]),
+    ({"userDomains": [{"domain": "nope"}]}, ["userDomains[0].domain: must look like C.DM.5903.1 or U.SP.8589934603"]),
     ({"users": {"uid": "C1"}}, ["users: must be a list"]),
     ({"users": [{"nickname": "x"}]}, ["users[0].uid: is required"]),
     ({"users": [{"uid": "C1", "password": "short"}]}, ["users[0].password: must be 6 to 20 characters"]),
@@ -143,7 +144,10 @@ def test_unreadable_yaml(tmp_path):
     bad.write_text("users: [unclosed\n")
     with pytest.raises(ScenarioInvalid) as err:
         Scenario.load(str(bad))
-    assert err.value.problems[0].startswith("bad.yaml: (file): not readable as yaml")
+    assert err.value.problems == [
+        "bad.yaml: line 2, column 1: not readable as yaml: expected ',' or ']', but got '<stream end>'"
+        " (while parsing a flow sequence at line 1, column 8)"
+    ]
 
 
 def test_json_scenarios_work(tmp_path):

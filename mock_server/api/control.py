@@ -29,6 +29,8 @@ from ..harness.timeparse import parse_duration, parse_instant
 from ..harness.world import World
 from .context import current
 from .dispatch import simulator
+from .rule_check import endpoint_warnings, scenario_warnings
+from .warn import HEADER, warning_header
 
 bp = Blueprint("control", __name__, url_prefix="/_mock")
 
@@ -60,11 +62,13 @@ def _cloud_refusal(err: QuectelError) -> tuple[Response, int]:
 
 
 class ResetBody(Strict):
-    scenario = Str(metadata={"description": "a library name or path; default: the world's own scenario"})
+    scenario = Str(
+        metadata={"description": "a scenario name (library or --scenario-dir); default: the world's own, re-read"}
+    )
 
 
 class ScenarioBody(Strict):
-    name = Str(metadata={"description": "a library scenario name or a file path"})
+    name = Str(metadata={"description": "a scenario name from the library or a --scenario-dir (never a path)"})
     scenario = fields.Dict(metadata={"description": "an inline scenario, as in a file"})
 
 
@@ -133,7 +137,7 @@ def scenarios() -> Response:
 def library_items() -> list[dict]:
     """The scenario library: each name with its description."""
     items = []
-    for name in library():
+    for name in library(simulator().scenario_dirs):
         try:
             items.append({"name": name, "description": simulator().scenario_named(name).description})
         except (ScenarioInvalid, ScenarioNotFound) as exc:
@@ -145,8 +149,20 @@ def library_items() -> list[dict]:
 def reset() -> Response:
     body = _body(ResetBody)
     scenario = _scenario(body["scenario"]) if "scenario" in body else None
-    world = simulator().reset(_world_name(), scenario)
-    return jsonify(world=_world_name(), scenario=world.scenario.name)
+    return _reset_to(scenario)
+
+
+def _reset_to(scenario: Scenario | None) -> Response:
+    try:
+        world = simulator().reset(_world_name(), scenario)
+    except ScenarioInvalid as exc:  # the world's own file, edited since and broken now
+        raise ControlError(400, "invalid scenario", exc.problems) from None
+    warnings = scenario_warnings(world.scenario)
+    response = jsonify(
+        world=_world_name(), scenario=world.scenario.name, **({"warnings": warnings} if warnings else {})
+    )
+    _warn(response, warnings)
+    return response
 
 
 @bp.put("/scenario")
@@ -155,13 +171,12 @@ def load_scenario() -> Response:
     if ("name" in body) == ("scenario" in body):
         raise ControlError(400, "give exactly one of name or scenario")
     scenario = _scenario(body["name"]) if "name" in body else _inline(body["scenario"])
-    world = simulator().reset(_world_name(), scenario)
-    return jsonify(world=_world_name(), scenario=world.scenario.name)
+    return _reset_to(scenario)
 
 
 def _scenario(name: str) -> Scenario:
     try:
-        return Scenario.load(name)
+        return simulator().load(name)
     except ScenarioNotFound as exc:
         raise ControlError(404, str(exc)) from None
     except ScenarioInvalid as exc:
@@ -170,7 +185,7 @@ def _scenario(name: str) -> Scenario:
 
 def _inline(spec: dict) -> Scenario:
     try:
-        return Scenario.from_spec(spec, "inline")
+        return simulator().inline(spec)
     except ScenarioInvalid as exc:
         raise ControlError(400, "invalid scenario", exc.problems) from None
 
@@ -364,7 +379,16 @@ def add_rules() -> tuple[Response, int]:
         if clash or len({s.get("id") for s in specs if s.get("id")}) < len([s for s in specs if s.get("id")]):
             raise ControlError(409, "rule ids must be unique", clash)
         added = [world.rules.add(spec).to_dict() for spec in specs]
-    return jsonify(added if isinstance(body, list) else added[0]), 201
+    warnings = endpoint_warnings(specs, lambda i: f"[{i}]" if isinstance(body, list) else "rule")
+    response = jsonify(added if isinstance(body, list) else added[0])
+    _warn(response, warnings)
+    return response, 201
+
+
+def _warn(response: Response, warnings: list[str]) -> None:
+    """Valid but suspicious input: said in X-Mock-Warning, beside the normal answer."""
+    if warnings:
+        response.headers[HEADER] = warning_header(warnings)
 
 
 @bp.delete("/rules")
@@ -388,8 +412,10 @@ def delete_rule(rule_id: str) -> Response:
 def journal() -> Response:
     code = request.args.get("code", type=int)
     limit = request.args.get("limit", type=int)
-    entries = _world().journal.query(request.args.get("path"), code, limit)
-    return jsonify(total=_world().journal.total, entries=entries)
+    journal = _world().journal
+    matches = journal.query(request.args.get("path"), code)
+    # total counts what the filters select (before limit); recorded, every request ever seen.
+    return jsonify(total=len(matches), recorded=journal.total, entries=matches[-limit:] if limit else matches)
 
 
 @bp.delete("/journal")

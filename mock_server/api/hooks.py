@@ -21,9 +21,12 @@ from ..harness.rules import Incoming, apply_effects, caller_uid, refusal
 from ..harness.scenario import ScenarioInvalid, ScenarioNotFound
 from ..harness.worlds import DEFAULT_WORLD, BadSession
 from .context import RequestState
+from .cors import cors
 from .dispatch import simulator
 from .envelope import envelope
 from .faults import delay_seconds, fault, forced_answer
+from .warn import HEADER as WARNING_HEADER
+from .warn import warning_header
 
 CONTROL_PREFIX = "/_mock"
 
@@ -61,18 +64,45 @@ ADMIN_COOKIE = "mock_admin"
 
 def install(app: Flask) -> None:
     app.wsgi_app = SessionPrefix(app.wsgi_app)
+    app.before_request(_cross_site)
     app.before_request(_route_to_world)
     app.after_request(_record)
+    app.after_request(_cors_headers)
+
+
+def _cross_site() -> Response | None:
+    """CORS for the simulated API; cross-site and rebound-name requests to /_mock refused."""
+    req = request._get_current_object()
+    answer = cors(req.method, req.path, req.headers, current_app.config.get("HOST") or "127.0.0.1")
+    if answer.refusal:
+        return Response(orjson.dumps({"error": answer.refusal}), status=403, mimetype="application/json")
+    if answer.headers:
+        g.cors = answer.headers
+    return Response(status=204) if answer.preflight else None
+
+
+def _cors_headers(response: Response) -> Response:
+    for name, value in g.get("cors", ()):
+        response.headers[name] = value
+    return response
+
+
+def _admin_given(environ: dict, header: str = "HTTP_X_MOCK_ADMIN_TOKEN") -> bool:
+    """No admin token is set, or the request carries it (in `header`, Bearer or not)."""
+    token = current_app.config.get("ADMIN_TOKEN")
+    if not token:
+        return True
+    given = strip_bearer(environ.get(header) or "")
+    return hmac.compare_digest(given.encode(), token.encode())
 
 
 def admin_ok(req) -> bool:
     """Whether the request may use the control API: no admin token is set, or it carries it
     (Authorization: Bearer, or the dashboard's cookie)."""
-    token = current_app.config.get("ADMIN_TOKEN")
-    if not token:
+    if _admin_given(req.environ, "HTTP_AUTHORIZATION"):
         return True
-    given = strip_bearer(req.environ.get("HTTP_AUTHORIZATION") or "") or req.cookies.get(ADMIN_COOKIE, "")
-    return hmac.compare_digest(given.encode(), token.encode())
+    given = req.cookies.get(ADMIN_COOKIE, "")
+    return hmac.compare_digest(given.encode(), current_app.config["ADMIN_TOKEN"].encode())
 
 
 def _admin_refusal(req) -> Response | None:
@@ -91,8 +121,11 @@ def _route_to_world() -> Response | None:
     req = request._get_current_object()
     env = req.environ
     name = env.get("mock_server.session") or env.get("HTTP_X_MOCK_SESSION") or DEFAULT_WORLD
+    scenario = env.get("HTTP_X_MOCK_SCENARIO")
+    if scenario and not (_admin_given(env) or _admin_given(env, "HTTP_AUTHORIZATION")):
+        return envelope(401, "X-Mock-Scenario needs X-Mock-Admin-Token: <admin token>", status=401)
     try:
-        world = simulator().world(name, env.get("HTTP_X_MOCK_SCENARIO"))
+        world = simulator().world(name, scenario)
     except (BadSession, ScenarioNotFound) as exc:
         return envelope(400, str(exc), status=400)
     except ScenarioInvalid as exc:
@@ -184,9 +217,11 @@ def _record(response: Response) -> Response:
     }
     if not state.control:
         world.journal.record(**entry)
+    if state.warnings:
+        response.headers[WARNING_HEADER] = warning_header(state.warnings)
     fmt = current_app.config["LOG_FORMAT"]
-    if fmt != "none":
-        _log(fmt, entry, state)
+    if fmt != "none" or state.warnings:  # a warning is shown even when no log is asked for
+        _log("text" if fmt == "none" else fmt, entry, state)
     return response
 
 
@@ -208,13 +243,15 @@ def _log(fmt: str, entry: dict, state: RequestState) -> None:
     if fmt == "json":
         line = {k: entry[k] for k in ("method", "path", "status", "code", "uid", "rule")}
         stamp = datetime.now(UTC).isoformat(timespec="milliseconds")
-        _request_log.info(orjson.dumps({"time": stamp, "world": state.world_name, **line, "ms": ms}).decode())
+        extra = {"warnings": entry["warnings"]} if entry["warnings"] else {}
+        _request_log.info(orjson.dumps({"time": stamp, "world": state.world_name, **line, "ms": ms, **extra}).decode())
         return
     who = f" uid={entry['uid']}" if entry["uid"] else ""
     rule = f" rule={entry['rule']}" if entry["rule"] else ""
+    warned = "".join(f" WARNING: {w}" for w in entry["warnings"])
     _request_log.info(
         f"{entry['method']} {entry['path']} {entry['status']} code={entry['code']}{who}{rule} {ms}ms"
-        f" [{state.world_name}]"
+        f" [{state.world_name}]{warned}"
     )
 
 

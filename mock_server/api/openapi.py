@@ -154,7 +154,16 @@ def control_document() -> dict:
         "/_mock/rules/{id}": {
             "delete": {
                 "summary": "Remove one rule",
-                "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "parameters": [
+                    {
+                        "name": "id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                        "description": "the rule's id (r1, r2, ... or its own)",
+                        "example": "r1",
+                    }
+                ],
                 "responses": {**_ok("deleted"), "404": {"description": "no such rule"}},
             }
         },
@@ -162,9 +171,27 @@ def control_document() -> dict:
             "get": {
                 "summary": "Requests this world received",
                 "parameters": [
-                    {"name": "path", "in": "query", "schema": {"type": "string"}},
-                    {"name": "code", "in": "query", "schema": {"type": "integer"}},
-                    {"name": "limit", "in": "query", "schema": {"type": "integer"}},
+                    {
+                        "name": "path",
+                        "in": "query",
+                        "schema": {"type": "string"},
+                        "example": "shareInfo",
+                        "description": "only requests to this path, or to this endpoint name",
+                    },
+                    {
+                        "name": "code",
+                        "in": "query",
+                        "schema": {"type": "integer"},
+                        "example": 5151,
+                        "description": "only requests answered with this business code",
+                    },
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "schema": {"type": "integer"},
+                        "example": 100,
+                        "description": "at most this many entries, the latest; total still counts all that match",
+                    },
                 ],
                 "responses": _ok("total and entries"),
             },
@@ -240,7 +267,8 @@ def _param_fields(self, field, ret: dict | None = None, **kwargs) -> dict:
             schema["default"] = field.load_default
         return schema
     if isinstance(field, rs.Lenient):
-        return {"type": "integer", "minimum": 1}
+        # No `default: null` (invalid for an integer): the field's description names the default.
+        return {"type": "integer", "minimum": 1, **({"default": field.default} if field.default else {})}
     if isinstance(field, rs.CommaList):
         return {"type": "string", "description": "comma-separated"}
     return {}
@@ -343,7 +371,6 @@ def _device_samples(world, owner) -> dict[str, list]:
 
 
 def _envelope(codes: tuple[int, ...], data: dict) -> dict:
-    from ..cloud.errors import message_for
 
     return {
         "type": "object",
@@ -354,8 +381,25 @@ def _envelope(codes: tuple[int, ...], data: dict) -> dict:
             "data": {"anyOf": [data, {"type": "null"}]} if data else {"type": "null"},
             "extMsg": {"type": ["string", "null"]},
         },
-        "x-codes": [{"code": c, "msg": message_for(c) or "success"} for c in codes],
+        "x-codes": [{"code": c, "msg": _msg(c)} for c in codes],
     }
+
+
+def _msg(code: int) -> str:
+    """The `msg` an answer with `code` carries: "" on success, as the live service sends."""
+    from ..cloud.errors import message_for
+
+    return "" if code == 200 else message_for(code) or ""
+
+
+def _parameter_example(self, field, ret: dict | None = None, **kwargs) -> dict:
+    """An example on the parameter itself (where Swagger UI shows it), not inside its schema;
+    and no `default: null`, which an integer schema cannot have."""
+    schema = (ret or {}).get("schema", {})
+    if schema.get("default", 0) is None:
+        del schema["default"]
+    example = schema.pop("example", None)
+    return {} if example is None else {"example": example}
 
 
 def _data_schema(kind: str) -> dict:
@@ -367,9 +411,8 @@ def _data_schema(kind: str) -> dict:
 
 
 def _codes_table(codes: tuple[int, ...]) -> str:
-    from ..cloud.errors import message_for
 
-    rows = "\n".join(f"| {c} | {message_for(c) or 'success'} |" for c in codes)
+    rows = "\n".join(f"| {c} | {_msg(c) or '(empty)'} |" for c in codes)
     return "Business codes (always HTTP 200, in the envelope):\n\n| code | msg |\n| --- | --- |\n" + rows
 
 
@@ -387,16 +430,19 @@ def quectel_document() -> dict:
         _param_fields,
         servers=[{"url": "/"}],
     )
+    spec.plugins[0].converter.add_parameter_attribute_function(_parameter_example)  # type: ignore[union-attr]
     spec.components.security_scheme("token", {"type": "apiKey", "in": "header", "name": "Authorization"})
-    for kind, values in _samples().items():
+    samples = _samples()
+    for kind, values in samples.items():
         spec.components.schema(kind, component=infer(values))
     for status, text in TRANSPORT_ERRORS.items():
         spec.components.response(f"E{status}", {"description": text, "content": _json(_envelope((status,), {}))})
     for doc in REGISTRY:
         codes = ENDPOINT_CODES[doc.name]
+        example = {"code": 200, "msg": "", "data": _data_example(doc.data, samples), "extMsg": None}
         ok = {
             "description": "the envelope; code 200 is success",
-            "content": _json(_envelope(codes, _data_schema(doc.data))),
+            "content": {"application/json": {"schema": _envelope(codes, _data_schema(doc.data)), "example": example}},
         }
         operation = {
             "operationId": doc.name,
@@ -415,6 +461,12 @@ def quectel_document() -> dict:
             operation["security"] = [{"token": []}]
         spec.path(path=doc.path, operations={doc.method.lower(): operation})
     return spec.to_dict()
+
+
+def _data_example(kind: str, samples: dict[str, list]):
+    if kind == "string":
+        return "share_dv_C0123456789abcdef0123456789abcdef0123"
+    return samples[kind][0] if kind in samples else None
 
 
 def _json(schema: dict) -> dict:

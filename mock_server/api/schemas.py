@@ -9,7 +9,7 @@ declaration order, then each parameter's format in declaration order, then the s
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypeVar
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates, validates_schema
 
@@ -17,6 +17,15 @@ from ..cloud.models import Settings
 
 INT64_MAX = 2**63 - 1
 SECONDS_BELOW = 10**12  # a smaller timestamp is most likely in seconds
+EPOCH_MS = "epoch milliseconds"
+F = TypeVar("F", bound=fields.Field)
+
+
+def described(field: F, description: str, example: Any) -> F:
+    """The field, with what the OpenAPI document says of it (every parameter of every
+    endpoint has both: a test sees to it)."""
+    field.metadata = {**field.metadata, "description": description, "example": example}
+    return field
 
 
 def _codes(missing: int | None, invalid: int | None) -> dict[str, str]:
@@ -195,15 +204,69 @@ class NamedParams(Params):
 
 
 # ---- sharing -------------------------------------------------------------------------------
+# The parameters many endpoints share, described once.
+
+CODE_EXAMPLE = "share_dv_C0123456789abcdef0123456789abcdef0123"
+
+
+def _pk(missing: int | None = 5066) -> Text:
+    return described(Text(missing=missing), "Product Key of the device", "p11u5w")
+
+
+def _dk(missing: int | None = 5067) -> Text:
+    return described(Text(missing=missing), "Device Key of the device", "LAMP00000001")
+
+
+def _share_code(missing: int | None = 5136) -> Text:
+    return described(Text(missing=missing), "the share code shareInfo or shareByUid returned", CODE_EXAMPLE)
+
+
+def _sharing_expire_at(missing: int | None = None) -> Timestamp:
+    return described(
+        Timestamp(missing=missing),
+        f"when the recipient's use of the device ends, {EPOCH_MS}; absent or 0: lifelong",
+        1_769_904_000_000,
+    )
+
+
+def _cover_mark() -> Choice:
+    return described(
+        Choice((1, 2, 3), invalid=5133, default=1),
+        "when the recipient already holds a share of the device: 1 the new one replaces it, 2 both are kept, "
+        "3 it replaces it only if it lasts at least as long",
+        1,
+    )
+
+
+def _auth_key() -> Text:
+    return described(Text(), "the device's authKey, as the app knows it (accepted, not checked)", "")
+
+
+def _device_name(missing: int | None = None, what: str = "the recipient's own name for the device") -> Text:
+    return described(Text(missing=missing), f"{what}, at most 64 characters", "Living room lamp")
+
+
+def _ignored(example: Any = "") -> Text:
+    return described(Text(), "sent by some clients; accepted and ignored", example)
+
+
+def _page(what: str = "page number, from 1 (default 1)") -> Lenient:
+    return described(Lenient(default=None), what, 1)
+
+
+def _page_size() -> Lenient:
+    return described(Lenient(default=10), "rows per page", 10)
 
 
 class ShareInfoParams(Params):
-    pk = Text(missing=5066)
-    dk = Text(missing=5067)
-    acceptingExpireAt = Timestamp(missing=5132)
-    sharingExpireAt = Timestamp()
-    coverMark = Choice((1, 2, 3), invalid=5133, default=1)
-    authKey = Text()
+    pk = _pk()
+    dk = _dk()
+    acceptingExpireAt = described(
+        Timestamp(missing=5132), f"until when the code can be accepted, {EPOCH_MS}", 1_767_225_600_000
+    )
+    sharingExpireAt = _sharing_expire_at()
+    coverMark = _cover_mark()
+    authKey = _auth_key()
 
     @validates_schema
     def _usage_after_accept(self, data: dict, **kwargs: Any) -> None:
@@ -213,14 +276,14 @@ class ShareInfoParams(Params):
 
 
 class ShareByUidParams(Params):
-    pk = Text(missing=5066)
-    dk = Text(missing=5067)
-    sharingExpireAt = Timestamp()
-    coverMark = Choice((1, 2, 3), invalid=5133, default=1)
-    shareUid = Text()
-    email = Text()
-    phone = Text()
-    authKey = Text()
+    pk = _pk()
+    dk = _dk()
+    sharingExpireAt = _sharing_expire_at()
+    coverMark = _cover_mark()
+    shareUid = described(Text(), "the recipient's uid (looked up first)", "C1002")
+    email = described(Text(), "the recipient's e-mail, when no shareUid is given", "recipient@example.com")
+    phone = described(Text(), "the recipient's phone, when neither shareUid nor email is given", "13800000002")
+    authKey = _auth_key()
 
     @validates_schema
     def _someone(self, data: dict, **kwargs: Any) -> None:
@@ -229,36 +292,36 @@ class ShareByUidParams(Params):
 
 
 class ShareCodeParams(Params):
-    shareCode = Text(missing=5136)
+    shareCode = _share_code()
 
 
 class SetShareTimeParams(Params):
-    shareCode = Text(missing=5136)
-    sharingExpireAt = Timestamp(missing=5145)
+    shareCode = _share_code()
+    sharingExpireAt = _sharing_expire_at(missing=5145)
 
 
 class AcceptParams(NamedParams):
-    shareCode = Text(missing=5136)
-    deviceName = Text()
+    shareCode = _share_code()
+    deviceName = _device_name()
 
 
 class RenameParams(NamedParams):
-    shareCode = Text(missing=5136)
-    deviceName = Text(missing=5068)
+    shareCode = _share_code()
+    deviceName = _device_name(missing=5068)
 
 
 class DeviceKeyParams(Params):
-    pk = Text(missing=5066)
-    dk = Text(missing=5067)
+    pk = _pk()
+    dk = _dk()
 
 
 # ---- devices -------------------------------------------------------------------------------
 
 
 class DeviceInfoParams(Params):
-    pk = Text()
-    dk = Text()
-    shareCode = Text()
+    pk = _pk(missing=None)
+    dk = _dk(missing=None)
+    shareCode = _share_code(missing=None)
 
     @validates_schema
     def _which_device(self, data: dict, **kwargs: Any) -> None:
@@ -267,48 +330,69 @@ class DeviceInfoParams(Params):
 
 
 class UserDeviceListParams(NamedParams):
-    deviceName = Text()
-    dk = Text()
-    pkList = CommaList()
-    page = Lenient(default=None)
-    pageNumber = Lenient(default=None)
-    pageNum = Lenient(default=None)
-    pageSize = Lenient(default=10)
-    isAssociation = Text()
-    isGroupDeviceShow = Text()
-    secondItemCode = Text()
+    deviceName = _device_name(what="only devices whose name contains this (any case)")
+    dk = described(Text(), "only the device with this Device Key", "LAMP00000001")
+    pkList = described(CommaList(), "only devices of these Product Keys, comma-separated", "p11u5w,p11u6t")
+    page = _page()
+    pageNumber = _page("page number, from 1, when page is absent")
+    pageNum = _page("page number, from 1, when page and pageNumber are absent")
+    pageSize = _page_size()
+    isAssociation = _ignored()
+    isGroupDeviceShow = _ignored()
+    secondItemCode = _ignored()
 
 
 class UnbindParams(DeviceKeyParams):
-    isInit = Text()
-    pureBtResetCredentials = Text()
-    random = Text()
+    isInit = _ignored("false")
+    pureBtResetCredentials = _ignored()
+    random = _ignored()
 
 
 # ---- accounts ------------------------------------------------------------------------------
 
+PWD = "the password, AES-128-CBC with key and iv derived from random, Base64 (plain text when random is absent)"
+DOMAIN = "the app's user domain, such as C.DM.5903.1 or U.SP.8589934603"
+RANDOM = "16 characters from which the password's AES key and iv are derived"
+MCC = "mobile country code (accepted and ignored: there is one data centre)"
+
+
+def _pwd() -> Verbatim:
+    return described(Verbatim(missing=5022), PWD, "lkZMvj0KDSJXlp66jBieHA==")
+
+
+def _user_domain() -> Text:
+    return described(Text(missing=5023), DOMAIN, "C.DM.5903.1")
+
 
 class EmailLoginParams(Params):
-    email = Text(missing=5026)
-    pwd = Verbatim(missing=5022)
-    signature = Text(missing=5550)
-    userDomain = Text(missing=5023)
-    random = Text()
-    mcc = Text()
+    email = described(Text(missing=5026), "the account's e-mail", "owner@example.com")
+    pwd = _pwd()
+    signature = described(
+        Text(missing=5550), "hex SHA-256 of email + pwd + random + the user domain's secret", "9f86d081884c7d65"
+    )
+    userDomain = _user_domain()
+    random = described(Text(), RANDOM, "j1acpdj2bmtqZXVb")
+    mcc = described(Text(), MCC, "460")
 
 
 class PhoneLoginParams(Params):
-    phone = Text(missing=5021)
-    pwd = Verbatim(missing=5022)
-    signature = Text(missing=5550)
-    userDomain = Text(missing=5023)
-    internationalCode = Text()
-    random = Text()
-    mcc = Text()
+    phone = described(Text(missing=5021), "the account's phone number", "13800000001")
+    pwd = _pwd()
+    signature = described(
+        Text(missing=5550),
+        "hex SHA-256 of internationalCode + phone + pwd + random + the user domain's secret",
+        "9f86d081884c7d65",
+    )
+    userDomain = _user_domain()
+    internationalCode = described(Text(), "country calling code (default 86)", "86")
+    random = described(Text(), RANDOM, "j1acpdj2bmtqZXVb")
+    mcc = described(Text(), MCC, "460")
 
 
 class RefreshParams(Params):
-    refreshToken = Text(missing=5106)
+    refreshToken = described(
+        Text(missing=5106), "the refresh token from login, with or without Bearer", "Bearer eyJhbGciOi"
+    )
 
 
 # ---- devices in use: thing models, values, control -------------------------------------------
@@ -317,17 +401,20 @@ CACHE_SECONDS = (1, 7_776_000)
 MAX_COMMAND = 4096
 
 
+GATEWAY = "the gateway's {} when the device is a sub-device behind it"
+
+
 class ProductKeyParams(Params):
-    pk = Text(missing=5066)
-    gatewayPk = Text()
+    pk = _pk()
+    gatewayPk = described(Text(), GATEWAY.format("Product Key"), "")
 
 
 class BusinessAttributesParams(DeviceKeyParams):
-    type = CommaList()
-    typeList = CommaList()  # an old Android SDK's name for `type`
-    codeList = CommaList()
-    gatewayPk = Text()
-    gatewayDk = Text()
+    type = described(CommaList(), "blocks, comma-separated: 1 device data, 2 thing-model properties, 3 location", "2")
+    typeList = described(CommaList(), "an old Android SDK's name for type", "2")
+    codeList = described(CommaList(), "only these property codes, comma-separated (needs type)", "switch,brightness")
+    gatewayPk = described(Text(), GATEWAY.format("Product Key"), "")
+    gatewayDk = described(Text(), GATEWAY.format("Device Key"), "")
 
     @validates_schema
     def _codes_need_a_type(self, data: dict, **kwargs: Any) -> None:
@@ -370,14 +457,22 @@ class DeviceList(fields.Field):
 
 
 class BatchControlParams(Params):
-    type = Choice((1, 2, 3), invalid=5071, missing=5070)
-    data = Text(missing=5074, validate=validate.Length(max=MAX_COMMAND, error="5075"))
-    deviceList = DeviceList()
-    dataFormat = Loose()
-    cacheTime = Loose()
-    isCache = Choice((1, 2), invalid=5330, default=2)
-    isCover = Choice((1, 2), invalid=5331, default=2)
-    qos = Lenient(default=1)
+    type = described(Choice((1, 2, 3), invalid=5071, missing=5070), "1 passthrough, 2 property, 3 service", 2)
+    data = described(
+        Text(missing=5074, validate=validate.Length(max=MAX_COMMAND, error="5075")),
+        "the command: for properties, the JSON text of an array of one-key objects; at most 4096 characters",
+        '[{"switch":true},{"brightness":80}]',
+    )
+    deviceList = described(
+        DeviceList(),
+        "the devices, 1 to 100: {productKey, deviceKey, gatewayProductKey, gatewayDeviceKey}",
+        [{"productKey": "p11u5w", "deviceKey": "LAMP00000001"}],
+    )
+    dataFormat = described(Loose(), "1 hex, 2 text; needed for passthrough (type 1)", 2)
+    cacheTime = described(Loose(), "seconds the command waits for an offline device, 1 to 7776000 (isCache 1)", 60)
+    isCache = described(Choice((1, 2), invalid=5330, default=2), "1 queue for an offline device, 2 do not", 2)
+    isCover = described(Choice((1, 2), invalid=5331, default=2), "1 replace an identical queued command, 2 keep", 2)
+    qos = described(Lenient(default=1), "MQTT QoS of the delivery, 0 or 1", 1)
 
     @validates_schema
     def _formats(self, data: dict, **kwargs: Any) -> None:
@@ -396,14 +491,14 @@ class BatchControlParams(Params):
 
 
 class BindingCheckParams(Params):
-    pk = Text(missing=5066)
-    dk = Text()
-    checkExistInCloud = Text()
-    fid = Text()
+    pk = _pk()
+    dk = _dk(missing=None)
+    checkExistInCloud = described(Text(), "whether to check that the device exists in the cloud (default true)", "true")
+    fid = described(Text(), "the family the device would be bound in", "F1001")
 
 
 class ProductListParams(Params):
-    page = Lenient(default=None)
-    pageNumber = Lenient(default=None)
-    pageNum = Lenient(default=None)
-    pageSize = Lenient(default=10)
+    page = _page()
+    pageNumber = _page("page number, from 1, when page is absent")
+    pageNum = _page("page number, from 1, when page and pageNumber are absent")
+    pageSize = _page_size()

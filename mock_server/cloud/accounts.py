@@ -10,7 +10,8 @@ from .errors import QuectelError
 from .models import LoginFailures, Token, User, UserDomain
 from .store import Cloud
 
-DOMAIN_FORMAT = re.compile(r"^[A-Za-z]\.[A-Za-z]{2}\.[0-9A-Za-z]+\.[0-9A-Za-z]+$")
+# <region letter>.<DM|SP>.<digits>[.<digits>]: C.DM.5903.1, U.SP.8589934603, E.SP.4294967410.
+DOMAIN_FORMAT = re.compile(r"^[A-Z]\.(?:DM|SP)\.[0-9]+(?:\.[0-9]+)?$")
 EMAIL_FORMAT = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PHONE_FORMAT = re.compile(r"^\+?[0-9]{5,20}$")
 

@@ -42,7 +42,8 @@ def _view_by_code(cloud: Cloud, caller: User, code: str) -> DeviceView:
     if share is None or share.status is ShareStatus.ENDED:
         raise QuectelError(5041)
     allowed = (share.recipient_uid, share.owner_uid)
-    if share.status is ShareStatus.ACTIVE and caller.uid not in allowed:
+    readers = allowed if cloud.settings.owner_reads_active_code else (share.recipient_uid,)
+    if share.status is ShareStatus.ACTIVE and caller.uid not in readers:
         raise QuectelError(5041)
     if share.status is ShareStatus.PENDING and not cloud.settings.pending_code_preview and caller.uid not in allowed:
         raise QuectelError(5041)

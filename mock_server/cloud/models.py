@@ -49,6 +49,7 @@ class Settings:
     list_pending_shares: bool = False
     check_signatures: bool = True
     logout_revokes_refresh: bool = True
+    owner_reads_active_code: bool = False  # deviceInfo?shareCode= of an active share: 5041 for its owner
     write_delay_ms: int = 0  # how long a device takes to apply a write (a product may say otherwise)
 
     @classmethod

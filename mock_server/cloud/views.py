@@ -73,7 +73,7 @@ def share_user_info(user: User | None) -> dict | None:
     if user is None:
         return None
     info = user_info(user)
-    for name in ("signature", "remark", "logonMode", "appleUserId"):
+    for name in ("logonMode", "appleUserId"):
         info.pop(name)
     info["userDomain"] = user.user_domain
     info["registerTime"] = time_string(user.register_time)

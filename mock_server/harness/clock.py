@@ -21,7 +21,8 @@ class Clock:
         self._frozen_at: int | None = None
         self._offset = 0 if start_ms is None else start_ms - _real_ms()
         if frozen:
-            self.freeze()
+            # Exactly start_ms: reading the real clock twice could put it a millisecond later.
+            self._frozen_at = _real_ms() + self._offset if start_ms is None else start_ms
 
     def now_ms(self) -> int:
         frozen_at = self._frozen_at

@@ -8,13 +8,13 @@ This module decides *whether* a rule fires and applies its effects on the world;
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..cloud.accounts import strip_bearer
 from ..cloud.models import FailureCause, ShareStatus
+from .patterns import compile_pattern, searches
 from .timeparse import parse_duration, parse_instant
 
 if TYPE_CHECKING:  # the world holds rules, so it imports this module
@@ -42,11 +42,11 @@ class Rule:
     spec: dict
     fired: int = 0
     seen: int = 0  # calls that met every condition but nth/every/chance
-    _path: re.Pattern | None = field(default=None, repr=False)
+    _path: Any = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         path = self.match.get("path")
-        self._path = re.compile(path) if path else None
+        self._path = compile_pattern(path) if path else None
 
     @property
     def match(self) -> dict:
@@ -80,7 +80,7 @@ def value_matches(spec: Any, value: Any) -> bool:
         if value is None:
             return False
         if "regex" in spec:
-            return re.search(str(spec["regex"]), str(value)) is not None
+            return searches(str(spec["regex"]), str(value))
         return _equal(spec["equals"], value)
     return value is not None and _equal(spec, value)
 

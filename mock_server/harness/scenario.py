@@ -11,6 +11,8 @@ import base64
 import gc
 import json
 import random
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,20 +44,34 @@ class ScenarioInvalid(ValueError):
         super().__init__("\n".join(problems))
 
 
-def resolve(name_or_path: str) -> Path:
-    """A scenario file from a path, or from a name in the scenario library."""
-    path = Path(name_or_path)
-    if path.is_file():
-        return path
-    for suffix in ("", *SUFFIXES):
-        candidate = SCENARIO_DIR / (name_or_path + suffix)
-        if candidate.is_file():
-            return candidate
-    raise ScenarioNotFound(f"no scenario file or library scenario named {name_or_path!r}")
+# What a request may name: a plain file name, never a path (no '/', no '..').
+PLAIN_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
 
 
-def library() -> list[str]:
-    return sorted(p.stem for p in SCENARIO_DIR.glob("*") if p.suffix in SUFFIXES)
+def resolve(name_or_path: str, dirs: Sequence[Path] = (), paths: bool = True) -> Path:
+    """A scenario file: a path (only when `paths`: the command line and trusted files may
+    give one, a request may not), or a name looked up in `dirs`, then in the library."""
+    if paths and Path(name_or_path).is_file():
+        return Path(name_or_path)
+    if not paths and (not PLAIN_NAME.match(name_or_path) or ".." in name_or_path):
+        raise ScenarioNotFound(
+            f"{name_or_path!r} is not a scenario name (letters, digits, '.', '_', '-'; no paths); "
+            f"known: {', '.join(library(dirs))}"
+        )
+    for folder in (*dirs, SCENARIO_DIR):
+        for suffix in ("", *SUFFIXES):
+            candidate = Path(folder) / (name_or_path + suffix)
+            if candidate.suffix in SUFFIXES and candidate.is_file():
+                return candidate
+    raise ScenarioNotFound(
+        f"no scenario file or library scenario named {name_or_path!r}; known: {', '.join(library(dirs))}"
+    )
+
+
+def library(dirs: Sequence[Path] = ()) -> list[str]:
+    """Scenario names: the library's and those of `dirs` (--scenario-dir)."""
+    names = {p.stem for folder in (*dirs, SCENARIO_DIR) for p in Path(folder).glob("*") if p.suffix in SUFFIXES}
+    return sorted(names)
 
 
 def read_file(path: Path) -> Any:
@@ -64,16 +80,72 @@ def read_file(path: Path) -> Any:
         text = path.read_text(encoding="utf-8")
         return json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, yaml.YAMLError) as exc:
-        detail = " ".join(str(exc).split())
-        raise ScenarioInvalid([f"{path.name}: (file): not readable as {path.suffix[1:] or 'YAML'}: {detail}"]) from None
+        kind = path.suffix[1:] or "YAML"
+        raise ScenarioInvalid([f"{path.name}: {_where(exc)}not readable as {kind}: {_what(exc)}"]) from None
+
+
+def _where(exc: Exception) -> str:
+    """'line L, column C: ' of a parse error (1-based, as editors count), or nothing."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"line {exc.lineno}, column {exc.colno}: "
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    return f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else "(file): "
+
+
+def _what(exc: Exception) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        return exc.msg
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.context_mark
+        started = f" ({exc.context} at line {mark.line + 1}, column {mark.column + 1})" if exc.context and mark else ""
+        return f"{exc.problem}{started}"
+    return " ".join(str(exc).split())
+
+
+def _base_lengths(own: Any, merged: Any) -> dict[str, int]:
+    """How many entries of each list the `extends:` base put before the file's own."""
+    if not isinstance(own, dict) or "extends" not in own or not isinstance(merged, dict):
+        return {}
+    return {
+        key: len(merged[key]) - len(own[key] if isinstance(own.get(key), list) else [])
+        for key in LIST_SECTIONS
+        if isinstance(merged.get(key), list)
+    }
+
+
+_ENTRY = re.compile(r"^(?P<file>[^:]*): (?P<section>\w+)\[(?P<index>\d+)\]")
+
+
+def _renumbered(problems: list[str], offsets: dict[str, int], own: Any) -> list[str]:
+    """Problems with list entries numbered in the file that holds them (see Scenario.place)."""
+
+    def fix(match: re.Match) -> str:
+        return f"{match['file']}: {_place(match['section'], int(match['index']), offsets, own['extends'])}"
+
+    return [_ENTRY.sub(fix, p, count=1) for p in problems] if offsets else problems
+
+
+def _place(section: str, index: int, offsets: dict[str, int], base: str) -> str:
+    offset = offsets.get(section, 0)
+    if index >= offset:
+        return f"{section}[{index - offset}]"
+    return f"{section}[{index}] (of extends: {base})"
+
+
+def _mtime_ns(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return 0
 
 
 LIST_SECTIONS = ("userDomains", "users", "families", "tokens", "products", "devices", "shares", "rules", "scripts")
 MAP_SECTIONS = ("clock", "settings")
 
 
-def with_base(spec: Any, source: str, seen: tuple[str, ...] = ()) -> Any:
-    """Resolve `extends: NAME`: the base's lists come first, mappings merge, scalars override."""
+def with_base(spec: Any, source: str, seen: tuple[str, ...] = (), dirs: Sequence[Path] = (), paths: bool = True) -> Any:
+    """Resolve `extends: NAME`: the base's lists come first, mappings merge, scalars override.
+    `paths` is False for a spec that came in a request: its `extends` must then be a name."""
     if not isinstance(spec, dict) or "extends" not in spec:
         return spec
     base_name = spec["extends"]
@@ -82,10 +154,10 @@ def with_base(spec: Any, source: str, seen: tuple[str, ...] = ()) -> Any:
     if base_name in seen:
         raise ScenarioInvalid([f"{source}: extends: {base_name} extends itself"])
     try:
-        path = resolve(base_name)
+        path = resolve(base_name, dirs, paths)
     except ScenarioNotFound as exc:
         raise ScenarioInvalid([f"{source}: extends: {exc}"]) from None
-    base = with_base(read_file(path) or {}, path.name, (*seen, base_name))
+    base = with_base(read_file(path) or {}, path.name, (*seen, base_name), dirs)
     merged = {k: v for k, v in base.items() if k not in ("name", "description")}
     for key, value in spec.items():
         if key == "extends":
@@ -108,6 +180,11 @@ class Scenario:
     devices: list[dict] = field(default_factory=list)
     named_users: list[dict] = field(default_factory=list)  # written out, not generated
     generated_uids: list[str] = field(default_factory=list)
+    # How it was loaded, so that a reset can read an edited file again (`reloaded`).
+    loaded: tuple[int | None, tuple[Path, ...]] | None = None
+    mtime_ns: int = 0
+    offsets: dict[str, int] = field(default_factory=dict)  # entries an `extends:` base put first
+    spec_base: str = ""
     products: dict[str, things.Product] = field(default_factory=dict)  # parsed once, shared by worlds
     scripts: list[scripts.Script] = field(default_factory=list)  # compiled once, armed in every world
 
@@ -116,22 +193,63 @@ class Scenario:
         return self.spec.get("name") or Path(self.source).stem
 
     @property
+    def domains(self) -> list[dict]:
+        """The declared user domains; the first is every user's default."""
+        return self.spec.get("userDomains") or [{"domain": DEFAULT_DOMAIN}]
+
+    @property
+    def warnings(self) -> list[str]:
+        """What is valid but likely a mistake, each as `file: path: message`."""
+        declared = {d["domain"] for d in self.domains}
+        source = Path(self.source).name
+        return [
+            f"{source}: {self.place('users', i)}.userDomain: {entry['userDomain']} is not one of the world's "
+            f"userDomains ({', '.join(sorted(declared))}): this user cannot sign in (5015)"
+            for i, entry in enumerate(self.spec.get("users", []))
+            if entry.get("userDomain") and entry["userDomain"] not in declared
+        ]
+
+    def place(self, section: str, index: int) -> str:
+        """`section[i]` numbered in the file the entry is written in: an `extends:` base's
+        entries come first in the merged list, so the user's own file counts from 0 after them."""
+        return _place(section, index, self.offsets, self.spec_base)
+
+    @property
     def description(self) -> str:
         return self.spec.get("description", "")
 
     @classmethod
-    def load(cls, name_or_path: str, seed: int | None = None) -> Scenario:
-        """A library scenario or a file; ScenarioNotFound or ScenarioInvalid otherwise."""
-        path = resolve(name_or_path)
-        return cls.from_spec(read_file(path), str(path), seed)
+    def load(
+        cls, name_or_path: str, seed: int | None = None, dirs: Sequence[Path] = (), paths: bool = True
+    ) -> Scenario:
+        """A library scenario or a file; ScenarioNotFound or ScenarioInvalid otherwise.
+        `paths=False` (a name from a request) looks only in `dirs` and the library."""
+        path = resolve(name_or_path, dirs, paths)
+        mtime_ns = _mtime_ns(path)
+        scenario = cls.from_spec(read_file(path), str(path), seed, dirs)
+        scenario.loaded, scenario.mtime_ns = (seed, tuple(dirs)), mtime_ns
+        return scenario
+
+    def reloaded(self) -> Scenario:
+        """This scenario, read again from its file if the file changed since (ScenarioInvalid
+        when the edit broke it); itself when it did not change or has no file."""
+        if self.loaded is None or _mtime_ns(Path(self.source)) == self.mtime_ns:
+            return self
+        seed, dirs = self.loaded
+        return Scenario.load(self.source, seed, dirs)
 
     @classmethod
-    def from_spec(cls, spec: Any, source: str = "<inline>", seed: int | None = None) -> Scenario:
-        spec = with_base(spec, Path(source).name)
-        spec, problems = validate_spec(spec, Path(source).name)
+    def from_spec(
+        cls, spec: Any, source: str = "<inline>", seed: int | None = None, dirs: Sequence[Path] = (), paths: bool = True
+    ) -> Scenario:
+        own = spec
+        merged = with_base(spec, Path(source).name, dirs=dirs, paths=paths)
+        offsets = _base_lengths(own, merged)
+        spec, problems = validate_spec(merged, Path(source).name)
         if problems:
-            raise ScenarioInvalid(problems)
+            raise ScenarioInvalid(_renumbered(problems, offsets, own))
         scenario = cls(spec=spec, source=source, seed=spec.get("seed", 0) if seed is None else seed)
+        scenario.offsets, scenario.spec_base = offsets, str(own.get("extends", "")) if offsets else ""
         scenario._expand()
         try:  # replay files: beside the scenario first, then in the library
             folders = [Path(source).resolve().parent, SCENARIO_DIR]
@@ -186,10 +304,10 @@ class Scenario:
         world.scenario = self
         world.products.update(self.products)
         t0 = world.started_at
-        for entry in self.spec.get("userDomains", [{"domain": DEFAULT_DOMAIN}]):
+        for entry in self.domains:
             world.add_domain(UserDomain(entry["domain"], entry.get("secret"), bool(entry.get("disabled"))))
         for entry in self.users:
-            self._add_user(world, entry, t0)
+            self._add_user(world, entry, t0, self.domains[0]["domain"])
         for entry in self.spec.get("tokens", []):  # after users: a listed token replaces theirs
             expires = entry.get("expiresAt")
             at = None if expires is None else parse_instant(expires, t0)
@@ -211,10 +329,10 @@ class Scenario:
         return world
 
     @staticmethod
-    def _add_user(world: World, entry: dict, t0: int) -> None:
+    def _add_user(world: World, entry: dict, t0: int, default_domain: str) -> None:
         user = User(
             uid=entry["uid"],
-            user_domain=entry.get("userDomain", DEFAULT_DOMAIN),
+            user_domain=entry.get("userDomain", default_domain),
             password=entry.get("password", "password1"),
             email=entry.get("email"),
             phone=None if entry.get("phone") is None else str(entry["phone"]),
@@ -371,7 +489,7 @@ class _Generator:
                     "email": f"{first}.{last}.{n}@example.com".lower(),
                     "phone": f"139{n:08d}",
                     "password": entry.get("password", "password1"),
-                    "userDomain": entry.get("userDomain", DEFAULT_DOMAIN),
+                    **({"userDomain": entry["userDomain"]} if "userDomain" in entry else {}),
                     "token": f"token-{uid}",
                 }
             )

@@ -6,13 +6,14 @@ command line, the control API and the JSON Schema export all use these classes.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from ..cloud import things
+from ..cloud.accounts import DOMAIN_FORMAT
 from . import scripts
+from .patterns import PatternError, compile_pattern
 from .timeparse import parse_duration, parse_instant
 
 REQUIRED = {"required": "is required", "null": "must not be null"}
@@ -98,8 +99,8 @@ class Matcher(fields.Field):
             raise self.make_error("invalid")
         if "regex" in value:
             try:
-                re.compile(str(value["regex"]))
-            except re.error:
+                compile_pattern(str(value["regex"]))
+            except PatternError:
                 raise self.make_error("regex") from None
         if "present" in value and not isinstance(value["present"], bool):
             raise self.make_error("invalid")
@@ -149,13 +150,14 @@ class SettingsSpec(Strict):
     listPendingShares = Bool()
     checkSignatures = Bool()
     logoutRevokesRefresh = Bool()
+    ownerReadsActiveCode = Bool(metadata={"description": "the owner may read deviceInfo by an active share's code"})
     writeDelay = Duration(metadata={"description": "how long devices take to apply a write (default 0: at once)"})
 
 
 class UserDomainSpec(Strict):
     domain = Str(
         required=True,
-        validate=validate.Regexp(r"^[A-Za-z]\.[A-Za-z]{2}\.\w+\.\w+$", error="must look like C.DM.5903.1"),
+        validate=validate.Regexp(DOMAIN_FORMAT, error="must look like C.DM.5903.1 or U.SP.8589934603"),
     )
     secret = Str(metadata={"description": "when given, login signatures are checked"})
     disabled = Bool()
@@ -169,7 +171,10 @@ class UserSpec(Strict):
     internationalCode = Str()
     password = Str(validate=validate.Length(min=6, max=20, error="must be 6 to 20 characters"))
     nickname = Str()
-    userDomain = Str()
+    userDomain = Str(
+        validate=validate.Regexp(DOMAIN_FORMAT, error="must look like C.DM.5903.1 or U.SP.8589934603"),
+        metadata={"description": "default: the first of userDomains"},
+    )
     token = Str(metadata={"description": "a fixed access token for this user"})
     tokenExpiresAt = Instant()
     registered = Instant()
@@ -303,8 +308,8 @@ class MatchSpec(Strict):
             raise ValidationError("must be an HTTP method or a list of them", "method")
         if "path" in data:
             try:
-                re.compile(data["path"])
-            except re.error:
+                compile_pattern(data["path"])
+            except PatternError:
                 raise ValidationError("is not a valid regular expression", "path") from None
 
 
@@ -599,6 +604,10 @@ def validate_spec(data: Any, source: str = "<inline>") -> tuple[dict, list[str]]
         data = {}
     if not isinstance(data, dict):
         return {}, [f"{source}: (file): must be a mapping"]
+    if data and not set(data) & set(ScenarioSpec().fields):
+        # Not a scenario at all (a config file named by mistake, or on purpose): its keys,
+        # which may be secrets' names, are nobody's business.
+        return {}, [f"{source}: (file): not a scenario file (none of its keys is a scenario section)"]
     try:
         return ScenarioSpec().load(data), []
     except ValidationError as err:

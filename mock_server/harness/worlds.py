@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from .scenario import Scenario
@@ -26,6 +27,7 @@ class Simulator:
         self.max_worlds = max_worlds
         self._lock = threading.Lock()
         self._scenarios: dict[str, Scenario] = {}
+        self.scenario_dirs: tuple[Path, ...] = ()  # where requests may name scenarios (--scenario-dir)
         self.worlds: dict[str, World] = {DEFAULT_WORLD: scenario.build()}
         self._last_used: dict[str, float] = {}
         self._next_sweep = 0.0
@@ -58,15 +60,37 @@ class Simulator:
         self._last_used[name] = time.monotonic()
 
     def scenario_named(self, name: str) -> Scenario:
-        """A library scenario or file, loaded once and kept (it is read-only)."""
+        """A scenario a request names (never a path): from --scenario-dir or the library,
+        loaded once and kept (it is read-only)."""
         if name not in self._scenarios:
-            self._scenarios[name] = Scenario.load(name)
+            self._scenarios[name] = Scenario.load(name, dirs=self.scenario_dirs, paths=False)
         return self._scenarios[name]
+
+    def load(self, name: str) -> Scenario:
+        """A scenario a request names, read afresh (a reset picks up an edited file)."""
+        scenario = Scenario.load(name, dirs=self.scenario_dirs, paths=False)
+        if name in self._scenarios:
+            self._scenarios[name] = scenario
+        return scenario
+
+    def inline(self, spec: Any) -> Scenario:
+        """A scenario sent in a request: its `extends` may only name one."""
+        return Scenario.from_spec(spec, "inline", dirs=self.scenario_dirs, paths=False)
+
+    def _reloaded(self, scenario: Scenario) -> Scenario:
+        fresh = scenario.reloaded()
+        if fresh is not scenario:
+            if scenario is self.scenario:
+                self.scenario = fresh
+            for name, kept in list(self._scenarios.items()):
+                if kept is scenario:
+                    self._scenarios[name] = fresh
+        return fresh
 
     def reset(self, name: str = DEFAULT_WORLD, scenario: Scenario | None = None) -> World:
         """Rebuild one world from its scenario (or another): nothing of the old one survives."""
         current = self.worlds.get(name)
-        base = scenario or (current.scenario if current is not None else None) or self.scenario
+        base = scenario or self._reloaded((current.scenario if current is not None else None) or self.scenario)
         world = base.build()
         with self._lock:
             self.worlds[name] = world

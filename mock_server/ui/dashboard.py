@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import segno
-from flask import Blueprint, Flask, Response, current_app, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, Response, current_app, redirect, render_template, request, url_for
 
 from ..api.context import current
 from ..api.control import library_items, state_of
@@ -18,7 +18,6 @@ from ..api.dispatch import REGISTRY, simulator
 from ..api.hooks import ADMIN_COOKIE, admin_ok
 from ..harness.worlds import DEFAULT_WORLD
 from . import stream
-from .guard import cross_site_refusal
 
 bp = Blueprint("ui", __name__, url_prefix="/_mock/ui", template_folder="templates", static_folder="static")
 SHOWN = 200  # records of each kind a page lists; /_mock/state?limit= gives more
@@ -26,17 +25,9 @@ PUBLIC = ("ui.login", "ui.static")
 
 
 def install(app: Flask) -> None:
+    """The pages, under /_mock/ like the control API: cross-site requests to them are refused
+    by the same check (api/cors.py, run before any other request hook)."""
     app.register_blueprint(bp)
-    # First of all request hooks: a refused request must not even make the world it names.
-    app.before_request_funcs.setdefault(None, []).insert(0, _refuse_cross_site)
-
-
-def _refuse_cross_site() -> tuple[Response, int] | None:
-    if not request.path.startswith("/_mock"):
-        return None
-    why = cross_site_refusal(request.method, request.host, request.headers.get("Origin"),
-                             request.headers.get("Sec-Fetch-Site"))  # fmt: skip
-    return (jsonify(error=why), 403) if why else None
 
 
 @bp.before_request

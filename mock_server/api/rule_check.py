@@ -1,0 +1,47 @@
+"""Rules that are valid but will likely never fire: an `endpoint` the simulator does not
+have, though one is close to its name (a misspelling). Stubbing endpoints the simulator
+lacks is a feature, so such a rule is kept; its author is told the name it was close to.
+
+The known names are those registered with `dispatch.endpoint`, so every blueprint must be
+imported first (the app factory does; so does `known_endpoints`).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from ..harness.scenario import Scenario
+
+
+def known_endpoints() -> list[str]:
+    from .. import app  # noqa: F401  (imports every blueprint, which fills the registry)
+    from .dispatch import REGISTRY
+
+    return sorted({doc.name for doc in REGISTRY})
+
+
+def endpoint_warnings(rules: Iterable[dict], place: Callable[[int], str] = lambda i: f"rules[{i}]") -> list[str]:
+    """One line per rule whose `match.endpoint` names no endpoint of the simulator."""
+    known = known_endpoints()
+    by_lower = {name.lower(): name for name in known}
+    found = []
+    for i, rule in enumerate(rules):
+        target = (rule.get("match") or {}).get("endpoint")
+        if not isinstance(target, str) or target.startswith("/") or target in known:
+            continue
+        close = difflib.get_close_matches(target.lower(), list(by_lower), n=1, cutoff=0.75)
+        if close:  # no near name: a stub of an endpoint the simulator lacks, on purpose
+            found.append(
+                f"{place(i)}.match.endpoint: {target} is not an endpoint of the simulator (the rule fires only "
+                f"on a path ending in /{target}); did you mean {by_lower[close[0]]}?"
+            )
+    return found
+
+
+def scenario_warnings(scenario: Scenario) -> list[str]:
+    """Everything valid but suspicious in a scenario, each as `file: path: message`."""
+    source = Path(scenario.source).name
+    rules = scenario.spec.get("rules", [])
+    return scenario.warnings + endpoint_warnings(rules, lambda i: f"{source}: {scenario.place('rules', i)}")
