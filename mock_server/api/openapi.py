@@ -91,7 +91,10 @@ NO_SHARE = {
     "404": {"description": "no such device or share"},
     "409": {"description": "the cloud refused: {error, code} with the Quectel code (5142: already ended)"},
 }
-CODE_PARAM = {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}
+CODE_PARAM = {
+    "name": "code", "in": "path", "required": True, "schema": {"type": "string"},
+    "description": "the share code", "example": "share_dv_C00000000000000000000000000000000000aa",
+}  # fmt: skip
 DEVICE_PATH = [
     {"name": "pk", "in": "path", "required": True, "schema": {"type": "string"}, "description": "product key"},
     {"name": "dk", "in": "path", "required": True, "schema": {"type": "string"}, "description": "device key"},
