@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.exceptions import HTTPException
 
-from .api import accounts, control, devices, hooks, sharing, things
+from .api import accounts, control, devices, history, hooks, sharing, things
 from .api.envelope import error, http_error
 from .cloud.errors import QuectelError
 from .harness import persistence
@@ -56,7 +56,8 @@ def create_app(
     if restored:
         persistence.restore(sim, restored)
     app.extensions["mock_server"] = sim
-    for blueprint in (sharing.bp, devices.bp, things.bp, accounts.bp, things.catalogue, control.bp):
+    areas = (sharing.bp, devices.bp, things.bp, accounts.bp, things.catalogue, history.bp, history.events)
+    for blueprint in (*areas, control.bp):
         app.register_blueprint(blueprint)
     hooks.install(app)
     install_dashboard(app)

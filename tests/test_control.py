@@ -1,5 +1,8 @@
 """The control API under /_mock/."""
 
+import re
+from urllib.parse import urljoin
+
 import pytest
 from conftest import LAMP, OWNER, RECIPIENT, Api, app_with
 
@@ -189,7 +192,7 @@ def test_unknown_control_path_is_404(ctl):
 
 def test_quectel_openapi_document_lists_every_endpoint_and_its_codes(ctl):
     doc = ctl.get("/_mock/openapi/quectel.json").get_json()
-    assert doc["openapi"] == "3.1.0" and len(doc["paths"]) == 25
+    assert doc["openapi"] == "3.1.0" and len(doc["paths"]) == 30
     share_info = doc["paths"]["/v2/binding/enduserapi/shareInfo"]["post"]
     names = [p["name"] for p in share_info["parameters"]]
     assert names == ["pk", "dk", "acceptingExpireAt", "sharingExpireAt", "coverMark", "authKey"]
@@ -198,6 +201,11 @@ def test_quectel_openapi_document_lists_every_endpoint_and_its_codes(ctl):
     assert {"code": 5360, "msg": "Cannot share unverified bound device"} in envelope["x-codes"]
     assert share_info["security"] == [{"token": []}]
     assert "deviceType" in doc["components"]["schemas"]["DeviceDetails"]["properties"]
+    events = doc["paths"]["/v2/quecdatastorage/enduserapi/v2/deviceEventList"]["post"]
+    body = doc["components"]["schemas"][events["requestBody"]["content"]["application/json"]["schema"]["$ref"][21:]]
+    assert "epoch milliseconds" in body["properties"]["startTime"]["description"] and "startTime" in body["required"]
+    assert body["properties"]["codeList"]["items"] == {"type": "string"}
+    assert "eventType" in doc["components"]["schemas"]["EventPage"]["properties"]["list"]["items"]["properties"]
 
 
 def test_docs_page_works_offline(ctl):
@@ -208,6 +216,9 @@ def test_docs_page_works_offline(ctl):
         and "assets/swagger-ui-bundle.js" in page
         and "http" not in page.split("<body>")[1]
     )
+    # The documents the page names load from where the page is (/_mock/docs/).
+    for url in re.findall(r'url: "([^"]+)"', page):
+        assert ctl.get(urljoin("/_mock/docs/", url)).get_json()["openapi"] == "3.1.0"
     asset = ctl.get("/_mock/docs/assets/swagger-ui-bundle.js")
     assert asset.status_code == 200 and len(asset.data) > 100_000
     assert ctl.get("/_mock/docs/assets/../../../setup.cfg").status_code == 404

@@ -67,6 +67,14 @@ def test_frozen_clock_stands_still_in_real_time():
         assert clock.now_ms() == START
 
 
+def test_a_clock_frozen_from_its_start_reads_exactly_that_start(monkeypatch):
+    from mock_server.harness import clock
+
+    ticks = iter(range(1_000, 2_000))
+    monkeypatch.setattr(clock, "_real_ms", lambda: next(ticks))  # real time moves on every reading
+    assert Clock(1_234_567, frozen=True).now_ms() == 1_234_567
+
+
 def test_running_clock_follows_real_time_from_its_start():
     with freeze_time("2026-01-01 00:00:00") as real:
         clock = Clock(START)

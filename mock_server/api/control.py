@@ -97,6 +97,9 @@ class DeviceBody(Strict):
     values = Mapping(metadata={"description": "property code -> value: the device reports them (bus_), checked"})
     location = Mapping(metadata={"description": "lat, lng and optional locateType, hdop, satellites"})
     deviceData = Mapping(metadata={"description": "module facts merged into deviceData (version, battery, ...)"})
+    event = Mapping(
+        metadata={"description": "{code, output}: the device raises an event of its thing model (deviceEventList)"}
+    )
 
 
 def _body(schema: type[Schema] | None = None) -> Any:
@@ -259,6 +262,7 @@ def device_state(pk: str, dk: str) -> Response:
                 "version": state.version,
                 "location": state.location,
                 "history": len(state.history),
+                "events": len(state.events),
             }
         )
 
@@ -272,9 +276,12 @@ def change_device(pk: str, dk: str) -> Response:
         world.catch_up()
         device = _known_device(world, pk, dk)
         values = _checked_values(world, device, body.get("values") or {})
+        event = _checked_event(world, device, body["event"]) if "event" in body else None
         if "deviceData" in body or "location" in body:
             things.update_module(world, device, body.get("deviceData"), body.get("location"))
         things.report(world, device, values)
+        if event:
+            things.raise_event(world, device, *event)
         if "online" in body:
             devices.set_online(world, device, body["online"])
     return device_state(pk, dk)
@@ -297,6 +304,23 @@ def _checked_values(world: World, device, values: dict) -> dict:
         return things.check_values(product, values)
     except things.ValueProblem as problem:
         raise ControlError(400, "invalid values", [f"values.{problem}"]) from None
+
+
+def _checked_event(world: World, device, event: dict) -> tuple[str, dict]:
+    """(code, output) of a valid event, checked before anything about the device changes."""
+    product = world.products.get(device.pk)
+    if product is None:
+        raise ControlError(400, f"product {device.pk} has no thing model")
+    problems = [f"event.{key}: unknown field (give code and output)" for key in event if key not in ("code", "output")]
+    if not isinstance(event.get("code"), str):
+        problems.append("event.code: required, the code of an event")
+    if problems:
+        raise ControlError(400, "invalid event", problems)
+    output = event.get("output", {})
+    try:
+        return event["code"], things.check_event(product, event["code"], output)
+    except things.ValueProblem as problem:
+        raise ControlError(400, "invalid event", [f"event.{problem}"]) from None
 
 
 def _share(s) -> dict:

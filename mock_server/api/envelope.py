@@ -27,7 +27,7 @@ def ok(data: Any = None) -> Response:
 
 
 def error(err: QuectelError, status: int | None = None) -> Response:
-    return envelope(err.code, err.msg, status=err.http_status if status is None else status)
+    return envelope(err.code, err.msg, ext_msg=err.ext_msg, status=err.http_status if status is None else status)
 
 
 def http_error(status: int, allow: list[str] | None = None) -> Response:

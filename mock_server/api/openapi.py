@@ -272,8 +272,11 @@ def _param_fields(self, field, ret: dict | None = None, **kwargs) -> dict:
     if isinstance(field, rs.Lenient):
         # No `default: null` (invalid for an integer): the field's description names the default.
         return {"type": "integer", "minimum": 1, **({"default": field.default} if field.default else {})}
+    if isinstance(field, rs.CodeArray):
+        return {"type": ["array", "string"], "items": {"type": "string"}}
     if isinstance(field, rs.CommaList):
-        return {"type": "string", "description": "comma-separated"}
+        # The field's own description, when it has one, says what the list holds.
+        return {"type": "string", "description": field.metadata.get("description", "comma-separated")}
     return {}
 
 
@@ -346,6 +349,7 @@ def _samples() -> dict[str, list]:
         "UserInfo": [views.user_info(owner), views.user_info(world.users["C900001"])],
         "Binding": [{"bindingSum": 0}, {"bindingSum": 2}],
         **_device_samples(world, owner),
+        **_history_samples(world, owner),
     }
 
 
@@ -371,6 +375,48 @@ def _device_samples(world, owner) -> dict[str, list]:
         "OnlineStatus": [devices.online_status(world, owner, by_key)],
         "ProductPage": [views.page_info(devices.product_list(world), 1, 10), views.page_info([], 1, 10)],
     }
+
+
+def _history_samples(world, owner) -> dict[str, list]:
+    """Rendered examples of the history endpoints' `data`, from a lamp that reported values
+    over two days, raised an event and moved."""
+    from ..cloud import history, things, views
+
+    lamp = world.devices[("p11u5w", "LAMP00000001")]
+    now = world.now()
+    for hours in range(48, 0, -6):
+        things.report(world, lamp, {"brightness": hours, "switch": hours % 12 == 0}, now - hours * 3_600_000)
+    things.raise_event(world, lamp, "overheat", {"lamp_stats": {"power_w": 7.5, "led_temp": 96}}, now - 60_000)
+    things.update_module(world, lamp, None, {"lat": 31.23, "lng": 121.47, "locateType": "GP"})
+    window = {"pk": lamp.pk, "dk": lamp.dk, "startTimestamp": 0, "endTimestamp": now, "page": 1, "pageSize": 10}
+    chart = {**window, "attributeCode": ["brightness", "switch"], "countType": 3, "timeGranularity": 2}
+    events = {"productKey": lamp.pk, "deviceKey": lamp.dk, "codeList": ["overheat"], "startTime": 0,
+              "endTime": now, "page": 1, "pageSize": 10, "timezone": "+08:00"}  # fmt: skip
+    return {
+        "PropertyDataPage": [
+            _every_value(world, owner, device, window)
+            for device in world.devices.values()
+            if device.owner_uid == owner.uid and device.pk in world.products
+        ]
+        + [views.page_info([], 1, 10)],
+        "PropertyCharts": [history.property_chart_list(world, owner, chart)],
+        "PropertyStatistics": [
+            history.property_statistics(
+                world, owner, {**chart, "attributeCode": ["brightness"], "timeGranularities": ["1", "2", "3", "4"]}
+            )
+        ],
+        "EventPage": [history.device_event_list(world, owner, events), views.page_info([], 1, 10)],
+        "LocationHistory": [history.location_history(world, owner, window)],
+    }
+
+
+def _every_value(world, owner, device, window: dict) -> dict:
+    """A page of every property of `device`: one sample of each data type's native value."""
+    from ..cloud import history
+
+    codes = list(world.products[device.pk].properties)
+    params = {**window, "pk": device.pk, "dk": device.dk, "attributeCode": codes, "pageSize": len(codes) + 10}
+    return history.property_data_list(world, owner, params)
 
 
 def _envelope(codes: tuple[int, ...], data: dict) -> dict:
@@ -423,7 +469,7 @@ def _codes_table(codes: tuple[int, ...]) -> str:
 def quectel_document() -> dict:
     """OpenAPI 3.1 of the simulated endpoints, from the request schemas and rendered samples."""
     from ..cloud.errors import ENDPOINT_CODES
-    from . import accounts, devices, sharing, things  # noqa: F401 - the endpoints register themselves
+    from . import accounts, devices, history, sharing, things  # noqa: F401 - the endpoints register themselves
     from .dispatch import REGISTRY
 
     spec = _spec(

@@ -24,7 +24,16 @@ def parse(schema: Schema, params: dict[str, Any]) -> dict[str, Any]:
     try:
         return schema.load(params)
     except ValidationError as err:
-        raise QuectelError(first_code(schema, err.messages)) from None
+        code = first_code(schema, err.messages)
+        raise QuectelError(code, ext_msg=_reason(schema, err.messages) if code == GENERIC else None) from None
+
+
+GENERIC = 5000  # a code that names no parameter: `extMsg` says which one was wrong
+
+
+def _reason(schema: Schema, messages: dict) -> str:
+    names = [name for name in schema.fields if str(GENERIC) in messages.get(name, ())]
+    return f"{names[0]} is missing or malformed" if names else "invalid parameters"
 
 
 def first_code(schema: Schema, messages: dict) -> int:

@@ -502,3 +502,112 @@ class ProductListParams(Params):
     pageNumber = _page("page number, from 1, when page is absent")
     pageNum = _page("page number, from 1, when page and pageNumber are absent")
     pageSize = _page_size()
+
+
+# ---- history and statistics --------------------------------------------------------------------
+
+COUNT_TYPES = "1 maximum, 2 minimum, 3 average (default), 4 difference (last - first), 5 total"
+T0 = 1_800_000_000_000  # the examples' period: 2027-01-15 08:00 UTC and the day after
+
+
+class Codes(CommaList):
+    """A comma list (or JSON array) of codes that must name at least one; else `missing`."""
+
+    def __init__(self, missing: int) -> None:
+        super().__init__(
+            required=True, error_messages=_codes(missing, missing), metadata={"missing": missing, "invalid": missing}
+        )
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[str]:
+        items = super()._deserialize(value, attr, data, **kwargs)
+        if not items:
+            raise self.make_error("invalid")
+        return items
+
+
+class CodeArray(Codes):
+    """Codes sent as a JSON array of strings (a comma list is taken too)."""
+
+
+class HistoryExtras(Params):
+    """What every history page also takes, and the simulator accepts and ignores."""
+
+    gatewayPk = described(Text(), "Product Key of the gateway of a sub-device; accepted and ignored", "")
+    gatewayDk = described(Text(), "Device Key of the gateway of a sub-device; accepted and ignored", "")
+    timeStr = described(Text(), "query date (format not documented); accepted and ignored", "")
+
+
+def _since() -> Timestamp:
+    return described(Timestamp(missing=5145), f"start of the period, inclusive, {EPOCH_MS}", T0)
+
+
+def _until() -> Timestamp:
+    return described(Timestamp(missing=5145), f"end of the period, inclusive, {EPOCH_MS}", T0 + 86_400_000)
+
+
+def _count_type() -> Choice:
+    return described(Choice((1, 2, 3, 4, 5), invalid=5000, default=3), f"aggregation: {COUNT_TYPES}", 3)
+
+
+class PropertyParams(HistoryExtras, DeviceKeyParams):
+    """The property history pages: pk, dk, then the property codes (`codeList` is an alias)."""
+
+    attributeCode = described(Codes(missing=5000), "property code(s) of the thing model, comma-separated", "brightness")
+    codeList = described(CommaList(), "another name for attributeCode, used when it is absent", "brightness")
+
+    def load(self, data: Any, **kwargs: Any) -> Any:
+        if isinstance(data, dict) and data.get("codeList") and not data.get("attributeCode"):
+            data = {**data, "attributeCode": data["codeList"]}
+        return super().load(data, **kwargs)
+
+
+class WindowParams(PropertyParams):
+    startTimestamp = _since()
+    endTimestamp = _until()
+
+
+class PageParams(Params):
+    page = _page()
+    pageNumber = _page("page number, from 1, when page is absent")
+    pageNum = _page("page number, from 1, when page and pageNumber are absent")
+    pageSize = _page_size()
+
+
+class PropertyDataParams(PageParams, WindowParams):
+    pass
+
+
+class ChartParams(WindowParams):
+    countType = _count_type()
+    timeGranularity = described(
+        Choice((1, 2, 3), invalid=5000, default=2), "bucket size: 1 month, 2 day (default), 3 hour (UTC)", 2
+    )
+
+
+class StatisticsParams(PropertyParams):
+    countType = _count_type()
+    currentTimestamp = described(Timestamp(), f"a moment in the current period, {EPOCH_MS} (default now)", T0)
+    timeGranularities = described(
+        CommaList(), "periods, comma-separated: 1 day (default), 2 week, 3 month, 4 year (UTC calendar)", "1,2"
+    )
+
+
+class EventListParams(Params):
+    """deviceEventList's JSON body (a default on each number: a JSON body schema cannot say null)."""
+
+    productKey = described(Text(missing=5066), "Product Key of the device", "p11u5w")
+    deviceKey = described(Text(missing=5067), "Device Key of the device", "LAMP00000001")
+    codeList = described(CodeArray(missing=5000), "event codes of the thing model (or a comma list)", ["overheat"])
+    startTime = _since()
+    endTime = _until()
+    timezone = described(Text(), "offset applied to createTime, +hh:mm or -hh:mm (default +00:00)", "+08:00")
+    page = described(Lenient(default=1), "page number, from 1 (default 1)", 1)
+    pageSize = _page_size()
+
+
+class LocationParams(HistoryExtras, DeviceKeyParams):
+    startTimestamp = _since()
+    endTimestamp = _until()
+    locateTypes = described(
+        CommaList(), "location kinds, comma-separated: GP, GL, GA, GN, BD, PQ, LBS (default all)", "GP,LBS"
+    )

@@ -47,6 +47,9 @@ MESSAGES: dict[int, str] = {
     5586: "Incorrect email or password, 4 attempts left",
     6084: "MCC does not belong to current data center",
     6085: "Failed to query MCC data center",
+    # From the App error-code page; the history pages answer it, with the reason in `extMsg`, for
+    # parameters they document no code for.
+    5000: "Service exception",
     # Devices and sharing.
     5041: "No permission",
     5047: "User authentication mismatch",
@@ -113,9 +116,10 @@ def message_for(code: int) -> str:
 class QuectelError(Exception):
     """A business error: the request is answered with this code in the envelope."""
 
-    def __init__(self, code: int, msg: str | None = None) -> None:
+    def __init__(self, code: int, msg: str | None = None, ext_msg: str | None = None) -> None:
         self.code = code
         self.msg = message_for(code) if msg is None else msg
+        self.ext_msg = ext_msg  # what exactly was wrong, when the documented message is generic
         super().__init__(f"{code} {self.msg}")
 
     @property
@@ -183,4 +187,12 @@ ENDPOINT_CODES: dict[str, tuple[int, ...]] = {
     "getDeviceBindingInfo": _codes(200, 5032, 5052, 5066, 5067, 5106),
     "getDeviceOnlineStatus": _codes(200, 5032, 5052, 5066, 5067, 5106),
     "getProductList": _codes(200, 5032, 5106),
+    # History (cloud/history.py). Only 5032 and 5106 are documented; 5066/5067 and 5145 as on the
+    # other device pages, 5041/5052 from the access decision, 5000 (reason in extMsg) for any
+    # other missing or malformed parameter.
+    "getPropertyDataList": _codes(200, 5000, 5032, 5041, 5052, 5066, 5067, 5106, 5145),
+    "getPropertyChartList": _codes(200, 5000, 5032, 5041, 5052, 5066, 5067, 5106, 5145),
+    "getPropertyStatistics": _codes(200, 5000, 5032, 5041, 5052, 5066, 5067, 5106, 5145),
+    "deviceEventList": _codes(200, 5000, 5032, 5041, 5052, 5066, 5067, 5106, 5145),
+    "getLocationHistory": _codes(200, 5000, 5032, 5041, 5052, 5066, 5067, 5106, 5145),
 }

@@ -553,6 +553,37 @@ def update_module(cloud: Cloud, device: Device, device_data: dict | None, locati
     state.version += 1
 
 
+def raise_event(cloud: Cloud, device: Device, code: str, output: dict[str, Any], at: int | None = None) -> dict:
+    """The device raises event `code` of its thing model with `output` (output code -> value),
+    checked here (ValueProblem when wrong); kept in its event history for deviceEventList.
+    Nothing is published yet. Returns the checked output."""
+    product = cloud.products.get(device.pk)
+    if product is None:
+        raise ValueProblem(f"product {device.pk} has no thing model")
+    checked = check_event(product, code, output)
+    state = state_of(cloud, device)
+    state.events.append((cloud.now() if at is None else at, code, checked))
+    state.version += 1
+    return checked
+
+
+def check_event(product: Product, code: str, output: Any) -> dict[str, Any]:
+    """An event's output checked against the event's outputData: every output, nothing else."""
+    event = product.events.get(code)
+    if event is None:
+        raise ValueProblem(f"{code}: no such event in the thing model of {product.pk}")
+    if not isinstance(output, dict):
+        raise ValueProblem(f"{code}: output must be an object of {', '.join(f.code for f in event.outputs)}")
+    expected = {feature.code: feature for feature in event.outputs}
+    unknown = [name for name in output if name not in expected]
+    if unknown:
+        raise ValueProblem(f"{code}: {unknown[0]} is not an output of this event")
+    missing = [name for name in expected if name not in output]
+    if missing:
+        raise ValueProblem(f"{code}: output {missing[0]} is missing")
+    return {name: expected[name].check(value) for name, value in output.items()}
+
+
 def current_values(cloud: Cloud, device: Device, codes: list[str] | None = None) -> dict[str, Any]:
     """Reported values by code (all, or the codes asked for that have one)."""
     reported = state_of(cloud, device).reported

@@ -381,6 +381,8 @@ def _device(world: World, entry: dict, t0: int) -> Device:
         location = entry.get("location")
         device.state = state = things.DeviceState(device_data=entry.get("deviceData"), location=location)
         state.located_at = device.bind_time if location else None
+        if location:
+            state.locations.append((device.bind_time, dict(location)))
         product = world.products.get(device.pk)
         if product is not None and entry.get("values"):
             things.record(state, things.check_values(product, entry["values"]), device.bind_time)
