@@ -31,9 +31,14 @@ clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
 
 # Installs wrk from Debian's packages when it can (root, apt); falls back to a Python load
-# generator otherwise. BENCH_ARGS="--quick" for a short run without the 1,000,000-share world.
+# generator otherwise. WireMock comes from npm into bench/.wiremock (bench/wiremock.py), py-spy
+# with the `bench` extra. BENCH_ARGS="--quick" for a short run without the 1,000,000-share world.
 BENCH_ARGS ?=
-bench: $(VENV)/.installed
+$(VENV)/.installed-bench: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	touch $@
+
+bench: $(VENV)/.installed-bench
 	@command -v wrk >/dev/null || (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
 		(apt-get install -y -q wrk >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null))) || \
 		echo "wrk not available: using the Python load generator"

@@ -26,6 +26,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+import wiremock
+
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
 API = "/v2/binding/enduserapi"
@@ -86,16 +88,30 @@ wrk.method = "GET"
 wrk.headers["Authorization"] = "%(token)s"
 """
 
+JSON_POST_LUA = """
+wrk.method = "POST"
+wrk.body = [[%(body)s]]
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "%(token)s"
+"""
+LAMP_QUERY = "pk=p11u5w&dk=LAMP00000001"
+CONTROL = {"data": '[{"brightness": 35}]', "deviceList": [{"productKey": "p11u5w", "deviceKey": "LAMP00000001"}],
+           "type": 2}  # fmt: skip
+
 
 @dataclass
 class Load:
-    """One load: a wrk script (Lua) and the equivalent for the Python fallback."""
+    """One load: a wrk script (Lua) and the equivalent for the Python fallback. `path` (with
+    its query) and `token` make one request of it: the Python fallback's, and the sample
+    whose reply the comparison servers give."""
 
     name: str
     lua: str
     path: str = ""
     token: str = ""
     flow: bool = False
+    method: str = "GET"
+    body: bytes = b""
 
 
 # ---- results -------------------------------------------------------------------------------
@@ -108,9 +124,10 @@ class Result:
     p99_ms: float
     errors: int
     requests: int
+    cpu_us: float = 0.0  # the server's CPU time per request: steadier than requests/s on a busy machine
 
     def row(self) -> str:
-        return f"{self.rps:,.0f} | {self.p50_ms:.2f} | {self.p99_ms:.2f} | {self.errors}"
+        return f"{self.rps:,.0f} | {self.p50_ms:.2f} | {self.p99_ms:.2f} | {self.cpu_us:.0f} | {self.errors}"
 
 
 # ---- servers -------------------------------------------------------------------------------
@@ -123,6 +140,8 @@ def free_port() -> int:
 
 
 class Server:
+    running: list[Server] = []  # stopped at exit, whatever happens
+
     def __init__(self, args: list[str], port: int, ready_path: str = "/_mock/health", timeout: float = 300):
         self.port = port
         self.base = f"http://127.0.0.1:{port}"
@@ -130,6 +149,7 @@ class Server:
         self.proc = subprocess.Popen(
             args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
         )
+        Server.running.append(self)
         while True:
             try:
                 with urllib.request.urlopen(self.base + ready_path, timeout=1) as resp:
@@ -174,12 +194,29 @@ class Server:
             total += next(int(line.split()[1]) for line in text.splitlines() if line.startswith("Pss:"))
         return total / 1024
 
+    def cpu_seconds(self) -> float:
+        """User and system CPU time of the server and its worker so far."""
+        total = 0
+        for pid in [self.proc.pid, *_children(self.proc.pid)]:
+            with contextlib.suppress(OSError):
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])
+        return total / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
+        if self in Server.running:
+            Server.running.remove(self)
         try:
             os.killpg(self.proc.pid, 15)
             self.proc.wait(timeout=10)
         except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(self.proc.pid, 9)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, 9)
+
+    @classmethod
+    def stop_all(cls) -> None:
+        for server in list(cls.running):
+            server.stop()
 
 
 def _children(pid: int) -> list[int]:
@@ -194,16 +231,21 @@ def _children(pid: int) -> list[int]:
 
 
 def run_load(server: Server, load: Load, seconds: float, connections: int) -> Result:
+    cpu = server.cpu_seconds()
     if shutil.which("wrk"):
-        return _wrk(server, load, seconds, connections)
-    return _python_load(server, load, seconds, connections)
+        result = _wrk(server, load, seconds, connections)
+    else:
+        result = _python_load(server, load, seconds, connections)
+    result.cpu_us = (server.cpu_seconds() - cpu) / max(result.requests, 1) * 1e6
+    return result
 
 
 def _wrk(server: Server, load: Load, seconds: float, connections: int) -> Result:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(load.lua + REPORT_LUA)
     try:
-        cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s", script.name, server.base + load.path]
+        duration = f"-d{max(1, round(seconds))}s"  # wrk takes whole seconds
+        cmd = ["wrk", "-t1", f"-c{connections}", duration, "-s", script.name, server.base + load.path]
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60).stdout
     finally:
         os.unlink(script.name)
@@ -234,8 +276,9 @@ def _python_load(server: Server, load: Load, seconds: float, connections: int) -
             step = step % 4 + 1
             method, path, token = _next_request(load, n, step, created, accepted)
             start = time.perf_counter()
+            headers = {"Authorization": token, **({"Content-Type": "application/json"} if load.body else {})}
             try:
-                conn.request(method, path, headers={"Authorization": token})
+                conn.request(method, path, body=load.body or None, headers=headers)
                 body = conn.getresponse().read()
             except OSError:
                 errors[0] += 1
@@ -267,7 +310,7 @@ def _python_load(server: Server, load: Load, seconds: float, connections: int) -
 def _next_request(load: Load, n: int, step: int, created: list, accepted: list) -> tuple[str, str, str]:
     create = ("POST", f"{API}/shareInfo?pk=p11u5w&dk=LAMP00000001&acceptingExpireAt={FAR + n}", "owner-token")
     if not load.flow:
-        return create if load.name.startswith("shareInfo") else ("GET", load.path, load.token)
+        return create if load.name.startswith("shareInfo") else (load.method, load.path, load.token)
     if step == 1 or (step == 2 and not created):
         return ("POST", create[1] + "&coverMark=2", "owner-token")
     if step == 2:
@@ -287,15 +330,28 @@ def loads_for(server: Server) -> dict[str, Load]:
     share = next(s for s in state["shares"] if s["state"] == "active" and s["recipient"])
     token = server.call("POST", "/_mock/tokens", {"uid": share["recipient"]})["accessToken"]["token"]
     fmt = {"api": API, "far": FAR}
+    create = f"{API}/shareInfo?pk=p11u5w&dk=LAMP00000001&acceptingExpireAt={FAR}"
     return {
-        "shareInfo create": Load("shareInfo create", CREATE_LUA % fmt, f"{API}/shareInfo"),
+        "shareInfo create": Load("shareInfo create", CREATE_LUA % fmt, create, "owner-token", method="POST"),
         "userDeviceList, 50 devices": Load(
             "userDeviceList", GET_LUA % {"token": "owner-token"}, f"{API}/userDeviceList?pageSize=50", "owner-token"
         ),
         "deviceInfo by share code": Load(
             "deviceInfo", GET_LUA % {"token": token}, f"{API}/deviceInfo?shareCode={share['code']}", token
         ),
-    }
+        "getDeviceBusinessAttributes": Load(
+            "getDeviceBusinessAttributes", GET_LUA % {"token": "owner-token"},
+            f"{API}/getDeviceBusinessAttributes?{LAMP_QUERY}", "owner-token",
+        ),
+        "batchControlDevice (JSON body)": Load(
+            "batchControlDevice", JSON_POST_LUA % {"token": "owner-token", "body": json.dumps(CONTROL)},
+            f"{API}/batchControlDevice", "owner-token", method="POST", body=json.dumps(CONTROL).encode(),
+        ),
+    }  # fmt: skip
+
+
+# The loads compared between the world of 100 shares and that of 1,000,000.
+SCALING = ("shareInfo create", "userDeviceList, 50 devices", "deviceInfo by share code")
 
 
 def median_ms(fn, times: int) -> float:
@@ -312,17 +368,67 @@ def median_result(results: list[Result]) -> Result:
     return sorted(results, key=lambda r: r.rps)[len(results) // 2]
 
 
+# ---- the comparison servers ----------------------------------------------------------------
+
+
+def comparison_servers(replies: dict[str, str], loads: list[Load], warm_s: float, c: int, notes: list) -> dict:
+    """The bare RSGI limit, the trivial Flask handler and (when Java and npm are there) a warmed
+    WireMock, each answering every compared path with the simulator's bytes for it."""
+    servers = {}
+    with tempfile.TemporaryDirectory() as tmp:  # read once, at start
+        path = Path(tmp, "replies.json")
+        path.write_text(json.dumps(replies))
+        for name, script in (("limit", "bare.py"), ("trivial", "trivial.py")):
+            port = free_port()
+            servers[name] = Server([sys.executable, str(BENCH / script), str(port), str(path)], port, "/ping")
+    jar = wiremock.jar()
+    if jar is None:
+        notes.append("WireMock not measured: it needs npm and Java on the PATH")
+        return servers
+    port = free_port()
+    wm = servers["wiremock"] = Server(wiremock.command(jar, port), port, "/__admin/mappings", timeout=120)
+    wiremock.add_stubs(wm.base, [wiremock.stub(load.method, load.path.split("?")[0], replies[load.path.split("?")[0]])
+                                 for load in loads])  # fmt: skip
+    print(f"warming WireMock up for {warm_s:g} s (its JIT compiler needs it)", flush=True)
+    for load in loads:
+        run_load(wm, load, warm_s / len(loads), c)
+    notes.append(f"WireMock {jar.stem.rsplit('-', 1)[-1]} (Java {_java()}, no request journal) warmed with "
+                 f"{warm_s:g} s of the same loads")  # fmt: skip
+    return servers
+
+
+def _java() -> str:
+    out = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr
+    return out.split('"')[1] if '"' in out else "?"
+
+
+def sample_reply(server: Server, load: Load) -> str:
+    req = urllib.request.Request(server.base + load.path, data=load.body or None, method=load.method)
+    req.add_header("Authorization", load.token)
+    if load.body:
+        req.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return resp.read().decode()
+
+
+# ---- the benchmark -------------------------------------------------------------------------
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=5, help="length of each load run")
-    parser.add_argument("--repeats", type=int, default=3, help="runs of each compared load, interleaved")
+    parser.add_argument("--repeats", type=int, default=None, help="runs of each compared load, interleaved")
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--quick", action="store_true", help="2 s runs, and no 1,000,000-share world")
+    parser.add_argument("--warm-up", type=float, default=None, help="seconds of load WireMock gets first (30)")
+    parser.add_argument("--quick", action="store_true", help="short runs, and no 1,000,000-share world")
     parser.add_argument("--out", default=str(BENCH / "results.md"))
     args = parser.parse_args()
     secs = 2 if args.quick else args.seconds
+    args.repeats = args.repeats or (1 if args.quick else 3)
+    warm = args.warm_up if args.warm_up is not None else (10 if args.quick else 30)
     c = args.connections
     rows: list[tuple[str, str]] = []
+    ratios: list[tuple[str, str, str, str]] = []
     notes: list[str] = []
     m: dict[str, float] = {}  # figures the targets are checked against
 
@@ -349,48 +455,72 @@ def main() -> int:
     notes.append(f"first answer after launch: {m['launch_s'] * 1000:.0f} ms (median of 3)")
     notes.append(f"POST /_mock/reset of the default world, round trip: {reset_ms:.2f} ms (median of 50)")
 
-    trivial = Server.trivial()
     small = Server.simulator(str(BENCH / "small-world.yaml"))
     small_loads = loads_for(small)
-    ceiling, create = interleaved(
-        ("trivial Flask handler (the ceiling)", trivial, Load("ping", GET_LUA % {"token": ""}, "/ping")),
-        ("shareInfo create, world of 100 shares", small, small_loads["shareInfo create"]),
-    )
-    trivial.stop()
-    m["create_rps"], m["create_p99"], m["ceiling"] = create.rps, create.p99_ms, create.rps / ceiling.rps
-    notes.append(f"shareInfo create / trivial ceiling: {create.rps / ceiling.rps:.0%}")
+    compared = list(small_loads.values())
+    replies = {load.path.split("?")[0]: sample_reply(small, load) for load in compared}
+    others = comparison_servers(replies, compared, warm, c, notes)
+    for name, load in small_loads.items():
+        targets = [(f"{name}: bare RSGI handler (the limit)", others["limit"], load),
+                   (f"{name}: trivial Flask handler", others["trivial"], load)]  # fmt: skip
+        if "wiremock" in others:
+            targets.append((f"{name}: WireMock, warmed", others["wiremock"], load))
+        targets.append((f"{name}: the simulator", small, load))
+        names = ("limit", "trivial", "wiremock")[: len(targets) - 1] + ("sim",)
+        results = dict(zip(names, interleaved(*targets), strict=True))
+        sim = results["sim"]
+        m[f"{name}/limit"] = sim.rps / results["limit"].rps
+        m[f"{name}/rps"] = sim.rps
+        m[f"{name}/p99"] = sim.p99_ms
+        wm = f"{sim.rps / results['wiremock'].rps:.2f}x" if "wiremock" in results else "not measured"
+        cpu = f"{results['limit'].cpu_us / sim.cpu_us:.0%}"
+        ratios.append(
+            (name, f"{sim.rps / results['limit'].rps:.0%}", cpu, wm, f"{sim.rps / results['trivial'].rps:.2f}x")
+        )
+        notes.append(f"{name}: the limit on this machine is {results['limit'].rps:,.0f} requests/s")
+    for server in others.values():
+        server.stop()
+
     (flow,) = interleaved(
         ("full flow (create, accept, list, cancel), 100 shares", small,
          Load("flow", FLOW_LUA % {"api": API, "far": FAR}, f"{API}/shareInfo", flow=True)),
     )  # fmt: skip
     notes.append(f"full flow: {flow.rps / 4:,.0f} complete flows/s")
     m["delay"] = _delay_isolation(small, small_loads, secs, c, args.repeats, rows, notes)
+    profile = _profile(small, small_loads["shareInfo create"], secs, c)
 
     if not args.quick:
-        big = Server.simulator(str(BENCH / "big-world.yaml"))
-        m["memory_mb"] = big.memory_mb()
-        notes.append(
-            f"world of 1,000,000 shares: ready after {big.first_answer_s:.1f} s, {m['memory_mb']:,.0f} MB (PSS)"
-        )
-        big_loads = loads_for(big)
-        for name, label in (("shareInfo create", "shareInfo create"),
-                            ("userDeviceList, 50 devices", "userDeviceList (a user with 50 devices)"),
-                            ("deviceInfo by share code", "deviceInfo by share code")):  # fmt: skip
-            small_r, big_r = interleaved(
-                (f"{label}, world of 100 shares", small, small_loads[name]),
-                (f"{label}, 100,000 devices, 1,000,000 shares", big, big_loads[name]),
-            )
-            notes.append(f"{label}: 1,000,000 shares / 100 shares: {big_r.rps / small_r.rps:.0%} of the requests/s")
-            m["flat"] = max(m.get("flat", 0), abs(big_r.rps / small_r.rps - 1))
-        m["memory_mb"] = max(m["memory_mb"], big.memory_mb())
-        notes.append(f"memory of the 1,000,000-share world after the runs: {big.memory_mb():,.0f} MB (PSS)")
-        big.stop()
+        _big_world(small, small_loads, interleaved, m, notes)
     small.stop()
+    m["plugin"], m["plugin_bare"] = plugin_cost(notes)
 
-    report = _report(rows, notes, args, c, secs) + _targets(m)
+    report = (
+        _report(rows, ratios, notes, args, c, secs)
+        + _targets(m)
+        + "\n## Where the simulator spends a shareInfo request\n\n"
+        + profile
+    )
     print("\n" + report)
     Path(args.out).write_text(report)
     return 0
+
+
+def _big_world(small: Server, small_loads: dict, interleaved, m: dict, notes: list) -> None:
+    """The same loads in a world of 100,000 devices and 1,000,000 shares: flat, under 1 GB."""
+    big = Server.simulator(str(BENCH / "big-world.yaml"))
+    m["memory_mb"] = big.memory_mb()
+    notes.append(f"world of 1,000,000 shares: ready after {big.first_answer_s:.1f} s, {m['memory_mb']:,.0f} MB (PSS)")
+    big_loads = loads_for(big)
+    for name in SCALING:
+        small_r, big_r = interleaved(
+            (f"{name}, world of 100 shares", small, small_loads[name]),
+            (f"{name}, 100,000 devices, 1,000,000 shares", big, big_loads[name]),
+        )
+        notes.append(f"{name}: 1,000,000 shares / 100 shares: {big_r.rps / small_r.rps:.0%} of the requests/s")
+        m["flat"] = max(m.get("flat", 0), abs(big_r.rps / small_r.rps - 1))
+    m["memory_mb"] = max(m["memory_mb"], big.memory_mb())
+    notes.append(f"memory of the 1,000,000-share world after the runs: {big.memory_mb():,.0f} MB (PSS)")
+    big.stop()
 
 
 def _delay_isolation(server: Server, loads: dict, secs: float, c: int, repeats: int, rows: list, notes: list) -> float:
@@ -415,19 +545,135 @@ def _delay_isolation(server: Server, loads: dict, secs: float, c: int, repeats: 
     return b.rps / a.rps
 
 
+# ---- the pytest plugin's fresh world per test ----------------------------------------------
+
+PLUGIN_TESTS = """
+import pytest
+
+@pytest.mark.parametrize("n", range(300))
+def test_fresh_world(quectel_mock, n):
+    assert quectel_mock.call("GET", "userInfo", "owner-token")["code"] == 200
+"""
+BARE_TESTS = """
+import pytest
+
+@pytest.mark.parametrize("n", range(300))
+def test_bare(n):
+    assert n >= 0
+"""
+TIMING_CONFTEST = """
+import os, time
+import pytest
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtestloop(session):
+    started = time.perf_counter()
+    yield
+    with open(os.environ["BENCH_TIMING"], "w") as f:
+        f.write(str(time.perf_counter() - started))
+"""
+
+
+def plugin_cost(notes: list) -> tuple[float, float]:
+    """ms per test: 300 tests that each take a fresh default world and make one call, and 300
+    bare tests, each set timed from its first test to its last (session setup included)."""
+    per_test = []
+    with tempfile.TemporaryDirectory() as tmp:
+        Path(tmp, "conftest.py").write_text(TIMING_CONFTEST)
+        for name, text in (("test_plugin.py", PLUGIN_TESTS), ("test_bare.py", BARE_TESTS)):
+            Path(tmp, name).write_text(text)
+            timing = Path(tmp, "timing")
+            env = {**os.environ, "BENCH_TIMING": str(timing)}
+            cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", name]
+            subprocess.run(cmd, cwd=tmp, env=env, check=True, capture_output=True, timeout=600)
+            per_test.append(float(timing.read_text()) / 300 * 1000)
+    notes.append(
+        f"pytest plugin: 300 tests, each with a fresh default world and one call: {per_test[0] * 300 / 1000:.2f} s, "
+        f"{per_test[0]:.2f} ms a test; a bare test: {per_test[1]:.2f} ms ({per_test[0] / per_test[1]:.1f}x)"
+    )
+    return per_test[0], per_test[1]
+
+
+# ---- where the time goes -------------------------------------------------------------------
+
+
+def _profile(server: Server, load: Load, secs: float, c: int, top: int = 15) -> str:
+    """A sampling profile (py-spy) of the running simulator under `load`: own time by function."""
+    spy = shutil.which("py-spy", path=str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"])
+    if spy is None:
+        return "py-spy is not installed (`pip install py-spy`, the `bench` extra): no profile.\n"
+    worker = (_children(server.proc.pid) or [server.proc.pid])[-1]
+    with tempfile.NamedTemporaryFile(suffix=".txt", delete=False) as out:
+        pass
+    cmd = [spy, "record", "-p", str(worker), "-d", str(int(secs) + 1), "-r", "250", "-f", "raw", "-o", out.name]
+    rec = subprocess.Popen([*cmd, "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    time.sleep(0.5)
+    run_load(server, load, secs, c)
+    _, err = rec.communicate(timeout=120)
+    text = Path(out.name).read_text() if Path(out.name).exists() else ""
+    os.unlink(out.name)
+    if not text:
+        return f"py-spy could not sample the server: {err.decode()[-300:]}\n"
+    return _summarise(text, top, load.name)
+
+
+def _summarise(collapsed: str, top: int, load_name: str) -> str:
+    own: dict[str, int] = {}
+    total = 0
+    for line in collapsed.splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack:
+            continue
+        leaf = stack.rsplit(";", 1)[-1]
+        name, _, where = leaf.partition(" (")
+        where = where.rstrip(")")
+        file = where.split(":")[0]
+        short = "/".join(Path(file).parts[-2:]) if file else "?"
+        key = f"{name} ({short})"
+        own[key] = own.get(key, 0) + int(count)
+        total += int(count)
+    lines = "\n".join(f"| {key} | {n / total:.1%} |" for key, n in sorted(own.items(), key=lambda x: -x[1])[:top])
+    return (
+        f"`py-spy record` of the server's worker during the {load_name} load ({total:,} samples of active "
+        "Python threads; the Rust side of granian is not seen). Own time by function, the top "
+        f"{top}:\n\n| function | own time |\n| --- | --- |\n{lines}\n"
+    )
+
+
+# ---- the report ----------------------------------------------------------------------------
+
+
 def _targets(m: dict[str, float]) -> str:
+    create, listing = "shareInfo create", "userDeviceList, 50 devices"
+    values, control = "getDeviceBusinessAttributes", "batchControlDevice (JSON body)"
+
+    def cost(name: str) -> float:  # a request's cost against shareInfo's: the inverse of requests/s
+        return m[create + "/rps"] / m[name + "/rps"]
+
     checks = [
-        ("shareInfo create: at least 6,000 requests/s", f"{m['create_rps']:,.0f}", m["create_rps"] >= 6000),
-        ("shareInfo create: p99 under 5 ms at 16 connections", f"{m['create_p99']:.2f} ms", m["create_p99"] < 5),
-        ("shareInfo create: at least 75 % of the trivial handler", f"{m['ceiling']:.0%}", m["ceiling"] >= 0.75),
+        ("shareInfo create: at least 30 % of the bare RSGI limit", f"{m[create + '/limit']:.0%}",
+         m[create + "/limit"] >= 0.30),
+        ("shareInfo create: p99 under 5 ms at 16 connections", f"{m[create + '/p99']:.2f} ms", m[create + "/p99"] < 5),
+        ("userDeviceList (50 devices): at least 15 % of the limit", f"{m[listing + '/limit']:.0%}",
+         m[listing + "/limit"] >= 0.15),
+        ("getDeviceBusinessAttributes: at least 15 % of the limit", f"{m[values + '/limit']:.0%}",
+         m[values + "/limit"] >= 0.15),
+        ("getDeviceBusinessAttributes: at most 1.5x shareInfo's cost a request", f"{cost(values):.2f}x",
+         cost(values) <= 1.5),
+        ("batchControlDevice: at most 1.5x shareInfo's cost a request", f"{cost(control):.2f}x", cost(control) <= 1.5),
         ("a 2 s delay rule leaves other endpoints within 10 %", f"{m['delay']:.0%}", m["delay"] >= 0.9),
-        ("first answer within 0.5 s of launch", f"{m['launch_s'] * 1000:.0f} ms", m["launch_s"] <= 0.5),
+        ("first answer within 0.3 s of launch", f"{m['launch_s'] * 1000:.0f} ms", m["launch_s"] <= 0.3),
         ("reset of the default world within 5 ms", f"{m['reset_ms']:.2f} ms", m["reset_ms"] <= 5),
-    ]
+        # The issue's baseline: 5 ms a test against 0.4 ms for a bare test (12.5x); 1.5x of it.
+        ("pytest plugin: a fresh-world test within 18.75x a bare test (1.5 x 12.5)",
+         f"{m['plugin'] / m['plugin_bare']:.1f}x", m["plugin"] / m["plugin_bare"] <= 18.75),
+    ]  # fmt: skip
     if "flat" in m:
         checks.append(("100 and 1,000,000 shares within 10 %", f"{m['flat']:.0%} apart at most", m["flat"] <= 0.1))
         checks.append(("1,000,000 shares under 1 GB", f"{m['memory_mb']:,.0f} MB", m["memory_mb"] < 1024))
-    lines = "\n".join(f"| {name} | {figure} | {'met' if ok else 'not met'} |" for name, figure, ok in checks)
+    lines = "\n".join(f"| {name} | {figure} | {'met' if ok else 'NOT met'} |" for name, figure, ok in checks)
+    for name, _, ok in checks:
+        print(f"target {'met    ' if ok else 'NOT met'}: {name}")
     return "\n## Targets\n\n| target | this run | |\n| --- | --- | --- |\n" + lines + "\n"
 
 
@@ -436,28 +682,45 @@ def _machine() -> str:
                 if line.startswith("model name")), platform.processor())  # fmt: skip
     mem = next(int(x.split()[1]) for x in Path("/proc/meminfo").read_text().splitlines() if x.startswith("MemTotal"))
     gen = (
-        "wrk " + subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split()[1]
+        "wrk " + subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split()[1] + " (1 thread)"
         if shutil.which("wrk")
         else "Python fallback generator (figures are a lower bound)"
     )
     return f"{os.cpu_count()} cores ({cpu}), {mem / 1024 / 1024:.0f} GiB, Python {platform.python_version()}, {gen}"
 
 
-def _report(rows: list, notes: list, args, connections: int, secs: float) -> str:
+def _report(rows: list, ratios: list, notes: list, args, connections: int, secs: float) -> str:
     table = "\n".join(f"| {label} | {figures} |" for label, figures in rows)
+    ratio_table = "\n".join(f"| {' | '.join(r)} |" for r in ratios)
     bullet = "\n".join(f"- {n}" for n in notes)
+    load = os.getloadavg()
+    quick = " BENCH_ARGS=--quick" if args.quick else ""
     return (
         textwrap.dedent(
             f"""\
         # Benchmark results
 
         Machine: {_machine()}. The load generator runs on the same machine.
-        Each run: {secs:g} s, {connections} connections, on the server `make run` starts; compared loads
-        are run in turn {args.repeats} times and each row is the median run.
-        Run on {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())} with `make bench`.
+        Each run: {secs:g} s, {connections} connections; compared loads are run in turn
+        {args.repeats} time(s) and each row is the median run. Every figure below comes from this one run
+        (load average at the end: {load[0]:.2f}, {load[1]:.2f}, {load[2]:.2f}): compare ratios, not
+        absolute figures, across runs and machines.
+        Run on {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())} with `make bench{quick}`.
 
-        | load | requests/s | p50 ms | p99 ms | errors |
+        ## Ratios: the simulator's requests/s against each (same run, same loads, same reply bytes)
+
+        | load | of the bare RSGI limit | of the limit, by CPU/request | vs WireMock | vs trivial Flask |
         | --- | --- | --- | --- | --- |
+        """
+        )
+        + ratio_table
+        + textwrap.dedent(
+            """
+
+        ## Absolute figures
+
+        | load | requests/s | p50 ms | p99 ms | server CPU µs/request | errors |
+        | --- | --- | --- | --- | --- | --- |
         """
         )
         + table
@@ -468,4 +731,7 @@ def _report(rows: list, notes: list, args, connections: int, secs: float) -> str
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    finally:
+        Server.stop_all()

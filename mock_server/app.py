@@ -7,18 +7,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, g
 from werkzeug.exceptions import HTTPException
 
-from .api import accounts, control, devices, history, hooks, sharing, things
-from .api.envelope import error, http_error
+from .api import accounts, control, devices, history, hooks, sharing, steps, things
+from .api.envelope import to_response
 from .cloud.errors import QuectelError
 from .harness import persistence
 from .harness.scenario import Scenario
 from .harness.worlds import Simulator
 from .ui import install as install_dashboard
-
-log = logging.getLogger(__name__)
 
 DEFAULTS: dict[str, Any] = {
     "SCENARIO": "default",  # a library name or a path
@@ -77,16 +75,9 @@ def _log_to_stdout() -> None:
 
 
 def _register_errors(app: Flask) -> None:
-    @app.errorhandler(QuectelError)
-    def _business(err: QuectelError):
-        return error(err, hooks.auth_status(err))
+    # The same answers as the RSGI fast path gives (steps.error_reply).
+    def _error(exc: Exception):
+        return to_response(steps.error_reply(exc, g.get("state")))
 
-    @app.errorhandler(HTTPException)
-    def _http(exc: HTTPException):
-        return http_error(exc.code or 500, getattr(exc, "valid_methods", None))
-
-    @app.errorhandler(Exception)
-    def _unexpected(exc: Exception):
-        # A bug must not leak a stack trace to the client; it goes to the log instead.
-        log.exception("unexpected error")
-        return http_error(500)
+    for kind in (QuectelError, HTTPException, Exception):
+        app.register_error_handler(kind, _error)

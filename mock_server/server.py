@@ -14,6 +14,7 @@ import logging
 import signal
 import socket
 from collections.abc import Callable
+from typing import Any
 
 from flask import Flask
 
@@ -62,10 +63,26 @@ def serve(
     SIGINT or SIGTERM; the RSGI hooks of the app object run in this process."""
     from .rsgi import RSGIBridge
 
+    def make_target() -> Any:
+        return RSGIBridge(make_app(), host, str(port), on_shutdown)
+
+    serve_rsgi(make_target, host, port, log_level, cert, key, sock)
+
+
+def serve_rsgi(
+    make_target: Callable[[], Any],
+    host: str,
+    port: int,
+    log_level: str = "warning",
+    cert: str | None = None,
+    key: str | None = None,
+    sock: socket.socket | None = None,
+) -> None:
+    """Serve the RSGI target `make_target` builds as the simulator is served (`make bench`
+    serves its bare-handler limit so), on host:port or `sock`, until SIGINT or SIGTERM."""
     sock = sock or listen(host, port)
     server = _embedded_server(sock, host, port, log_level, cert, key)
-    bridge = RSGIBridge(make_app(), host, str(port), on_shutdown)
-    asyncio.run(_run(server, bridge))
+    asyncio.run(_run(server, make_target()))
 
 
 def _embedded_server(sock: socket.socket, host: str, port: int, log_level: str, cert: str | None, key: str | None):

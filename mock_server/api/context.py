@@ -1,8 +1,9 @@
 """What the HTTP layer knows about the request in hand, gathered once.
 
 Flask's `request` and `g` are context-local proxies, and each access costs a lookup; on the
-hot path they are read once into this object, which the hooks, the dispatcher and the
-journal share.
+hot path they are read once into this object, which the steps (steps.py), the dispatcher and
+the journal share. The request is a Werkzeug Request: Flask's own in the app, a plain one on
+the RSGI fast path (fastpath.py).
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Request, g
+from flask import g
+from werkzeug.wrappers import Request
 
 from ..harness.world import World
 

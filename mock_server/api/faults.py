@@ -5,13 +5,12 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 
-from flask import Response
-
 from ..cloud.errors import message_for
 from ..harness.timeparse import parse_duration
-from .envelope import envelope
+from .envelope import Reply, render
 
 MALFORMED = b'{"code":200,"msg":"","data":{"shareCode":'
+HTML = "text/html; charset=utf-8"
 GATEWAY_PAGES = {
     "http500": (500, "Internal Server Error"),
     "http502": (502, "Bad Gateway"),
@@ -23,7 +22,7 @@ class DroppedOnPurpose(ConnectionAbortedError):
     """Raised inside a response body so the server closes the connection mid-response."""
 
 
-def _dropping_body() -> Iterator[bytes]:
+def dropping_body() -> Iterator[bytes]:
     raise DroppedOnPurpose("connection dropped by a rule")
     yield b""  # pragma: no cover - makes this a generator
 
@@ -35,22 +34,20 @@ def delay_seconds(delay: object, rng: random.Random) -> float:
     return parse_duration(delay) / 1000
 
 
-def fault(kind: str) -> Response:
-    """The fault's response; a hang has already been waited for and ends as a drop."""
+def fault(kind: str) -> Reply:
+    """The fault's answer; a hang has already been waited for and ends as a drop."""
     if kind == "malformed":
-        return Response(MALFORMED, 200, mimetype="application/json")
+        return Reply(200, MALFORMED)
     if kind == "empty":
-        return Response(b"", 200, mimetype="application/json")
+        return Reply(200, b"")
     if kind in GATEWAY_PAGES:
         status, text = GATEWAY_PAGES[kind]
-        return Response(f"<html><body><h1>{status} {text}</h1></body></html>", status, mimetype="text/html")
+        return Reply(status, f"<html><body><h1>{status} {text}</h1></body></html>".encode(), HTML)
     # "drop" (and a hang that outlived the client): headers promise a body that never comes.
-    response = Response(_dropping_body(), 200, mimetype="application/json")
-    response.headers["Content-Length"] = "64"
-    return response
+    return Reply(200, None)
 
 
-def forced_answer(action: dict) -> Response:
+def forced_answer(action: dict) -> Reply:
     code = action["code"]
     msg = action.get("msg", message_for(code))
-    return envelope(code, msg, action.get("data"), action.get("extMsg"), status=action.get("status", 200))
+    return render(code, msg, action.get("data"), action.get("extMsg"), status=action.get("status", 200))
