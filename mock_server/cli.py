@@ -55,7 +55,7 @@ def _banner(scenario: Scenario, urls: list[tuple[str, str]], extra: list[str] = 
     for user in (u for u in scenario.named_users if u.get("token")):
         who = user.get("nickname") or user["uid"]
         lines.append(f"  {user['uid']:<8} {who:<18} Authorization: {user['token']}")
-    lines.append(f"  health: {base_url}/_mock/health   docs: {base_url}/_mock/docs/")
+    lines.append(f"  dashboard: {base_url}/_mock/ui/   docs: {base_url}/_mock/docs/   health: {base_url}/_mock/health")
     lines += [f"  {line}" for line in extra]
     return "\n".join(lines)
 

@@ -19,6 +19,7 @@ from typing import Any
 from .api.fastpath import FastPath
 from .api.faults import DroppedOnPurpose
 from .api.hooks import CAN_DEFER, DEFERRED, RESUME
+from .ui import stream
 
 _DROP = object()
 
@@ -84,6 +85,8 @@ class RSGIBridge:
                 break
             seconds, resume = deferred
             await asyncio.sleep(seconds)
+        if stream.STREAM in environ:  # the live journal: the answer stays open (ui/stream.py)
+            return await stream.serve(proto, status, headers, payload, environ[stream.STREAM])
         await self._send(proto, status, headers, payload)
 
     async def _send(self, proto: Any, status: int, headers: list, payload: Any) -> None:
@@ -114,6 +117,7 @@ class RSGIBridge:
             "wsgi.multiprocess": False,
             "wsgi.run_once": False,
             CAN_DEFER: True,
+            stream.CAN_STREAM: True,
         }
         for name, value in scope.headers.items():
             key = name.upper().replace("-", "_")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from browser import browser  # noqa: F401 - the headless Chromium fixture, for every test module
 
 from mock_server.app import create_app
 from mock_server.harness.scenario import Scenario

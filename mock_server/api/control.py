@@ -9,9 +9,22 @@ from flask import Blueprint, Response, current_app, jsonify, redirect, request, 
 from marshmallow import Schema, ValidationError, fields
 
 from ..cloud import devices, things
+from ..cloud import shares as cloud_shares
 from ..cloud.accounts import issue_tokens
+from ..cloud.errors import QuectelError
 from ..harness.scenario import Scenario, ScenarioInvalid, ScenarioNotFound, library
-from ..harness.scenario_schema import Bool, Duration, Instant, Mapping, Str, Strict, flatten, validate_rule
+from ..harness.scenario_schema import (
+    Bool,
+    Duration,
+    Instant,
+    Int,
+    Mapping,
+    Str,
+    Strict,
+    flatten,
+    one_of,
+    validate_rule,
+)
 from ..harness.timeparse import parse_duration, parse_instant
 from ..harness.world import World
 from .context import current
@@ -23,9 +36,9 @@ bp = Blueprint("control", __name__, url_prefix="/_mock")
 
 
 class ControlError(Exception):
-    def __init__(self, status: int, message: str, problems: list[str] | None = None) -> None:
+    def __init__(self, status: int, message: str, problems: list[str] | None = None, code: int | None = None) -> None:
         super().__init__(message)
-        self.status, self.message, self.problems = status, message, problems or []
+        self.status, self.message, self.problems, self.code = status, message, problems or [], code
 
 
 @bp.errorhandler(ControlError)
@@ -33,7 +46,16 @@ def _control_error(err: ControlError) -> tuple[Response, int]:
     body: dict[str, Any] = {"error": err.message}
     if err.problems:
         body["problems"] = err.problems
+    if err.code is not None:
+        body["code"] = err.code
     return jsonify(body), err.status
+
+
+@bp.errorhandler(QuectelError)
+def _cloud_refusal(err: QuectelError) -> tuple[Response, int]:
+    """The cloud refused a control action (an ended share, an unverified device): the
+    Quectel code the same step gives an app, under HTTP 409."""
+    return _control_error(ControlError(409, err.msg, code=err.code))
 
 
 # ---- request bodies (also the source of the control API's OpenAPI document) ----------------
@@ -58,6 +80,16 @@ class ClockBody(Strict):
 
 class TokenBody(Strict):
     uid = Str(required=True)
+
+
+class ShareCodeBody(Strict):
+    pk = Str(required=True)
+    dk = Str(required=True)
+    acceptingExpireAt = Instant(
+        load_default="+1h", metadata={"description": "when the code stops being acceptable; default +1h from now"}
+    )
+    sharingExpireAt = Instant(metadata={"description": "when the share ends once accepted; default lifelong"})
+    coverMark = Int(load_default=1, validate=one_of((1, 2, 3)))
 
 
 class DeviceBody(Strict):
@@ -102,6 +134,10 @@ def health() -> Response:
 
 @bp.get("/scenarios")
 def scenarios() -> Response:
+    return jsonify(library_items())
+
+
+def library_items() -> list[dict]:
     """The scenario library: each name with its description."""
     items = []
     for name in library(simulator().scenario_dirs):
@@ -109,7 +145,7 @@ def scenarios() -> Response:
             items.append({"name": name, "description": simulator().scenario_named(name).description})
         except (ScenarioInvalid, ScenarioNotFound) as exc:
             items.append({"name": name, "error": str(exc)})
-    return jsonify(items)
+    return items
 
 
 @bp.post("/reset")
@@ -159,8 +195,12 @@ def _inline(spec: dict) -> Scenario:
 
 @bp.get("/state")
 def state() -> Response:
-    world = _world()
     limit = max(0, request.args.get("limit", default=1000, type=int))
+    return jsonify(state_of(_world(), _world_name(), limit))
+
+
+def state_of(world: World, name: str, limit: int = 1000) -> dict:
+    """What GET /_mock/state answers (the dashboard renders the same)."""
 
     def first(records: dict) -> list:  # without copying a world of a million records first
         return list(islice(records.values(), limit))
@@ -169,8 +209,8 @@ def state() -> Response:
         world.catch_up()  # values as of the clock: scripted steps and delayed writes done
         shares = [world.settle(share) for share in first(world.shares)]
         now = world.now()
-        body = {
-            "world": _world_name(),
+        return {
+            "world": name,
             "scenario": world.scenario.name if world.scenario else None,
             "clock": _clock(world),
             "counts": {
@@ -186,11 +226,13 @@ def state() -> Response:
             # Clients connected to the realtime channel (MQTT over WebSocket) in this world.
             "mqttSessions": [session.describe() for session in list(world.mqtt_sessions.values())],
         }
-    return jsonify(body)
 
 
 def _user(u) -> dict:
-    return {"uid": u.uid, "email": u.email, "phone": u.phone, "nickname": u.nickname, "userDomain": u.user_domain}
+    return {
+        "uid": u.uid, "email": u.email, "phone": u.phone, "nickname": u.nickname, "userDomain": u.user_domain,
+        "password": u.password,
+    }  # fmt: skip
 
 
 def _device(world: World, d) -> dict:
@@ -419,6 +461,58 @@ def tokens() -> tuple[Response, int]:
         return jsonify(issue_tokens(world, user)), 201
 
 
+@bp.post("/shares")
+def create_share() -> tuple[Response, int]:
+    """A share code for a device, created as its owner would with shareInfo."""
+    body = _body(ShareCodeBody)
+    world = _world()
+    with world.lock:
+        device = world.devices.get((body["pk"], body["dk"]))
+        if device is None:
+            raise ControlError(404, f"no device {body['pk']}/{body['dk']}")
+        owner = world.users.get(device.owner_uid or "")
+        if owner is None:
+            raise ControlError(409, "the device is bound to nobody: no owner can share it")
+        now = world.now()
+        params = {"pk": device.pk, "dk": device.dk, "coverMark": body["coverMark"]}
+        params["acceptingExpireAt"] = parse_instant(body["acceptingExpireAt"], now)
+        if "sharingExpireAt" in body:
+            params["sharingExpireAt"] = parse_instant(body["sharingExpireAt"], now)
+        code = cloud_shares.share_info(world, owner, params)
+        return jsonify(_share(world.shares[code])), 201
+
+
+def _live_share(world: World, code: str):
+    share = world.find_share(code)
+    if share is None:
+        raise ControlError(404, f"no share {code}")
+    return share
+
+
+@bp.delete("/shares/<code>")
+def end_share(code: str) -> Response:
+    """End a share as its owner would (ownerUserUnshareDevice: cause 3)."""
+    world = _world()
+    with world.lock:
+        share = _live_share(world, code)
+        owner = world.users.get(share.owner_uid)
+        if owner is None:
+            raise ControlError(409, f"the share's owner {share.owner_uid} is not a user of this world")
+        cloud_shares.owner_unshare(world, owner, {"shareCode": code})
+        return jsonify(_share(share))
+
+
+@bp.post("/shares/<code>/expire")
+def expire_share(code: str) -> Response:
+    """Close the share's current window now: a pending code can no longer be accepted (cause 1),
+    an active share ends (cause 2)."""
+    world = _world()
+    with world.lock:
+        share = _live_share(world, code)
+        cloud_shares.expire_now(world, share)
+        return jsonify(_share(share))
+
+
 @bp.post("/snapshot")
 def snapshot() -> Response:
     """Write every world to the state file now (atomically)."""
@@ -464,6 +558,7 @@ def quectel_openapi() -> Response:
     return jsonify(quectel_document())
 
 
+# Served at /_mock/docs/ (with the slash): the documents are one level up, at /_mock/.
 DOCS_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Quectel sharing simulator: API</title>
 <link rel="stylesheet" href="assets/swagger-ui.css"></head>

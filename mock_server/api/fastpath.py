@@ -88,7 +88,7 @@ class FastPath:
                 reply = steps.error_reply(exc, state)
             reply.headers += cross_site
             if state is not None:
-                reply.headers += steps.record(state, reply.status, reply.code, self.log_format)
+                reply.headers += steps.record(state, reply.status, reply.code, self.log_format, reply.body)
             return wire(reply, environ)
 
 

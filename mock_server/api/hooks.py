@@ -8,6 +8,8 @@ again after the wait with RESUME = resume (the rule, its effects applied).
 
 from __future__ import annotations
 
+import hmac
+
 import orjson
 from flask import Flask, Response, current_app, g, request
 
@@ -35,7 +37,10 @@ class SessionPrefix:
 
 
 # Control paths anyone may read even when an admin token is set: they change nothing.
-PUBLIC_CONTROL = ("/_mock/health", "/_mock/docs", "/_mock/openapi")
+PUBLIC_CONTROL = ("/_mock/health", "/_mock/docs", "/_mock/openapi", "/_mock/ui")
+# The dashboard checks the token itself (ui/dashboard.py), to send a browser to its login
+# page; its login keeps the token in this cookie (HttpOnly, SameSite=Strict).
+ADMIN_COOKIE = "mock_admin"
 
 
 def install(app: Flask) -> None:
@@ -56,9 +61,17 @@ def _cross_site() -> Response | None:
     return Response(status=204) if answer.preflight else None
 
 
-def _admin_refusal(req) -> Response | None:
+def admin_ok(req) -> bool:
+    """Whether the request may use the control API: no admin token is set, or it carries it
+    (Authorization: Bearer, or the dashboard's cookie)."""
     token = current_app.config.get("ADMIN_TOKEN")
-    if req.path.startswith(PUBLIC_CONTROL) or steps.admin_given(req.environ, token, "HTTP_AUTHORIZATION"):
+    if steps.admin_given(req.environ, token, "HTTP_AUTHORIZATION"):
+        return True
+    return hmac.compare_digest(req.cookies.get(ADMIN_COOKIE, "").encode(), token.encode())
+
+
+def _admin_refusal(req) -> Response | None:
+    if req.path.startswith(PUBLIC_CONTROL) or admin_ok(req):
         return None
     response = Response(
         orjson.dumps({"error": "the control API needs Authorization: Bearer <admin token>"}),
@@ -96,6 +109,7 @@ def _finish(response: Response) -> Response:
     if state is None or DEFERRED in state.request.environ:
         return response
     code = getattr(response, "quectel_code", None)
-    for name, value in steps.record(state, response.status_code, code, current_app.config["LOG_FORMAT"]):
+    answer = None if response.is_streamed else response.get_data()
+    for name, value in steps.record(state, response.status_code, code, current_app.config["LOG_FORMAT"], answer):
         response.headers[name] = value
     return response

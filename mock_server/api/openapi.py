@@ -87,6 +87,14 @@ def _ok(description: str) -> dict:
 
 
 ERROR = {"400": {"description": "invalid body: {error, problems[]}"}}
+NO_SHARE = {
+    "404": {"description": "no such device or share"},
+    "409": {"description": "the cloud refused: {error, code} with the Quectel code (5142: already ended)"},
+}
+CODE_PARAM = {
+    "name": "code", "in": "path", "required": True, "schema": {"type": "string"},
+    "description": "the share code", "example": "share_dv_C00000000000000000000000000000000000aa",
+}  # fmt: skip
 DEVICE_PATH = [
     {"name": "pk", "in": "path", "required": True, "schema": {"type": "string"}, "description": "product key"},
     {"name": "dk", "in": "path", "required": True, "schema": {"type": "string"}, "description": "device key"},
@@ -98,7 +106,7 @@ SESSION_PARAMS = [
 
 @functools.cache
 def control_document() -> dict:
-    from .control import ClockBody, DeviceBody, ResetBody, ScenarioBody, TokenBody
+    from .control import ClockBody, DeviceBody, ResetBody, ScenarioBody, ShareCodeBody, TokenBody
 
     spec = _spec(
         "Quectel sharing simulator: control API",
@@ -109,6 +117,7 @@ def control_document() -> dict:
     for name, schema in (("ResetBody", ResetBody), ("ScenarioBody", ScenarioBody), ("ClockBody", ClockBody)):
         spec.components.schema(name, schema=schema)
     spec.components.schema("TokenBody", schema=TokenBody)
+    spec.components.schema("ShareCodeBody", schema=ShareCodeBody)
     spec.components.schema("DeviceBody", schema=DeviceBody)
     ops = {
         "/_mock/health": {"get": {"summary": "Readiness and the worlds held", "responses": _ok("status")}},
@@ -216,6 +225,27 @@ def control_document() -> dict:
                 "summary": "A fresh token pair for a user, without logging in",
                 "requestBody": _json_body("TokenBody"),
                 "responses": {"201": {"description": "the login token object"}, "404": {"description": "no user"}},
+            }
+        },
+        "/_mock/shares": {
+            "post": {
+                "summary": "A share code for a device, created as its owner (as shareInfo would)",
+                "requestBody": _json_body("ShareCodeBody"),
+                "responses": {"201": {"description": "the share, as in /_mock/state"}, **ERROR, **NO_SHARE},
+            }
+        },
+        "/_mock/shares/{code}": {
+            "delete": {
+                "summary": "End a share as its owner (cause 3)",
+                "parameters": [CODE_PARAM],
+                "responses": {**_ok("the share, ended"), **NO_SHARE},
+            }
+        },
+        "/_mock/shares/{code}/expire": {
+            "post": {
+                "summary": "Close the share's current window now: accept window (cause 1) or usage (cause 2)",
+                "parameters": [CODE_PARAM],
+                "responses": {**_ok("the share, ended"), **NO_SHARE},
             }
         },
         "/_mock/worlds": {"get": {"summary": "Every world held", "responses": _ok("names")}},

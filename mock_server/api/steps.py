@@ -158,7 +158,12 @@ def error_reply(exc: Exception, state: RequestState | None) -> Reply:
     return render_http_error(500)
 
 
-def record(state: RequestState, status: int, code: int | None, log_format: str) -> list[tuple[str, str]]:
+ANSWER_MAX = 2048  # bytes of an answer the journal keeps
+
+
+def record(
+    state: RequestState, status: int, code: int | None, log_format: str, answer: bytes | None = None
+) -> list[tuple[str, str]]:
     """The request's journal entry (API calls) and log line (any call, when asked for or when
     it has warnings), from one set of fields; the headers the answer gets for it."""
     world, req = state.world, state.request
@@ -174,6 +179,8 @@ def record(state: RequestState, status: int, code: int | None, log_format: str) 
         "code": code,
         "status": status,
         "warnings": state.warnings,
+        # the body answered (None: streamed or dropped), for the dashboard's journal
+        "answer": None if state.control or answer is None else answer[:ANSWER_MAX].decode("utf-8", "replace"),
     }
     if not state.control:
         world.journal.record(**entry)

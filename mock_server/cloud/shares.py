@@ -179,3 +179,16 @@ def share_user_list(cloud: Cloud, caller: User, params: dict) -> list[Share]:
     shown = {ShareStatus.ACTIVE, ShareStatus.PENDING} if cloud.settings.list_pending_shares else {ShareStatus.ACTIVE}
     rows = [s for s in cloud.live_shares_of_device(device.key) if s.status in shown]
     return sorted(rows, key=lambda s: s.share_id, reverse=True)
+
+
+def expire_now(cloud: Cloud, share: Share) -> None:
+    """Close the window the share is in now, as if the clock had reached it: a pending code's
+    accept window (cause 1), an active share's usage window (cause 2)."""
+    if share.status is ShareStatus.ENDED:
+        raise QuectelError(5142)
+    if share.status is ShareStatus.PENDING:
+        share.accepting_expire_at = cloud.now()
+        cloud.end(share, FailureCause.ACCEPT_WINDOW_PASSED)
+    else:
+        share.sharing_expire_at = cloud.now()
+        cloud.end(share, FailureCause.USAGE_WINDOW_PASSED)

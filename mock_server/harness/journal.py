@@ -45,6 +45,19 @@ class Journal:
             entries = [e for e in entries if e.get("code") == code]
         return entries[-limit:] if limit else entries
 
+    def since(self, seq: int, limit: int | None = None) -> list[dict]:
+        """Entries newer than `seq`, oldest first (the newest `limit` of them): what a live
+        view has not shown yet."""
+        with self._lock:
+            if seq >= self._seq:
+                return []
+            newer = []
+            for entry in reversed(self._entries):
+                if entry["seq"] <= seq or (limit is not None and len(newer) >= limit):
+                    break
+                newer.append(entry)
+        return newer[::-1]
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()

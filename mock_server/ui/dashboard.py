@@ -1,0 +1,174 @@
+"""The dashboard's pages. They read a world the way GET /_mock/state does; every change they
+offer is a call to the control API made from the page (static/dashboard.js), so there is one
+way to change a world. The world shown is the request's: /_mock/ui/ for the default world,
+/s/NAME/_mock/ui/ for a session world, exactly as for every other path."""
+
+from __future__ import annotations
+
+import hmac
+from datetime import UTC, datetime
+from typing import Any
+
+import segno
+from flask import Blueprint, Flask, Response, current_app, redirect, render_template, request, url_for
+
+from ..api.context import current
+from ..api.control import library_items, state_of
+from ..api.dispatch import REGISTRY, simulator
+from ..api.hooks import ADMIN_COOKIE, admin_ok
+from ..harness.worlds import DEFAULT_WORLD
+from . import stream
+
+bp = Blueprint("ui", __name__, url_prefix="/_mock/ui", template_folder="templates", static_folder="static")
+SHOWN = 200  # records of each kind a page lists; /_mock/state?limit= gives more
+PUBLIC = ("ui.login", "ui.static")
+
+
+def install(app: Flask) -> None:
+    """The pages, under /_mock/ like the control API: cross-site requests to them are refused
+    by the same check (api/cors.py, run before any other request hook)."""
+    app.register_blueprint(bp)
+
+
+@bp.before_request
+def _login_first() -> Response | None:
+    if request.endpoint in PUBLIC or admin_ok(request):
+        return None
+    return redirect(url_for("ui.login", next=request.full_path))
+
+
+# ---- rendering helpers ---------------------------------------------------------------------
+
+
+@bp.app_template_filter("when")
+def when(ms: int | None, now: int, empty: str = "-") -> str:
+    """An instant against the world's clock: `2030-01-01 10:00:00 (in 5m)`."""
+    if ms is None:
+        return empty
+    delta = (ms - now) // 1000
+    return f"{stamp(ms)} ({'in ' + _span(delta) if delta >= 0 else _span(-delta) + ' ago'})"
+
+
+@bp.app_template_filter("stamp")
+def stamp(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _span(seconds: int) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+@bp.app_template_filter("qr")
+def qr_data_uri(text: str) -> str:
+    """The text as a QR code (SVG): 6 px a module, large enough for a phone camera to read
+    from a laptop screen; the quiet zone of 4 modules the standard asks for."""
+    return segno.make_qr(text, error="m").svg_data_uri(scale=6, border=4)
+
+
+def _page(template: str, **context: Any) -> str:
+    state = current()
+    world = state.world
+    sim = simulator()
+    return render_template(
+        template,
+        root=request.script_root,
+        world_name=state.world_name,
+        worlds=sorted(sim.worlds),
+        now=world.now(),
+        frozen=world.clock.frozen,
+        admin=bool(current_app.config.get("ADMIN_TOKEN")),
+        **context,
+    )
+
+
+# ---- pages ---------------------------------------------------------------------------------
+
+
+@bp.get("/")
+def world_page() -> str:
+    state = current()
+    body = state_of(state.world, state.world_name, SHOWN)
+    fixed = {t["uid"]: t["token"] for t in body["tokens"] if t["kind"] == "access" and t["expiresAt"] is None}
+    return _page("world.html", state=body, fixed=fixed, device_control=_has_device_control())
+
+
+def _has_device_control() -> bool:
+    """Whether the control API can switch a device (POST /_mock/devices/{pk}/{dk})."""
+    return any(rule.rule.startswith("/_mock/devices/<") for rule in current_app.url_map.iter_rules())
+
+
+@bp.get("/worlds")
+def worlds_page() -> str:
+    rows = []
+    for name, world in sorted(simulator().worlds.items()):
+        scenario = world.scenario
+        rows.append({
+            "name": name,
+            "scenario": scenario.name if scenario else None,
+            "seed": scenario.seed if scenario else world.seed,
+            "now": world.now(),
+            "frozen": world.clock.frozen,
+            "counts": {"users": len(world.users), "devices": len(world.devices), "shares": len(world.shares)},
+            "requests": world.journal.total,
+            "href": ("" if name == DEFAULT_WORLD else f"/s/{name}") + "/_mock/ui/",
+        })  # fmt: skip
+    return _page("worlds.html", rows=rows)
+
+
+@bp.get("/rules")
+def rules_page() -> str:
+    world = current().world
+    with world.lock:
+        rules = [r.to_dict() for r in world.rules.rules]
+    endpoints = sorted({doc.name for doc in REGISTRY})
+    return _page("rules.html", rules=rules, endpoints=endpoints, scenarios=library_items(), scenario=world.scenario)
+
+
+@bp.get("/journal")
+def journal_page() -> str:
+    return _page("journal.html")
+
+
+@bp.get("/journal/stream")
+def journal_stream() -> Response:
+    """Server-sent events: the journal after Last-Event-ID (or ?after=), then live (see stream.py)."""
+    state = current()
+    after = request.headers.get("Last-Event-ID", request.args.get("after"))
+    can_stream = bool(request.environ.get(stream.CAN_STREAM))
+    text, seq = stream.backlog(state.world.journal, int(after) if (after or "").isdigit() else None, can_stream)
+    if can_stream:
+        sim, name, world = simulator(), state.world_name, state.world
+        request.environ[stream.STREAM] = (lambda: (sim.worlds.get(name) or world).journal, seq)
+    response = Response(text, mimetype="text/event-stream")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Response | str:
+    """Where a browser gives the admin token (when the server has one): kept in an HttpOnly,
+    SameSite=Strict cookie that the dashboard's pages and control calls then carry."""
+    token = current_app.config.get("ADMIN_TOKEN") or ""
+    target = request.values.get("next") or url_for("ui.world_page")
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("ui.world_page")  # never off this server
+    if not token:
+        return redirect(target)  # nothing to log into
+    if request.method == "GET":
+        return render_template("login.html", root=request.script_root, next=target, failed=False)
+    given = request.form.get("token", "")
+    if not hmac.compare_digest(given.encode(), token.encode()):
+        return Response(render_template("login.html", root=request.script_root, next=target, failed=True), 401)
+    response = redirect(target)
+    response.set_cookie(ADMIN_COOKIE, given, httponly=True, samesite="Strict", secure=request.is_secure)
+    return response
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    response = redirect(url_for("ui.login"))
+    response.delete_cookie(ADMIN_COOKIE)
+    return response
