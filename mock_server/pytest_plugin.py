@@ -30,6 +30,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -258,6 +259,19 @@ class QuectelMock:
                 client.close()
 
 
+def _open_world(mock: QuectelMock, scenario: str) -> None:
+    """Make the test's world in one step: a library name is built straight from the scenario
+    the server keeps (a world per test stays cheap); a file of this suite is sent inline."""
+    if "/" in scenario or Path(scenario).is_file():
+        mock.reset(scenario)
+        return
+    req = urllib.request.Request(mock.base_url + "/_mock/health", headers={"X-Mock-Scenario": scenario})
+    try:
+        urllib.request.urlopen(req, timeout=60).close()
+    except urllib.error.HTTPError as err:
+        raise AssertionError(err.read().decode(errors="replace")) from None
+
+
 def _scenario_body(scenario: str) -> dict:
     """PUT /_mock/scenario's body: a name, or a file of this test suite sent inline (the
     server reads no path a request gives)."""
@@ -301,7 +315,7 @@ def quectel_mock(request: pytest.FixtureRequest, quectel_mock_server: str) -> It
     )
     mock = QuectelMock(quectel_mock_server, f"pytest-{next(_counter)}-{time.monotonic_ns()}", scenario)
     try:
-        mock.reset(scenario)
+        _open_world(mock, scenario)
     except (AssertionError, ValueError) as err:  # ScenarioInvalid is a ValueError
         raise pytest.UsageError(f"quectel_mock: cannot load scenario {scenario!r}: {err}") from None
     yield mock

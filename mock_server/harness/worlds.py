@@ -67,11 +67,9 @@ class Simulator:
         return self._scenarios[name]
 
     def load(self, name: str) -> Scenario:
-        """A scenario a request names, read afresh (a reset picks up an edited file)."""
-        scenario = Scenario.load(name, dirs=self.scenario_dirs, paths=False)
-        if name in self._scenarios:
-            self._scenarios[name] = scenario
-        return scenario
+        """A scenario a request names: the one kept, read again only when its file changed
+        since (so a reset picks up an edit, and loading the same name per test stays cheap)."""
+        return self._reloaded(self.scenario_named(name))
 
     def inline(self, spec: Any) -> Scenario:
         """A scenario sent in a request: its `extends` may only name one."""

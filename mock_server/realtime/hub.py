@@ -175,7 +175,6 @@ class Hub:
         plugin = {"hub": self.key}
         return {
             "listeners": {"default": {"type": "external"}, LISTENER: {"type": "external", "bind": "external"}},
-            "sys_interval": 0,
             "plugins": {
                 "mock_server.realtime.plugins.TokenAuth": plugin,
                 "mock_server.realtime.plugins.DeviceTopics": plugin,
