@@ -155,10 +155,14 @@ class SettingsSpec(Strict):
     writeDelay = Duration(metadata={"description": "how long devices take to apply a write (default 0: at once)"})
 
 
+# A user domain as the live cloud writes them, for declared domains and users' own alike.
+A_DOMAIN = validate.Regexp(DOMAIN_FORMAT, error="must look like C.DM.5903.1 or U.SP.8589934603")
+
+
 class UserDomainSpec(Strict):
     domain = Str(
         required=True,
-        validate=validate.Regexp(DOMAIN_FORMAT, error="must look like C.DM.5903.1 or U.SP.8589934603"),
+        validate=A_DOMAIN,
     )
     secret = Str(metadata={"description": "when given, login signatures are checked"})
     disabled = Bool()
@@ -173,7 +177,7 @@ class UserSpec(Strict):
     password = Str(validate=validate.Length(min=6, max=20, error="must be 6 to 20 characters"))
     nickname = Str()
     userDomain = Str(
-        validate=validate.Regexp(DOMAIN_FORMAT, error="must look like C.DM.5903.1 or U.SP.8589934603"),
+        validate=A_DOMAIN,
         metadata={"description": "default: the first of userDomains"},
     )
     token = Str(metadata={"description": "a fixed access token for this user"})
