@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
+import resource
 import signal
 import socket
 from collections.abc import Callable
@@ -18,7 +19,11 @@ from typing import Any
 
 from flask import Flask
 
-BACKLOG = 1024
+BACKLOG = 1024  # connections the kernel queues before the server accepts them
+# Connections served at once. granian's default (its backlog, 128) counts idle keep-alive
+# sockets and requests waiting in a delay rule too, so 128 of either froze every world. A
+# wait holds no thread (rsgi.py), so thousands cost little; each needs a file descriptor.
+CONNECTIONS = 4096
 
 
 class PortInUse(OSError):
@@ -105,6 +110,8 @@ def _embedded_server(sock: socket.socket, host: str, port: int, log_level: str, 
         address=host,
         port=port,
         interface=Interfaces.RSGI,
+        backlog=BACKLOG,
+        backpressure=_connections_allowed(),
         log_level=LogLevels(log_level),
         ssl_cert=Path(cert) if cert else None,
         ssl_key=Path(key) if key else None,
@@ -112,6 +119,23 @@ def _embedded_server(sock: socket.socket, host: str, port: int, log_level: str, 
     )
     logging.getLogger("_granian").addFilter(_QuietEmbedded())
     return server
+
+
+def _connections_allowed() -> int:
+    """CONNECTIONS, with the open-file limit raised to hold them where the hard limit lets it
+    (many systems start processes at a soft limit of 1024); fewer when it cannot be."""
+    spare = 256  # state files, scenario files, the realtime listener, logs
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = CONNECTIONS + spare
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):
+            pass
+    limit = CONNECTIONS if soft == resource.RLIM_INFINITY else soft - spare
+    return max(128, min(CONNECTIONS, limit))
 
 
 async def _run(server, bridge) -> None:
