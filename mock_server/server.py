@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
+import os
 import resource
 import signal
 import socket
@@ -24,6 +25,9 @@ BACKLOG = 1024  # connections the kernel queues before the server accepts them
 # sockets and requests waiting in a delay rule too, so 128 of either froze every world. A
 # wait holds no thread (rsgi.py), so thousands cost little; each needs a file descriptor.
 CONNECTIONS = 4096
+STOP_GRACE_S = 5.0  # how long a stop waits for answers still going out before it exits anyway
+
+log = logging.getLogger(__name__)
 
 
 class PortInUse(OSError):
@@ -140,7 +144,35 @@ def _connections_allowed() -> int:
 
 async def _run(server, bridge) -> None:
     loop = asyncio.get_running_loop()
+    stop = _Stop(server, bridge, loop)
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, server.stop)
+        loop.add_signal_handler(signum, stop, signum)
     server.target = bridge
     await server.serve()
+
+
+class _Stop:
+    """SIGTERM or SIGINT: the bridge saves the worlds and ends what waits (rsgi.py), granian
+    stops; past STOP_GRACE_S (a client still sending its body, say) the process exits anyway,
+    after saving again. A second signal exits at once: the worlds were saved on the first."""
+
+    def __init__(self, server: Any, bridge: Any, loop: asyncio.AbstractEventLoop) -> None:
+        self.server, self.bridge, self.loop = server, bridge, loop
+        self.signalled = False
+
+    def __call__(self, signum: int) -> None:
+        if self.signalled:
+            os._exit(128 + signum)
+        self.signalled = True
+        stopping = getattr(self.bridge, "stopping", None)  # a bare RSGI target (make bench) has none
+        if stopping is not None:
+            stopping(self.loop)
+        self.server.stop()
+        self.loop.call_later(STOP_GRACE_S, self._overdue)
+
+    def _overdue(self) -> None:
+        log.warning("answers still open %.0f s after the stop signal: exiting without them", STOP_GRACE_S)
+        save = getattr(self.bridge, "save", None)
+        if save is not None:
+            save()
+        os._exit(0)

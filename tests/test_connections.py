@@ -3,11 +3,15 @@ waiting in a rule's delay starve no one, and SIGTERM stops within seconds, state
 
 from __future__ import annotations
 
+import json
+import signal
 import socket
 import time
 from contextlib import ExitStack
 
 from serving import Running
+
+from mock_server.server import STOP_GRACE_S
 
 USER_INFO = "/v2/enduser/enduserapi/userInfo"
 
@@ -76,3 +80,98 @@ def test_requests_parked_in_one_worlds_delay_do_not_stall_another_world():
             assert status == 200 and took < 2
     finally:
         server.kill()
+
+
+# ---- stopping ------------------------------------------------------------------------------------
+
+
+def _read_to_end(sock: socket.socket) -> bytes:
+    chunks = []
+    try:
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    except (TimeoutError, ConnectionResetError):
+        pass
+    return b"".join(chunks)
+
+
+def _stop_timed(server: Running, timeout: float = 20) -> tuple[int, float]:
+    started = time.monotonic()
+    server.proc.send_signal(signal.SIGTERM)
+    code = server.proc.wait(timeout=timeout)
+    return code, time.monotonic() - started
+
+
+def test_sigterm_answers_delayed_requests_drops_hangs_saves_and_stops_within_seconds(tmp_path):
+    state = tmp_path / "worlds.json"
+    server = Running("--state-file", str(state))
+    try:
+        delay = {"match": {"path": "userInfo"}, "action": {"delay": "60s"}}
+        hang = {"match": {"path": "userInfo"}, "action": {"fault": "hang"}}  # 120 s by default
+        assert server.request("POST", "/s/slow/_mock/rules", body=delay)[0] == 201
+        assert server.request("POST", "/s/stuck/_mock/rules", body=hang)[0] == 201
+        with ExitStack() as stack:
+            delayed = _open_sockets(stack, server.port, 3, _get("slow"))
+            hanging = _open_sockets(stack, server.port, 3, _get("stuck"))
+            _wait_until(lambda: _rule_fired(server, "slow") == 3 and _rule_fired(server, "stuck") == 3)
+            code, took = _stop_timed(server)
+            assert code == 0 and took < 3
+            for sock in delayed:  # answered, without the rest of the delay
+                head, _, body = _read_to_end(sock).partition(b"\r\n\r\n")
+                assert head.startswith(b"HTTP/1.1 200") and json.loads(body)["code"] == 200
+            for sock in hanging:  # dropped, as a hang ends: headers promise a body that never comes
+                head, _, body = _read_to_end(sock).partition(b"\r\n\r\n")
+                length = int(
+                    next(h for h in head.split(b"\r\n") if h.lower().startswith(b"content-length")).split(b":")[1]
+                )
+                assert len(body) < length
+        assert {"slow", "stuck"} <= set(json.loads(state.read_bytes())["worlds"])
+    finally:
+        if server.proc.poll() is None:
+            server.kill()
+
+
+def _held_open(stack: ExitStack, port: int) -> socket.socket:
+    """A client that sends a request's headers and the first byte of its body, then nothing:
+    an answer the server cannot finish."""
+    [sock] = _open_sockets(stack, port, 1, b"POST /_mock/rules HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                           b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{")  # fmt: skip
+    time.sleep(0.3)
+    return sock
+
+
+def test_a_client_that_never_finishes_holds_the_stop_no_longer_than_the_grace(tmp_path):
+    state = tmp_path / "worlds.json"
+    server = Running("--state-file", str(state))
+    try:
+        with ExitStack() as stack:
+            _held_open(stack, server.port)
+            code, took = _stop_timed(server)
+        assert code == 0 and took < STOP_GRACE_S + 2
+        assert "default" in json.loads(state.read_bytes())["worlds"]
+    finally:
+        if server.proc.poll() is None:
+            server.kill()
+
+
+def test_a_second_signal_stops_at_once_with_the_state_saved_on_the_first(tmp_path):
+    state = tmp_path / "worlds.json"
+    server = Running("--state-file", str(state))
+    try:
+        assert (
+            server.request(
+                "POST", "/s/kept/_mock/rules", body={"match": {"path": "nowhere"}, "action": {"delay": "1s"}}
+            )[0]
+            == 201
+        )
+        with ExitStack() as stack:
+            _held_open(stack, server.port)
+            server.proc.send_signal(signal.SIGTERM)
+            time.sleep(0.5)
+            assert server.proc.poll() is None  # still waiting for the body
+            assert "kept" in json.loads(state.read_bytes())["worlds"]  # saved before waiting
+            code, took = _stop_timed(server, timeout=5)
+        assert code == 128 + signal.SIGTERM and took < 1
+    finally:
+        if server.proc.poll() is None:
+            server.kill()

@@ -10,7 +10,6 @@ control API, HEAD and OPTIONS, unknown paths, oversized bodies) goes to Flask.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from flask import Flask
@@ -21,6 +20,7 @@ from .cors import cors
 from .dispatch import REGISTRY, EndpointDoc, answer
 from .envelope import Reply, to_response
 from .faults import DroppedOnPurpose
+from .waits import Waits
 
 # Statuses Werkzeug answers without a body (or without Content-Length): rare, from rules;
 # their wire form is left to Werkzeug itself, as in the app.
@@ -28,7 +28,8 @@ _BODILESS = frozenset((204, 304))
 
 
 class FastPath:
-    def __init__(self, app: Flask) -> None:
+    def __init__(self, app: Flask, waits: Waits | None = None) -> None:
+        self.waits = waits if waits is not None else Waits()
         self.sim = app.extensions["mock_server"]
         config = app.config
         self.max_body: int | None = config["MAX_CONTENT_LENGTH"]
@@ -46,9 +47,9 @@ class FastPath:
         self.request_class = FastRequest
 
     @classmethod
-    def for_app(cls, app: Any) -> FastPath | None:
+    def for_app(cls, app: Any, waits: Waits | None = None) -> FastPath | None:
         """A fast path for the simulator's app; None for any other app."""
-        return cls(app) if isinstance(app, Flask) and "mock_server" in app.extensions else None
+        return cls(app, waits) if isinstance(app, Flask) and "mock_server" in app.extensions else None
 
     def lookup(self, method: str, path: str, body: bytes) -> EndpointDoc | None:
         """The endpoint this path answers, or None when Flask should."""
@@ -78,7 +79,7 @@ class FastPath:
                 if state.world.rules:
                     outcome = steps.apply_rules(state, resume, can_defer=True)
                     if isinstance(outcome, steps.Deferred):
-                        await asyncio.sleep(outcome.seconds)  # holds nothing: others go on
+                        await self.waits.wait(outcome.seconds)  # holds nothing: others go on
                         resume = outcome.resume
                         continue
                     reply = outcome
