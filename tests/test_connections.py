@@ -175,3 +175,19 @@ def test_a_second_signal_stops_at_once_with_the_state_saved_on_the_first(tmp_pat
     finally:
         if server.proc.poll() is None:
             server.kill()
+
+
+def test_sigterm_with_realtime_clients_connected_stops_at_once_without_a_traceback():
+    from mock_server.realtime.client import RealtimeClient
+
+    server = Running()
+    try:
+        with RealtimeClient(f"ws://127.0.0.1:{server.port}/ws/v2", "owner-token") as client:
+            assert client.subscribe("q/2/d/qdp11u5wLAMP00000001/bus_") == [1]
+            code, took = _stop_timed(server)
+            assert client.disconnected.wait(5)
+        assert code == 0 and took < 3
+        assert b"Traceback" not in server.proc.stderr.read()
+    finally:
+        if server.proc.poll() is None:
+            server.kill()

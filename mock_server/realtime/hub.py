@@ -212,6 +212,8 @@ class Hub:
         for connection in list(self.by_peer.values()):
             connection.writer.closed = True
         if self.broker is not None:
+            # amqtt logs the cancelling of its own broadcast loop as an error, with a traceback
+            logging.getLogger("amqtt.broker").setLevel(logging.CRITICAL)
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.broker.shutdown(), 5)
         for channel in self.channels.values():
