@@ -3,6 +3,7 @@
 import time
 
 import pytest
+import requests
 from conftest import LAMP, OWNER, RECIPIENT, SECOND, api_with, codes_of
 
 from mock_server.api.faults import DroppedOnPurpose
@@ -231,3 +232,40 @@ def test_rule_before_token_check():
 def test_forced_data_with_a_huge_integer_is_still_json():
     api = rules({"match": {"endpoint": "userInfo"}, "action": {"code": 200, "data": {"n": 2**70}}})
     assert api.get("userInfo", OWNER)["data"] == {"n": 2**70}
+
+
+# ---- one outcome: the same rule means the same thing wherever it fires --------------------------
+
+EVENTS = "/v2/quecdatastorage/enduserapi/v2/deviceEventList"
+
+
+@pytest.mark.parametrize("match", [{"pk": "p11u5w", "dk": "LAMP00000001"}, {"dk": "LAMP00000001"}])
+def test_a_device_condition_fires_on_device_event_list_which_names_it_product_key_and_device_key(match):
+    api = rules({"match": {"endpoint": "deviceEventList", **match}, "action": {"code": 5151}})
+    body = {"productKey": "p11u5w", "deviceKey": "LAMP00000001", "codeList": ["overheat"]}
+    assert api.post(EVENTS, OWNER, via="json", **body)["code"] == 5151
+    other = {**body, "deviceKey": "PLUG00000001"}
+    assert api.post(EVENTS, OWNER, via="json", **other)["code"] != 5151
+
+
+def test_a_property_condition_reads_device_event_lists_code_list_as_an_array():
+    api = rules({"match": {"endpoint": "deviceEventList", "property": "overheat"}, "action": {"code": 5151}})
+    body = {"productKey": "p11u5w", "deviceKey": "LAMP00000001"}
+    assert api.post(EVENTS, OWNER, via="json", codeList=["overheat"], **body)["code"] == 5151
+    assert api.post(EVENTS, OWNER, via="json", codeList=["other"], **body)["code"] != 5151
+
+
+def test_a_delayed_rules_effect_warning_survives_the_wait_on_the_real_server():
+    from serving import Running
+
+    server = Running()
+    try:
+        rule = {"match": {"endpoint": "userInfo"}, "action": {"delay": "50ms", "expireShare": True}}
+        assert server.request("POST", "/_mock/rules", rule)[0] == 201
+        resp = requests.get(server.base + "/v2/enduser/enduserapi/userInfo", headers={"Authorization": OWNER})
+        assert resp.json()["code"] == 200
+        assert "shareCode" in resp.headers["X-Mock-Warning"]
+        [entry] = server.request("GET", "/_mock/journal")[1]["entries"][-1:]
+        assert entry["rule"] and "shareCode" in entry["warnings"][0]
+    finally:
+        server.stop()

@@ -24,13 +24,13 @@ from werkzeug.wrappers import Request
 
 from ..cloud.accounts import strip_bearer
 from ..cloud.errors import QuectelError
-from ..harness.rules import Incoming, apply_effects, caller_uid, refusal
+from ..harness.rules import DEVICE_NAMES, Incoming, Outcome, caller_uid, decide
 from ..harness.scenario import ScenarioInvalid, ScenarioNotFound
-from ..harness.timeparse import delay_seconds
 from ..harness.worlds import DEFAULT_WORLD, BadSession, Simulator
 from .context import RequestState
+from .dispatch import REGISTRY
 from .envelope import Reply, render, render_error, render_http_error
-from .faults import fault, forced_answer
+from .faults import fault
 from .warn import HEADER as WARNING_HEADER
 from .warn import warning_header
 
@@ -83,33 +83,37 @@ class Deferred:
     """A rule's wait: the server sleeps `seconds`, then runs the request again with `resume`."""
 
     seconds: float
-    resume: tuple  # the rule's id, action and control refusal, its effects already applied
+    resume: Outcome  # the rule's outcome, its effects already applied
 
 
-def apply_rules(state: RequestState, resume: tuple | None, can_defer: bool) -> Reply | Deferred | None:
+def apply_rules(state: RequestState, resume: Outcome | None, can_defer: bool) -> Reply | Deferred | None:
     """The first matching rule's answer, a wait before it, or None (answer normally). The
     second pass after a wait (`resume`) only answers: the rule was decided before it."""
-    world = state.world
     if resume is not None:
-        state.rule, action, state.refuse = resume
-        return rule_answer(action)
+        return _take(state, resume)
+    world = state.world
     req = incoming(state)
     with world.lock:
-        rule = world.rules.match(world, req)
-        if rule is None:
-            return None
-        state.rule = rule.id
-        state.refuse = refusal(rule)
-        state.warnings += apply_effects(world, rule.action, req)
-    action = rule.action
-    wait = delay_seconds(action["delay"], world.rule_rng) if "delay" in action else 0.0
-    if action.get("fault") == "hang":
-        wait += world.settings.hang_seconds
-    if wait and can_defer:
-        return Deferred(wait, (rule.id, action, state.refuse))
-    if wait:
-        time.sleep(wait)  # outside the world lock
-    return rule_answer(action)
+        outcome = decide(world, req)
+    if outcome is None:
+        return None
+    if outcome.wait and can_defer:
+        return Deferred(outcome.wait, outcome)
+    if outcome.wait:
+        time.sleep(outcome.wait)  # outside the world lock
+    return _take(state, outcome)
+
+
+def _take(state: RequestState, outcome: Outcome) -> Reply | None:
+    """The outcome's answer over HTTP once any wait is over: a fault, a forced code, or None
+    (go on to the normal answer, with a controlFailure's refusal for the call)."""
+    state.rule, state.refuse = outcome.rule, outcome.refuse
+    state.warnings += outcome.warnings
+    if outcome.fault is not None:
+        return fault(outcome.fault)
+    if outcome.code is not None:
+        return render(outcome.code, outcome.msg, outcome.data, outcome.ext_msg, status=outcome.status)
+    return None
 
 
 def incoming(state: RequestState) -> Incoming:
@@ -121,16 +125,21 @@ def incoming(state: RequestState) -> Incoming:
         params=safe_params(state),
         headers={k.lower(): v for k, v in req.headers.items()},
         authorization=state.authorization,
+        devices=device_names(req.path),
     )
 
 
-def rule_answer(action: dict) -> Reply | None:
-    """The rule's answer once any wait is over: a fault, a forced code, or None (go on)."""
-    if "fault" in action:
-        return fault(action["fault"])
-    if "code" in action:
-        return forced_answer(action)
-    return None
+# Endpoints whose device parameters are not pk and dk. The endpoint declaration carries this
+# (`devices=`) once it lands; `device_names` then reads it from there.
+_DEVICE_NAMES = {"deviceEventList": ("productKey", "deviceKey")}
+
+
+def device_names(path: str) -> tuple[str, str] | None:
+    """The parameters that name a device on the endpoint at `path` (for rules' pk and dk)."""
+    doc = next((d for d in REGISTRY if d.path == path), None)
+    if doc is None:
+        return DEVICE_NAMES
+    return getattr(doc, "devices", _DEVICE_NAMES.get(doc.name, DEVICE_NAMES))
 
 
 def safe_params(state: RequestState) -> dict:

@@ -16,6 +16,7 @@ from ..api.context import current
 from ..api.control import library_items, state_of
 from ..api.dispatch import REGISTRY, simulator
 from ..api.hooks import ADMIN_COOKIE, admin_ok
+from ..harness.rules import FAULTS
 from ..harness.worlds import DEFAULT_WORLD
 from . import stream
 
@@ -124,7 +125,14 @@ def rules_page() -> str:
     with world.lock:
         rules = [r.to_dict() for r in world.rules.rules]
     endpoints = sorted({doc.name for doc in REGISTRY})
-    return _page("rules.html", rules=rules, endpoints=endpoints, scenarios=library_items(), scenario=world.scenario)
+    return _page(
+        "rules.html",
+        rules=rules,
+        endpoints=endpoints,
+        faults=FAULTS,  # the faults validation accepts, so the form offers no other
+        scenarios=library_items(),
+        scenario=world.scenario,
+    )
 
 
 @bp.get("/journal")
