@@ -46,3 +46,18 @@ def test_the_realtime_channel_stays_out_of_the_http_layer():
         bad = {m for m in _imports(path) if m.split(".")[0] in ("flask", "werkzeug")}
         bad |= {m for m in _imports(path) if m.startswith("mock_server.api")}
         assert not bad, f"{path.name} imports {sorted(bad)}"
+
+
+def _constants(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)]
+
+
+def test_the_session_prefix_and_the_control_prefix_are_each_written_once():
+    # One reader of /s/NAME/ (harness/worlds.session_path) for REST and the realtime channel,
+    # one definition of /_mock (api/paths.py); the client-side plugin is not the server.
+    sources = {p: _constants(p) for p in PACKAGE.rglob("*.py") if p.name != "pytest_plugin.py"}
+    assert [p.name for p, c in sources.items() if "/_mock" in c] == ["paths.py"]
+    readers = [p.name for p in sources if 'startswith("/s/")' in p.read_text(encoding="utf-8")]
+    assert readers == ["worlds.py"]
+    assert "mock_server.harness.worlds" in _imports(PACKAGE / "realtime" / "hub.py")

@@ -1,5 +1,6 @@
 """Rules: every condition, every action kind, nth, every, chance, times and rule order."""
 
+import concurrent.futures
 import time
 
 import pytest
@@ -255,17 +256,40 @@ def test_a_property_condition_reads_device_event_lists_code_list_as_an_array():
     assert api.post(EVENTS, OWNER, via="json", codeList=["other"], **body)["code"] != 5151
 
 
-def test_a_delayed_rules_effect_warning_survives_the_wait_on_the_real_server():
+@pytest.fixture(scope="module")
+def server():
     from serving import Running
 
-    server = Running()
-    try:
-        rule = {"match": {"endpoint": "userInfo"}, "action": {"delay": "50ms", "expireShare": True}}
-        assert server.request("POST", "/_mock/rules", rule)[0] == 201
-        resp = requests.get(server.base + "/v2/enduser/enduserapi/userInfo", headers={"Authorization": OWNER})
-        assert resp.json()["code"] == 200
-        assert "shareCode" in resp.headers["X-Mock-Warning"]
-        [entry] = server.request("GET", "/_mock/journal")[1]["entries"][-1:]
-        assert entry["rule"] and "shareCode" in entry["warnings"][0]
-    finally:
-        server.stop()
+    running = Running()
+    yield running
+    running.stop()
+
+
+def test_a_delayed_rules_effect_warning_survives_the_wait_on_the_real_server(server):
+    rule = {"match": {"endpoint": "userInfo"}, "action": {"delay": "50ms", "expireShare": True}}
+    assert server.request("POST", "/s/warned/_mock/rules", rule)[0] == 201
+    resp = requests.get(server.base + "/s/warned/v2/enduser/enduserapi/userInfo", headers={"Authorization": OWNER})
+    assert resp.json()["code"] == 200
+    assert "shareCode" in resp.headers["X-Mock-Warning"]
+    [entry] = server.request("GET", "/s/warned/_mock/journal")[1]["entries"]
+    assert entry["rule"] and "shareCode" in entry["warnings"][0]
+
+
+def test_a_stubbed_path_waits_through_flask_without_holding_others_and_is_journalled_once(server):
+    """A path the simulator lacks goes through the Flask app, not the fast path: the same steps
+    (session world, rule, wait, answer, journal, warning) in the same order."""
+    stub = {"match": {"endpoint": "notSimulatedYet"}, "action": {"delay": "600ms", "code": 5151, "revokeToken": True}}
+    assert server.request("POST", "/s/stubbed/_mock/rules", stub)[0] == 201
+    base = server.base + "/s/stubbed/v2/binding/enduserapi/"
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        started = time.monotonic()
+        slow = pool.submit(requests.post, base + "notSimulatedYet", headers={"Authorization": "nobody"}, timeout=10)
+        time.sleep(0.1)
+        quick = requests.get(server.base + "/s/stubbed/v2/enduser/enduserapi/userInfo",
+                             headers={"Authorization": OWNER}, timeout=10)  # fmt: skip
+        assert quick.json()["code"] == 200 and time.monotonic() - started < 0.5
+        answer = slow.result()
+    assert time.monotonic() - started >= 0.6
+    assert answer.json()["code"] == 5151 and "no token to revoke" in answer.headers["X-Mock-Warning"]
+    entries = server.request("GET", "/s/stubbed/_mock/journal")[1]["entries"]
+    assert [(e["endpoint"], e["code"], e["rule"]) for e in entries] == [("userInfo", 200, None), ("notSimulatedYet", 5151, "r1")]

@@ -29,10 +29,11 @@ from ..harness.timeparse import parse_duration, parse_instant
 from ..harness.world import World
 from .context import current
 from .dispatch import simulator
+from .paths import CONTROL_PREFIX
 from .rule_check import endpoint_warnings, scenario_warnings
 from .warn import HEADER, warning_header
 
-bp = Blueprint("control", __name__, url_prefix="/_mock")
+bp = Blueprint("control", __name__, url_prefix=CONTROL_PREFIX)
 
 
 class ControlError(Exception):

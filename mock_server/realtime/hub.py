@@ -33,7 +33,7 @@ from ..cloud.accounts import strip_bearer
 from ..cloud.events import Event
 from ..harness.rules import Incoming, Outcome, decide
 from ..harness.world import World
-from ..harness.worlds import DEFAULT_WORLD, Simulator
+from ..harness.worlds import DEFAULT_WORLD, Simulator, session_path
 from . import downlink, topics
 from .plugins import HUBS
 from .transport import RSGIReader, RSGIWriter, WebSocketsWriter, peer_of
@@ -48,12 +48,12 @@ JOURNAL_PAYLOAD = 512  # payload characters kept in a journal entry
 
 def world_name(path: str, headers: Any) -> str | None:
     """The world a WebSocket path and its headers name; None for a path that is not ours."""
-    if path == PATH:
+    name, rest = session_path(path)
+    if rest != PATH:
+        return None
+    if name is None:
         return headers.get("x-mock-session") or DEFAULT_WORLD
-    if path.startswith("/s/") and path.endswith(PATH):
-        name = path[3 : -len(PATH)]
-        return name if name and "/" not in name else None
-    return None
+    return name or None
 
 
 @dataclass(eq=False)

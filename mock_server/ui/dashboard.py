@@ -15,12 +15,14 @@ from flask import Blueprint, Flask, Response, current_app, redirect, render_temp
 from ..api.context import current
 from ..api.control import library_items, state_of
 from ..api.dispatch import REGISTRY, simulator
-from ..api.hooks import ADMIN_COOKIE, admin_ok
+from ..api.hooks import admin_ok
+from ..api.paths import CONTROL_PREFIX
+from ..api.steps import ADMIN_COOKIE
 from ..harness.rules import FAULTS
 from ..harness.worlds import DEFAULT_WORLD
 from . import stream
 
-bp = Blueprint("ui", __name__, url_prefix="/_mock/ui", template_folder="templates", static_folder="static")
+bp = Blueprint("ui", __name__, url_prefix=CONTROL_PREFIX + "/ui", template_folder="templates", static_folder="static")
 SHOWN = 200  # records of each kind a page lists; /_mock/state?limit= gives more
 PUBLIC = ("ui.login", "ui.static")
 
@@ -98,7 +100,7 @@ def world_page() -> str:
 
 def _has_device_control() -> bool:
     """Whether the control API can switch a device (POST /_mock/devices/{pk}/{dk})."""
-    return any(rule.rule.startswith("/_mock/devices/<") for rule in current_app.url_map.iter_rules())
+    return any(rule.rule.startswith(CONTROL_PREFIX + "/devices/<") for rule in current_app.url_map.iter_rules())
 
 
 @bp.get("/worlds")
@@ -114,7 +116,7 @@ def worlds_page() -> str:
             "frozen": world.clock.frozen,
             "counts": {"users": len(world.users), "devices": len(world.devices), "shares": len(world.shares)},
             "requests": world.journal.total,
-            "href": ("" if name == DEFAULT_WORLD else f"/s/{name}") + "/_mock/ui/",
+            "href": ("" if name == DEFAULT_WORLD else f"/s/{name}") + CONTROL_PREFIX + "/ui/",
         })  # fmt: skip
     return _page("worlds.html", rows=rows)
 
