@@ -1,4 +1,4 @@
-"""What apps publish (facts §5.4, §5.5): binary TTLV frames on `q/1/d/qd{pk}{dk}/bus` (read
+"""What apps publish: binary TTLV frames on `q/1/d/qd{pk}{dk}/bus` (read
 all 0x0011, write 0x0013) and JSON `READ-ATTR` / `WRITE-ATTR` on `q/1/d/qd{pk}{dk}/sys_`.
 
 Both go through the same control code as batchControlDevice; the device then answers with
