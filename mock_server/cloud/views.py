@@ -133,7 +133,7 @@ def device_details(cloud: Cloud, view: DeviceView) -> dict:
     device, share = view.device, view.share
     owner = cloud.users.get(device.owner_uid or "")
     shared = share is not None
-    data = dict(device.rendered or _fixed_details(device))
+    data = dict(_fixed_details(device))
     data.update(
         deviceName=display_name(view),
         deviceType=2 if shared else 1,
@@ -152,10 +152,24 @@ def device_details(cloud: Cloud, view: DeviceView) -> dict:
 
 
 def _fixed_details(device: Device) -> dict:
-    """The fields that only depend on what never changes about a device, made once."""
+    """The fields that depend only on what (almost) never changes about a device, rendered
+    once per distinct set of those values: the cache is keyed by the values themselves, so
+    the record needs no cache of its own and a new authKey needs no invalidation."""
+    return _rendered_details(
+        device.pk, device.dk, device.auth_key, device.product_name, device.device_tag, device.sn,
+        device.signal_strength, device.create_time, device.bind_time,
+    )  # fmt: skip
+
+
+@functools.lru_cache(maxsize=8192)
+def _rendered_details(
+    pk: str, dk: str, auth_key: str, product_name: str, device_tag: str, sn: str, signal_strength: str,
+    create_time: int, bind_time: int,
+) -> dict:  # fmt: skip
+    """Never mutated: device_details copies it."""
     data = {
-        "productKey": device.pk,
-        "deviceKey": device.dk,
+        "productKey": pk,
+        "deviceKey": dk,
         "status": 1,
         "bindStatus": 1,
         "bindMode": 1,
@@ -163,17 +177,17 @@ def _fixed_details(device: Device) -> dict:
         "accessType": "0",
         "networkType": "1",
         "capabilitiesBitmask": 1,
-        "authKey": device.auth_key,
+        "authKey": auth_key,
         "authCode": None,
         "bindingCode": None,
         "btPwd": None,
         "btLastUseTime": None,
         "protocol": "MQTT",
-        "productName": device.product_name,
+        "productName": product_name,
         "logoImage": "",
-        "deviceTag": device.device_tag,
-        "sn": device.sn,
-        "signalStrength": device.signal_strength,
+        "deviceTag": device_tag,
+        "sn": sn,
+        "signalStrength": signal_strength,
         "locateType": "",
         "fid": None,
         "frid": None,
@@ -196,13 +210,12 @@ def _fixed_details(device: Device) -> dict:
         "upgradeStatus": 0,
         "userConfirmStatus": 0,
     }
-    data.update(_timed("deviceCreateTime", device.create_time))
-    data.update(_timed("activeTime", device.create_time))
-    data.update(_timed("deviceBindTime", device.bind_time))
+    data.update(_timed("deviceCreateTime", create_time))
+    data.update(_timed("activeTime", create_time))
+    data.update(_timed("deviceBindTime", bind_time))
     data.update(_timed("lastConnTime", None))
     data.update(_timed("lastOfflineTime", None))
     data.update(_timed("invaildTime", None))
-    device.rendered = data
     return data
 
 

@@ -113,7 +113,7 @@ def load_world(data: dict) -> World:
 
 
 def _device(device: Device) -> dict:
-    return {**_record(device, ("rendered", "state")), "state": _device_state(device.state)}
+    return {**_record(device, ("state",)), "state": _device_state(device.state)}
 
 
 def _product(product: things.Product) -> dict:
