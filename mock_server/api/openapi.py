@@ -387,14 +387,14 @@ def _device_samples(world, owner) -> dict[str, list]:
 def _history_samples(world, owner) -> dict[str, list]:
     """Rendered examples of the history endpoints' `data`, from a lamp that reported values
     over two days, raised an event and moved."""
-    from ..cloud import history, things, views
+    from ..cloud import history, shadows, views
 
     lamp = world.devices[("p11u5w", "LAMP00000001")]
     now = world.now()
     for hours in range(48, 0, -6):
-        things.report(world, lamp, {"brightness": hours, "switch": hours % 12 == 0}, now - hours * 3_600_000)
-    things.raise_event(world, lamp, "overheat", {"lamp_stats": {"power_w": 7.5, "led_temp": 96}}, now - 60_000)
-    things.update_module(world, lamp, None, {"lat": 31.23, "lng": 121.47, "locateType": "GP"})
+        shadows.report(world, lamp, {"brightness": hours, "switch": hours % 12 == 0}, now - hours * 3_600_000)
+    shadows.raise_event(world, lamp, "overheat", {"lamp_stats": {"power_w": 7.5, "led_temp": 96}}, now - 60_000)
+    shadows.update_module(world, lamp, None, {"lat": 31.23, "lng": 121.47, "locateType": "GP"})
     window = {"pk": lamp.pk, "dk": lamp.dk, "startTimestamp": 0, "endTimestamp": now, "page": 1, "pageSize": 10}
     chart = {**window, "attributeCode": ["brightness", "switch"], "countType": 3, "timeGranularity": 2}
     events = {"productKey": lamp.pk, "deviceKey": lamp.dk, "codeList": ["overheat"], "startTime": 0,

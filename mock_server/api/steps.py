@@ -112,7 +112,7 @@ def handle(
         result = wire.of(error_reply(exc, state))
     wire.add_headers(result, cross.headers)
     status, code, body = wire.facts(result)
-    wire.add_headers(result, record(state, status, code, served.log_format, body))
+    wire.add_headers(result, journal_request(state, status, code, served.log_format, body))
     return result
 
 
@@ -273,7 +273,7 @@ def error_reply(exc: Exception, state: RequestState | None) -> Reply:
 ANSWER_MAX = 2048  # bytes of an answer the journal keeps
 
 
-def record(
+def journal_request(
     state: RequestState | None, status: int, code: int | None, log_format: str, answer: bytes | None = None
 ) -> list[tuple[str, str]]:
     """The request's journal entry (API calls) and log line (any call, when asked for or when

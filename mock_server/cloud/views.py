@@ -11,7 +11,7 @@ import functools
 import math
 from datetime import UTC, datetime
 
-from . import things
+from . import shadows, things
 from .access import DeviceView
 from .devices import display_name
 from .models import Device, Share, User
@@ -81,7 +81,7 @@ def share_user_info(user: User | None) -> dict | None:
     return info
 
 
-def share_info(share: Share, device_name: str) -> dict:
+def share_details(share: Share, device_name: str) -> dict:
     """The `shareInfo` of a deviceShareUserList row."""
     return {
         "shareId": share.share_id,
@@ -117,7 +117,7 @@ def share_rows(cloud: Cloud, shares: list[Share]) -> list[dict]:
         device = cloud.devices.get(share.device_key)
         rows.append(
             {
-                "shareInfo": share_info(share, device.name if device else ""),
+                "shareInfo": share_details(share, device.name if device else ""),
                 "userInfo": share_user_info(cloud.users.get(share.recipient_uid or "")),
             }
         )
@@ -257,7 +257,7 @@ BLOCKS = {"1": "deviceData", "2": "customizeTslInfo", "3": "deviceLocateInfo"}
 def business_attributes(cloud: Cloud, device: Device, types: list[str] | None, codes: list[str] | None) -> dict:
     """getDeviceBusinessAttributes data: every block, or those `types` names (others null)."""
     wanted = set(BLOCKS.values()) if not types else {BLOCKS[t] for t in types if t in BLOCKS}
-    state = things.state_of(cloud, device)
+    state = shadows.shadow_of(cloud, device)
     data: dict = {"customizeTslInfo": None, "deviceData": None, "deviceLocateInfo": None}
     if "customizeTslInfo" in wanted:
         data["customizeTslInfo"] = _tsl_info(cloud.products.get(device.pk), state, codes)
@@ -268,7 +268,7 @@ def business_attributes(cloud: Cloud, device: Device, types: list[str] | None, c
     return data
 
 
-def _tsl_info(product: things.Product | None, state: things.DeviceState, codes: list[str] | None) -> list[dict]:
+def _tsl_info(product: things.Product | None, state: shadows.DeviceState, codes: list[str] | None) -> list[dict]:
     """One item per property with a reported value, in the thing model's order."""
     if product is None:
         return []
@@ -291,7 +291,7 @@ def _tsl_info(product: things.Product | None, state: things.DeviceState, codes: 
     return items
 
 
-def _device_data(device: Device, state: things.DeviceState) -> dict:
+def _device_data(device: Device, state: shadows.DeviceState) -> dict:
     """The module's own facts, as the device last reported them; a scenario may state any."""
     signal = int(device.signal_strength) if device.signal_strength.lstrip("-").isdigit() else 0
     data = {

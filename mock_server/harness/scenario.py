@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from ..cloud import things
+from ..cloud import shadows, things
 from ..cloud.models import Device, FailureCause, Family, Settings, Share, ShareStatus, Token, User, UserDomain
 from . import scripts
 from .clock import Clock
@@ -379,13 +379,13 @@ def _device(world: World, entry: dict, t0: int) -> Device:
     if "values" in entry or "deviceData" in entry or "location" in entry:
         # Stated values replace the generated ones: a device reports exactly what its entry says.
         location = entry.get("location")
-        device.state = state = things.DeviceState(device_data=entry.get("deviceData"), location=location)
+        device.shadow = state = shadows.DeviceState(device_data=entry.get("deviceData"), location=location)
         state.located_at = device.bind_time if location else None
         if location:
             state.locations.append((device.bind_time, dict(location)))
         product = world.products.get(device.pk)
         if product is not None and entry.get("values"):
-            things.record(state, things.check_values(product, entry["values"]), device.bind_time)
+            shadows.store_reported(state, things.check_values(product, entry["values"]), device.bind_time)
     return device
 
 

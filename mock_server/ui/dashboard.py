@@ -13,7 +13,7 @@ import segno
 from flask import Blueprint, Flask, Response, current_app, redirect, render_template, request, url_for
 
 from ..api.context import current
-from ..api.control import library_items, state_of
+from ..api.control import library_items, world_state
 from ..api.dispatch import REGISTRY, simulator
 from ..api.hooks import admin_ok
 from ..api.paths import CONTROL_PREFIX
@@ -93,7 +93,7 @@ def _page(template: str, **context: Any) -> str:
 @bp.get("/")
 def world_page() -> str:
     state = current()
-    body = state_of(state.world, state.world_name, SHOWN)
+    body = world_state(state.world, state.world_name, SHOWN)
     fixed = {t["uid"]: t["token"] for t in body["tokens"] if t["kind"] == "access" and t["expiresAt"] is None}
     return _page("world.html", state=body, fixed=fixed, device_control=_has_device_control())
 
