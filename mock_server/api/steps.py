@@ -1,9 +1,11 @@
-"""The steps of one request, as plain functions of the request and the simulator: which
-world it belongs to, the rules that may answer it first, how errors are answered, and the
-journal entry and log line it leaves.
+"""The steps of one request, in their one order (`handle`): CORS, the world it belongs to,
+the admin check or the rules that may answer it first, the answer and its errors, the
+journal entry, log line and warning header; and the one wait-and-resume of a rule's delay
+(`with_waits`).
 
-The Flask hooks (hooks.py) and the RSGI fast path (fastpath.py) both call these, so both
-answer alike; neither holds request logic of its own.
+The Flask app (hooks.py, around its view) and the RSGI fast path (fastpath.py, around an
+endpoint's answer) both run `handle`, so both answer alike; neither holds request logic of
+its own.
 
 A request picks its world with the `X-Mock-Session` header or the `/s/NAME/` path prefix;
 `X-Mock-Scenario` names the scenario a new world starts from.

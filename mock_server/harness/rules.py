@@ -216,7 +216,7 @@ def _device_conditions(m: dict, req: Incoming) -> bool:
     return "property" not in m or m["property"] in _codes(req.params)
 
 
-def refusal(rule: Rule) -> Refusal | None:
+def _refusal(rule: Rule) -> Refusal | None:
     """A `controlFailure` rule as batchControlDevice's `refuse(pk, dk, params)`: the failure
     message for the devices the rule names (every device when it names none), else None."""
     msg = rule.action.get("controlFailure")
@@ -277,7 +277,7 @@ def decide(world: World, req: Incoming) -> Outcome | None:
     if rule is None:
         return None
     action = rule.action
-    warnings = tuple(apply_effects(world, action, req))
+    warnings = tuple(_apply_effects(world, action, req))
     wait = delay_seconds(action["delay"], world.rule_rng) if "delay" in action else 0.0
     if action.get("fault") == "hang":
         wait += world.settings.hang_seconds
@@ -293,11 +293,11 @@ def decide(world: World, req: Incoming) -> Outcome | None:
         fault=action.get("fault"),
         disconnect=bool(action.get("disconnect")),
         warnings=warnings,
-        refuse=refusal(rule),
+        refuse=_refusal(rule),
     )
 
 
-def apply_effects(world: World, action: dict, req: Incoming) -> list[str]:
+def _apply_effects(world: World, action: dict, req: Incoming) -> list[str]:
     """The rule's effects on the world, before the request is handled. Returns warnings."""
     warnings = []
     if action.get("advanceClock"):
