@@ -326,6 +326,19 @@ def test_any_fault_on_publish_loses_the_message(world):
     assert owner.received() == [] and world.values() == before
 
 
+@pytest.mark.parametrize("dedicated", [False, True], ids=["http-port", "mqtt-port"])
+def test_a_disconnect_on_subscribe_cuts_the_connection_after_the_suback(server, world, dedicated):
+    world.control("POST", "/rules", {"match": {"mqtt": "subscribe", "topic": "bus_$"}, "action": {"disconnect": True}})
+    if dedicated:
+        owner = RealtimeClient(f"ws://127.0.0.1:{server.mqtt_port}/s/{world.name}/ws/v2", "owner-token")
+        world.clients.append(owner)
+    else:
+        owner = world.connect("owner-token")
+    assert owner.subscribe(DOWN + "ack_") == [1] and not owner.disconnected.is_set()
+    assert owner.subscribe(DOWN + "bus_") == [1]  # granted, then cut
+    assert owner.disconnected.wait(5)
+
+
 def test_warnings_from_a_rules_effects_reach_the_realtime_journal(world):
     world.control("POST", "/rules", {"match": {"mqtt": "connect"}, "action": {"expireShare": True}})
     assert world.connect("owner-token").connack == 0  # an effect alone answers nothing

@@ -331,6 +331,8 @@ class Hub:
             await asyncio.sleep(outcome.wait)
         if outcome is not None and outcome.answers:
             allowed = False
+        if outcome is not None and outcome.disconnect:
+            connection.writer.cut_after_suback = True
         fields = {**ruled(outcome), "code": 0 if allowed else 0x80}
         self.journal(world, connection, "subscribe", topic=topic_filter, **fields)
         return allowed
