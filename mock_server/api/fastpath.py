@@ -2,7 +2,7 @@
 
 Flask's per-request machinery (contexts, URL matching, hooks, Response objects) cost more than
 the simulated cloud itself; this path skips it for the endpoints declared with `endpoint(...)`
-(dispatch.REGISTRY), at their exact method and path, optionally under `/s/NAME/`. It runs the
+(declare.registry()), at their exact method and path, optionally under `/s/NAME/`. It runs the
 same steps as the Flask app (steps.py, dispatch.answer) on a plain Werkzeug Request, so the
 answers are byte for byte the same (tests/test_fastpath.py holds that). Anything else (the
 control API, HEAD and OPTIONS, unknown paths, oversized bodies) goes to Flask.
@@ -18,7 +18,8 @@ from werkzeug.wrappers import Request
 from ..harness.rules import Outcome
 from ..harness.worlds import session_path
 from . import steps
-from .dispatch import REGISTRY, EndpointDoc, answer
+from .declare import Endpoint, registry
+from .dispatch import answer
 from .envelope import Reply, to_response
 from .faults import DroppedOnPurpose
 from .paths import split_session
@@ -34,7 +35,7 @@ class FastPath:
         self.max_body: int | None = config["MAX_CONTENT_LENGTH"]
         self.served = steps.Served.of(app)
         served = {rule.rule for rule in app.url_map.iter_rules()}
-        self.table = {(doc.method, doc.path): doc for doc in REGISTRY if doc.path in served}
+        self.table = {(doc.method, doc.path): doc for doc in registry() if doc.path in served}
 
         class FastRequest(Request):  # the limits Flask's Request takes from the app's config
             max_content_length = config["MAX_CONTENT_LENGTH"]
@@ -48,14 +49,14 @@ class FastPath:
         """A fast path for the simulator's app; None for any other app."""
         return cls(app) if isinstance(app, Flask) and "mock_server" in app.extensions else None
 
-    def lookup(self, method: str, path: str, body: bytes) -> EndpointDoc | None:
+    def lookup(self, method: str, path: str, body: bytes) -> Endpoint | None:
         """The endpoint this path answers, or None when Flask should."""
         doc = self.table.get((method, session_path(path)[1]))
         if doc is None or (self.max_body is not None and len(body) > self.max_body):
             return None
         return doc
 
-    async def serve(self, doc: EndpointDoc, environ: dict) -> tuple[int, list[tuple[str, str]], bytes | None]:
+    async def serve(self, doc: Endpoint, environ: dict) -> tuple[int, list[tuple[str, str]], bytes | None]:
         """Status, headers and body (None: drop the connection) of one request."""
         split_session(environ)
         req = self.request_class(environ)

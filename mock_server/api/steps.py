@@ -14,6 +14,7 @@ A request picks its world with the `X-Mock-Session` header or the `/s/NAME/` pat
 from __future__ import annotations
 
 import asyncio
+import functools
 import hmac
 import logging
 import time
@@ -33,7 +34,7 @@ from ..harness.scenario import ScenarioInvalid, ScenarioNotFound
 from ..harness.worlds import DEFAULT_WORLD, BadSession, Simulator
 from .context import RequestState
 from .cors import cors
-from .dispatch import REGISTRY
+from .declare import REGISTRY
 from .envelope import Reply, render, render_error, render_http_error
 from .faults import fault
 from .paths import PUBLIC_CONTROL, SESSION, is_control
@@ -234,17 +235,16 @@ def incoming(state: RequestState) -> Incoming:
     )
 
 
-# Endpoints whose device parameters are not pk and dk. The endpoint declaration carries this
-# (`devices=`) once it lands; `device_names` then reads it from there.
-_DEVICE_NAMES = {"deviceEventList": ("productKey", "deviceKey")}
-
-
 def device_names(path: str) -> tuple[str, str] | None:
-    """The parameters that name a device on the endpoint at `path` (for rules' pk and dk)."""
-    doc = next((d for d in REGISTRY if d.path == path), None)
-    if doc is None:
-        return DEVICE_NAMES
-    return getattr(doc, "devices", _DEVICE_NAMES.get(doc.name, DEVICE_NAMES))
+    """The parameters that name a device on the endpoint at `path`, as its declaration says
+    (`devices=`), for rules' pk and dk; pk and dk on a path no endpoint declares (a stub)."""
+    return _declared_devices(len(REGISTRY)).get(path, DEVICE_NAMES)
+
+
+@functools.lru_cache(maxsize=1)
+def _declared_devices(declared: int) -> dict[str, tuple[str, str] | None]:
+    """By path, once per size of the registry (endpoint modules are imported once)."""
+    return {ep.path: ep.devices for ep in REGISTRY[:declared]}
 
 
 def safe_params(state: RequestState) -> dict:

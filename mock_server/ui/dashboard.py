@@ -14,7 +14,8 @@ from flask import Blueprint, Flask, Response, current_app, redirect, render_temp
 
 from ..api.context import current
 from ..api.control import library_items, world_state
-from ..api.dispatch import REGISTRY, simulator
+from ..api.declare import registry
+from ..api.dispatch import simulator
 from ..api.hooks import admin_ok
 from ..api.paths import CONTROL_PREFIX
 from ..api.steps import ADMIN_COOKIE
@@ -126,7 +127,7 @@ def rules_page() -> str:
     world = current().world
     with world.lock:
         rules = [r.to_dict() for r in world.rules.rules]
-    endpoints = sorted({doc.name for doc in REGISTRY})
+    endpoints = sorted({doc.name for doc in registry()})
     return _page(
         "rules.html",
         rules=rules,
