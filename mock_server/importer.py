@@ -255,6 +255,7 @@ class Builder:
                 shares.append(self._received_share(device, received.index(device), len(received)))
             else:
                 shares += self._given_shares(device)
+        families = self._families()  # before the users: members are users too
         spec: dict[str, Any] = {
             "name": f"imported-{self.uid}",
             "description": f"The account {self.login.email or self.login.phone} ({self.uid}) as "
@@ -263,7 +264,6 @@ class Builder:
             "userDomains": [self._domain(d) for d in self.domains],
             "users": list(self.users.values()),
         }
-        families = self._families()
         for name, section in (("families", families), ("products", product_specs), ("devices", devices),
                               ("shares", shares)):  # fmt: skip
             if section:
