@@ -21,12 +21,6 @@ def import_from(base: str, *args: str):
     return run_cli("import", "--from", base, *args)
 
 
-def all_devices(server: Running, token: str) -> list[dict]:
-    body = server.api("GET", "userDeviceList", token, page=1, pageSize=100)
-    assert body["code"] == 200, body
-    return body["data"]["list"]
-
-
 def answers(server: Running, token: str) -> dict:
     """The three answers the import promises to keep, for every device the user sees."""
     devices = server.api("GET", "userDeviceList", token, page=1, pageSize=100)
@@ -207,3 +201,13 @@ def test_families_are_skipped_where_home_mode_is_off(cloud):
     assert done.returncode == 0, done.stderr
     assert "families: skipped (5635" in done.stderr
     assert "families" not in yaml.safe_load(done.stdout)
+
+
+def test_every_page_of_a_long_device_list_is_read(cloud):
+    spec = {"extends": "default", "devices": [{"generate": 130, "owner": "C1001", "pk": "p11u6t"}]}
+    assert cloud.request("PUT", "/s/many/_mock/scenario", {"scenario": spec})[0] == 200
+    total = cloud.request("GET", "/s/many/v2/binding/enduserapi/userDeviceList", headers={"Authorization": "owner-token"})
+    assert total[1]["data"]["total"] == 135
+    done = import_from(f"{cloud.base}/s/many", *OLIVIA)
+    assert done.returncode == 0, done.stderr
+    assert len(yaml.safe_load(done.stdout)["devices"]) == 135 and "device 135/135" in done.stderr
