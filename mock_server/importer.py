@@ -117,7 +117,7 @@ class Client:
 
 def _reason(err: Any) -> str:
     if isinstance(err, ssl.SSLCertVerificationError):
-        return err.verify_message or str(err)
+        return f"{err.verify_message or err} (a CA of your own: --ca-file)"
     if isinstance(err, ssl.SSLError):
         return err.reason or str(err)
     if isinstance(err, OSError) and err.strerror:

@@ -162,7 +162,7 @@ def test_tls_failure_is_one_line_and_a_trusted_ca_works(tmp_path):
         server.stop()
     line = _one_line_failure(untrusted)
     assert line.startswith(f"mock-server import: TLS failure talking to 127.0.0.1:{server.port}: "), line
-    assert "certificate" in line
+    assert line.endswith("certificate (a CA of your own: --ca-file)")
     assert trusted.returncode == 0, trusted.stderr
 
 
