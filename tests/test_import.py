@@ -211,3 +211,17 @@ def test_every_page_of_a_long_device_list_is_read(cloud):
     done = import_from(f"{cloud.base}/s/many", *OLIVIA)
     assert done.returncode == 0, done.stderr
     assert len(yaml.safe_load(done.stdout)["devices"]) == 135 and "device 135/135" in done.stderr
+
+
+def test_reported_at_gives_each_value_its_time_and_names_only_stated_values():
+    from mock_server.harness.scenario import Scenario, ScenarioInvalid
+
+    lamp = {**LAMP, "owner": "C1001", "bound": 1_700_000_000_000, "values": {"switch": True, "brightness": 5},
+            "reportedAt": {"brightness": 1_700_000_100_000}}  # fmt: skip
+    world = Scenario.from_spec({"extends": "products", "users": [{"uid": "C1001"}], "devices": [lamp]}).build()
+    state = world.devices[("p11u5w", "LAMP00000001")].state
+    assert state.reported_at == {"switch": 1_700_000_000_000, "brightness": 1_700_000_100_000}
+    with pytest.raises(ScenarioInvalid) as refused:
+        Scenario.from_spec({"extends": "products", "users": [{"uid": "C1001"}],
+                            "devices": [{**lamp, "reportedAt": {"colour_temp": 1}}]}, "x.yaml")  # fmt: skip
+    assert refused.value.problems == ["x.yaml: devices[0].reportedAt.colour_temp: states no value of this code"]
