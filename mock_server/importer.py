@@ -53,8 +53,14 @@ class Client:
 
     def __init__(self, base: str, ca_file: str | None = None) -> None:
         self.base = base.rstrip("/")
-        self.host = urllib.parse.urlsplit(self.base).netloc or self.base
-        self.context = ssl.create_default_context(cafile=ca_file) if ca_file else None
+        parts = urllib.parse.urlsplit(self.base)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ImportFailed(f"--from {base}: not an http:// or https:// URL")
+        self.host = parts.netloc
+        try:
+            self.context = ssl.create_default_context(cafile=ca_file) if ca_file else None
+        except (OSError, ssl.SSLError) as err:
+            raise ImportFailed(f"--ca-file {ca_file}: {_reason(err)}") from None
         self.token: str | None = None
         self.calls = 0
 
@@ -166,7 +172,7 @@ class Account:
 def read_account(client: Client, progress) -> Account:
     account = Account(profile=client.data("GET", ENDUSER + "userInfo") or {})
     progress(f"signed in as {account.profile.get('uid')} ({account.profile.get('nikeName') or 'no nickname'})")
-    rows = client.pages(BINDING + "userDeviceList")
+    rows = [r for r in client.pages(BINDING + "userDeviceList") if r.get("productKey") and r.get("deviceKey")]
     progress(f"{len(rows)} device(s)")
     for i, row in enumerate(rows, start=1):
         pk, dk = row["productKey"], row["deviceKey"]
@@ -495,12 +501,16 @@ def run_import(login: Login, keep_password: bool = False, progress=None) -> tupl
     client = Client(login.base, login.ca_file)
     started = time.monotonic()
     tokens = sign_in(client, login)
-    account = read_account(client, progress)
-    if not account.profile.get("uid"):
-        raise ImportFailed("userInfo answered no uid")
-    creds = own_credentials(login, tokens, keep_password)
-    builder = Builder(account, login, creds)
-    spec = builder.build()
+    try:
+        account = read_account(client, progress)
+        if not account.profile.get("uid"):
+            raise ImportFailed("userInfo answered no uid")
+        creds = own_credentials(login, tokens, keep_password)
+        builder = Builder(account, login, creds)
+        spec = builder.build()
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        # An answer of another shape than this API's (a proxy, another service at that URL).
+        raise ImportFailed(f"an answer of an unexpected shape ({type(exc).__name__}: {exc})") from None
     for line in builder.warnings:
         progress(f"warning: {line}")
     progress(f"read in {time.monotonic() - started:.2f} s with {client.calls} calls")

@@ -138,6 +138,10 @@ def test_an_unreachable_host_is_one_line():
     port = free_port()
     line = _one_line_failure(import_from(f"http://127.0.0.1:{port}", *OLIVIA))
     assert line == f"mock-server import: cannot reach 127.0.0.1:{port}: Connection refused"
+    not_http = _one_line_failure(import_from(f"ftp://127.0.0.1:{port}", *OLIVIA))
+    assert not_http == f"mock-server import: --from ftp://127.0.0.1:{port}: not an http:// or https:// URL"
+    no_ca = _one_line_failure(import_from(f"https://127.0.0.1:{port}", *OLIVIA, "--ca-file", "/no/such/ca.pem"))
+    assert no_ca == "mock-server import: --ca-file /no/such/ca.pem: No such file or directory"
 
 
 def test_a_phone_login_signs_the_international_code(cloud):
