@@ -229,3 +229,10 @@ def test_reported_at_gives_each_value_its_time_and_names_only_stated_values():
         Scenario.from_spec({"extends": "products", "users": [{"uid": "C1001"}],
                             "devices": [{**lamp, "reportedAt": {"colour_temp": 1}}]}, "x.yaml")  # fmt: skip
     assert refused.value.problems == ["x.yaml: devices[0].reportedAt.colour_temp: states no value of this code"]
+
+
+def test_an_answer_of_another_shape_is_one_line(cloud):
+    rule = {"match": {"endpoint": "userDeviceList"}, "action": {"code": 200, "data": "not a page"}}
+    assert cloud.request("POST", "/s/odd/_mock/rules", rule)[0] == 201
+    line = _one_line_failure(import_from(f"{cloud.base}/s/odd", *OLIVIA))
+    assert line.startswith("mock-server import: an answer of an unexpected shape (AttributeError: "), line
