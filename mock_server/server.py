@@ -15,6 +15,7 @@ import os
 import resource
 import signal
 import socket
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -69,7 +70,7 @@ def serve(
     sock: socket.socket | None = None,
 ) -> None:
     """Serve the app that `make_app` builds on host:port (or on `sock`, from `listen`) until
-    SIGINT or SIGTERM; the RSGI hooks of the app object run in this process."""
+    SIGINT or SIGTERM, then exit; the RSGI hooks of the app object run in this process."""
     from .rsgi import RSGIBridge
 
     def make_target() -> Any:
@@ -88,10 +89,16 @@ def serve_rsgi(
     sock: socket.socket | None = None,
 ) -> None:
     """Serve the RSGI target `make_target` builds as the simulator is served (`make bench`
-    serves its bare-handler limit so), on host:port or `sock`, until SIGINT or SIGTERM."""
+    serves its bare-handler limit so), on host:port or `sock`, until SIGINT or SIGTERM; then
+    the process exits (status 0)."""
     sock = sock or listen(host, port)
     server = _embedded_server(sock, host, port, log_level, cert, key)
     asyncio.run(_run(server, make_target()))
+    # Stopped, and the state saved. Python's own finalization would now race granian's runtime
+    # threads, which then panic ("panic in a function that cannot unwind") on every other stop.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _embedded_server(sock: socket.socket, host: str, port: int, log_level: str, cert: str | None, key: str | None):
