@@ -155,6 +155,7 @@ def run(args: argparse.Namespace) -> int:
     except PortInUse as exc:
         _refuse(str(exc))
         return 1
+    args.port = sock.getsockname()[1]  # --port 0: the free port the system picked, in the banner too
     urls = reachable_urls(args.host, args.port, "https" if cert else "http")
     extra = []
     if ca:
