@@ -249,7 +249,8 @@ class QuectelMock:
         """A paho-mqtt client signed in to this world's realtime channel as `token`'s user,
         subscribed to `subscribe` (topics or device suffixes via `topic()`), collecting what
         arrives: `.wait_for("bus_")`, `.messages`, `.publish(...)`, `.connack`. Closed after
-        the test. Needs paho-mqtt."""
+        the test. paho-mqtt comes with the package (a dependency, so this works on a plain
+        install)."""
         from .realtime.client import RealtimeClient
 
         client = RealtimeClient(self.realtime_url, token, client_id=client_id)

@@ -87,7 +87,7 @@ def test_the_activity_is_really_in_the_state_file():
 def test_a_delayed_write_lands_after_a_restore():
     world = busy_world("default")
     restored = round_trip(world)
-    state = restored.devices[LAMP].state
+    state = restored.devices[LAMP].shadow
     assert state.desired == {"brightness": 42}
     restored.clock.advance(WRITE_DELAY)
     restored.catch_up()

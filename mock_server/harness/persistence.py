@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from ..cloud import things
+from ..cloud import shadows, things
 from ..cloud.control import Cached
 from ..cloud.models import (
     Device,
@@ -102,7 +102,7 @@ def load_world(data: dict) -> World:
     for item in data["devices"]:
         state = item.pop("state", None)
         device = Device(**item)
-        device.state = None if state is None else _load_state(state)
+        device.shadow = None if state is None else _load_state(state)
         world.add_device(device)
     for item in data["families"]:
         world.add_family(Family(**{**item, "members": set(item["members"])}))
@@ -130,7 +130,7 @@ def load_world(data: dict) -> World:
 
 
 def _device(device: Device) -> dict:
-    return {**_record(device, ("rendered", "state")), "state": _device_state(device.state)}
+    return {**_record(device, ("shadow",)), "state": _device_state(device.shadow)}
 
 
 def _product(product: things.Product) -> dict:
@@ -149,7 +149,7 @@ def _product(product: things.Product) -> dict:
 _HISTORIES = ("history", "events", "locations")
 
 
-def _device_state(state: things.DeviceState | None) -> dict | None:
+def _device_state(state: shadows.DeviceState | None) -> dict | None:
     if state is None:
         return None
     data = _record(state)
@@ -159,9 +159,9 @@ def _device_state(state: things.DeviceState | None) -> dict | None:
     return data
 
 
-def _load_state(data: dict) -> things.DeviceState:
+def _load_state(data: dict) -> shadows.DeviceState:
     skip = (*_HISTORIES, "cached")
-    state = things.DeviceState(**{k: v for k, v in data.items() if k not in skip})
+    state = shadows.DeviceState(**{k: v for k, v in data.items() if k not in skip})
     for name in _HISTORIES:
         getattr(state, name).extend(tuple(item) for item in data.get(name, []))
     state.cached = [Cached(**command) for command in data.get("cached", [])]
