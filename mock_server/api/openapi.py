@@ -16,6 +16,7 @@ from werkzeug.routing import Rule
 from .. import __version__
 from ..harness import scenario_schema as ss
 from .control_schemas import STATIC, Operation, operation_of
+from .paths import is_control
 
 
 def _spec(title: str, description: str, field_types=None, **options) -> APISpec:
@@ -89,7 +90,6 @@ def _rewrite_refs(node):
 SESSION_PARAMS = [
     {"name": "X-Mock-Session", "in": "header", "schema": {"type": "string"}, "description": "the world to act on"},
 ]
-CONTROL_PREFIX = "/_mock/"  # the control API's routes and the dashboard's: all documented
 _ROUTE_ARGUMENT = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")  # <pk>, <path:name>
 _control_documents: weakref.WeakKeyDictionary[Flask, dict] = weakref.WeakKeyDictionary()
 
@@ -106,7 +106,7 @@ def control_document(app: Flask) -> dict:
 def control_operations(app: Flask) -> Iterator[tuple[Rule, str, Operation | None]]:
     """(route, method, its declared operation or None) for every /_mock route of the app."""
     for rule in app.url_map.iter_rules():
-        if not rule.rule.startswith(CONTROL_PREFIX):
+        if not is_control(rule.rule):  # the control API's routes and the dashboard's
             continue
         view = app.view_functions[rule.endpoint]
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
