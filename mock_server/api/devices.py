@@ -19,13 +19,15 @@ def user_device_list(call: Call) -> dict:
     params = call.params
     page = params["page"] or params["pageNumber"] or params["pageNum"] or 1
     items = devices.user_device_list(call.world, call.user, params)
-    return views.page_info(items, page, params["pageSize"], partial(views.device_details, call.world))
+    render = partial(views.device_details, call.world, viewer=call.user.uid)
+    return views.page_info(items, page, params["pageSize"], render)
 
 
 @endpoint(bp, "GET", "deviceInfo", s.DeviceInfoParams, data="DeviceDetails")
 def device_info(call: Call) -> dict:
     """One device, by pk and dk or by share code."""
-    return views.device_details(call.world, devices.device_info(call.world, call.user, call.params))
+    view = devices.device_info(call.world, call.user, call.params)
+    return views.device_details(call.world, view, viewer=call.user.uid)
 
 
 @endpoint(bp, "DELETE", "unbundlingDeviceDk", s.UnbindParams, data="Binding")
