@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .access import DeviceView, family_holding, find_view, still_placed
+from .access import DeviceView, find_view, still_placed
 from .devices import display_name
 from .errors import QuectelError
 from .models import (
@@ -367,7 +367,7 @@ def set_room_sort(cloud: Cloud, user: User, *, roomSortList: list) -> dict:
         family, member, room = _room_of(cloud, user, frid)
         _not_regular(member, 6049)
         targets.append((family, room, sort))
-    for family, room, sort in targets:
+    for _family, room, sort in targets:
         room.sort = sort
     for family in {id(f): f for f, _, _ in targets}.values():
         family.rooms.sort(key=lambda r: r.sort)
