@@ -55,9 +55,7 @@ def test_a_rule_on_a_pk_fails_every_device_of_the_product():
 
 
 def test_a_rule_on_a_property_fails_only_commands_touching_it():
-    api = rule_api(
-        {"property": "child_lock", "pk": "p11u6t"}, {"controlFailure": "Child lock is managed by the installer"}
-    )
+    api = rule_api({"property": "child_lock", "pk": "p11u6t"}, {"controlFailure": "Child lock is managed by the installer"})
     assert outcome(control(api, [{"switch": True}])) == (["LAMP00000001", "PLUG00000001"], [])
     ok, failed = outcome(control(api, [{"child_lock": True}], devices=(PLUG,)))
     assert ok == [] and failed == [("PLUG00000001", "Child lock is managed by the installer")]
@@ -93,10 +91,7 @@ def test_rules_added_at_run_time_and_their_checks():
     answer = api.client.post("/_mock/rules", json={"match": {"endpoint": "batchControlDevice", "property": "switch"},
                                                    "action": {"controlFailure": "Relay stuck"}})  # fmt: skip
     assert answer.status_code == 201
-    assert outcome(control(api, [{"switch": True}]))[1] == [
-        ("LAMP00000001", "Relay stuck"),
-        ("PLUG00000001", "Relay stuck"),
-    ]
+    assert outcome(control(api, [{"switch": True}]))[1] == [("LAMP00000001", "Relay stuck"), ("PLUG00000001", "Relay stuck")]
 
 
 @pytest.fixture(scope="module")

@@ -224,11 +224,7 @@ def test_the_dashboards_templates_and_assets_ship_in_the_package():
     config.read(root / "setup.cfg")
     globs = [g.strip() for g in config["options.package_data"]["mock_server.ui"].split(",")]
     ui = root / "mock_server" / "ui"
-    files = [
-        p.relative_to(ui).as_posix()
-        for p in ui.rglob("*")
-        if p.is_file() and p.suffix != ".py" and "__pycache__" not in p.parts
-    ]
+    files = [p.relative_to(ui).as_posix() for p in ui.rglob("*") if p.is_file() and p.suffix != ".py" and "__pycache__" not in p.parts]
     assert files and all(any(fnmatch(f, g) for g in globs) for f in files), files
 
 

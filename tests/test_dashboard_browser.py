@@ -71,9 +71,7 @@ def test_a_share_code_made_in_the_page_scans_back_to_the_same_code(browser, serv
 
 def test_advancing_the_clock_from_the_page_expires_a_share(browser, server):
     server.request("POST", "/s/clock/_mock/clock", {"freeze": True})
-    status, share = server.request(
-        "POST", "/s/clock/_mock/shares", {"pk": "p11u5w", "dk": "LAMP00000001", "acceptingExpireAt": "+30m"}
-    )
+    status, share = server.request("POST", "/s/clock/_mock/shares", {"pk": "p11u5w", "dk": "LAMP00000001", "acceptingExpireAt": "+30m"})
     assert status == 201
     open_page(browser, server.base + "/s/clock/_mock/ui/")
     card = css(browser, f'article.share[data-code="{share["code"]}"]')
@@ -85,12 +83,7 @@ def test_advancing_the_clock_from_the_page_expires_a_share(browser, server):
 
 
 def test_expire_now_and_end_from_the_page(browser, server):
-    codes = [
-        server.request("POST", "/s/acts/_mock/shares", {"pk": "p11u5w", "dk": "LAMP00000001", "coverMark": 2})[1][
-            "code"
-        ]
-        for _ in range(2)
-    ]
+    codes = [server.request("POST", "/s/acts/_mock/shares", {"pk": "p11u5w", "dk": "LAMP00000001", "coverMark": 2})[1]["code"] for _ in range(2)]
     open_page(browser, server.base + "/s/acts/_mock/ui/")
     click_and_reload(browser, css(browser, f'article.share[data-code="{codes[0]}"] button[data-call$="/expire"]'))
     click_and_reload(browser, css(browser, f'article.share[data-code="{codes[1]}"] button[data-call^="DELETE"]'))
@@ -187,18 +180,14 @@ def test_on_a_server_without_streaming_the_journal_still_goes_live(browser):
         browser.execute_script("window.samePage = true")
         for token in ("owner-token", "recipient-token"):
             _call(server, "/v2/enduser/enduserapi/userInfo", token)
-        rows = wait_for(
-            browser, lambda d: len(css_all(d, "#journal details.entry")) == 2 and css_all(d, "#journal details.entry")
-        )
+        rows = wait_for(browser, lambda d: len(css_all(d, "#journal details.entry")) == 2 and css_all(d, "#journal details.entry"))
         assert [r.text.split()[-1] for r in rows] == ["C1002", "C1001"]  # newest first, each once
         assert browser.execute_script("return window.samePage") is True
         seconds = int(time.time()) + 600  # a timestamp in seconds: answered, with a warning
         req = urllib.request.Request(f"{server.base}/v2/binding/enduserapi/shareInfo?pk=p11u5w&dk=LAMP00000001&acceptingExpireAt={seconds}",
                                      data=b"", headers={"Authorization": "owner-token"})  # fmt: skip
         urllib.request.urlopen(req, timeout=10).read()
-        row = wait_for(
-            browser, lambda d: len(css_all(d, "#journal details.entry")) == 3 and css(d, "#journal details.entry")
-        )
+        row = wait_for(browser, lambda d: len(css_all(d, "#journal details.entry")) == 3 and css(d, "#journal details.entry"))
         assert "warning" in row.text
         row.click()
         assert f"acceptingExpireAt={seconds} looks like seconds" in row.find_element("css selector", "ul.warnings").text

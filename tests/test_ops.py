@@ -167,9 +167,7 @@ def test_json_request_log(tmp_path):
 def test_a_restored_world_keeps_its_scenario_when_a_rule_has_a_window(tmp_path):
     # The rule's `window: {from: ...}` must be stored as written, or the scenario fails to
     # validate on the way back in and the restored world loses it (and resets go elsewhere).
-    app = app_with(
-        {"rules": [{"match": {"endpoint": "shareInfo", "window": {"from": "+1h"}}, "action": {"code": 5134}}]}
-    )
+    app = app_with({"rules": [{"match": {"endpoint": "shareInfo", "window": {"from": "+1h"}}, "action": {"code": 5134}}]})
     path = tmp_path / "worlds.json"
     write_state(path, app.extensions["mock_server"].worlds)
     restored = read_state(path)["default"]

@@ -150,19 +150,8 @@ def test_a_json_write_attr_is_acknowledged_with_its_msg_id_and_reported(world):
     owner = world.connect("owner-token")
     owner.subscribe(DOWN + "bus_", DOWN + "ack_")
     kv = json.dumps([{"switch": True, "brightness": 40}])
-    owner.publish(
-        UP + "sys_",
-        {
-            "msgId": 4711,
-            "productKey": LAMP[0],
-            "deviceKey": LAMP[1],
-            "type": "WRITE-ATTR",
-            "kv": kv,
-            "cacheTime": 0,
-            "isCache": False,
-            "isCover": False,
-        },
-    )
+    owner.publish(UP + "sys_", {"msgId": 4711, "productKey": LAMP[0], "deviceKey": LAMP[1], "type": "WRITE-ATTR",
+                                "kv": kv, "cacheTime": 0, "isCache": False, "isCover": False})
     [ack] = owner.wait_for("ack_")
     assert ack.json["msgId"] == 4711 and ack.json["data"]["kv"] == {"switch": True, "brightness": 40}
     assert kv_of(owner.wait_for("bus_")) == [{"switch": True, "brightness": 40}]
@@ -268,14 +257,10 @@ def test_a_bad_message_gets_a_sys_error_changes_nothing_and_disturbs_no_one(worl
 
 
 def test_rules_refuse_a_connect_with_4_and_a_subscribe(world):
-    world.control(
-        "POST",
-        "/rules",
-        [
-            {"match": {"mqtt": "connect", "uid": "C1002"}, "action": {"code": 4}},
-            {"match": {"mqtt": "subscribe", "topic": "ack_$"}, "action": {"code": 128}},
-        ],
-    )
+    world.control("POST", "/rules", [
+        {"match": {"mqtt": "connect", "uid": "C1002"}, "action": {"code": 4}},
+        {"match": {"mqtt": "subscribe", "topic": "ack_$"}, "action": {"code": 128}},
+    ])
     assert world.connect("recipient-token").connack == 4
     owner = world.connect("owner-token")
     assert owner.subscribe(DOWN + "bus_", DOWN + "ack_") == [1, 128]
@@ -283,14 +268,9 @@ def test_rules_refuse_a_connect_with_4_and_a_subscribe(world):
 
 def test_the_recipients_connection_drops_after_3_reports(world):
     world.share_lamp_with_rui()
-    world.control(
-        "POST",
-        "/rules",
-        {
-            "match": {"mqtt": "deliver", "uid": "C1002", "topic": "/bus_$", "nth": 3},
-            "action": {"disconnect": True},
-        },
-    )
+    world.control("POST", "/rules", {
+        "match": {"mqtt": "deliver", "uid": "C1002", "topic": "/bus_$", "nth": 3}, "action": {"disconnect": True},
+    })
     owner, rui = world.connect("owner-token"), world.connect("recipient-token")
     for client in (owner, rui):
         client.subscribe(DOWN + "bus_")
@@ -302,14 +282,10 @@ def test_the_recipients_connection_drops_after_3_reports(world):
 
 
 def test_a_rule_withholds_the_ack_and_another_delays_reports(world):
-    world.control(
-        "POST",
-        "/rules",
-        [
-            {"match": {"mqtt": "deliver", "topic": "ack_$", "dk": LAMP[1]}, "action": {"fault": "drop"}},
-            {"match": {"mqtt": "deliver", "topic": "bus_$"}, "action": {"delay": "800ms"}},
-        ],
-    )
+    world.control("POST", "/rules", [
+        {"match": {"mqtt": "deliver", "topic": "ack_$", "dk": LAMP[1]}, "action": {"fault": "drop"}},
+        {"match": {"mqtt": "deliver", "topic": "bus_$"}, "action": {"delay": "800ms"}},
+    ])
     owner = world.connect("owner-token")
     owner.subscribe(DOWN + "bus_", DOWN + "ack_")
     sent = time.monotonic()
@@ -344,11 +320,9 @@ def test_sessions_and_messages_are_in_the_journal_and_the_state(world):
 def test_the_dedicated_port_answers_the_mqtt_subprotocol_and_serves_the_same_worlds(server, world):
     port = server.mqtt_port
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-        sock.sendall(
-            b"GET /ws/v2 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-            b"Sec-WebSocket-Protocol: mqtt\r\n\r\n"
-        )
+        sock.sendall(b"GET /ws/v2 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                     b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                     b"Sec-WebSocket-Protocol: mqtt\r\n\r\n")
         head = sock.recv(4096).decode().lower()
     assert head.startswith("http/1.1 101") and "sec-websocket-protocol: mqtt" in head
     client = RealtimeClient(f"ws://127.0.0.1:{port}/ws/v2", "owner-token", headers={"X-Mock-Session": world.name})
@@ -361,10 +335,8 @@ def test_the_dedicated_port_answers_the_mqtt_subprotocol_and_serves_the_same_wor
 def test_an_unknown_websocket_path_is_404_and_no_mqtt_turns_the_channel_off():
     def upgrade(port: int, path: str) -> str:
         with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-            sock.sendall(
-                f"GET {path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
-            )
+            sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".encode())
             return sock.recv(4096).decode().split("\r\n", 1)[0]
 
     off = Running("--no-mqtt")
@@ -386,8 +358,7 @@ def test_ttlv_codec_reads_and_writes_the_documented_bytes():
     lamp = Scenario.load("default").build().products["p11u5w"]
     assert ttlv.encode_frame(1, ttlv.READ_ALL) == bytes.fromhex("AAAA00051200010011")
     assert ttlv.encode_frame(2, ttlv.WRITE, ttlv.encode_fields(lamp, {"switch": True})) == bytes.fromhex(
-        "AAAA00071E000200130009"
-    )
+        "AAAA00071E000200130009")
     frame = ttlv.decode_frame(bytes.fromhex("AA AA 00 09 78 00 03 00 13 00 12 00 50"))
     assert (frame.packet_id, frame.cmd) == (3, ttlv.WRITE)
     assert ttlv.decode_fields(lamp, frame.payload) == {"brightness": 80}
@@ -476,15 +447,8 @@ def test_wss_with_the_servers_certificate_on_both_ports(tmp_path):
 
     tls_dir = tmp_path / "tls"
     mqtt_port = _port()
-    server = Running(
-        "--tls",
-        "--tls-dir",
-        str(tls_dir),
-        "--mqtt-port",
-        str(mqtt_port),
-        scheme="https",
-        context=ssl._create_unverified_context(),
-    )
+    server = Running("--tls", "--tls-dir", str(tls_dir), "--mqtt-port", str(mqtt_port),
+                     scheme="https", context=ssl._create_unverified_context())
     try:
         trusted = ssl.create_default_context(cafile=str(tls_dir / "ca.pem"))
         for port in (server.port, mqtt_port):
@@ -516,9 +480,8 @@ def test_a_wildcard_subscription_carries_only_the_users_own_devices(world):
 @pytest.mark.parametrize("ending", ["recipient leaves", "expiry on the clock", "owner unbinds"])
 def test_every_way_a_share_ends_stops_the_recipients_stream_at_once(world, ending):
     expires = world.control("GET", "/clock")["now"] + 3_600_000
-    answer = world.api(
-        "POST", "shareByUid", "owner-token", pk=LAMP[0], dk=LAMP[1], shareUid="C1002", sharingExpireAt=expires
-    )
+    answer = world.api("POST", "shareByUid", "owner-token", pk=LAMP[0], dk=LAMP[1], shareUid="C1002",
+                       sharingExpireAt=expires)
     assert answer["code"] == 200, answer
     owner, rui = world.connect("owner-token"), world.connect("recipient-token")
     for client in (owner, rui):
@@ -539,20 +502,10 @@ def test_every_way_a_share_ends_stops_the_recipients_stream_at_once(world, endin
 
 
 def test_a_scenario_script_on_the_clock_publishes_onl_and_reports_with_no_request(world):
-    world.control(
-        "PUT",
-        "/scenario",
-        {
-            "scenario": {
-                "extends": "default",
-                "clock": {"frozen": True},
-                "scripts": [
-                    {"device": {"pk": LAMP[0], "dk": LAMP[1]}, "at": "+2h", "online": False},
-                    {"device": {"pk": LAMP[0], "dk": LAMP[1]}, "property": "brightness", "every": "30m", "set": 15},
-                ],
-            }
-        },
-    )
+    world.control("PUT", "/scenario", {"scenario": {"extends": "default", "clock": {"frozen": True}, "scripts": [
+        {"device": {"pk": LAMP[0], "dk": LAMP[1]}, "at": "+2h", "online": False},
+        {"device": {"pk": LAMP[0], "dk": LAMP[1]}, "property": "brightness", "every": "30m", "set": 15},
+    ]}})
     owner = world.connect("owner-token")
     owner.subscribe(DOWN + "onl_", DOWN + "bus_")
     owner.wait_for("onl_")  # the retained current state: online

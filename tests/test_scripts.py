@@ -179,9 +179,7 @@ def test_the_library_scenario_over_real_http():
 
 
 def _battery(body: dict) -> str:
-    return next(
-        i["resourceValce"] for i in body["data"]["customizeTslInfo"] if i["resourceCode"] == "battery_percentage"
-    )
+    return next(i["resourceValce"] for i in body["data"]["customizeTslInfo"] if i["resourceCode"] == "battery_percentage")
 
 
 # ---- generators, conditions and limits ----------------------------------------------------------
@@ -396,10 +394,7 @@ def test_a_csv_beside_the_scenario_is_found_and_played(tmp_path):
 
 def test_an_inline_scenario_with_a_bad_script_changes_nothing():
     api, world = frozen_api("device-behaviour")
-    bad = {
-        "extends": "default",
-        "scripts": [{"device": LAMP_REF, "property": "glow", "every": "1m", "ramp": {"by": 1}}],
-    }
+    bad = {"extends": "default", "scripts": [{"device": LAMP_REF, "property": "glow", "every": "1m", "ramp": {"by": 1}}]}
     answer = api.client.put("/_mock/scenario", json={"scenario": bad})
     assert answer.status_code == 400
     assert answer.get_json()["problems"][0].startswith("inline: scripts[0].property: unknown property code glow")

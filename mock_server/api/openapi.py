@@ -372,8 +372,9 @@ def _device_samples(world, owner) -> dict[str, list]:
     by_key = {"pk": lamp.pk, "dk": lamp.dk}
     return {
         "Tsl": [p.tsl for p in world.products.values()],
-        "BusinessAttributes": [views.business_attributes(world, device, None, None) for device in (lamp, station)]
-        + [views.business_attributes(world, lamp, ["2"], ["switch"])],
+        "BusinessAttributes": [
+            views.business_attributes(world, device, None, None) for device in (lamp, station)
+        ] + [views.business_attributes(world, lamp, ["2"], ["switch"])],
         "ControlResult": [control.batch_control(world, owner, command)],
         "BindingCheck": [devices.info_by_binding(world, owner, {"pk": "p11u5w"})],
         "AuthKey": [devices.auth_key(world, owner, by_key)],

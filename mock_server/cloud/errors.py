@@ -84,7 +84,9 @@ MESSAGES: dict[int, str] = {
     5070: "Please enter type",
     5071: "Type error, types are 1: Passthrough 2: Property 3: Service",
     5072: "Please enter data type",
-    5073: ("Data type error, data types are 1: Hex 2: Text (when type is passthrough, dataFormat must be specified)"),
+    5073: (
+        "Data type error, data types are 1: Hex 2: Text (when type is passthrough, dataFormat must be specified)"
+    ),
     5074: "Please enter device control command",
     5075: "Device control command length cannot exceed 4096",
     5114: "DMP business attribute query failed",
