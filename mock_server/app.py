@@ -55,7 +55,10 @@ def create_app(
         persistence.restore(sim, restored)
     app.extensions["mock_server"] = sim
     areas = (sharing.bp, devices.bp, things.bp, accounts.bp, things.catalogue, history.bp, history.events)
-    for blueprint in (*areas, control.bp):
+    from .api import declare
+    from .api.endpoints import family  # noqa: F401 - TEMPORARY until main imports endpoint modules
+
+    for blueprint in (*areas, *declare.BLUEPRINTS, control.bp):
         app.register_blueprint(blueprint)
     hooks.install(app)
     install_dashboard(app)

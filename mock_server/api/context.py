@@ -57,6 +57,8 @@ def read_params(req: Request, sources: tuple[str, ...]) -> dict[str, Any]:
             body = req.get_json(silent=True)
             if isinstance(body, dict):
                 params.update(body)
+            elif isinstance(body, list):  # TEMPORARY until main's declare.py: array bodies
+                params["_body"] = body
     return params
 
 

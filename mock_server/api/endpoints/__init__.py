@@ -1,0 +1,1 @@
+"""Endpoint modules, each declaring its endpoints with declare.Area."""
