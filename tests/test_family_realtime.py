@@ -1,0 +1,78 @@
+"""Access through family membership against the real server: REST with `requests`, the
+realtime channel with paho-mqtt over a real WebSocket. A member follows the family's devices;
+removal, leaving and the family's deletion stop the stream at once."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import requests
+from serving import Running
+from test_realtime import DOWN, LAMP, QUIET, World, _port, kv_of
+
+FAM = "/v2/family/enduserapi/"
+
+
+@pytest.fixture(scope="module")
+def server():
+    mqtt_port = _port()
+    running = Running("--mqtt-port", str(mqtt_port))
+    running.mqtt_port = mqtt_port
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def world(server):
+    w = World(server)
+    yield w
+    w.close()
+
+
+def family(world: World, method: str, name: str, token: str, body=None, **params) -> dict:
+    url = f"{world.server.base}/s/{world.name}{FAM}{name}"
+    answer = requests.request(method, url, params=params, json=body, headers={"Authorization": token}, timeout=10)
+    assert answer.status_code == 200
+    return answer.json()
+
+
+def test_a_member_reads_and_switches_a_family_device_over_rest(world):
+    assert world.api("GET", "deviceInfo", "guest-token", pk=LAMP[0], dk=LAMP[1])["data"]["fid"] == "F1001"
+    assert world.switch("guest-token", switch=True)["data"]["successList"]
+    assert world.values("guest-token")["switch"] == "true"  # resourceValce is text
+    assert family(world, "DELETE", "deleteFamilyMember", "owner-token", fid="F1001", memberUid="C1005")["code"] == 200
+    assert world.api("GET", "deviceInfo", "guest-token", pk=LAMP[0], dk=LAMP[1])["code"] == 5141
+    assert world.switch("guest-token", switch=False)["code"] == 5041
+
+
+@pytest.mark.parametrize("ending", ["removed", "leaves", "family deleted"])
+def test_a_members_stream_stops_at_once_when_membership_ends(world, ending):
+    owner, gus = world.connect("owner-token"), world.connect("guest-token")
+    for client in (owner, gus):
+        assert client.subscribe(DOWN + "bus_") == [1]
+    world.control("POST", f"/devices/{LAMP[0]}/{LAMP[1]}", {"values": {"brightness": 11}})
+    assert kv_of(gus.wait_for("bus_")) == [{"brightness": 11}]
+    if ending == "removed":
+        answer = family(world, "DELETE", "deleteFamilyMember", "family-token", fid="F1001", memberUid="C1005")
+    elif ending == "leaves":
+        answer = family(world, "DELETE", "leaveFamily", "guest-token", fid="F1001")
+    else:
+        assert family(world, "POST", "addFamily", "owner-token", {"familyName": "Beach house"})["code"] == 200
+        answer = family(world, "DELETE", "deleteFamily", "owner-token", fid="F1001")
+    assert answer["code"] == 200, answer
+    world.control("POST", f"/devices/{LAMP[0]}/{LAMP[1]}", {"values": {"brightness": 12}})
+    assert kv_of(owner.wait_for("bus_", count=2))[-1] == {"brightness": 12}
+    time.sleep(QUIET)
+    assert kv_of(gus.received("bus_")) == [{"brightness": 11}]
+
+
+def test_a_new_member_is_granted_the_subscription_only_after_accepting(world):
+    rui = world.connect("recipient-token")
+    assert rui.subscribe(DOWN + "bus_") == [0x80]
+    invite = {"fid": "F1001", "uid": "C1002", "memberRole": 3, "memberName": "Rui", "invalidTime": 4_000_000_000_000}
+    assert family(world, "POST", "inviteFamilyMember", "owner-token", **invite)["code"] == 200
+    assert family(world, "POST", "familyMemberInviteHandle", "recipient-token", decide=1, fid="F1001")["code"] == 200
+    assert rui.subscribe(DOWN + "bus_") == [1]
+    world.switch("owner-token", switch=True)
+    assert kv_of(rui.wait_for("bus_")) == [{"switch": True}]
