@@ -673,3 +673,22 @@ def test_one_world_does_not_see_anothers_families(api):
     assert api.client.post(f"/s/w1{FAM}addFamily", json=body, headers={"Authorization": OWNER}).get_json()["code"] == 200
     assert family_names("w1") == ["Olivia's home", "Beach house"]
     assert family_names("w2") == ["Olivia's home"]
+
+
+# ---- rules reach family endpoints -----------------------------------------------------------------
+
+
+def test_rules_force_a_code_for_one_user_or_one_family_and_expire_an_invitation():
+    rules = [
+        {"match": {"endpoint": "getFamilyList", "uid": "C1004"}, "action": {"code": 5041}},
+        {"match": {"endpoint": "getFamilyRoomList", "params": {"fid": F}}, "action": {"code": 5635}},
+        {"match": {"endpoint": "familyMemberInviteHandle"}, "action": {"expireInvitation": True}, "times": 1},
+    ]
+    fam = Family(api_with({"rules": rules}))
+    assert fam.code("GET", "getFamilyList", FAMILY) == 5041
+    assert fam.code("GET", "getFamilyList", OWNER) == 200
+    assert fam.code("GET", "getFamilyRoomList", GUEST, fid=F) == 5635
+    beach = fam.new_family()
+    assert fam.code("GET", "getFamilyRoomList", OWNER, fid=beach["fid"]) == 200
+    assert fam.code("POST", "familyMemberInviteHandle", SECOND, decide=1, fid=F) == 5655  # expired by the rule
+    assert fam.rows("getFamilyInviteList", SECOND) == []

@@ -411,6 +411,9 @@ class ActionSpec(Strict):
     fault = Str(validate=one_of(FAULTS))
     expireShare = Bool(metadata={"description": "the share named by shareCode ends now (cause 2)"})
     expireAcceptWindow = Bool(metadata={"description": "the pending share named by shareCode ends now (cause 1)"})
+    expireInvitation = Bool(
+        metadata={"description": "the caller's open invitation to the family named by fid expires now"}
+    )
     advanceClock = Duration()
     revokeToken = Bool(metadata={"description": "the caller's token is revoked"})
     controlFailure = Str(
