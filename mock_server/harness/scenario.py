@@ -331,7 +331,7 @@ class Scenario:
         for entry in self.devices:
             world.add_device(_device(world, entry, t0))
         for i, entry in enumerate(self.spec.get("families", []), start=1):
-            world.add_family(_family(world, entry, t0, i))
+            world.add_family(family_from_spec(world, entry, t0, i))
         for entry in self.spec.get("shares", []):
             if "generate" in entry:
                 _generate_shares(world, entry, t0, self.generated_uids)
@@ -374,7 +374,7 @@ def _at(value: str | int | None, t0: int) -> int:
     return t0 if value is None else parse_instant(value, t0)
 
 
-def _family(world: World, entry: dict, t0: int, n: int) -> Family:
+def family_from_spec(world: World, entry: dict, t0: int, n: int = 0) -> Family:
     """A family of the scenario: the creator is `owner` (or the member with role 1); rooms in
     the order listed; devices owned by a member, placed by their owner."""
     fid = str(entry.get("fid", f"F{n}"))
