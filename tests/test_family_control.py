@@ -9,6 +9,8 @@ from conftest import OWNER, RECIPIENT, SECOND, api_with
 from serving import Running
 from test_dashboard_browser import click_and_reload, open_page
 
+pytest_plugins = ["pytester"]
+
 FAM = "/v2/family/enduserapi/"
 
 
@@ -96,3 +98,33 @@ def test_the_families_page_invites_expires_and_removes(browser, server):
     assert not browser.find_elements("css selector", 'tr[data-member="C1005"]')
     click_and_reload(browser, css(browser, 'tr[data-user="C1002"] button'))  # home mode on
     assert "on" in css(browser, 'tr[data-user="C1002"] .badge').text
+
+
+PLUGIN_EXAMPLE = """
+FAM = "/v2/family/enduserapi/"
+
+
+def test_a_family_in_one_call(quectel_mock):
+    family = quectel_mock.family("C1002", "Beach house", rooms=["Kitchen"], members={"C1003": 3},
+                                 devices=[{"pk": "p11u7a", "dk": "SENS00000001", "room": "Kitchen"}])
+    kitchen = family["rooms"][0]["frid"]
+    rows = quectel_mock.call("GET", FAM + "getFamilyRoomDeviceList", "second-token", frid=kitchen)["data"]["list"]
+    assert [r["deviceKey"] for r in rows] == ["SENS00000001"]
+    quectel_mock.remove_member(family["fid"], "C1003")
+    assert quectel_mock.call("GET", "deviceInfo", "second-token", pk="p11u7a", dk="SENS00000001")["code"] == 5141
+
+
+def test_invite_and_home_mode(quectel_mock):
+    quectel_mock.home_mode("C1002")
+    quectel_mock.invite("F1001", "C1002", role=2, name="Rui")
+    offers = quectel_mock.call("GET", "getFamilyInviteList", "recipient-token")["data"]["list"]
+    assert [o["fid"] for o in offers] == ["F1001"]
+    assert quectel_mock.call("POST", "familyMemberInviteHandle", "recipient-token", decide=1, fid="F1001")["code"] == 200
+    room = quectel_mock.call("POST", "addFamilyRoom", "recipient-token", fid="F1001", roomName="Attic")
+    assert room["code"] == 200  # an admin now
+"""
+
+
+def test_plugin_family_helpers(pytester):
+    pytester.makepyfile(test_family_example=PLUGIN_EXAMPLE)
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=2)
