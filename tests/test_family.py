@@ -615,7 +615,8 @@ def test_leaving_ends_access_and_takes_the_members_own_devices_along(fam, api):
     fam.ok("DELETE", "leaveFamily", RECIPIENT, fid=F)
     assert lamp_info(api, RECIPIENT)["code"] == 5141
     assert api.get("deviceInfo", GUEST, **SENSOR)["code"] == 5141  # his sensor left with him
-    assert [d["deviceKey"] for d in fam.rows("getFamilyDeviceList", RECIPIENT, fid=own["fid"])] == [SENSOR["dk"]]
+    assert api.get("deviceInfo", RECIPIENT, **SENSOR)["data"]["fid"] is None  # still his, in no family
+    assert fam.rows("getFamilyDeviceList", RECIPIENT, fid=own["fid"]) == []  # it had moved to F1001
 
 
 # ---- sharing meets families -----------------------------------------------------------------------
@@ -692,3 +693,13 @@ def test_rules_force_a_code_for_one_user_or_one_family_and_expire_an_invitation(
     assert fam.code("GET", "getFamilyRoomList", OWNER, fid=beach["fid"]) == 200
     assert fam.code("POST", "familyMemberInviteHandle", SECOND, decide=1, fid=F) == 5655  # expired by the rule
     assert fam.rows("getFamilyInviteList", SECOND) == []
+
+
+def test_placing_a_device_in_another_family_takes_it_out_of_the_first(fam):
+    beach = fam.new_family()
+    frid = fam.rows("getFamilyRoomList", OWNER, fid=beach["fid"])[0]["frid"]
+    lamp2 = {"pk": "p11u5w", "dk": "LAMP00000002"}
+    fam.ok("PUT", "setDeviceInfo", OWNER, [{**lamp2, "fid": beach["fid"], "newFrid": frid}])
+    assert [d["deviceKey"] for d in fam.rows("getFamilyRoomDeviceList", OWNER, frid=frid)] == ["LAMP00000002"]
+    assert "LAMP00000002" not in [d["deviceKey"] for d in fam.rows("getFamilyDeviceList", OWNER, fid=F)]
+    assert fam.api.get("deviceInfo", GUEST, **lamp2)["code"] == 5141  # Gus is not in the beach house

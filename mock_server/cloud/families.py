@@ -403,12 +403,17 @@ def _entry(family: Family, pk: str, dk: str) -> FamilyDevice | None:
 def _place(
     cloud: Cloud, family: Family, device: Device, uid: str, kind: FamilyDeviceType, share_code: str | None = None
 ) -> FamilyDevice:
-    """Put a device in a family (or find it there), placed by `uid`."""
+    """Put a device in a family (or find it there), placed by `uid`. A device is in one family
+    of those its placer belongs to: placing it here takes it out of the others."""
     held = _entry(family, device.pk, device.dk)
     if held is not None and still_placed(cloud, held):
         return held
     if held is not None:
         family.devices.remove(held)
+    for fid in list(cloud.families_holding.get(device.key, ())):
+        other = cloud.families[fid]
+        for old in [h for h in other.devices if h.pk == device.pk and h.dk == device.dk and h.placed_by == uid]:
+            _drop_device(cloud, other, old)
     held = FamilyDevice(device.pk, device.dk, uid, int(kind), cloud.now(), share_code=share_code)
     family.devices.append(held)
     cloud.families_holding[device.key].add(family.fid)
@@ -797,9 +802,13 @@ def remove_member(cloud: Cloud, family: Family, uid: str) -> None:
     del family.members[uid]
     _unindex(cloud.families_of, uid, family.fid)
     for held in [h for h in family.devices if h.placed_by == uid]:
-        family.devices.remove(held)
-        if _entry(family, held.pk, held.dk) is None:
-            _unindex(cloud.families_holding, (held.pk, held.dk), family.fid)
+        _drop_device(cloud, family, held)
+
+
+def _drop_device(cloud: Cloud, family: Family, held: FamilyDevice) -> None:
+    family.devices.remove(held)
+    if _entry(family, held.pk, held.dk) is None:
+        _unindex(cloud.families_holding, (held.pk, held.dk), family.fid)
 
 
 def leave(cloud: Cloud, user: User, *, fid: str) -> None:
