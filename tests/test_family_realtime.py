@@ -76,3 +76,32 @@ def test_a_new_member_is_granted_the_subscription_only_after_accepting(world):
     assert rui.subscribe(DOWN + "bus_") == [1]
     world.switch("owner-token", switch=True)
     assert kv_of(rui.wait_for("bus_")) == [{"switch": True}]
+
+
+def test_the_readme_family_walk_through_pasted_into_bash(server):
+    """Olivia creates Beach house, invites Rui, who accepts and switches the kitchen lamp;
+    removed, his next read answers 5041."""
+    import os
+    import re
+    import shutil
+    import subprocess
+    import uuid
+    from pathlib import Path
+
+    if not shutil.which("curl"):
+        pytest.skip("curl is not installed")
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = re.search(r"<!-- family walk-through -->\s*```bash\n(.*?)```", readme, re.S).group(1)
+    base = f"{server.base}/s/walk-{uuid.uuid4().hex[:8]}"
+    done = subprocess.run(["bash", "-euo", "pipefail", "-c", block], env={**os.environ, "BASE": base},
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    ok = '{"code":200,"msg":"","data":null,"extMsg":null}'
+    assert lines[0] == ok  # home mode on
+    assert '"successList":[{' in lines[1] and '"failureList":[]' in lines[1]  # the lamp in the kitchen
+    assert lines[2] == ok and lines[3] == "Beach house" and lines[4] == ok  # invited, seen, accepted
+    assert '"successList":[{' in lines[5] and '"failureList":[]' in lines[5]  # switched by Rui
+    assert '"resourceCode":"switch","resourceValce":"true"' in lines[6]
+    assert lines[7] == ok
+    assert lines[8] == '{"code":5041,"msg":"No permission","data":null,"extMsg":null}'
