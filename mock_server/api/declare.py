@@ -1,62 +1,131 @@
-"""TEMPORARY stand-in for main's declare.py (issue 16), replaced when main is merged: the
-declare.md form on top of today's dispatch.endpoint, enough to serve and test the family
-endpoints."""
+"""One declaration per endpoint, from which everything else derives.
+
+An endpoint module in `api/endpoints/` declares each endpoint once, with `Area.endpoint`:
+method, path, parameter schema, documented codes, the shape of `data` on success, which
+parameters name a device (for rules) and the cloud call. The Flask routes, the RSGI fast
+path's table, the OpenAPI document, the fuzz tests' code lists, the rule checker's names and
+the test helpers' paths are all read from `registry()`. Adding an endpoint touches the cloud
+rule, its declaration and its tests.
+"""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-from flask import Blueprint
+from ..cloud.models import Token, User
+from ..harness.world import World
 
-from ..cloud.errors import ENDPOINT_CODES
-from .dispatch import Call, endpoint
+if TYPE_CHECKING:
+    from .schemas import Params
 
-UserCall = Call
-BLUEPRINTS: list[Blueprint] = []
+# Every authenticated endpoint can answer these: a token that is not valid, and none at all.
+AUTH_CODES = (5032, 5106)
+DEVICE_NAMES = ("pk", "dk")
+# `data` on success: a literal example (its JSON Schema is inferred from it), a function of
+# the OpenAPI sample world that renders examples (`Sampler`), or None (data is null).
+Sampler = Callable[[Any], list]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str
+    name: str
+    schema: type[Params] | None
+    run: Callable[[Any], Any] = field(compare=False, repr=False)
+    codes: tuple[int, ...] = (200,)
+    data: Any = None
+    shape: str | None = None  # the name of data's schema in the OpenAPI document, when shared
+    summary: str = ""
+    auth: bool = True
+    body: str = "query"  # "json": documented as a JSON request body (all three sources still work)
+    array: str | None = None  # a top-level JSON array body is given to the schema as this parameter
+    devices: tuple[str, str] | None = DEVICE_NAMES  # the parameters naming a device, for rules
+
+    @property
+    def key(self) -> str:
+        """A name unique among the endpoints: the endpoint's own, or `area/name` where two
+        areas have an endpoint of one name (setDeviceInfo)."""
+        if sum(1 for e in REGISTRY if e.name == self.name) == 1:
+            return self.name
+        return f"{self.path.split('/')[2]}/{self.name}"
+
+
+REGISTRY: list[Endpoint] = []
+
+
+@dataclass(kw_only=True)
+class Call:
+    """An unauthenticated call: the world and the parsed parameters."""
+
+    world: World
+    params: dict[str, Any]
+    # A rule's forced control failure: (pk, dk, params) -> the failure message, or None.
+    refuse: Callable[[str, str, dict], str | None] | None = None
+
+
+@dataclass(kw_only=True)
+class UserCall(Call):
+    """An authenticated call: the caller and the token they called with, never None."""
+
+    user: User
+    token: Token
 
 
 class Area:
+    """The endpoints under one URL prefix, such as `/v2/binding/enduserapi`."""
+
     def __init__(self, prefix: str) -> None:
-        self.bp = Blueprint(prefix.strip("/").replace("/", "_"), __name__, url_prefix=prefix)
-        BLUEPRINTS.append(self.bp)
+        self.prefix = prefix.rstrip("/")
 
     def endpoint(
         self,
         method: str,
         name: str,
-        schema: Any = None,
+        schema: type[Params] | None = None,
+        *,
         codes: tuple[int, ...] = (),
         data: Any = None,
+        shape: str | None = None,
         auth: bool = True,
         body: str = "query",
         array: str | None = None,
-        devices: tuple[str, str] | None = ("pk", "dk"),
-    ) -> Callable:
-        ENDPOINT_CODES[name] = tuple(sorted({200, 5032, 5106, *codes}))
+        devices: tuple[str, str] | None = DEVICE_NAMES,
+    ) -> Callable[[Callable], Callable]:
+        """Declare `fn(call) -> data` as the endpoint `name` (a path below the prefix, such as
+        `v2/deviceBindingByWifi`), answered in the envelope. Its first docstring line is its
+        OpenAPI summary; `codes` are its business codes besides 200 (and, with auth, 5032 and
+        5106)."""
 
         def register(fn: Callable) -> Callable:
-            def run(call: Call) -> Any:
-                if array is not None and "_body" in call.params:
-                    call.params[array] = call.params.pop("_body")
-                call.params.pop("_body", None)
-                return fn(call)
-
-            run.__doc__ = fn.__doc__
-            if array is not None:
-                schema_cls = schema
-
-                class WithBody(schema_cls):  # type: ignore[misc, valid-type]
-                    def load(self, data: Any, **kwargs: Any) -> Any:
-                        body_ = data.get("_body") if isinstance(data, dict) else None
-                        if body_ is not None:
-                            data = {**data, array: body_}
-                        return super().load(data, **kwargs)
-
-                WithBody.__name__ = schema_cls.__name__
-                endpoint(self.bp, method, name, WithBody, auth, "null", body)(run)
-            else:
-                endpoint(self.bp, method, name, schema, auth, "null", body)(run)
+            every = {200, *codes, *(AUTH_CODES if auth else ())}
+            summary = (fn.__doc__ or name).strip().splitlines()[0]
+            path = f"{self.prefix}/{name}"
+            ep = Endpoint(
+                method, path, name.rsplit("/", 1)[-1], schema, fn, tuple(sorted(every)), data,
+                shape, summary, auth, body, array, devices,
+            )  # fmt: skip
+            if any(e.method == method and e.path == path for e in REGISTRY):
+                raise ValueError(f"{method} {path} is declared twice")
+            REGISTRY.append(ep)
             return fn
 
         return register
+
+
+def registry() -> list[Endpoint]:
+    """Every declared endpoint: importing the endpoint modules declares them."""
+    from . import endpoints
+
+    for module in pkgutil.iter_modules(endpoints.__path__):
+        importlib.import_module(f"{endpoints.__name__}.{module.name}")
+    return REGISTRY
+
+
+def paths() -> dict[str, str]:
+    """Each endpoint's unique key (see `Endpoint.key`) to its path."""
+    return {ep.key: ep.path for ep in registry()}

@@ -1,1 +1,1 @@
-"""Endpoint modules, each declaring its endpoints with declare.Area."""
+"""The simulated API, one module an area; `declare.registry()` imports every module here."""

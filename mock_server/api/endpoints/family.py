@@ -11,9 +11,8 @@ from marshmallow import fields
 
 from ...cloud import families, views
 from ...cloud.errors import QuectelError
-from ...cloud.models import Role
 from ..declare import Area, UserCall
-from ..schemas import Choice, CommaList, Lenient, Params, Text, Timestamp, described
+from ..schemas import Choice, CommaList, Lenient, Params, Text, Timestamp, described, ignored
 
 family = Area("/v2/family/enduserapi")
 
@@ -100,7 +99,7 @@ def _page_size() -> Lenient:
 
 
 def _ignored(example: Any = "") -> Text:
-    return described(Text(), "sent by the apps; accepted and ignored", example)
+    return ignored(described(Text(), "sent by the apps; accepted and ignored", example))
 
 
 def _pairs(items: list, *names: str) -> list[dict]:
@@ -276,13 +275,23 @@ def _device_rows(call: UserCall, rows: list[families.Placed]) -> dict:
     return _page_of(rows, call.params, lambda placed: families.device_row(call.world, placed))
 
 
-def _device_page_example(world: Any, user: Any) -> list[dict]:
-    """A rendered family device row of the documentation world, when it has one."""
-    for fid in sorted(world.families_of.get(user.uid, ())):
-        held = families.family_devices(world, user, fid=fid) if user.home_mode else []
-        if held:
-            return [views.page_info(held[:1], 1, 10, lambda p: families.device_row(world, p))]
-    return [views.page_info([], 1, 10)]
+def _device_pages(sample: Any) -> list[dict]:
+    """Family device rows of the documentation world: the creator's view (in a room, in none,
+    one of their own outside the family), a member's view, and an empty page."""
+    world = sample.world
+    fay = world.users["C1004"]
+    mine = families.family_devices(world, sample.owner, fid="F1001", isAddOwnerDevice=True)
+    theirs = families.family_devices(world, fay, fid="F1001")
+    return [
+        views.page_info(mine, 1, 100, lambda p: families.device_row(world, p)),
+        views.page_info(theirs, 1, 1, lambda p: families.device_row(world, p)),
+        views.page_info([], 1, 10),
+    ]
+
+
+def _member_pages(sample: Any) -> list[dict]:
+    rows = families.member_list(sample.world, sample.owner, fid="F1001")
+    return [views.page_info(rows, 1, 10, lambda row: families.member_row(*row))]
 
 
 class FamilyDeviceListParams(Params):
@@ -304,7 +313,7 @@ class FamilyDeviceListParams(Params):
     "getFamilyDeviceList",
     FamilyDeviceListParams,
     codes=(5041, 5618, 5635, 5676),
-    data=_device_page_example,
+    data=_device_pages,
     devices=None,
 )
 def get_family_device_list(call: UserCall) -> dict:
@@ -486,7 +495,7 @@ class RoomDeviceListParams(Params):
     "getFamilyRoomDeviceList",
     RoomDeviceListParams,
     codes=(5635, 5637, 5676, 6052),
-    data=_device_page_example,
+    data=_device_pages,
     devices=None,
 )
 def get_family_room_device_list(call: UserCall) -> dict:
@@ -531,7 +540,7 @@ class CommonListParams(Params):
     "getCommonUsedDeviceList",
     CommonListParams,
     codes=(5041, 5618, 5635, 5676),
-    data=_device_page_example,
+    data=_device_pages,
     devices=None,
 )
 def get_common_used_device_list(call: UserCall) -> dict:
@@ -695,26 +704,12 @@ class MemberListParams(Params):
     pageSize = _page_size()
 
 
-MEMBER_ROW = {
-    "uid": "C1002",
-    "memberName": "Rui",
-    "memberRole": int(Role.REGULAR),
-    "acceptTime": "2026-01-01 00:00:00",
-    "invalidTime": "2026-01-01 01:00:00",
-    "nikeName": "Rui Recipient",
-    "phone": "13800000002",
-    "email": "recipient@example.com",
-    "status": 1,
-    "userDomain": "C.DM.5903.1",
-}
-
-
 @family.endpoint(
     "GET",
     "getFamilyMemberList",
     MemberListParams,
     codes=(5041, 5628, 5635, 5636, 5658),
-    data=_page_example(MEMBER_ROW),
+    data=_member_pages,
     devices=None,
 )
 def get_family_member_list(call: UserCall) -> dict:
