@@ -47,7 +47,10 @@ class Family:
         return self.ok("GET", name, token, pageSize=100, **params)["list"]
 
     def names(self, name: str, token: str, **params) -> list[str]:
-        return [row.get("deviceName") or row.get("roomName") or row.get("familyName") for row in self.rows(name, token, **params)]
+        return [
+            row.get("deviceName") or row.get("roomName") or row.get("familyName")
+            for row in self.rows(name, token, **params)
+        ]
 
     def members(self, token: str = OWNER, fid: str = F) -> dict[str, tuple[int, str]]:
         return {m["uid"]: (m["memberRole"], m["memberName"]) for m in self.rows("getFamilyMemberList", token, fid=fid)}
@@ -83,7 +86,12 @@ def test_home_mode_is_off_by_default_and_turning_it_on_makes_a_family_with_the_u
     [home] = fam.rows("getFamilyList", RECIPIENT)
     assert home["familyName"] == "My Home" and home["memberRole"] == 1 and home["fid"].startswith("f_")
     [sensor] = fam.rows("getFamilyDeviceList", RECIPIENT, fid=home["fid"])
-    assert (sensor["deviceKey"], sensor["roomName"], sensor["type"], sensor["fid"]) == (SENSOR["dk"], None, 1, home["fid"])
+    assert (sensor["deviceKey"], sensor["roomName"], sensor["type"], sensor["fid"]) == (
+        SENSOR["dk"],
+        None,
+        1,
+        home["fid"],
+    )
     fam.ok("PUT", "enabledFamilyMode", RECIPIENT, enabled=0)
     assert fam.code("GET", "getFamilyList", RECIPIENT) == 5635
     fam.ok("PUT", "enabledFamilyMode", RECIPIENT, enabled=1)
@@ -155,7 +163,15 @@ def test_unauthenticated_calls_get_5106_and_5032(fam):
 def test_add_family_with_rooms_from_a_json_body(fam):
     data = fam.ok("POST", "addFamily", OWNER, {"familyName": "Beach house", "familyLocation": "1 Ocean Drive",
                                                "familyCoordinates": "38.6979,-9.4215", "familyRoomList": ["Kitchen", "Deck"]})  # fmt: skip
-    assert set(data) == {"fid", "familyName", "familyLocation", "familyCoordinates", "memberRole", "addTime", "addTimeTs"}
+    assert set(data) == {
+        "fid",
+        "familyName",
+        "familyLocation",
+        "familyCoordinates",
+        "memberRole",
+        "addTime",
+        "addTimeTs",
+    }
     assert (data["familyName"], data["memberRole"], data["familyCoordinates"]) == ("Beach house", 1, "38.6979,-9.4215")
     assert fam.names("getFamilyList", OWNER) == ["Olivia's home", "Beach house"]
     rooms = fam.rows("getFamilyRoomList", OWNER, fid=data["fid"])
@@ -355,7 +371,10 @@ def test_family_device_list_filters_and_the_callers_own_devices(fam):
 
 def test_room_and_frequently_used_lists(fam):
     assert [d["deviceKey"] for d in fam.rows("getFamilyRoomDeviceList", GUEST, frid=KITCHEN)] == ["PLUG00000001"]
-    assert [d["deviceKey"] for d in fam.rows("getCommonUsedDeviceList", GUEST, fid=F)] == ["LAMP00000001", "PLUG00000001"]
+    assert [d["deviceKey"] for d in fam.rows("getCommonUsedDeviceList", GUEST, fid=F)] == [
+        "LAMP00000001",
+        "PLUG00000001",
+    ]
     assert fam.code("GET", "getFamilyRoomDeviceList", GUEST) == 5637
     assert fam.code("GET", "getFamilyRoomDeviceList", GUEST, frid="r_nope") == 6052
     assert fam.code("GET", "getCommonUsedDeviceList", GUEST) == 5618
@@ -367,7 +386,10 @@ def test_any_member_changes_the_frequently_used_list(fam):
     result = fam.ok("POST", "addCommonUsedDevice", GUEST, {"fid": F, "deviceList": [power, SENSOR]})
     assert result["successList"] == [power] and [f["dk"] for f in result["failureList"]] == [SENSOR["dk"]]
     fam.ok("DELETE", "deleteCommonUsedDevice", GUEST, {"fid": F, "deviceList": [LAMP]})
-    assert [d["deviceKey"] for d in fam.rows("getCommonUsedDeviceList", OWNER, fid=F)] == ["PLUG00000001", "POWR00000001"]
+    assert [d["deviceKey"] for d in fam.rows("getCommonUsedDeviceList", OWNER, fid=F)] == [
+        "PLUG00000001",
+        "POWR00000001",
+    ]
 
 
 @pytest.mark.parametrize("method, name", [("POST", "addCommonUsedDevice"), ("DELETE", "deleteCommonUsedDevice")])
@@ -404,7 +426,9 @@ def test_set_device_info_places_renames_and_marks(fam, api):
     assert [(d["deviceKey"], d["deviceName"], d["isCommonUsed"]) for d in kitchen] == [
         ("PLUG00000001", "Kitchen plug", True), ("PLUG00000009", "Garage plug", True)]  # fmt: skip
     assert api.get("deviceInfo", GUEST, **garage)["code"] == 200  # in the family: the members use it
-    refused = fam.ok("PUT", "setDeviceInfo", GUEST, [{**LAMP, "fid": F, "newFrid": LIVING}, {**SENSOR, "fid": F}, {"dk": "x"}])
+    refused = fam.ok(
+        "PUT", "setDeviceInfo", GUEST, [{**LAMP, "fid": F, "newFrid": LIVING}, {**SENSOR, "fid": F}, {"dk": "x"}]
+    )
     assert [f["code"] for f in refused["failureList"]] == [6049, 5041, 5066]
     fam.ok("PUT", "setDeviceInfo", GUEST, [{**LAMP, "fid": F, "isCommonUsed": False}])  # the list: anyone's
 
@@ -451,7 +475,15 @@ def test_member_list_has_every_member_creator_first_with_profiles(fam):
 def test_an_invitation_accepted_makes_a_member_with_the_offered_role_and_name(fam, api):
     assert fam.invite("C1002", FAMILY, role=2, name="Rui")["code"] == 200
     [offer] = fam.rows("getFamilyInviteList", RECIPIENT)
-    assert set(offer) == {"fid", "familyName", "familyLocation", "familyCoordinates", "addTime", "addTimeTs", "invalidTime"}
+    assert set(offer) == {
+        "fid",
+        "familyName",
+        "familyLocation",
+        "familyCoordinates",
+        "addTime",
+        "addTimeTs",
+        "invalidTime",
+    }
     assert (offer["fid"], offer["familyName"]) == (F, "Olivia's home")
     assert "C1002" not in fam.members()  # pending invitees are not members
     assert lamp_info(api, RECIPIENT)["code"] == 5141
@@ -520,7 +552,8 @@ def test_invite_codes(fam, token, params, code):
 
 
 @pytest.mark.parametrize(
-    "params, code", [({"fid": F}, 5654), ({"decide": 1}, 5636), ({"decide": 2, "fid": F}, 5655), ({"decide": 1, "fid": F}, 5655)]
+    "params, code",
+    [({"fid": F}, 5654), ({"decide": 1}, 5636), ({"decide": 2, "fid": F}, 5655), ({"decide": 1, "fid": F}, 5655)],
 )
 def test_invite_handle_codes(fam, params, code):
     assert fam.code("POST", "familyMemberInviteHandle", RECIPIENT, **params) == code
@@ -554,7 +587,9 @@ def test_set_member_role_codes(fam, token, params, code):
 
 def test_an_admin_may_change_a_regular_members_role(fam):
     fam.ok("PUT", "setFamilyMemberRole", FAMILY, fid=F, memberUid="C1005", memberRole=2)
-    assert fam.code("PUT", "setFamilyMemberRole", FAMILY, fid=F, memberUid="C1005", memberRole=3) == 5658  # an admin now
+    assert (
+        fam.code("PUT", "setFamilyMemberRole", FAMILY, fid=F, memberUid="C1005", memberRole=3) == 5658
+    )  # an admin now
 
 
 @pytest.mark.parametrize(
@@ -578,7 +613,11 @@ def test_removing_a_member_ends_their_access_at_once(fam, api):
     fam.ok("DELETE", "deleteFamilyMember", FAMILY, fid=F, memberUid="C1005")
     assert "C1005" not in fam.members()
     assert lamp_info(api, GUEST)["code"] == 5141
-    control = {"type": 2, "data": '[{"switch":true}]', "deviceList": [{"productKey": LAMP["pk"], "deviceKey": LAMP["dk"]}]}
+    control = {
+        "type": 2,
+        "data": '[{"switch":true}]',
+        "deviceList": [{"productKey": LAMP["pk"], "deviceKey": LAMP["dk"]}],
+    }
     assert api.call("POST", "batchControlDevice", GUEST, via="json", **control)["code"] == 5041
     assert fam.code("GET", "getFamilyDeviceList", GUEST, fid=F) == 5041
 
@@ -671,7 +710,9 @@ def test_one_world_does_not_see_anothers_families(api):
         return [f["familyName"] for f in answer["data"]["list"]]
 
     body = {"familyName": "Beach house"}
-    assert api.client.post(f"/s/w1{FAM}addFamily", json=body, headers={"Authorization": OWNER}).get_json()["code"] == 200
+    assert (
+        api.client.post(f"/s/w1{FAM}addFamily", json=body, headers={"Authorization": OWNER}).get_json()["code"] == 200
+    )
     assert family_names("w1") == ["Olivia's home", "Beach house"]
     assert family_names("w2") == ["Olivia's home"]
 

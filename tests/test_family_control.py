@@ -4,12 +4,13 @@ on the dashboard's Families page in headless Chromium against the real server.""
 from __future__ import annotations
 
 import pytest
+import test_dashboard_browser
 from browser import css, wait_for
 from conftest import OWNER, RECIPIENT, SECOND, api_with
-from serving import Running
 from test_dashboard_browser import click_and_reload, open_page
 
 pytest_plugins = ["pytester"]
+server = test_dashboard_browser.server  # the dashboard suite's fixture: a real server for the module
 
 FAM = "/v2/family/enduserapi/"
 
@@ -70,15 +71,6 @@ def test_the_home_mode_switch_from_the_control_api():
     assert api.client.put("/_mock/users/C1002/homeMode", json={"enabled": "yes"}).status_code == 400
     assert api.get(FAM + "getFamilyModeConfig", RECIPIENT)["data"]["enabledFamilyMode"] is True
     assert api.get(FAM + "getFamilyModeConfig", OWNER)["data"]["enabledFamilyMode"] is True
-
-
-@pytest.fixture(scope="module")
-def server():
-    running = Running()
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 def test_the_families_page_invites_expires_and_removes(browser, server):

@@ -8,26 +8,11 @@ import time
 
 import pytest
 import requests
-from serving import Running
-from test_realtime import DOWN, LAMP, QUIET, World, _port, kv_of
+import test_realtime
+from test_realtime import DOWN, LAMP, QUIET, World, kv_of
 
 FAM = "/v2/family/enduserapi/"
-
-
-@pytest.fixture(scope="module")
-def server():
-    mqtt_port = _port()
-    running = Running("--mqtt-port", str(mqtt_port))
-    running.mqtt_port = mqtt_port
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def world(server):
-    w = World(server)
-    yield w
-    w.close()
+server, world = test_realtime.server, test_realtime.world  # the realtime suite's fixtures: a server, a world
 
 
 def family(world: World, method: str, name: str, token: str, body=None, **params) -> dict:

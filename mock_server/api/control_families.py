@@ -45,13 +45,26 @@ def family_state(world: World, family: Family) -> dict:
         "coordinates": family.coordinates,
         "rooms": [{"frid": r.frid, "name": r.name, "sort": r.sort} for r in family.rooms],
         "members": [
-            {"uid": m.uid, "role": m.role, "roleName": Role(m.role).name.lower(), "name": m.name,
-             "joined": m.accept_time}
+            {
+                "uid": m.uid,
+                "role": m.role,
+                "roleName": Role(m.role).name.lower(),
+                "name": m.name,
+                "joined": m.accept_time,
+            }
             for m in family.members.values()
         ],  # fmt: skip
         "devices": [
-            {"pk": h.pk, "dk": h.dk, "room": rooms.get(h.frid or ""), "frid": h.frid, "commonUsed": h.common,
-             "type": h.type, "placedBy": h.placed_by, "standing": families.still_placed(world, h)}
+            {
+                "pk": h.pk,
+                "dk": h.dk,
+                "room": rooms.get(h.frid or ""),
+                "frid": h.frid,
+                "commonUsed": h.common,
+                "type": h.type,
+                "placedBy": h.placed_by,
+                "standing": families.still_placed(world, h),
+            }
             for h in family.devices
         ],  # fmt: skip
         "invitations": [
@@ -157,4 +170,3 @@ def home_mode(uid: str) -> Response:
             raise ControlError(404, f"no user {uid}")
         families.enable_mode(world, user, enabled=body["enabled"])
         return jsonify(families_state(world))
-

@@ -550,9 +550,7 @@ def get_common_used_device_list(call: UserCall) -> dict:
 
 class CommonParams(Params):
     fid = _fid()
-    deviceList = described(
-        JsonList(), "the devices, an array of {pk, dk}", [{"pk": "p11u5w", "dk": "LAMP00000001"}]
-    )
+    deviceList = described(JsonList(), "the devices, an array of {pk, dk}", [{"pk": "p11u5w", "dk": "LAMP00000001"}])
 
 
 @family.endpoint(
@@ -745,9 +743,7 @@ class HandleParams(Params):
     fid = _member_fid()
 
 
-@family.endpoint(
-    "POST", "familyMemberInviteHandle", HandleParams, codes=(5636, 5654, 5655), data=None, devices=None
-)
+@family.endpoint("POST", "familyMemberInviteHandle", HandleParams, codes=(5636, 5654, 5655), data=None, devices=None)
 def family_member_invite_handle(call: UserCall) -> None:
     """Accepts (joining with the offered role and name) or declines an invitation."""
     families.handle_invite(call.world, call.user, **call.params)
