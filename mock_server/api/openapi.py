@@ -42,12 +42,18 @@ def _custom_fields(self, field, ret: dict | None = None, **kwargs) -> dict:
         return {"oneOf": [{"type": "string"}, {"$ref": "#/components/schemas/Replay"}]}
     if isinstance(field, ss.OnlineField):
         return {"oneOf": [{"type": "boolean"}, {"const": "toggle"}]}
+    if isinstance(field, ss.MemberField):
+        return {"oneOf": [{"type": "string"}, {"$ref": "#/components/schemas/Member"}]}
+    if isinstance(field, ss.RoomField):
+        room = {"type": "object", "properties": {"name": {"type": "string"}, "frid": {"type": "string"}}}
+        return {"oneOf": [{"type": "string"}, {**room, "required": ["name"], "additionalProperties": False}]}
     return {}
 
 
 def _scenario_components(spec: APISpec) -> None:
     spec.components.schema("Delay", schema=ss.DelaySpec)
     spec.components.schema("Replay", schema=ss.ReplaySpec)
+    spec.components.schema("Member", schema=ss.MemberSpec)
     spec.components.schema("Rule", schema=ss.RuleSpec)
     spec.components.schema("Scenario", schema=ss.ScenarioSpec)
 
