@@ -409,7 +409,7 @@ def test_moving_devices_between_rooms(fam):
     assert [(s["dk"], s["code"]) for s in result["successList"]] == [("LAMP00000001", 200)]
     assert [(f["dk"], f["code"]) for f in result["failureList"]] == [("SENS00000001", 5041)]
     assert [d["deviceKey"] for d in fam.rows("getFamilyRoomDeviceList", OWNER, frid=KITCHEN)] == [
-        "LAMP00000001", "PLUG00000001"]  # fmt: skip
+        "PLUG00000001", "LAMP00000001"]  # fmt: skip
     refused = fam.ok("POST", "addDeviceInFamilyRoom", GUEST, [{**LAMP, "newFrid": BEDROOM}])
     assert [f["code"] for f in refused["failureList"]] == [6049]
     assert fam.code("POST", "addDeviceInFamilyRoom", OWNER, [{**LAMP}]) == 5637
@@ -744,3 +744,13 @@ def test_placing_a_device_in_another_family_takes_it_out_of_the_first(fam):
     assert [d["deviceKey"] for d in fam.rows("getFamilyRoomDeviceList", OWNER, frid=frid)] == ["LAMP00000002"]
     assert "LAMP00000002" not in [d["deviceKey"] for d in fam.rows("getFamilyDeviceList", OWNER, fid=F)]
     assert fam.api.get("deviceInfo", GUEST, **lamp2)["code"] == 5141  # Gus is not in the beach house
+
+
+def test_a_room_lists_its_devices_in_the_order_they_came_in(fam):
+    fam.api.client.post("/_mock/clock", json={"advance": "1m"})
+    power = {"pk": "p11u8k", "dk": "POWR00000001"}
+    fam.ok("POST", "addDeviceInFamilyRoom", OWNER, [{**power, "newFrid": KITCHEN}])
+    fam.api.client.post("/_mock/clock", json={"advance": "1m"})
+    fam.ok("POST", "addDeviceInFamilyRoom", OWNER, [{**LAMP, "oldFrid": LIVING, "newFrid": KITCHEN}])
+    assert [d["deviceKey"] for d in fam.rows("getFamilyRoomDeviceList", OWNER, frid=KITCHEN)] == [
+        "PLUG00000001", "POWR00000001", "LAMP00000001"]  # fmt: skip

@@ -425,8 +425,13 @@ def place_device(cloud: Cloud, family: Family, device: Device, uid: str, frid: s
     `family`, in room `frid` when given."""
     held = _place(cloud, family, device, uid, FamilyDeviceType.FAMILY)
     if frid is not None:
-        held.frid = frid
+        _into_room(cloud, held, frid)
     return held
+
+
+def _into_room(cloud: Cloud, held: FamilyDevice, frid: str) -> None:
+    if held.frid != frid:
+        held.frid, held.room_time = frid, cloud.now()
 
 
 def _standing(cloud: Cloud, family: Family) -> list[FamilyDevice]:
@@ -507,7 +512,8 @@ def family_devices(
 def room_devices(cloud: Cloud, user: User, *, frid: str) -> list[Placed]:
     _home_mode(user)
     family, _, room = _room_of(cloud, user, frid, code=6052)
-    return _rows(cloud, user, family, [h for h in _standing(cloud, family) if h.frid == room.frid])
+    inside = [h for h in _standing(cloud, family) if h.frid == room.frid]
+    return _rows(cloud, user, family, sorted(inside, key=lambda h: h.room_time))  # in the order they came in
 
 
 def common_devices(cloud: Cloud, user: User, *, fid: str) -> list[Placed]:
@@ -560,7 +566,7 @@ def move_devices(cloud: Cloud, user: User, *, deviceRoomList: list[dict]) -> dic
         except QuectelError as refused:
             failure.append({**row, "code": refused.code, "msg": refused.msg})
             continue
-        held.frid = room.frid
+        _into_room(cloud, held, room.frid)
         success.append({**row, "code": 200, "msg": ""})
     return {"successList": success, "failureList": failure}
 
@@ -604,7 +610,7 @@ def _set_one(cloud: Cloud, user: User, item: dict) -> None:
         room = next((r for r in family.rooms if r.frid == item["newFrid"]), None)
         if room is None:
             raise QuectelError(5041)
-        held.frid = room.frid
+        _into_room(cloud, held, room.frid)
     elif item.get("oldFrid") is not None and held.frid == item["oldFrid"]:
         held.frid = None
     if item.get("isCommonUsed") is not None:

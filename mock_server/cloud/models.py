@@ -163,6 +163,7 @@ class FamilyDevice:
     frid: str | None = None
     common: bool = False
     share_code: str | None = None  # for type 2: the share that lets the recipient place it
+    room_time: int = 0  # when it went into its room: a room lists its devices in that order
 
 
 @dataclass(slots=True)

@@ -407,6 +407,7 @@ def family_from_spec(world: World, entry: dict, t0: int, n: int = 0) -> Family:
         device = world.devices[(item["pk"], item["dk"])]
         held = FamilyDevice(device.pk, device.dk, device.owner_uid or creator, FamilyDeviceType.FAMILY, family.add_time)
         held.frid = by_name.get(item.get("room", ""))
+        held.room_time = family.add_time
         held.common = bool(item.get("commonUsed", False))
         family.devices.append(held)
     for item in entry.get("invitations", []):
