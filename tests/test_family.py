@@ -754,3 +754,9 @@ def test_a_room_lists_its_devices_in_the_order_they_came_in(fam):
     fam.ok("POST", "addDeviceInFamilyRoom", OWNER, [{**LAMP, "oldFrid": LIVING, "newFrid": KITCHEN}])
     assert [d["deviceKey"] for d in fam.rows("getFamilyRoomDeviceList", OWNER, frid=KITCHEN)] == [
         "PLUG00000001", "POWR00000001", "LAMP00000001"]  # fmt: skip
+
+
+def test_a_familys_impossible_coordinates_from_a_scenario_are_nowhere_near():
+    fam = Family(api_with({"families": [{"fid": "F2", "owner": "C1001", "coordinates": "95,200"}]}))
+    fam.ok("PUT", "enabledAutoSwitch", OWNER, enabled=True)
+    assert fam.ok("GET", "getCurrentFamily", OWNER, currentCoordinates="38.7223,-9.1393")["fid"] == F

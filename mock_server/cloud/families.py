@@ -269,8 +269,12 @@ def current_family(cloud: Cloud, user: User, *, fid: str | None = None, currentC
 
 
 def _distance(here: tuple[float, float], family: Family) -> float:
-    """Metres between `here` and the family's coordinates (haversine)."""
-    there = _coordinates(family.coordinates) if COORDINATES.match(family.coordinates) else None
+    """Metres between `here` and the family's coordinates (haversine); a family with none, or
+    with coordinates no phone could be at (a scenario's), is nowhere near."""
+    try:
+        there = _coordinates(family.coordinates)
+    except QuectelError:
+        there = None
     if there is None:
         return math.inf
     lat1, lng1, lat2, lng2 = map(math.radians, (*here, *there))
