@@ -725,15 +725,16 @@ def invite_list(cloud: Cloud, user: User) -> list[dict]:
 
 
 def invite_row(invitation: Invitation, family: Family) -> dict:
-    return {
-        "fid": family.fid,
-        "familyName": family.name,
-        "familyLocation": family.location,
-        "familyCoordinates": family.coordinates,
-        "addTime": time_string(invitation.add_time),
-        "addTimeTs": invitation.add_time,
-        "invalidTime": time_string(invitation.invalid_time),
-    }
+    """An invitation as getFamilyInviteList shows it: the family, and the invitation's times
+    (addTime as text there, as the SDK's model types it)."""
+    row = family_row(family, invitation.role)
+    del row["memberRole"]
+    row.update(
+        addTime=time_string(invitation.add_time),
+        addTimeTs=invitation.add_time,
+        invalidTime=time_string(invitation.invalid_time),
+    )
+    return row
 
 
 def handle_invite(cloud: Cloud, user: User, *, fid: str, decide: int) -> None:

@@ -499,7 +499,7 @@ class RoomDeviceListParams(Params):
     devices=None,
 )
 def get_family_room_device_list(call: UserCall) -> dict:
-    """The devices in one room, in the order they joined the family."""
+    """The devices in one room, in the order they came into it."""
     return _device_rows(call, families.room_devices(call.world, call.user, frid=call.params["frid"]))
 
 
