@@ -9,7 +9,7 @@ import socket
 import time
 from contextlib import ExitStack
 
-from serving import Running
+from serving import Running, read_to_end
 
 from mock_server.server import STOP_GRACE_S
 
@@ -85,16 +85,6 @@ def test_requests_parked_in_one_worlds_delay_do_not_stall_another_world():
 # ---- stopping ------------------------------------------------------------------------------------
 
 
-def _read_to_end(sock: socket.socket) -> bytes:
-    chunks = []
-    try:
-        while chunk := sock.recv(65536):
-            chunks.append(chunk)
-    except (TimeoutError, ConnectionResetError):
-        pass
-    return b"".join(chunks)
-
-
 def _stop_timed(server: Running, timeout: float = 20) -> tuple[int, float]:
     started = time.monotonic()
     server.proc.send_signal(signal.SIGTERM)
@@ -117,10 +107,10 @@ def test_sigterm_answers_delayed_requests_drops_hangs_saves_and_stops_within_sec
             code, took = _stop_timed(server)
             assert code == 0 and took < 3
             for sock in delayed:  # answered, without the rest of the delay
-                head, _, body = _read_to_end(sock).partition(b"\r\n\r\n")
+                head, _, body = read_to_end(sock).partition(b"\r\n\r\n")
                 assert head.startswith(b"HTTP/1.1 200") and json.loads(body)["code"] == 200
             for sock in hanging:  # dropped, as a hang ends: headers promise a body that never comes
-                head, _, body = _read_to_end(sock).partition(b"\r\n\r\n")
+                head, _, body = read_to_end(sock).partition(b"\r\n\r\n")
                 length = int(
                     next(h for h in head.split(b"\r\n") if h.lower().startswith(b"content-length")).split(b":")[1]
                 )
