@@ -23,6 +23,7 @@ run: $(VENV)/.installed
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check mock_server tests
+	$(BIN)/mypy mock_server
 
 test: lint
 	$(BIN)/python -m pytest

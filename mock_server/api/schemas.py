@@ -12,6 +12,7 @@ import json
 from typing import Any, TypeVar
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates, validates_schema
+from marshmallow.types import ErrorMessages
 
 from ..cloud.models import Settings
 
@@ -28,8 +29,8 @@ def described(field: F, description: str, example: Any) -> F:
     return field
 
 
-def _codes(missing: int | None, invalid: int | None) -> dict[str, str]:
-    messages = {}
+def _codes(missing: int | None, invalid: int | None) -> ErrorMessages:
+    messages: ErrorMessages = {}
     if missing is not None:
         messages.update(required=str(missing), null=str(missing))
     if invalid is not None or missing is not None:
@@ -48,7 +49,10 @@ class Text(fields.String):
             **kwargs,
         )
 
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str | None:
+    # String promises a str; an optional string sent as an object or array reads as None here.
+    def _deserialize(  # type: ignore[override]
+        self, value: Any, attr: str | None, data: Any, **kwargs: Any
+    ) -> str | None:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             value = str(value)
         if not isinstance(value, str) and self.metadata["missing"] is None and self.metadata["invalid"] is None:
@@ -100,7 +104,7 @@ class Choice(fields.Field):
         **kwargs: Any,
     ) -> None:
         self.choices = choices
-        messages = {"invalid": str(invalid), "null": str(invalid)}
+        messages: ErrorMessages = {"invalid": str(invalid), "null": str(invalid)}
         if missing is not None:
             kwargs["required"] = True
             messages["required"] = str(missing)

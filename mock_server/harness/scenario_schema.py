@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow.types import ErrorMessages
 
 from ..cloud import things
 from ..cloud.accounts import DOMAIN_FORMAT
@@ -17,7 +18,7 @@ from .patterns import PatternError, compile_pattern
 from .rules import FAULTS
 from .timeparse import parse_duration, parse_instant
 
-REQUIRED = {"required": "is required", "null": "must not be null"}
+REQUIRED: ErrorMessages = {"required": "is required", "null": "must not be null"}
 MQTT_EVENTS = ("connect", "subscribe", "publish", "deliver")
 SHARE_STATES = ("pending", "active", "ended")
 

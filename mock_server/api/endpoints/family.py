@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from marshmallow import fields
+from marshmallow.types import ErrorMessages
 
 from ...cloud import families, views
 from ...cloud.errors import QuectelError
@@ -29,7 +30,7 @@ class Flag(fields.Field):
     TRUE, FALSE = ("true", "1"), ("false", "0")
 
     def __init__(self, code: int | None = None, default: bool | None = None, **kwargs: Any) -> None:
-        messages = {"invalid": str(code), "null": str(code), "required": str(code)} if code else {}
+        messages: ErrorMessages = {"invalid": str(code), "null": str(code), "required": str(code)} if code else {}
         if code is None:
             kwargs["load_default"] = default
         super().__init__(
@@ -55,7 +56,7 @@ class JsonList(fields.Field):
     """A JSON array (or the JSON text of one); `code` when absent, empty or not an array."""
 
     def __init__(self, code: int | None = None, **kwargs: Any) -> None:
-        messages = {"invalid": str(code), "null": str(code), "required": str(code)} if code else {}
+        messages: ErrorMessages = {"invalid": str(code), "null": str(code), "required": str(code)} if code else {}
         if code is None:
             kwargs["load_default"] = list
         super().__init__(
@@ -141,7 +142,7 @@ FAMILY_ROW = {
     "addTime": 1_767_225_600_000,
     "addTimeTs": 1_767_225_600_000,
 }
-BATCH = {"successList": [], "failureList": []}
+BATCH: dict[str, list[dict]] = {"successList": [], "failureList": []}
 
 
 def _page_example(item: dict) -> dict:
@@ -519,9 +520,9 @@ class DeleteRoomsParams(Params):
 )
 def delete_family_room(call: UserCall) -> dict:
     """Deletes rooms (creator or admin); their devices stay in the family, in no room."""
-    frids = [_text(f) for f in call.params["fridList"]]
-    if not all(frids):
-        raise QuectelError(5637)
+    frids = [frid for frid in map(_text, call.params["fridList"]) if frid]
+    if len(frids) != len(call.params["fridList"]):
+        raise QuectelError(5637)  # an empty or non-text room id
     return families.delete_rooms(call.world, call.user, fridList=frids)
 
 
