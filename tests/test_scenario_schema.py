@@ -144,6 +144,8 @@ BAD = [
     ({"shares": [{"code": "c"}]}, ["shares[0].device: is required"]),
     ({"shares": [{"device": {"pk": "p", "dk": "d"}}]}, ["shares[0].device: unknown device p/d"]),
     ({"shares": [{"device": {"pk": "p"}}]}, ["shares[0].device.dk: is required"]),
+    ({"devices": [{"pk": "p", "dk": "d"}], "shares": [{"device": {"pk": "p", "dk": "d"}}]},
+     ["shares[0].owner: the device is bound to nobody: give the share an owner"]),
     ({"shares": [{"device": {"pk": "p", "dk": "d"}, "state": "gone"}]},
      ["shares[0].state: must be one of: pending, active, ended", "shares[0].device: unknown device p/d"]),
     ({"shares": [{"device": {"pk": "p", "dk": "d"}, "coverMark": 4}]},

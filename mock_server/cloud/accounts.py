@@ -43,7 +43,7 @@ def authenticate(cloud: Cloud, authorization: str | None) -> tuple[User, Token]:
     bare = strip_bearer(authorization or "")
     if not bare:
         raise QuectelError(5106)
-    if cloud.settings.require_bearer and bare == authorization.strip():
+    if cloud.settings.require_bearer and bare == (authorization or "").strip():
         raise QuectelError(5032)
     token = _live_token(cloud, bare, "access")
     user = cloud.users.get(token.uid)

@@ -23,7 +23,7 @@ def _shared_views(cloud: Cloud, uid: str) -> list[DeviceView]:
         device = cloud.devices.get(key)
         if device is not None:
             views.append(DeviceView(device, latest(shares)))
-    return sorted(views, key=lambda v: v.share.accept_time or 0)
+    return sorted(views, key=lambda v: (v.share.accept_time if v.share else None) or 0)
 
 
 def device_info(

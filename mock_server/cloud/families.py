@@ -109,7 +109,7 @@ def _membership(cloud: Cloud, user: User, fid: str, code: int = 5041) -> tuple[F
     (or there is no such family: to a caller the two look the same)."""
     family = cloud.families.get(fid)
     member = None if family is None else family.members.get(user.uid)
-    if member is None:
+    if family is None or member is None:
         raise QuectelError(code)
     return family, member
 
@@ -741,7 +741,7 @@ def handle_invite(cloud: Cloud, user: User, *, fid: str, decide: int) -> None:
     """1 joins with the offered role and name, 0 declines; 5655 with no open invitation."""
     family = cloud.families.get(fid)
     mine = None if family is None else next((i for i in pending(cloud, family) if i.uid == user.uid), None)
-    if mine is None:
+    if family is None or mine is None:
         raise QuectelError(5655)
     _drop_invitation(cloud, family, mine)
     if decide == 1:
@@ -753,7 +753,7 @@ def expire_invitation(cloud: Cloud, fid: str, uid: str) -> None:
     """Close an open invitation now, as if the clock had reached its expiry (control API)."""
     family = cloud.families.get(fid)
     mine = None if family is None else next((i for i in pending(cloud, family) if i.uid == uid), None)
-    if mine is None:
+    if family is None or mine is None:
         raise QuectelError(5655)
     _drop_invitation(cloud, family, mine)
 

@@ -126,9 +126,16 @@ def text_of(value: Any) -> str:
     return str(value)
 
 
+def decimal_places(number: Decimal) -> int:
+    """Digits after the point once trailing zeros go (0 for a whole number)."""
+    exponent = number.normalize().as_tuple().exponent
+    if not isinstance(exponent, int):  # "n", "N" or "F": a NaN or an infinity has no digits to count
+        raise ValueError(f"{number} is not a finite number")
+    return max(0, -exponent)
+
+
 def round_to(value: float, step: float) -> float:
-    decimals = max(0, -Decimal(repr(step)).normalize().as_tuple().exponent)
-    return round(round(value / step) * step, decimals)
+    return round(round(value / step) * step, decimal_places(Decimal(repr(step))))
 
 
 # ---- checks, one per data type ---------------------------------------------------------------

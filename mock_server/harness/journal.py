@@ -51,7 +51,7 @@ class Journal:
         with self._lock:
             if seq >= self._seq:
                 return []
-            newer = []
+            newer: list[dict] = []
             for entry in reversed(self._entries):
                 if entry["seq"] <= seq or (limit is not None and len(newer) >= limit):
                     break

@@ -485,6 +485,8 @@ def _share(world: World, entry: dict, t0: int) -> Share:
     status = {"pending": ShareStatus.PENDING, "active": ShareStatus.ACTIVE, "ended": ShareStatus.ENDED}[state]
     at = {key: parse_instant(entry[key], t0) for key in ("acceptingExpireAt", "sharingExpireAt") if key in entry}
     owner = entry.get("owner") or world.devices[(pk, dk)].owner_uid
+    if owner is None:  # validation refuses such a share: a share always has an owner
+        raise ValueError(f"a share of {pk}/{dk}: the device is bound to nobody and the share names no owner")
     share = Share(
         share_id=world.next_share_id(),
         code=entry.get("code") or world.new_share_code(),
@@ -514,21 +516,21 @@ def _generate_shares(world: World, entry: dict, t0: int, recipients: list[str]) 
     time from the world's seed rather than kept as templates, so a large world costs its
     shares once, not twice."""
     rng = random.Random(world.seed + 1)
-    devices = [d for d in world.devices.values() if d.owner_uid]
+    devices = [(d, d.owner_uid) for d in world.devices.values() if d.owner_uid]
     if not devices or not recipients:
         return
     fixed = entry.get("state")
     for _ in range(int(entry["generate"])):
-        device = devices[rng.randrange(len(devices))]
+        device, owner = devices[rng.randrange(len(devices))]
         recipient = recipients[rng.randrange(len(recipients))]
         roll = rng.random()
         state = fixed or ("active" if roll < 0.6 else "pending" if roll < 0.9 else "ended")
-        if recipient == device.owner_uid:
+        if recipient == owner:
             state = "pending"
         share = Share(
             share_id=world.next_share_id(),
             code=world.new_share_code(),
-            owner_uid=device.owner_uid,
+            owner_uid=owner,
             pk=device.pk,
             dk=device.dk,
             cover_mark=int(entry.get("coverMark", 2)),

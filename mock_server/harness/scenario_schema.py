@@ -634,6 +634,8 @@ def _reference_problems(data: dict) -> dict:
         ref = (share.get("device", {}).get("pk"), share.get("device", {}).get("dk"))
         if None not in ref and ref not in keys:
             add("shares", i, "device", f"unknown device {ref[0]}/{ref[1]}")
+        elif ref in keys and not share.get("owner") and owners.get(ref) is None:
+            add("shares", i, "owner", "the device is bound to nobody: give the share an owner")
         for role in ("owner", "recipient"):
             if share.get(role) and share[role] not in known:
                 add("shares", i, role, f"unknown user {share[role]}")

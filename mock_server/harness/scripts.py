@@ -169,6 +169,7 @@ class Script:
         """When step `k` (from 0) runs, or None when there is no such step (none after `until`)."""
         if "times" in self.spec and k >= self.spec["times"]:
             return None
+        at: int | None
         if self.kind == "replay":
             cycle, row = divmod(k, len(self.rows))
             if cycle and self.period is None:
@@ -388,7 +389,7 @@ class Runner:
         script = self.script
         feature, code = script.feature, script.code
         assert feature is not None and code is not None
-        whole = reported.get(code)
+        whole: Any = reported.get(code)  # whatever the device last reported
         if script.member is not None and not isinstance(whole, dict):
             whole = self.world.products[script.pk].properties[code].sample(self.rng)
         current = whole.get(script.member) if script.member is not None else whole
@@ -414,6 +415,13 @@ def fit(feature: things.Feature, value: float, low: float | None = None, high: f
     return things.round_to(value, step) if step else round(value, 6)
 
 
+def _feature(runner: Runner) -> things.Feature:
+    """The property a number generator moves (a script names one: the scenario schema sees to it)."""
+    feature = runner.script.feature
+    assert feature is not None
+    return feature
+
+
 def _number(runner: Runner, current: Any) -> float:
     if isinstance(current, (int, float)) and not isinstance(current, bool):
         return current
@@ -433,20 +441,20 @@ def _ramp(runner: Runner, spec: dict, current: Any, at: int) -> Any:
     value = _number(runner, current) + spec["by"]
     if "to" in spec:
         value = max(value, spec["to"]) if spec["by"] < 0 else min(value, spec["to"])
-    return fit(runner.script.feature, value)
+    return fit(_feature(runner), value)
 
 
 def _sine(runner: Runner, spec: dict, current: Any, at: int) -> Any:
     shift = parse_duration(spec.get("phase", 0))
     angle = 2 * math.pi * (at - runner.start_ms + shift) / parse_duration(spec["period"])
-    return fit(runner.script.feature, spec["mean"] + spec["amplitude"] * math.sin(angle))
+    return fit(_feature(runner), spec["mean"] + spec["amplitude"] * math.sin(angle))
 
 
 def _decay(runner: Runner, spec: dict, current: Any, at: int) -> Any:
     """Halves the distance to `to` every halfLife; an integer always moves at least one step."""
     now, target = _number(runner, current), spec["to"]
     factor = 0.5 ** (parse_duration(runner.script.spec["every"]) / parse_duration(spec["halfLife"]))
-    feature = runner.script.feature
+    feature = _feature(runner)
     value = fit(feature, target + (now - target) * factor)
     if feature.data_type == "INT" and value == now and now != target:
         unit = int(feature.bound("step") or 1)
@@ -456,7 +464,7 @@ def _decay(runner: Runner, spec: dict, current: Any, at: int) -> Any:
 
 def _walk(runner: Runner, spec: dict, current: Any, at: int) -> Any:
     value = _number(runner, current) + runner.rng.uniform(-spec["by"], spec["by"])
-    return fit(runner.script.feature, value, spec.get("min"), spec.get("max"))
+    return fit(_feature(runner), value, spec.get("min"), spec.get("max"))
 
 
 NEXT = {"set": _set, "pick": _pick, "ramp": _ramp, "sine": _sine, "decay": _decay, "walk": _walk}

@@ -47,7 +47,7 @@ def parse_instant(value: str | int, start_ms: int) -> int:
     return int(parsed.timestamp() * 1000)
 
 
-def delay_seconds(delay: object, rng: random.Random) -> float:
+def delay_seconds(delay: str | int | float | dict, rng: random.Random) -> float:
     """A rule's `delay` in seconds: a duration, or {min, max} drawn from `rng`."""
     if isinstance(delay, dict):
         low, high = parse_duration(delay["min"]), parse_duration(delay["max"])

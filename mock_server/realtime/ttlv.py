@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from ..cloud.things import Feature, Product
+from ..cloud.things import Feature, Product, decimal_places
 
 MAGIC = b"\xaa\xaa"
 READ_ALL = 0x0011
@@ -174,7 +174,9 @@ def _field(feature: Feature, value: Any) -> bytes:
 def encode_number(value: int | float) -> bytes:
     """Control byte + big-endian magnitude, as few bytes as it takes (229.8 -> 09 08 FA)."""
     exact = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-    decimals = max(0, -exact.normalize().as_tuple().exponent)
+    if not exact.is_finite():
+        raise TTLVError(f"{value}: not a finite number")
+    decimals = decimal_places(exact)
     if decimals > 15:
         raise TTLVError(f"{value}: more than 15 decimals")
     magnitude = int(abs(exact).scaleb(decimals))
