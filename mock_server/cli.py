@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import gc
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from .harness.scenario import Scenario, ScenarioInvalid, ScenarioNotFound
@@ -73,7 +74,7 @@ def _import_parser(sub) -> None:
                       help="write the real password, access token and domain secret into the file")  # fmt: skip
 
 
-def _banner(scenario: Scenario, urls: list[tuple[str, str]], extra: list[str] = ()) -> str:
+def _banner(scenario: Scenario, urls: list[tuple[str, str]], extra: Sequence[str] = ()) -> str:
     base_url = urls[0][1]
     lines = [f"Quectel sharing simulator: {base_url}  (scenario {scenario.name}, seed {scenario.seed})"]
     lines += [f"  {url:<32} {who}" for who, url in urls[1:]]
@@ -196,7 +197,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load(name: str, seed: int | None = None, dirs: list[str] = ()) -> Scenario | None:
+def _load(name: str, seed: int | None = None, dirs: Sequence[str] = ()) -> Scenario | None:
     """The scenario, or None after printing why it cannot be used; its warnings printed."""
     from .api.rule_check import scenario_warnings
 

@@ -315,8 +315,9 @@ class Builder:
                 path, message = problems[0]
                 self.warn(f"product {pk}: thing model left out ({path}: {message}); its devices keep no values")
                 continue
-            spec = {"pk": pk, "name": names.get(pk) or pk, "tsl": tsl}
-            self.products[pk] = things.Product.from_tsl(pk, spec["name"], tsl)
+            name = names.get(pk) or pk
+            spec = {"pk": pk, "name": name, "tsl": tsl}
+            self.products[pk] = things.Product.from_tsl(pk, name, tsl)
             specs.append(spec)
         return specs
 
@@ -348,10 +349,11 @@ class Builder:
         and location, from getDeviceBusinessAttributes."""
         out: dict[str, Any] = {}
         product = self.products.get(pk)
+        properties = product.properties if product else {}
         values, reported_at = {}, {}
         for item in attributes.get("customizeTslInfo") or [] if product else []:
             code = item.get("resourceCode")
-            feature = product.properties.get(code)
+            feature = properties.get(code)
             try:
                 if feature is None:
                     raise things.ValueProblem("not in the thing model")

@@ -24,7 +24,7 @@ def lan_addresses() -> list[str]:
     """IPv4 addresses of this machine's interfaces other than loopback (no traffic is sent)."""
     found: list[str] = []
     with contextlib.suppress(OSError):
-        found += [info[4][0] for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)]
+        found += [str(info[4][0]) for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)]
     found += _interface_addresses()
     return sorted({a for a in found if not ipaddress.ip_address(a).is_loopback})
 

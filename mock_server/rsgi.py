@@ -14,7 +14,7 @@ import io
 import logging
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .api.fastpath import FastPath
 from .api.faults import DroppedOnPurpose
@@ -23,6 +23,9 @@ from .api.steps import Deferred, with_waits
 from .api.waits import Waits
 from .harness.rules import Outcome
 from .ui import stream
+
+if TYPE_CHECKING:  # the realtime channel (amqtt) is imported only by a worker that serves it
+    from .realtime.serving import Realtime
 
 log = logging.getLogger(__name__)
 _DROP = object()
@@ -52,6 +55,7 @@ class RSGIBridge:
         self.waits = Waits()  # requests waiting in a rule's delay or hang
         # The simulated API's endpoints are answered without Flask (api/fastpath.py).
         self.fast = FastPath.for_app(wsgi_app, self.waits) if fast else None
+        self.realtime: Realtime | None = None  # made in the worker's loop (__rsgi_init__)
         self.server_name = server_name
         self.server_port = server_port
         self.on_shutdown = on_shutdown
@@ -63,7 +67,7 @@ class RSGIBridge:
 
     def __rsgi_del__(self, loop: Any) -> None:
         """granian calls this when the worker stops cleanly (SIGTERM, SIGINT)."""
-        if getattr(self, "realtime", None) is not None:
+        if self.realtime is not None:
             self.realtime.stop(loop)
         self.save()
 
@@ -73,7 +77,7 @@ class RSGIBridge:
         delay are answered now and hangs dropped, and the realtime sessions end."""
         self.save()
         self.waits.end_all()
-        if getattr(self, "realtime", None) is not None:
+        if self.realtime is not None:
             self.realtime.stop(loop)
 
     def save(self) -> None:
@@ -86,13 +90,16 @@ class RSGIBridge:
 
     async def __call__(self, scope: Any, proto: Any) -> None:
         if scope.proto == "ws":  # the realtime channel, MQTT over WebSocket (realtime/)
-            if getattr(self, "realtime", None) is None:
-                return proto.close(404)
-            return await self.realtime.websocket(scope, proto)
+            if self.realtime is None:
+                proto.close(404)
+                return
+            await self.realtime.websocket(scope, proto)
+            return
         body = await proto() if has_body(scope) else b""
-        doc = self.fast.lookup(scope.method, scope.path, body) if self.fast is not None else None
-        if doc is not None:
-            status, headers, payload = await self.fast.serve(doc, self._environ(scope, body))
+        fast = self.fast
+        doc = fast.lookup(scope.method, scope.path, body) if fast is not None else None
+        if fast is not None and doc is not None:
+            status, headers, payload = await fast.serve(doc, self._environ(scope, body))
             await self._send(proto, status, headers, _DROP if payload is None else payload)
             return
 

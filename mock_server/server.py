@@ -113,8 +113,10 @@ def _embedded_server(sock: socket.socket, host: str, port: int, log_level: str, 
         def _init_shared_socket(self) -> None:
             # granian hands its workers the socket it holds; give it ours (it takes the fd over).
             self._ssp = None
-            self._shd = SocketHolder(sock.detach(), False, BACKLOG)
-            self._sfd = self._shd.get_fd()
+            # granian's stub leaves out SocketHolder's constructor and types _shd as None only
+            holder = SocketHolder(sock.detach(), False, BACKLOG)  # type: ignore[call-arg]
+            self._shd = holder  # type: ignore[assignment]
+            self._sfd = holder.get_fd()
 
     server = OwnSocketServer(
         None,  # the target is handed over in _run

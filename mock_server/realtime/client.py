@@ -75,6 +75,8 @@ class RealtimeClient:
         client.on_message = self._on_message
         client.on_disconnect = lambda *args: self.disconnected.set()
         client.reconnect_delay_set(60, 60)  # a test wants to see a drop, not a quiet reconnect
+        if not parts.hostname:
+            raise ValueError(f"{url}: no host to connect to")
         client.connect(parts.hostname, parts.port or (443 if parts.scheme == "wss" else 80), keepalive=30)
         client.loop_start()
         self._wait(lambda: self.connack is not None, "no CONNACK")
@@ -115,6 +117,8 @@ class RealtimeClient:
     def subscribe(self, *filters: str, qos: int = 1) -> list[int]:
         """Subscribe and wait for the SUBACK: the granted QoS per filter, 128 for a refusal."""
         _, mid = self._client.subscribe([(f, qos) for f in filters])
+        if mid is None:  # paho sent nothing (the connection is gone): no SUBACK can come
+            raise TimeoutError("no SUBACK (not connected)")
         self._wait(lambda: mid in self._subacks, "no SUBACK")
         return self._subacks.pop(mid)
 

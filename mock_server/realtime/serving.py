@@ -49,6 +49,7 @@ class Realtime:
     async def listen(self, host: str, port: int, tls: ssl.SSLContext | None = None) -> int:
         """The dedicated listener; returns its port (useful with port 0)."""
         from websockets.asyncio.server import serve
+        from websockets.typing import Subprotocol
 
         await self.ensure_started()
 
@@ -59,6 +60,7 @@ class Realtime:
 
         async def handler(websocket: Any) -> None:
             name = world_name(websocket.request.path.split("?", 1)[0], websocket.request.headers)
+            assert name is not None  # process_request answered 404 to any other path
             await self.hub.serve_websocket(websocket, name)
 
         self._listener = await serve(
@@ -66,7 +68,7 @@ class Realtime:
             host,
             port,
             ssl=tls,
-            subprotocols=["mqtt"],
+            subprotocols=[Subprotocol("mqtt")],
             process_request=process_request,
             compression=None,
             ping_interval=None,  # MQTT has its own keep-alive
