@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request, send_from_directory
 from flask import redirect as redirect_to
 from marshmallow import Schema, ValidationError
+from werkzeug.wrappers import Response as BaseResponse  # what redirect_to() gives
 
 from ..cloud import devices, shadows, things
 from ..cloud import shares as cloud_shares
@@ -136,9 +137,11 @@ def _reset_to(scenario: Scenario | None) -> Response:
         world = simulator().reset(_world_name(), scenario)
     except ScenarioInvalid as exc:  # the world's own file, edited since and broken now
         raise ControlError(400, "invalid scenario", exc.problems) from None
-    warnings = scenario_warnings(world.scenario)
+    built_from = world.scenario
+    assert built_from is not None  # Scenario.build gives every world it builds its scenario
+    warnings = scenario_warnings(built_from)
     response = jsonify(
-        world=_world_name(), scenario=world.scenario.name, **({"warnings": warnings} if warnings else {})
+        world=_world_name(), scenario=built_from.name, **({"warnings": warnings} if warnings else {})
     )
     _warn(response, warnings)
     return response
@@ -583,7 +586,8 @@ def drop_world() -> Response:
 def openapi() -> Response:
     from .openapi import control_document
 
-    return jsonify(control_document(current_app._get_current_object()))  # the app itself, not its proxy
+    # The app itself, not its proxy; Flask types the proxy as the app, which has no such method.
+    return jsonify(control_document(current_app._get_current_object()))  # type: ignore[attr-defined]
 
 
 @bp.get("/openapi/quectel.json")
@@ -616,7 +620,7 @@ window.ui = SwaggerUIBundle({
 @documented(
     "Both OpenAPI documents in Swagger UI", {**page("the page (at /_mock/docs/)"), **redirect("to /_mock/docs/")}
 )
-def docs() -> Response:
+def docs() -> BaseResponse:
     """Both OpenAPI documents in Swagger UI, served from the package: no internet needed."""
     if not request.path.endswith("/"):
         return redirect_to(request.script_root + request.path + "/")

@@ -15,8 +15,8 @@ path serving a request can ask it.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from .paths import is_control, session_path
@@ -26,6 +26,12 @@ API_METHODS = "GET, POST, PUT, DELETE, PATCH, OPTIONS"
 # What a web client may read beyond the CORS-safelisted response headers.
 EXPOSED = "X-Mock-Warning, Allow, Retry-After"
 PREFLIGHT_MAX_AGE = "600"
+
+
+class Headers(Protocol):
+    """A request's headers, read by lower-case name: Werkzeug's and RSGI's both are."""
+
+    def get(self, key: str, /) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -41,7 +47,7 @@ class CorsAnswer:
 NOTHING = CorsAnswer()
 
 
-def cors(method: str, path: str, headers: Mapping[str, str], server_host: str = "127.0.0.1") -> CorsAnswer:
+def cors(method: str, path: str, headers: Headers, server_host: str = "127.0.0.1") -> CorsAnswer:
     """What a request from a browser gets. `headers` is looked up with lower-case names
     (Werkzeug's headers and RSGI's both answer those); `path` may carry the `/s/NAME` prefix."""
     if is_control(session_path(path)[1]):
@@ -49,7 +55,7 @@ def cors(method: str, path: str, headers: Mapping[str, str], server_host: str = 
     return _simulated(method, headers)
 
 
-def _simulated(method: str, headers: Mapping[str, str]) -> CorsAnswer:
+def _simulated(method: str, headers: Headers) -> CorsAnswer:
     origin = headers.get("origin")
     if not origin:
         return NOTHING
@@ -69,7 +75,7 @@ def _simulated(method: str, headers: Mapping[str, str]) -> CorsAnswer:
     return CorsAnswer(allow, preflight=True)
 
 
-def _control(method: str, headers: Mapping[str, str], server_host: str) -> CorsAnswer:
+def _control(method: str, headers: Headers, server_host: str) -> CorsAnswer:
     host = _hostname(headers.get("host") or "")
     if host is not None and not _own_name(host, server_host):
         return CorsAnswer(refusal=f"the control API answers only to its own address, not to host {host!r}")

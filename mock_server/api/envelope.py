@@ -56,12 +56,18 @@ def render_http_error(status: int, allow: list[str] | None = None) -> Reply:
     return reply
 
 
-def to_response(reply: Reply) -> Response:
+class CodedResponse(Response):
+    """A Flask Response that keeps the envelope's code, for the journal."""
+
+    quectel_code: int | None = None
+
+
+def to_response(reply: Reply) -> CodedResponse:
     """The Flask Response of a Reply."""
     from .faults import dropping_body  # faults builds Replies with this module
 
     body = dropping_body() if reply.body is None else reply.body
-    response = Response(body, status=reply.status, content_type=reply.content_type)
+    response = CodedResponse(body, status=reply.status, content_type=reply.content_type)
     if reply.body is None:
         response.headers["Content-Length"] = DROP_LENGTH
     for name, value in reply.headers:

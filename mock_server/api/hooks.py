@@ -49,12 +49,14 @@ class FlaskWire:
 
 
 def install(app: Flask) -> None:
-    app.wsgi_app = SessionPrefix(app.wsgi_app)
+    # Flask's documented way to wrap its WSGI app, which mypy sees as replacing a method.
+    app.wsgi_app = SessionPrefix(app.wsgi_app)  # type: ignore[method-assign]
 
 
 def dispatch(app: Flask) -> Response:
     """Flask's own request dispatch (hooks, view, error handlers) as the answer step."""
-    req = request._get_current_object()
+    # The request itself, not its proxy; Flask types the proxy as a Request, which has no such method.
+    req = request._get_current_object()  # type: ignore[attr-defined]
     served = steps.Served.of(app)
     environ = req.environ
     result = steps.handle(

@@ -19,12 +19,17 @@ from .control_schemas import STATIC, Operation, operation_of
 from .paths import is_control
 
 
-def _spec(title: str, description: str, field_types=None, **options) -> APISpec:
+def _spec(title: str, description: str, field_types=None, parameter_attributes=None, **options) -> APISpec:
     """An OpenAPI 3.1 document whose marshmallow fields of our own classes get their JSON
-    Schema types from `field_types` (the scenario fields' by default)."""
+    Schema types from `field_types` (the scenario fields' by default), and their parameters'
+    extra attributes from `parameter_attributes`."""
     plugin = MarshmallowPlugin()
     spec = APISpec(title, __version__, "3.1.0", plugins=[plugin], info={"description": description}, **options)
-    plugin.converter.add_attribute_function(field_types or _custom_fields)  # type: ignore[union-attr]
+    converter = plugin.converter
+    assert converter is not None  # APISpec made it when it took the plugin
+    converter.add_attribute_function(field_types or _custom_fields)
+    if parameter_attributes is not None:
+        converter.add_parameter_attribute_function(parameter_attributes)
     return spec
 
 
@@ -59,7 +64,7 @@ def _custom_fields(self, field, ret: dict | None = None, **kwargs) -> dict:
 
 def _scenario_components(spec: APISpec) -> dict[type, str]:
     """The scenario format's schemas as components; their names by schema."""
-    names = {
+    names: dict[type, str] = {
         ss.DelaySpec: "Delay", ss.ReplaySpec: "Replay", ss.MemberSpec: "Member", ss.RuleSpec: "Rule",
         ss.ScenarioSpec: "Scenario",
     }  # fmt: skip
@@ -329,9 +334,9 @@ def quectel_document() -> dict:
         "The device-sharing endpoints the simulator serves. Parameters are read from the query string, "
         "a form body or a JSON body; every answer is the envelope below.",
         _param_fields,
+        _parameter_example,
         servers=[{"url": "/"}],
     )
-    spec.plugins[0].converter.add_parameter_attribute_function(_parameter_example)  # type: ignore[union-attr]
     spec.components.security_scheme("token", {"type": "apiKey", "in": "header", "name": "Authorization"})
     for status, text in TRANSPORT_ERRORS.items():
         spec.components.response(f"E{status}", {"description": text, "content": _json(_envelope((status,), {}))})

@@ -24,8 +24,9 @@ def parse(schema: Schema, params: dict[str, Any]) -> dict[str, Any]:
     try:
         return schema.load(params)
     except ValidationError as err:
-        code = first_code(schema, err.messages)
-        raise QuectelError(code, ext_msg=_reason(schema, err.messages) if code == GENERIC else None) from None
+        messages = err.messages_dict  # one mapping loaded, so messages by field
+        code = first_code(schema, messages)
+        raise QuectelError(code, ext_msg=_reason(schema, messages) if code == GENERIC else None) from None
 
 
 GENERIC = 5000  # a code that names no parameter: `extMsg` says which one was wrong

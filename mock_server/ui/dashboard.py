@@ -12,6 +12,7 @@ from typing import Any
 
 import segno
 from flask import Blueprint, Flask, Response, current_app, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as BaseResponse  # what redirect() gives
 
 from ..api.context import current
 from ..api.control import library_items, world_state
@@ -47,7 +48,7 @@ def install(app: Flask) -> None:
 
 
 @bp.before_request
-def _login_first() -> Response | None:
+def _login_first() -> BaseResponse | None:
     if request.endpoint in PUBLIC or admin_ok(request):
         return None
     return redirect(url_for("ui.login", next=request.full_path))
@@ -189,7 +190,7 @@ def journal_stream() -> Response:
     state = current()
     after = request.headers.get("Last-Event-ID", request.args.get("after"))
     can_stream = bool(request.environ.get(stream.CAN_STREAM))
-    text, seq = stream.backlog(state.world.journal, int(after) if (after or "").isdigit() else None, can_stream)
+    text, seq = stream.backlog(state.world.journal, int(after) if after and after.isdigit() else None, can_stream)
     if can_stream:
         sim, name, world = simulator(), state.world_name, state.world
         request.environ[stream.STREAM] = (lambda: (sim.worlds.get(name) or world).journal, seq)
@@ -219,7 +220,7 @@ def journal_stream() -> Response:
     form=LOGIN_FORM,
     method="POST",
 )
-def login() -> Response | str:
+def login() -> BaseResponse | str:
     """Where a browser gives the admin token (when the server has one): kept in an HttpOnly,
     SameSite=Strict cookie that the dashboard's pages and control calls then carry."""
     token = current_app.config.get("ADMIN_TOKEN") or ""
@@ -240,7 +241,7 @@ def login() -> Response | str:
 
 @bp.post("/logout")
 @documented("Forget the admin cookie", redirected("to the login form"))
-def logout() -> Response:
+def logout() -> BaseResponse:
     response = redirect(url_for("ui.login"))
     response.delete_cookie(ADMIN_COOKIE)
     return response

@@ -3,6 +3,8 @@ helpers apps and published clients call beside them."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from ...cloud import access, control, devices, views
 from .. import schemas as s
 from ..declare import Area, UserCall
@@ -52,7 +54,7 @@ def _control(sample) -> list:
     keys = [
         {"productKey": d.pk, "deviceKey": d.dk} for d in (sample.lamp, sample.world.devices[("p11u5w", "LAMP00000002")])
     ]
-    command = {"type": 2, "data": '[{"switch": true}]', "isCache": 2}
+    command: dict[str, Any] = {"type": 2, "data": '[{"switch": true}]', "isCache": 2}
     return [control.batch_control(sample.world, sample.owner, deviceList=keys, **command)]
 
 
