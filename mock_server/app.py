@@ -31,6 +31,12 @@ DEFAULTS: dict[str, Any] = {
     "ADMIN_TOKEN": None,  # when set, the control API wants `Authorization: Bearer <it>`
     "LOG_FORMAT": "none",  # or "text" or "json": a line per request on standard output
     "SCENARIO_DIRS": (),  # folders whose scenarios requests may name, besides the library
+    "HOST": "127.0.0.1",  # the name the server answers to: the control API's Host check
+    "MQTT": True,  # the realtime channel (MQTT over WebSocket); False turns it off
+    "MQTT_HOST": "127.0.0.1",  # where the realtime channel's own listener binds
+    "MQTT_PORT": None,  # its own port; None: only on the HTTP port
+    "TLS_CERT": None,  # certificate and key files of that listener's TLS (both, or neither)
+    "TLS_KEY": None,
 }
 
 
