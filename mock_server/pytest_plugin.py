@@ -70,16 +70,21 @@ def _wait_ready(base_url: str, timeout: float = 30) -> None:
 
 class _ThreadServer:
     def __init__(self) -> None:
-        from werkzeug.serving import make_server
+        from werkzeug.serving import WSGIRequestHandler, make_server
 
         from .app import create_app
+
+        class QuietHandler(WSGIRequestHandler):
+            def log_request(self, *args: Any, **kwargs: Any) -> None:
+                """No line per request on stderr: writing it took two thirds of a call's time
+                (the journal keeps every request; errors are still logged)."""
 
         app = self._app = create_app()
         # The simulator itself: tests in this process make and drop their worlds by a call,
         # not by two HTTP round trips each.
         self.simulator = app.extensions["mock_server"]
         # Port 0: the system picks a free port as it binds, so two suites never race for one.
-        self._server = make_server("127.0.0.1", 0, app, threaded=True)
+        self._server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
         self.port = self._server.server_port
         # A short poll: shutting down waits for it, at the end of every test session.
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
