@@ -165,6 +165,7 @@ class Server:
                 raise RuntimeError("server did not answer in time")
             time.sleep(0.005)
         self.first_answer_s = time.perf_counter() - started
+        self.first_answer_cpu_s = self.cpu_seconds()  # steadier than the wall clock on a busy machine
 
     @classmethod
     def simulator(cls, scenario: str = "default") -> Server:
@@ -357,6 +358,13 @@ def loads_for(server: Server) -> dict[str, Load]:
 SCALING = ("shareInfo create", "userDeviceList, 50 devices", "deviceInfo by share code")
 
 
+def compile_bytecode() -> None:
+    """An installed simulator has its bytecode compiled (pip does it); this checkout may be
+    told to write none (PYTHONDONTWRITEBYTECODE), and would then compile every module at every
+    launch (a fifth of it). Compiled here, beside the sources (__pycache__, ignored by git)."""
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "mock_server")], check=True)
+
+
 def median_ms(fn, times: int) -> float:
     samples = []
     for _ in range(times):
@@ -476,14 +484,20 @@ def main() -> int:
             print(f"{label:<66} {result.row()}", flush=True)
         return medians
 
-    launches = []
+    compile_bytecode()
+    launches, launch_cpu, launch_load = [], [], []
     for _ in range(5):
         server = Server.simulator()
         launches.append(server.first_answer_s)
+        launch_cpu.append(server.first_answer_cpu_s)
+        launch_load.append(os.getloadavg()[0])
         reset_ms = median_ms(lambda: server.call("POST", "/_mock/reset"), 50)  # noqa: B023
         server.stop()
     m["launch_s"], m["reset_ms"] = statistics.median(launches), reset_ms
-    notes.append(f"first answer after launch: {m['launch_s'] * 1000:.0f} ms (median of 5)")
+    m["launch_cpu_s"] = statistics.median(launch_cpu)
+    notes.append(f"first answer after launch: {m['launch_s'] * 1000:.0f} ms (median of 5; the server's CPU time "
+                 f"until then {m['launch_cpu_s'] * 1000:.0f} ms; load average {min(launch_load):.1f}-"
+                 f"{max(launch_load):.1f})")  # fmt: skip
     notes.append(f"POST /_mock/reset of the default world, round trip: {reset_ms:.2f} ms (median of 50)")
 
     small = Server.simulator(str(BENCH / "small-world.yaml"))
@@ -691,7 +705,8 @@ def _targets(m: dict[str, float]) -> str:
     checks = [
         ("pytest plugin: a test with a fresh default world at most 2 ms", f"{m['plugin']:.2f} ms "
          f"({m['plugin'] - m['plugin_bare']:.2f} ms over a bare test)", m["plugin"] <= 2),
-        ("first answer within 0.3 s of launch (median of 5)", f"{m['launch_s'] * 1000:.0f} ms", m["launch_s"] <= 0.3),
+        ("first answer within 0.3 s of launch (median of 5)", f"{m['launch_s'] * 1000:.0f} ms "
+         f"({m['launch_cpu_s'] * 1000:.0f} ms of CPU)", m["launch_s"] <= 0.3),
         ("shareInfo create: at least 40 % of the bare RSGI limit", f"{m[create + '/limit']:.0%}",
          m[create + "/limit"] >= 0.40),
         ("shareInfo create: p99 under 5 ms at 16 connections", f"{m[create + '/p99']:.2f} ms", m[create + "/p99"] < 5),
