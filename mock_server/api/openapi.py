@@ -25,7 +25,7 @@ def _custom_fields(self, field, ret: dict | None = None, **kwargs) -> dict:
     if isinstance(field, ss.Instant):
         return {"type": ["integer", "string"], "description": "epoch ms, ISO 8601, or relative such as +10m"}
     if isinstance(field, ss.Duration):
-        return {"type": ["integer", "string"], "description": "90s, 10m, 2h, 30d, 500ms, or milliseconds"}
+        return {"type": ["integer", "string"], "description": "90s, 4m59s, 1.5h, 90 minutes, 500ms, or milliseconds"}
     if isinstance(field, ss.DelayField):
         return {"oneOf": [{"type": ["integer", "string"]}, {"$ref": "#/components/schemas/Delay"}]}
     if isinstance(field, ss.Matcher):

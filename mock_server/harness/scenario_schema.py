@@ -14,7 +14,7 @@ from ..cloud import things
 from ..cloud.accounts import DOMAIN_FORMAT
 from . import scripts
 from .patterns import PatternError, compile_pattern
-from .timeparse import parse_duration, parse_instant
+from .timeparse import DURATION_RULE, parse_duration, parse_instant
 
 REQUIRED = {"required": "is required", "null": "must not be null"}
 FAULTS = ("drop", "empty", "malformed", "http500", "http502", "http503", "hang")
@@ -71,9 +71,9 @@ class Instant(fields.Field):
 
 
 class Duration(fields.Field):
-    """A length of time: `90s`, `10m`, `2h`, `30d`, `500ms`, or a number of milliseconds."""
+    """A length of time in timeparse's one grammar: `90s`, `4m59s`, `1.5h`, `90 minutes`, or milliseconds."""
 
-    default_error_messages = {**REQUIRED, "invalid": "must be a duration such as 90s, 10m, 2h or 30d"}
+    default_error_messages = {**REQUIRED, "invalid": DURATION_RULE}
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         try:
