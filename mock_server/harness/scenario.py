@@ -12,7 +12,7 @@ import gc
 import json
 import random
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from ..cloud import things
+from ..cloud.accounts import EMAIL_FORMAT
 from ..cloud.models import Device, FailureCause, Family, Settings, Share, ShareStatus, Token, User, UserDomain
 from . import scripts
 from .clock import Clock
@@ -72,6 +73,29 @@ def library(dirs: Sequence[Path] = ()) -> list[str]:
     """Scenario names: the library's and those of `dirs` (--scenario-dir)."""
     names = {p.stem for folder in (*dirs, SCENARIO_DIR) for p in Path(folder).glob("*") if p.suffix in SUFFIXES}
     return sorted(names)
+
+
+def scan(dirs: Sequence[Path]) -> tuple[dict[str, str], list[str]]:
+    """The scenario folders' files checked against the schema (without generating anything):
+    {the `name:` each valid file declares: its file name without suffix}, and the problems of
+    the invalid ones, each as `folder/file: path: message`."""
+    names: dict[str, str] = {}
+    problems: list[str] = []
+    for folder in dirs:
+        for path in sorted(Path(folder).glob("*")):
+            if path.suffix not in SUFFIXES or not path.is_file():
+                continue
+            try:
+                own = read_file(path)
+                spec = with_base(own, path.name, dirs=dirs)
+                found = _renumbered(validate_spec(spec, path.name)[1], _base_lengths(own, spec), own)
+            except ScenarioInvalid as exc:
+                found = exc.problems
+            if found:
+                problems += [f"{folder}/{p}" for p in found]
+            elif isinstance(spec, dict) and isinstance(spec.get("name"), str):
+                names.setdefault(spec["name"], path.stem)
+    return names, problems
 
 
 def read_file(path: Path) -> Any:
@@ -171,6 +195,64 @@ def with_base(spec: Any, source: str, seen: tuple[str, ...] = (), dirs: Sequence
     return merged
 
 
+def _entries(spec: dict, section: str) -> list[tuple[int, dict]]:
+    """(index, entry) of a section's mappings; anything else is the schema's to refuse."""
+    entries = spec.get(section)
+    return [(i, e) for i, e in enumerate(entries) if isinstance(e, dict)] if isinstance(entries, list) else []
+
+
+def spec_warnings(spec: Any, source: str, place: Callable[[str, int], str]) -> list[str]:
+    """What is valid but likely a mistake in a scenario's data, each as `file: path: message`.
+    Tolerant of a spec the schema refuses, so that a file with errors still shows these."""
+    if not isinstance(spec, dict):
+        return []
+    domains = spec.get("userDomains") or [{"domain": DEFAULT_DOMAIN}]
+    declared = {d["domain"] for d in domains if isinstance(d, dict) and isinstance(d.get("domain"), str)}
+    users = _entries(spec, "users")
+    found = [
+        f"{source}: {place('users', i)}.userDomain: {entry['userDomain']} is not one of the world's "
+        f"userDomains ({', '.join(sorted(declared))}): this user cannot sign in (5015)"
+        for i, entry in users
+        if isinstance(entry.get("userDomain"), str) and entry["userDomain"] not in declared
+    ]
+    found += [
+        f"{source}: {place('users', i)}.email: {entry['email']!r} is not an e-mail address: "
+        "emailPwdLogin refuses it (5040), so this user cannot sign in by e-mail"
+        for i, entry in users
+        if isinstance(entry.get("email"), str) and not EMAIL_FORMAT.match(entry["email"])
+    ]
+    known = {str(e["uid"]) for _, e in users if "uid" in e} | _generated(spec, users)
+    found += [
+        f"{source}: {place('rules', i)}.match.uid: {match['uid']} is not a user of this scenario "
+        f"({', '.join(sorted(known)[:5]) or 'none'}{', ...' if len(known) > 5 else ''}): the rule never fires"
+        for i, rule in _entries(spec, "rules")
+        if isinstance(match := rule.get("match"), dict) and "uid" in match and str(match["uid"]) not in known
+    ]
+    return found
+
+
+def _generated(spec: dict, users: list[tuple[int, dict]]) -> set[str]:
+    settings = spec.get("settings") if isinstance(spec.get("settings"), dict) else {}
+    region = settings.get("region", "C")
+    total = sum(e["generate"] for _, e in users if isinstance(e.get("generate"), int))
+    return {generated_uid(str(region), n) for n in range(1, min(total, 100_000) + 1)}
+
+
+def invalid_file_warnings(path: Path, dirs: Sequence[Path] = ()) -> list[str]:
+    """spec_warnings of a scenario file the schema refuses (none when it is not even readable)."""
+    try:
+        own = read_file(path)
+    except ScenarioInvalid:
+        return []
+    try:
+        merged = with_base(own, path.name, dirs=dirs)
+    except ScenarioInvalid:
+        merged = own
+    offsets = _base_lengths(own, merged)
+    base = str(own.get("extends", "")) if offsets else ""
+    return spec_warnings(merged, path.name, lambda section, i: _place(section, i, offsets, base))
+
+
 @dataclass
 class Scenario:
     spec: dict
@@ -200,14 +282,7 @@ class Scenario:
     @property
     def warnings(self) -> list[str]:
         """What is valid but likely a mistake, each as `file: path: message`."""
-        declared = {d["domain"] for d in self.domains}
-        source = Path(self.source).name
-        return [
-            f"{source}: {self.place('users', i)}.userDomain: {entry['userDomain']} is not one of the world's "
-            f"userDomains ({', '.join(sorted(declared))}): this user cannot sign in (5015)"
-            for i, entry in enumerate(self.spec.get("users", []))
-            if entry.get("userDomain") and entry["userDomain"] not in declared
-        ]
+        return spec_warnings(self.spec, Path(self.source).name, self.place)
 
     def place(self, section: str, index: int) -> str:
         """`section[i]` numbered in the file the entry is written in: an `extends:` base's
