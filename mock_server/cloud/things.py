@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from . import plausible
 from .events import PropertyReport
 
 if TYPE_CHECKING:
@@ -32,6 +33,8 @@ TEXT_MAX = 10240
 ARRAY_MAX = 100
 INT32 = (-(2**31), 2**31 - 1)
 HISTORY_MAX = 5000  # values kept per device for the history endpoints
+DATE_FALLBACK = 1_767_225_600_000  # a generated DATE's reference when no clock is at hand
+DATE_WITHIN_MS = 30 * 86_400_000  # a generated DATE lies in the month before the clock's now
 
 
 class ValueProblem(ValueError):
@@ -92,8 +95,9 @@ class Feature:
             return _json([self.element.resource_value(v) if self.element else str(v) for v in value])
         return text_of(value)
 
-    def sample(self, rng: random.Random) -> Any:
-        """A value valid for the specs, for devices whose scenario states none."""
+    def sample(self, rng: random.Random, now: int | None = None) -> Any:
+        """A value valid for the specs and plausible for the property (plausible.py), for
+        devices whose scenario states none; a DATE in the month before `now` when given."""
         kind = self.data_type
         if kind == "BOOL":
             return rng.random() < 0.5
@@ -104,19 +108,20 @@ class Feature:
             low, high = self.bound("min"), self.bound("max")
             low = 0.0 if low is None else low
             high = low + 100 if high is None else high
+            low, high = plausible.typical_span(self, low, high)
             if kind == "INT":
-                return rng.randint(math.ceil(low), math.floor(high))
+                return rng.randint(math.ceil(low), max(math.ceil(low), math.floor(high)))
             step = self.bound("step") or 0.1
             return round_to(rng.uniform(low, high), step)
         if kind == "TEXT":
             return rng.choice(("ok", "standby", "eco", "auto"))
         if kind == "DATE":
-            return 1_767_225_600_000 + rng.randrange(86_400_000)
+            return (now or DATE_FALLBACK) - rng.randrange(DATE_WITHIN_MS)
         if kind == "STRUCT":
-            return {code: member.sample(rng) for code, member in self.members.items()}
+            return {code: member.sample(rng, now) for code, member in self.members.items()}
         if kind == "ARRAY":
             size = int((self.specs or {}).get("size") or 1)
-            return [self.element.sample(rng) for _ in range(min(size, 3))] if self.element else []
+            return [self.element.sample(rng, now) for _ in range(min(size, 3))] if self.element else []
         raise AssertionError(kind)
 
 
@@ -285,8 +290,11 @@ class Product:
     def ordered_properties(self) -> list[Feature]:
         return sorted(self.properties.values(), key=lambda f: (f.sort, f.id))
 
-    def sample_values(self, rng: random.Random) -> dict[str, Any]:
-        return {f.code: f.sample(rng) for f in self.ordered_properties()}
+    def sample_values(self, rng: random.Random, now: int | None = None) -> dict[str, Any]:
+        """Values for every property, plausible and in agreement (power = voltage × current)."""
+        values = {f.code: f.sample(rng, now) for f in self.ordered_properties()}
+        plausible.agree(self.properties, values)
+        return values
 
 
 def complete_tsl(pk: str, tsl: dict) -> dict:
@@ -517,8 +525,17 @@ def state_of(cloud: Cloud, device: Device) -> DeviceState:
         product = cloud.products.get(device.pk)
         if product is not None:
             rng = random.Random(f"{cloud.seed}/{device.pk}/{device.dk}")
-            record(device.state, product.sample_values(rng), device.bind_time)
+            now = cloud.now()
+            record(device.state, product.sample_values(rng, now), last_report_time(device, now, rng))
     return device.state
+
+
+def last_report_time(device: Device, now: int, rng: random.Random) -> int:
+    """When a device whose values a world made up last reported them: an online device a
+    moment ago (clients judge availability by deviceData.updateTime), an offline one hours
+    to days ago; never before it was bound, never after now."""
+    ago = rng.randrange(5_000, 300_000) if device.online else rng.randrange(3_600_000, 3 * 86_400_000)
+    return min(now, max(device.bind_time, now - ago))
 
 
 def record(state: DeviceState, kv: dict[str, Any], at: int) -> None:

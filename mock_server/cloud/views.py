@@ -133,7 +133,7 @@ def device_details(cloud: Cloud, view: DeviceView) -> dict:
     device, share = view.device, view.share
     owner = cloud.users.get(device.owner_uid or "")
     shared = share is not None
-    data = dict(device.rendered or _fixed_details(device))
+    data = dict(device.rendered or _fixed_details(device, cloud.products.get(device.pk)))
     data.update(
         deviceName=display_name(view),
         deviceType=2 if shared else 1,
@@ -151,8 +151,9 @@ def device_details(cloud: Cloud, view: DeviceView) -> dict:
     return data
 
 
-def _fixed_details(device: Device) -> dict:
-    """The fields that only depend on what never changes about a device, made once."""
+def _fixed_details(device: Device, product: things.Product | None) -> dict:
+    """The fields that only depend on what never changes about a device, made once. The
+    product's name is the one getProductList says: one product, one name."""
     data = {
         "productKey": device.pk,
         "deviceKey": device.dk,
@@ -169,8 +170,8 @@ def _fixed_details(device: Device) -> dict:
         "btPwd": None,
         "btLastUseTime": None,
         "protocol": "MQTT",
-        "productName": device.product_name,
-        "logoImage": "",
+        "productName": product.name if product and product.name else device.product_name,
+        "logoImage": product.logo if product else "",
         "deviceTag": device.device_tag,
         "sn": device.sn,
         "signalStrength": device.signal_strength,

@@ -352,8 +352,10 @@ class Scenario:
             else:
                 self.users.append(entry)
                 self.named_users.append(entry)
+        names = {pk: product.name for pk, product in self.products.items()}
         for entry in self.spec.get("devices", []):
-            self.devices += fake.devices(entry, self.generated_uids) if "generate" in entry else [entry]
+            made = fake.devices(entry, self.generated_uids, names) if "generate" in entry else [entry]
+            self.devices += made
 
     # ---- building a world -----------------------------------------------------------------
 
@@ -436,6 +438,7 @@ def _settings(spec: dict) -> Settings:
 
 
 def _device(world: World, entry: dict, t0: int) -> Device:
+    product = world.products.get(entry["pk"])
     device = Device(
         pk=entry["pk"],
         dk=entry["dk"],
@@ -443,7 +446,8 @@ def _device(world: World, entry: dict, t0: int) -> Device:
         owner_uid=entry.get("owner"),
         verified=bool(entry.get("verified", True)),
         online=bool(entry.get("online", False)),
-        product_name=entry.get("productName", "Smart device"),
+        # The product's own name when the world has the product: one product, one name.
+        product_name=product.name if product and product.name else entry.get("productName", "Smart device"),
         sn=entry.get("sn", ""),
         auth_key=entry.get("authKey", ""),
         device_tag=entry.get("deviceTag", ""),
@@ -458,9 +462,10 @@ def _device(world: World, entry: dict, t0: int) -> Device:
         state.located_at = device.bind_time if location else None
         if location:
             state.locations.append((device.bind_time, dict(location)))
-        product = world.products.get(device.pk)
         if product is not None and entry.get("values"):
-            things.record(state, things.check_values(product, entry["values"]), device.bind_time)
+            rng = random.Random(f"{world.seed}/{device.pk}/{device.dk}")
+            at = things.last_report_time(device, t0, rng)
+            things.record(state, things.check_values(product, entry["values"]), at)
     return device
 
 
@@ -529,6 +534,21 @@ def _generate_shares(world: World, entry: dict, t0: int, recipients: list[str]) 
         world.add_share(share)
 
 
+# What a product is, from a word of its name, as people name such a device ("Emma's lamp").
+KINDS_BY_WORD = {
+    "lamp": "lamp", "light": "light", "bulb": "bulb", "plug": "plug", "socket": "plug", "switch": "switch",
+    "sensor": "sensor", "thermostat": "thermostat", "camera": "camera", "lock": "lock", "purifier": "purifier",
+    "station": "power station", "battery": "battery", "charger": "charger", "meter": "meter", "heater": "heater",
+}  # fmt: skip
+
+
+def _kind_of(product_name: str) -> str:
+    """The kind of device a product is, from its name ("Smart Plug with metering": plug)."""
+    words = re.findall(r"[a-z]+", product_name.lower())
+    found = [KINDS_BY_WORD[w] for w in words if w in KINDS_BY_WORD]
+    return found[-1] if found else product_name
+
+
 class _Generator:
     """Users and devices from Faker, reproducible from the scenario's seed."""
 
@@ -572,20 +592,24 @@ class _Generator:
             )
         return out
 
-    def devices(self, entry: dict, owners: list[str]) -> list[dict]:
+    def devices(self, entry: dict, owners: list[str], products: dict[str, str]) -> list[dict]:
+        """`generate: N` devices of the scenario's products (`products`: pk to name), each
+        named after what it is ("Emma's lamp" is a lamp)."""
         out = []
+        keys = sorted(products) or list(self.PRODUCT_KEYS)
         for _ in range(int(entry["generate"])):
             self.device_count += 1
-            kind = self.rng.choice(self.KINDS)
+            pk = entry.get("pk") or self.rng.choice(keys)
+            kind = products.get(pk) and _kind_of(products[pk]) or self.rng.choice(self.KINDS)
             out.append(
                 {
-                    "pk": entry.get("pk") or self.rng.choice(self.PRODUCT_KEYS),
+                    "pk": pk,
                     "dk": "%012X" % self.rng.getrandbits(48),
-                    "name": f"{self.faker.first_name()}'s {kind}",
+                    "name": f"{self.faker.first_name()}'s {kind.lower()}",
                     "owner": entry["owner"] if "owner" in entry else self.rng.choice(owners) if owners else None,
                     "verified": entry.get("verified", True),
                     "online": entry.get("online", self.rng.random() < 0.5),
-                    "productName": f"Smart {kind}",
+                    "productName": products.get(pk) or f"Smart {kind}",
                     "sn": "SN%010d" % self.rng.getrandbits(32),
                     "authKey": base64.b64encode(self.rng.getrandbits(128).to_bytes(16, "big")).decode(),
                     "deviceTag": "%032x" % self.rng.getrandbits(128),

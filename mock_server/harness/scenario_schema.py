@@ -205,7 +205,7 @@ class DeviceSpec(Strict):
     owner = Str(allow_none=True, metadata={"description": "uid; null: bound to nobody"})
     verified = Bool()
     online = Bool()
-    productName = Str()
+    productName = Str(metadata={"description": "for a device of a product the scenario lacks (else the product's)"})
     sn = Str()
     authKey = Str()
     deviceTag = Str()
