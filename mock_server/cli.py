@@ -132,6 +132,7 @@ def run(args: argparse.Namespace) -> int:
         "MQTT_PORT": args.mqtt_port,
         "TLS_CERT": tls[0],
         "TLS_KEY": tls[1],
+        "TLS_CA": tls[2],
     }
     holder: dict = {}
 
@@ -160,7 +161,8 @@ def run(args: argparse.Namespace) -> int:
     urls = reachable_urls(args.host, args.port, "https" if cert else "http")
     extra = []
     if ca:
-        extra.append(f"TLS: install {ca} on phones and emulators as a trusted CA (see the README)")
+        phone = next((url for who, url in urls if who.startswith("phones")), urls[0][1])
+        extra.append(f"TLS: phones get the CA at {phone}/_mock/ca (a QR code there to scan); the file: {ca}")
     if restored:
         extra.append(f"restored {len(restored)} world(s) from {args.state_file}")
     if args.admin_token:

@@ -37,7 +37,7 @@ class SessionPrefix:
 
 
 # Control paths anyone may read even when an admin token is set: they change nothing.
-PUBLIC_CONTROL = ("/_mock/health", "/_mock/docs", "/_mock/openapi", "/_mock/ui")
+PUBLIC_CONTROL = ("/_mock/health", "/_mock/docs", "/_mock/openapi", "/_mock/ui", "/_mock/ca")
 # The dashboard checks the token itself (ui/dashboard.py), to send a browser to its login
 # page; its login keeps the token in this cookie (HttpOnly, SameSite=Strict).
 ADMIN_COOKIE = "mock_admin"

@@ -1,0 +1,100 @@
+"""/_mock/ca: the certificate authority of `--tls`, for a phone to download and trust without a
+cable. The page offers it as PEM (what iOS installs as a profile) and DER (the `.crt` Android's
+certificate installer takes), with the content types each expects, and a QR code of the page's
+own URL so that a phone's camera opens it. Only the CA's certificate is served, never a key;
+so the page is public even when an admin token guards the control API."""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+from pathlib import Path
+
+import segno
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.serialization import Encoding
+from flask import Blueprint, Response, current_app, render_template, request
+
+from ..network import reachable_urls
+
+bp = Blueprint("ca", __name__, url_prefix="/_mock/ca", template_folder="templates")
+PEM_TYPE = "application/x-pem-file"
+DER_TYPE = "application/x-x509-ca-cert"
+FILE_STEM = "quectel-simulator-ca"
+
+
+@functools.cache
+def _certificate(path: str) -> x509.Certificate:
+    return x509.load_pem_x509_certificate(Path(path).read_bytes())
+
+
+def _ca() -> x509.Certificate | None:
+    path = current_app.config.get("TLS_CA")
+    return _certificate(path) if path else None
+
+
+def _no_ca() -> Response:
+    return Response(
+        "This server has no certificate authority of its own: start it with --tls to get one "
+        "(with --cert and --key, install the CA that signed your certificate).\n",
+        status=404,
+        mimetype="text/plain",
+    )
+
+
+def _download(body: bytes, mimetype: str, suffix: str) -> Response:
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{FILE_STEM}.{suffix}"'
+    response.headers["Cache-Control"] = "no-store"  # a new CA (a removed --tls-dir) shows at once
+    return response
+
+
+@bp.get("")
+@bp.get("/")
+def page() -> Response | str:
+    ca = _ca()
+    if ca is None:
+        return _no_ca()
+    own = request.base_url.rstrip("/")
+    urls = _page_urls(own)
+    return render_template(
+        "ca.html",
+        root=request.script_root,
+        fingerprint=ca.fingerprint(hashes.SHA256()).hex(":").upper(),
+        subject=ca.subject.rfc4514_string(),
+        expires=ca.not_valid_after_utc.strftime("%Y-%m-%d"),
+        codes=[(url, segno.make_qr(url, error="m").svg_data_uri(scale=5, border=4)) for url in urls],
+        local_only=all(_is_loopback(url.split("/")[2].rsplit(":", 1)[0].strip("[]")) for url in urls),
+    )
+
+
+def _page_urls(own: str) -> list[str]:
+    """This page's URL as asked for; when asked on this machine (loopback), the addresses a
+    phone on the same network can use too, since a phone cannot open 127.0.0.1."""
+    if not _is_loopback(request.host.rsplit(":", 1)[0].strip("[]")):
+        return [own]
+    port = request.host.rsplit(":", 1)[1] if ":" in request.host.strip("[]:") else "443"
+    host = current_app.config.get("HOST") or "127.0.0.1"
+    others = [url for who, url in reachable_urls(host, int(port), request.scheme) if who.startswith("phones")]
+    path = own.split("/", 3)[3]
+    return [own, *(f"{url}/{path}" for url in others)]
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+@bp.get("/ca.pem")
+def pem() -> Response:
+    ca = _ca()
+    return _no_ca() if ca is None else _download(ca.public_bytes(Encoding.PEM), PEM_TYPE, "pem")
+
+
+@bp.get("/ca.crt")
+def der() -> Response:
+    ca = _ca()
+    return _no_ca() if ca is None else _download(ca.public_bytes(Encoding.DER), DER_TYPE, "crt")
