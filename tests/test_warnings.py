@@ -54,6 +54,15 @@ def test_a_misspelt_rule_endpoint_is_kept_with_a_did_you_mean():
     assert resp.status_code == 201 and "X-Mock-Warning" not in resp.headers
 
 
+def test_a_rule_for_a_uid_no_user_has_is_kept_with_a_warning():
+    api = api_with()
+    resp = api.client.post("/_mock/rules", json={"match": {"uid": "C9999"}, "action": {"code": 5032}})
+    assert resp.status_code == 201
+    assert resp.headers["X-Mock-Warning"] == "rule.match.uid: C9999 is not a user of this world: the rule never fires"
+    resp = api.client.post("/_mock/rules", json={"match": {"uid": "C1002"}, "action": {"code": 5032}})
+    assert resp.status_code == 201 and "X-Mock-Warning" not in resp.headers
+
+
 def test_validate_warns_of_a_misspelt_endpoint_and_an_undeclared_domain(tmp_path):
     path = tmp_path / "typo.yaml"
     path.write_text(

@@ -9,7 +9,7 @@ imported first (the app factory does; so does `known_endpoints`).
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from pathlib import Path
 
 from ..harness.scenario import Scenario, ScenarioInvalid, ScenarioNotFound, read_file, resolve
@@ -39,6 +39,15 @@ def endpoint_warnings(rules: Iterable[dict], place: Callable[[int], str] = lambd
                 f"on a path ending in /{target}); did you mean {by_lower[close[0]]}?"
             )
     return found
+
+
+def uid_warnings(rules: Iterable[dict], users: Container[str], place: Callable[[int], str]) -> list[str]:
+    """One line per rule whose `match.uid` is no user of the world: it could never fire."""
+    return [
+        f"{place(i)}.match.uid: {uid} is not a user of this world: the rule never fires"
+        for i, rule in enumerate(rules)
+        if (uid := (rule.get("match") or {}).get("uid")) is not None and uid not in users
+    ]
 
 
 def scenario_warnings(scenario: Scenario) -> list[str]:
