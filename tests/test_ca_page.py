@@ -103,3 +103,14 @@ def test_asked_on_this_machine_the_page_also_offers_the_phones_address(monkeypat
     page = client.get("/_mock/ca", base_url="https://127.0.0.1:8443").get_data(as_text=True)
     assert page.count('class="qr"') == 2 and "https://192.0.2.7:8443/_mock/ca" in page
     assert "A phone cannot reach this address" not in page
+
+
+@pytest.mark.parametrize("host", ["[::1]", "[::1]:8443", "127.0.0.1:x", "localhost"])
+def test_odd_host_headers_get_the_page_never_an_error(host, tmp_path):
+    from conftest import app_with
+
+    from mock_server.network import tls_material
+
+    client = app_with(TLS_CA=str(tls_material(tmp_path, "127.0.0.1")[0])).test_client()
+    answer = client.get("/_mock/ca", headers={"Host": host})
+    assert answer.status_code == 200 and answer.get_data(as_text=True).count('class="qr"') == 1

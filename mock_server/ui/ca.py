@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import segno
 from cryptography import x509
@@ -65,20 +66,23 @@ def page() -> Response | str:
         subject=ca.subject.rfc4514_string(),
         expires=ca.not_valid_after_utc.strftime("%Y-%m-%d"),
         codes=[(url, segno.make_qr(url, error="m").svg_data_uri(scale=5, border=4)) for url in urls],
-        local_only=all(_is_loopback(url.split("/")[2].rsplit(":", 1)[0].strip("[]")) for url in urls),
+        local_only=all(_is_loopback(urlsplit(url).hostname or "") for url in urls),
     )
 
 
 def _page_urls(own: str) -> list[str]:
     """This page's URL as asked for; when asked on this machine (loopback), the addresses a
     phone on the same network can use too, since a phone cannot open 127.0.0.1."""
-    if not _is_loopback(request.host.rsplit(":", 1)[0].strip("[]")):
+    asked = urlsplit(own)
+    try:
+        port = asked.port or (443 if asked.scheme == "https" else 80)
+    except ValueError:  # a Host header with no number for a port: nothing more to offer
         return [own]
-    port = request.host.rsplit(":", 1)[1] if ":" in request.host.strip("[]:") else "443"
+    if not _is_loopback(asked.hostname or ""):
+        return [own]
     host = current_app.config.get("HOST") or "127.0.0.1"
-    others = [url for who, url in reachable_urls(host, int(port), request.scheme) if who.startswith("phones")]
-    path = own.split("/", 3)[3]
-    return [own, *(f"{url}/{path}" for url in others)]
+    others = [url for who, url in reachable_urls(host, port, asked.scheme) if who.startswith("phones")]
+    return [own, *(url + asked.path for url in others)]
 
 
 def _is_loopback(host: str) -> bool:
