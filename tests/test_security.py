@@ -67,6 +67,19 @@ def test_a_header_may_name_a_scenario_by_its_declared_name(guarded):
     assert status in (400, 404) and "Team Lab" in body["msg"]
 
 
+def test_a_header_may_name_the_servers_own_scenario_by_its_declared_name(tmp_path):
+    own = tmp_path / "mine.yaml"
+    own.write_text("extends: code-5047\nname: My lab\n")
+    running = Running("--scenario", str(own))
+    try:
+        headers = {"Authorization": "recipient-token", "X-Mock-Session": "s7", "X-Mock-Scenario": "My lab"}
+        status, body = running.request("GET", "/v2/binding/enduserapi/userDeviceList", headers=headers)
+        assert status == 200 and body["code"] == 5047
+        assert {"name": "s7", "scenario": "My lab"} in running.request("GET", "/_mock/worlds")[1]
+    finally:
+        running.stop()
+
+
 def test_invalid_files_of_a_scenario_dir_are_reported_at_start(tmp_path):
     (tmp_path / "fine.yaml").write_text("extends: default\n")
     (tmp_path / "broken.yaml").write_text("extends: default\nusers:\n  - {uid: C7, password: short}\n")

@@ -63,16 +63,19 @@ class Simulator:
 
     def scenario_named(self, name: str) -> Scenario:
         """A scenario a request names (never a path): a file name from --scenario-dir or the
-        library, or the `name:` a file there declares (as the worlds list shows it); loaded
-        once and kept (it is read-only)."""
+        library, or the `name:` a file there or the server's own scenario declares (as the
+        worlds list shows it); loaded once and kept (it is read-only)."""
         if name not in self._scenarios:
             try:
                 self._scenarios[name] = Scenario.load(name, dirs=self.scenario_dirs, paths=False)
             except ScenarioNotFound:
                 stem = self._declared_names().get(name)
-                if stem is None:
+                if stem is not None:
+                    self._scenarios[name] = Scenario.load(stem, dirs=self.scenario_dirs, paths=False)
+                elif name == self.scenario.name:  # the server's own, from a path on the command line
+                    return self.scenario
+                else:
                     raise
-                self._scenarios[name] = Scenario.load(stem, dirs=self.scenario_dirs, paths=False)
         return self._scenarios[name]
 
     def _declared_names(self) -> dict[str, str]:
