@@ -112,3 +112,16 @@ def test_an_online_device_reported_a_moment_ago(world):
         updated = device["attributes"]["deviceData"]["updateTime"]
         assert now - 5 * 60_000 <= updated <= now, (device["deviceKey"], now - updated)
         assert device["deviceBindTimeTs"] < now - 29 * 86_400_000  # bound a month ago all the same
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_every_generated_value_is_within_its_specs(seed):
+    """Plausible, and still valid: every value of every device passes the thing model's check."""
+    from mock_server.cloud import things
+    from mock_server.harness.scenario import Scenario
+
+    world = Scenario.load("default", seed=seed).build()
+    for device in world.devices.values():
+        values = things.state_of(world, device).reported
+        product = world.products[device.pk]
+        assert things.check_values(product, values) == values, device.dk
