@@ -464,9 +464,20 @@ def _device(world: World, entry: dict, t0: int) -> Device:
             state.locations.append((device.bind_time, dict(location)))
         if product is not None and entry.get("values"):
             rng = random.Random(f"{world.seed}/{device.pk}/{device.dk}")
-            at = things.last_report_time(device, t0, rng)
-            things.record(state, things.check_values(product, entry["values"]), at)
+            last = things.last_report_time(device, t0, rng)
+            _record_stated(state, things.check_values(product, entry["values"]), entry, last, t0)
     return device
+
+
+def _record_stated(state: things.DeviceState, values: dict, entry: dict, last: int, t0: int) -> None:
+    """Stated values, each at its `reportedAt` time, oldest first; by default at `last`, when
+    the device last reported (a moment before the world began when it is online)."""
+    times = {code: parse_instant(at, t0) for code, at in (entry.get("reportedAt") or {}).items()}
+    by_time: dict[int, dict] = {}
+    for code, value in values.items():
+        by_time.setdefault(times.get(code, last), {})[code] = value
+    for at in sorted(by_time):
+        things.record(state, by_time[at], at)
 
 
 def _share(world: World, entry: dict, t0: int) -> Share:
