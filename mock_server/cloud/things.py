@@ -58,6 +58,7 @@ class Feature:
     element: Feature | None = None
     inputs: list[Feature] = field(default_factory=list)  # a service's parameters
     outputs: list[Feature] = field(default_factory=list)  # an event's data
+    typical: tuple[float, float] | None = field(default=None, repr=False, compare=False)  # sample()'s range
 
     @property
     def readable(self) -> bool:
@@ -105,10 +106,12 @@ class Feature:
             values = self.enum_values()
             return rng.choice(values) if values else 0
         if kind in NUMBERS:
-            low, high = self.bound("min"), self.bound("max")
-            low = 0.0 if low is None else low
-            high = low + 100 if high is None else high
-            low, high = plausible.typical_span(self, low, high)
+            if self.typical is None:  # worked out once: a world samples thousands of devices
+                low, high = self.bound("min"), self.bound("max")
+                low = 0.0 if low is None else low
+                high = low + 100 if high is None else high
+                self.typical = plausible.typical_span(self, low, high)
+            low, high = self.typical
             if kind == "INT":
                 return rng.randint(math.ceil(low), max(math.ceil(low), math.floor(high)))
             step = self.bound("step") or 0.1
