@@ -223,7 +223,7 @@ def test_reported_at_gives_each_value_its_time_and_names_only_stated_values():
     lamp = {**LAMP, "owner": "C1001", "bound": 1_700_000_000_000, "values": {"switch": True, "brightness": 5},
             "reportedAt": {"brightness": 1_700_000_100_000}}  # fmt: skip
     world = Scenario.from_spec({"extends": "products", "users": [{"uid": "C1001"}], "devices": [lamp]}).build()
-    state = world.devices[("p11u5w", "LAMP00000001")].state
+    state = world.devices[("p11u5w", "LAMP00000001")].shadow
     assert state.reported_at["brightness"] == 1_700_000_100_000
     # A value without a time: reported when the offline lamp was last heard of, days at most
     # before the world began, not at its bind time.

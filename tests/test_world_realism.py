@@ -117,11 +117,11 @@ def test_an_online_device_reported_a_moment_ago(world):
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_every_generated_value_is_within_its_specs(seed):
     """Plausible, and still valid: every value of every device passes the thing model's check."""
-    from mock_server.cloud import things
+    from mock_server.cloud import shadows, things
     from mock_server.harness.scenario import Scenario
 
     world = Scenario.load("default", seed=seed).build()
     for device in world.devices.values():
-        values = things.state_of(world, device).reported
+        values = shadows.shadow_of(world, device).reported
         product = world.products[device.pk]
         assert things.check_values(product, values) == values, device.dk

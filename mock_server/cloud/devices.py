@@ -151,7 +151,6 @@ def auth_key(cloud: Cloud, caller: User, *, pk: str, dk: str) -> dict:
     if not device.auth_key:
         rng = random.Random(f"{cloud.seed}/authKey/{device.pk}/{device.dk}")
         device.auth_key = base64.b64encode(rng.getrandbits(128).to_bytes(16, "big")).decode()
-        device.rendered = None  # the device list shows the key too
     return {"authKey": device.auth_key}
 
 

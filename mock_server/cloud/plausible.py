@@ -1,5 +1,5 @@
-"""What generated values look like: where a quantity usually sits within its specs, and
-the agreement between quantities a device measures together.
+"""Generated values: a value for each property of a device whose scenario states none,
+valid for the specs and looking like what such a device reports.
 
 A world generated from uniform draws over the specs looked wrong to anyone who knows devices:
 a plug at 13.5 V drawing 1,414 W, an indoor sensor at 83 °C. Here a property's unit (and a
@@ -11,14 +11,59 @@ drawn while switched off).
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from .things import Feature
+from .things import NUMBERS, Feature, Product, round_to
 
 Span = tuple[float, float]
 CELSIUS = ("C", "°C", "℃", "celsius")
+DATE_FALLBACK = 1_767_225_600_000  # a generated DATE's reference when no clock is at hand
+DATE_WITHIN_MS = 30 * 86_400_000  # a generated DATE lies in the month before the clock's now
+TEXTS = ("ok", "standby", "eco", "auto")
+
+
+def sample_values(product: Product, rng: random.Random, now: int | None = None) -> dict[str, Any]:
+    """Values for every property, plausible and in agreement (power = voltage × current)."""
+    values = {f.code: sample(f, rng, now) for f in product.ordered_properties()}
+    agree(product.properties, values)
+    return values
+
+
+def sample(feature: Feature, rng: random.Random, now: int | None = None) -> Any:
+    """A value valid for the specs and typical of the property; a DATE in the month before `now`."""
+    kind = feature.data_type
+    if kind == "BOOL":
+        return rng.random() < 0.5
+    if kind == "ENUM":
+        values = feature.enum_values()
+        return rng.choice(values) if values else 0
+    if kind in NUMBERS:
+        low, high = _typical(feature)
+        if kind == "INT":
+            return rng.randint(math.ceil(low), max(math.ceil(low), math.floor(high)))
+        return round_to(rng.uniform(low, high), feature.bound("step") or 0.1)
+    if kind == "TEXT":
+        return rng.choice(TEXTS)
+    if kind == "DATE":
+        return (now or DATE_FALLBACK) - rng.randrange(DATE_WITHIN_MS)
+    if kind == "STRUCT":
+        return {code: sample(member, rng, now) for code, member in feature.members.items()}
+    if kind == "ARRAY":
+        size = int((feature.specs or {}).get("size") or 1)
+        return [sample(feature.element, rng, now) for _ in range(min(size, 3))] if feature.element else []
+    raise AssertionError(kind)
+
+
+def _typical(feature: Feature) -> Span:
+    """typical_span within the specs, worked out once per property: a world samples thousands."""
+    if feature.typical is None:
+        low, high = feature.bound("min"), feature.bound("max")
+        low = 0.0 if low is None else low
+        high = low + 100 if high is None else high
+        feature.typical = typical_span(feature, low, high)
+    return feature.typical
 MAINS_V = (220.0, 240.0)  # European mains; a spec that cannot hold 230 V is a battery or a cell
 
 
@@ -78,8 +123,6 @@ def _first(features: dict[str, Feature], values: dict[str, Any], unit: str) -> F
 
 def _fit(feature: Feature, value: float) -> int | float:
     """`value` on the feature's step and within its specs, in its type."""
-    from .things import round_to
-
     low, high = feature.bound("min"), feature.bound("max")
     fitted: int | float = round(value) if feature.data_type == "INT" else round_to(value, feature.bound("step") or 0.1)
     if high is not None and fitted > high:

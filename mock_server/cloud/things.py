@@ -1,28 +1,18 @@
-"""Thing models (TSL) and device values: what a product's properties are, which values they
-accept, how values are written on the wire, and each device's current state.
+"""Thing models (TSL): what a product's properties, events and services are, which values
+they accept, and how values are written on the wire. Each device's values are its shadow
+(shadows.py).
 
 A product's TSL is kept in the shape productTSL answers (`profile`, `properties`, and
-`services` / `events` when it has them), and parsed once into `Feature`s for checks. A device's
-state is one shadow (`DeviceState`) that REST reads, control writes and the realtime channel
-reports: reported values with their times, the writes not yet applied, and a version.
+`services` / `events` when it has them), and parsed once into `Feature`s for checks.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import random
-from collections import deque
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
-
-from . import plausible
-from .events import PropertyReport
-
-if TYPE_CHECKING:
-    from .models import Device
-    from .store import Cloud
+from typing import Any
 
 DATA_TYPES = ("BOOL", "INT", "FLOAT", "DOUBLE", "ENUM", "TEXT", "DATE", "STRUCT", "ARRAY")
 NUMBERS = ("INT", "FLOAT", "DOUBLE")
@@ -32,9 +22,6 @@ SUB_TYPES = {"PROPERTY": ("R", "W", "RW"), "EVENT": ("INFO", "WARN", "ERROR"), "
 TEXT_MAX = 10240
 ARRAY_MAX = 100
 INT32 = (-(2**31), 2**31 - 1)
-HISTORY_MAX = 5000  # values kept per device for the history endpoints
-DATE_FALLBACK = 1_767_225_600_000  # a generated DATE's reference when no clock is at hand
-DATE_WITHIN_MS = 30 * 86_400_000  # a generated DATE lies in the month before the clock's now
 
 
 class ValueProblem(ValueError):
@@ -58,7 +45,7 @@ class Feature:
     element: Feature | None = None
     inputs: list[Feature] = field(default_factory=list)  # a service's parameters
     outputs: list[Feature] = field(default_factory=list)  # an event's data
-    typical: tuple[float, float] | None = field(default=None, repr=False, compare=False)  # sample()'s range
+    typical: tuple[float, float] | None = field(default=None, repr=False, compare=False)  # plausible.sample's range
 
     @property
     def readable(self) -> bool:
@@ -95,37 +82,6 @@ class Feature:
         if self.data_type == "ARRAY":
             return _json([self.element.resource_value(v) if self.element else str(v) for v in value])
         return text_of(value)
-
-    def sample(self, rng: random.Random, now: int | None = None) -> Any:
-        """A value valid for the specs and plausible for the property (plausible.py), for
-        devices whose scenario states none; a DATE in the month before `now` when given."""
-        kind = self.data_type
-        if kind == "BOOL":
-            return rng.random() < 0.5
-        if kind == "ENUM":
-            values = self.enum_values()
-            return rng.choice(values) if values else 0
-        if kind in NUMBERS:
-            if self.typical is None:  # worked out once: a world samples thousands of devices
-                low, high = self.bound("min"), self.bound("max")
-                low = 0.0 if low is None else low
-                high = low + 100 if high is None else high
-                self.typical = plausible.typical_span(self, low, high)
-            low, high = self.typical
-            if kind == "INT":
-                return rng.randint(math.ceil(low), max(math.ceil(low), math.floor(high)))
-            step = self.bound("step") or 0.1
-            return round_to(rng.uniform(low, high), step)
-        if kind == "TEXT":
-            return rng.choice(("ok", "standby", "eco", "auto"))
-        if kind == "DATE":
-            return (now or DATE_FALLBACK) - rng.randrange(DATE_WITHIN_MS)
-        if kind == "STRUCT":
-            return {code: member.sample(rng, now) for code, member in self.members.items()}
-        if kind == "ARRAY":
-            size = int((self.specs or {}).get("size") or 1)
-            return [self.element.sample(rng, now) for _ in range(min(size, 3))] if self.element else []
-        raise AssertionError(kind)
 
 
 def _json(value: Any) -> str:
@@ -293,11 +249,6 @@ class Product:
     def ordered_properties(self) -> list[Feature]:
         return sorted(self.properties.values(), key=lambda f: (f.sort, f.id))
 
-    def sample_values(self, rng: random.Random, now: int | None = None) -> dict[str, Any]:
-        """Values for every property, plausible and in agreement (power = voltage × current)."""
-        values = {f.code: f.sample(rng, now) for f in self.ordered_properties()}
-        plausible.agree(self.properties, values)
-        return values
 
 
 def complete_tsl(pk: str, tsl: dict) -> dict:
@@ -494,99 +445,6 @@ def _struct_spec_problems(specs: Any) -> list[tuple[str, str]]:
     return problems
 
 
-# ---- device state ----------------------------------------------------------------------------
-
-
-@dataclass
-class DeviceState:
-    """One device's shadow: what it reported (with when), what was asked of it and not yet
-    applied, and a version that grows with every change."""
-
-    reported: dict[str, Any] = field(default_factory=dict)
-    reported_at: dict[str, int] = field(default_factory=dict)
-    desired: dict[str, Any] = field(default_factory=dict)
-    version: int = 0
-    device_data: dict[str, Any] | None = None  # module facts: firmware, signal, battery
-    location: dict[str, Any] | None = None
-    located_at: int | None = None
-    history: deque = field(default_factory=lambda: deque(maxlen=HISTORY_MAX))  # (at, code, value)
-    events: deque = field(default_factory=lambda: deque(maxlen=HISTORY_MAX))  # (at, code, output)
-    locations: deque = field(default_factory=lambda: deque(maxlen=HISTORY_MAX))  # (at, location)
-    cached: list = field(default_factory=list)  # control.Cached commands waiting for it to connect
-
-    def delta(self) -> dict[str, Any]:
-        """Desired values the device has not reported yet."""
-        return {k: v for k, v in self.desired.items() if self.reported.get(k) != v}
-
-
-def state_of(cloud: Cloud, device: Device) -> DeviceState:
-    """The device's state, made on first use: values its scenario stated were put there when
-    the world was built; any other device of a product with a thing model starts with values
-    valid for the specs, the same for the same seed."""
-    if device.state is None:
-        device.state = DeviceState()
-        product = cloud.products.get(device.pk)
-        if product is not None:
-            rng = random.Random(f"{cloud.seed}/{device.pk}/{device.dk}")
-            now = cloud.now()
-            record(device.state, product.sample_values(rng, now), last_report_time(device, now, rng))
-    return device.state
-
-
-def last_report_time(device: Device, now: int, rng: random.Random) -> int:
-    """When a device whose values a world made up last reported them: an online device a
-    moment ago (clients judge availability by deviceData.updateTime), an offline one hours
-    to days ago; never before it was bound, never after now."""
-    ago = rng.randrange(5_000, 300_000) if device.online else rng.randrange(3_600_000, 3 * 86_400_000)
-    return min(now, max(device.bind_time, now - ago))
-
-
-def record(state: DeviceState, kv: dict[str, Any], at: int) -> None:
-    """Store reported values (and their history) without telling anyone."""
-    for code, value in kv.items():
-        state.reported[code] = value
-        state.reported_at[code] = at
-        state.history.append((at, code, value))
-        if state.desired.get(code) == value:
-            del state.desired[code]
-    state.version += 1
-
-
-def report(cloud: Cloud, device: Device, kv: dict[str, Any], at: int | None = None) -> None:
-    """The device reports `kv` (native, already checked): state, history, and a `bus_` event."""
-    if not kv:
-        return
-    when = cloud.now() if at is None else at
-    record(state_of(cloud, device), kv, when)
-    cloud.events.emit(PropertyReport(device.pk, device.dk, dict(kv), when))
-
-
-def update_module(cloud: Cloud, device: Device, device_data: dict | None, location: dict | None) -> None:
-    """The device reports module facts (firmware, battery, signal) or a new position."""
-    state = state_of(cloud, device)
-    now = cloud.now()
-    if device_data:
-        state.device_data = {**(state.device_data or {}), **device_data}
-    if location:
-        state.location, state.located_at = dict(location), now
-        state.locations.append((now, dict(location)))
-    state.version += 1
-
-
-def raise_event(cloud: Cloud, device: Device, code: str, output: dict[str, Any], at: int | None = None) -> dict:
-    """The device raises event `code` of its thing model with `output` (output code -> value),
-    checked here (ValueProblem when wrong); kept in its event history for deviceEventList.
-    Nothing is published yet. Returns the checked output."""
-    product = cloud.products.get(device.pk)
-    if product is None:
-        raise ValueProblem(f"product {device.pk} has no thing model")
-    checked = check_event(product, code, output)
-    state = state_of(cloud, device)
-    state.events.append((cloud.now() if at is None else at, code, checked))
-    state.version += 1
-    return checked
-
-
 def check_event(product: Product, code: str, output: Any) -> dict[str, Any]:
     """An event's output checked against the event's outputData: every output, nothing else."""
     event = product.events.get(code)
@@ -602,14 +460,6 @@ def check_event(product: Product, code: str, output: Any) -> dict[str, Any]:
     if missing:
         raise ValueProblem(f"{code}: output {missing[0]} is missing")
     return {name: expected[name].check(value) for name, value in output.items()}
-
-
-def current_values(cloud: Cloud, device: Device, codes: list[str] | None = None) -> dict[str, Any]:
-    """Reported values by code (all, or the codes asked for that have one)."""
-    reported = state_of(cloud, device).reported
-    if codes is None:
-        return dict(reported)
-    return {code: reported[code] for code in codes if code in reported}
 
 
 def check_values(product: Product, kv: dict[str, Any]) -> dict[str, Any]:
