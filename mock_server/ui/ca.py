@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
 from flask import Blueprint, Response, current_app, render_template, request
 
+from ..api.control_schemas import documented, page
 from ..network import reachable_urls
 
 bp = Blueprint("ca", __name__, url_prefix="/_mock/ca", template_folder="templates")
@@ -51,9 +52,12 @@ def _download(body: bytes, mimetype: str, suffix: str) -> Response:
     return response
 
 
+NO_CA = {"404": {"description": "the server was started without --tls: no CA of its own"}}
+
+
 @bp.get("")
-@bp.get("/")
-def page() -> Response | str:
+@documented("A page to download the --tls CA, with a QR code of its URL", {**page("the page"), **NO_CA})
+def ca_page() -> Response | str:
     ca = _ca()
     if ca is None:
         return _no_ca()
@@ -93,12 +97,14 @@ def _is_loopback(host: str) -> bool:
 
 
 @bp.get("/ca.pem")
+@documented("The --tls certificate authority as PEM (for iOS)", {**page("the certificate", PEM_TYPE), **NO_CA})
 def pem() -> Response:
     ca = _ca()
     return _no_ca() if ca is None else _download(ca.public_bytes(Encoding.PEM), PEM_TYPE, "pem")
 
 
 @bp.get("/ca.crt")
+@documented("The --tls certificate authority as DER (for Android)", {**page("the certificate", DER_TYPE), **NO_CA})
 def der() -> Response:
     ca = _ca()
     return _no_ca() if ca is None else _download(ca.public_bytes(Encoding.DER), DER_TYPE, "crt")
