@@ -276,4 +276,17 @@ def test_the_journal_says_what_its_button_does_and_its_filters_start_empty(brows
     open_page(browser, server.base + "/s/words/_mock/ui/rules")
     hints = {i.get_attribute("name"): i.get_attribute("placeholder") for i in css_all(browser, "#rule-form input")}
     assert hints["uid"] == "any caller" and hints["endpoint"] == "any endpoint"
-    assert not any(h and h[0].isdigit() or h and h[0] == "C" and h[1:].isdigit() for h in hints.values())
+
+
+def test_no_placeholder_of_any_page_reads_as_a_value(browser, server):
+    """A grey "C1002", "5151" or "+1h" in an empty field looks like a filter or a value set."""
+    import re
+
+    value_like = re.compile(r"^([+-]?\d|C\d+$|[a-z]+[A-Z]\w*$)")  # numbers, uids, endpoint names
+    seen = {}
+    for page in ("", "rules", "journal", "families"):
+        open_page(browser, server.base + "/s/hints/_mock/ui/" + page)
+        seen.update({f"{page}/{i.get_attribute('name')}": i.get_attribute("placeholder")
+                     for i in css_all(browser, "input[placeholder]")})  # fmt: skip
+    assert len(seen) >= 10
+    assert {name: hint for name, hint in seen.items() if value_like.match(hint)} == {}
