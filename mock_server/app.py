@@ -17,6 +17,7 @@ from .cloud.errors import QuectelError
 from .harness import persistence
 from .harness.scenario import Scenario
 from .harness.worlds import Simulator
+from .ui import ca as ca_page
 from .ui import install as install_dashboard
 
 DEFAULTS: dict[str, Any] = {
@@ -66,6 +67,7 @@ def create_app(
     app.register_blueprint(control.bp)
     hooks.install(app)
     install_dashboard(app)
+    app.register_blueprint(ca_page.bp)
     _register_errors(app)
     _log_to_stdout()  # request lines when LOG_FORMAT asks for them, and any with a warning
     return app

@@ -8,22 +8,44 @@ import random
 import re
 from datetime import UTC, datetime
 
-_UNITS_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
-_DURATION = re.compile(r"^\s*([+-]?)\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
+_UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
+# Each unit's spellings, the shortest first; matched whole, so "m" is minutes and "ms" milliseconds.
+_UNIT_WORDS = {
+    "ms": ("ms", "msec", "msecs", "millisecond", "milliseconds"),
+    "s": ("s", "sec", "secs", "second", "seconds"),
+    "m": ("m", "min", "mins", "minute", "minutes"),
+    "h": ("h", "hr", "hrs", "hour", "hours"),
+    "d": ("d", "day", "days"),
+    "w": ("w", "week", "weeks"),
+}
+_SPELLING = {word: unit for unit, words in _UNIT_WORDS.items() for word in words}
+_WORDS = "|".join(sorted(_SPELLING, key=len, reverse=True))
+_PART = rf"(\d+(?:\.\d+)?)\s*({_WORDS})(?![a-z])"
+_DURATION = re.compile(rf"^\s*([+-]?)\s*((?:{_PART}\s*)+)$", re.IGNORECASE)
+_PARTS = re.compile(_PART, re.IGNORECASE)
+DURATION_RULE = (
+    "must be a duration: one or more parts of a number and a unit, such as 90s, 4m59s, 1.5h or "
+    "90 minutes (units ms, s, m, h, d, w, or their words: seconds, minutes, hours, days, weeks), "
+    "or a whole number of milliseconds"
+)
 
 
 def parse_duration(text: str | int | float) -> int:
-    """Milliseconds in a duration; a bare number is milliseconds. Raises ValueError."""
+    """Milliseconds in a duration (DURATION_RULE); a bare number is milliseconds. Raises
+    ValueError with the rule."""
     if isinstance(text, bool):
-        raise ValueError("must be a duration such as 90s, 10m, 2h or 30d")
+        raise ValueError(DURATION_RULE)
     if isinstance(text, (int, float)):
         return int(text)
+    if not isinstance(text, str):
+        raise ValueError(DURATION_RULE)
+    if text.strip().isdigit():
+        return int(text.strip())
     match = _DURATION.match(text)
     if not match:
-        raise ValueError("must be a duration such as 90s, 10m, 2h or 30d")
-    sign, amount, unit = match.groups()
-    ms = int(float(amount) * _UNITS_MS[unit])
-    return -ms if sign == "-" else ms
+        raise ValueError(DURATION_RULE)
+    ms = round(sum(float(n) * _UNIT_MS[_SPELLING[u.lower()]] for n, u in _PARTS.findall(match.group(2))))
+    return -ms if match.group(1) == "-" else ms
 
 
 def is_relative(text: object) -> bool:
