@@ -19,6 +19,7 @@ from .cloud.errors import QuectelError
 from .harness import persistence
 from .harness.scenario import Scenario
 from .harness.worlds import Simulator
+from .ui import ca as ca_page
 from .ui import install as install_dashboard
 
 DEFAULTS: dict[str, Any] = {
@@ -37,6 +38,7 @@ DEFAULTS: dict[str, Any] = {
     "MQTT_PORT": None,  # its own port; None: only on the HTTP port
     "TLS_CERT": None,  # certificate and key files of that listener's TLS (both, or neither)
     "TLS_KEY": None,
+    "TLS_CA": None,  # the certificate authority of a generated certificate: the dashboard's CA page offers it
 }
 
 
@@ -79,6 +81,7 @@ def create_app(
     app.register_blueprint(control.bp)
     hooks.install(app)
     install_dashboard(app)
+    app.register_blueprint(ca_page.bp)
     _register_errors(app)
     _log_to_stdout()  # request lines when LOG_FORMAT asks for them, and any with a warning
     return app

@@ -338,10 +338,8 @@ class Builder:
             if isinstance(row.get(name), int):
                 entry[key] = row[name]
         entry.update(self._state(pk, dk, self.account.attributes.get((pk, dk)) or {}))
-        # A value reported when the device was bound needs no time of its own (the default).
-        times = {c: at for c, at in entry.pop("reportedAt", {}).items() if at != entry.get("bound")}
-        if times:
-            entry["reportedAt"] = times
+        # Every value keeps its own time: without one, a stated value counts as reported when
+        # the world was made (a moment before, for an online device), not when the cloud said.
         return entry
 
     def _state(self, pk: str, dk: str, attributes: dict) -> dict:

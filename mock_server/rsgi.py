@@ -55,15 +55,25 @@ class RSGIBridge:
         self.waits = Waits()  # requests waiting in a rule's delay or hang
         # The simulated API's endpoints are answered without Flask (api/fastpath.py).
         self.fast = FastPath.for_app(wsgi_app, self.waits) if fast else None
-        self.realtime: Realtime | None = None  # made in the worker's loop (__rsgi_init__)
+        self.realtime: Realtime | None = None  # the realtime channel, once made (_realtime)
         self.server_name = server_name
         self.server_port = server_port
         self.on_shutdown = on_shutdown
 
     def __rsgi_init__(self, loop: Any) -> None:
-        from .realtime.serving import realtime_for
+        self.loop = loop
+        # The channel (and its broker, amqtt) is made on the first WebSocket: the HTTP port
+        # answers without waiting for it. A dedicated listener (MQTT_PORT) is awaited by
+        # clients as soon as the banner names it, so it starts with the server.
+        if self.app.config.get("MQTT_PORT"):
+            self._realtime()
 
-        self.realtime = realtime_for(self.app, loop)
+    def _realtime(self) -> Realtime | None:
+        if self.realtime is None:
+            from .realtime.serving import realtime_for
+
+            self.realtime = realtime_for(self.app, self.loop)
+        return self.realtime
 
     def __rsgi_del__(self, loop: Any) -> None:
         """granian calls this when the worker stops cleanly (SIGTERM, SIGINT)."""
@@ -90,10 +100,11 @@ class RSGIBridge:
 
     async def __call__(self, scope: Any, proto: Any) -> None:
         if scope.proto == "ws":  # the realtime channel, MQTT over WebSocket (realtime/)
-            if self.realtime is None:
+            realtime = self._realtime() if self.app.config.get("MQTT", True) else None
+            if realtime is None:
                 proto.close(404)
                 return
-            await self.realtime.websocket(scope, proto)
+            await realtime.websocket(scope, proto)
             return
         body = await proto() if has_body(scope) else b""
         fast = self.fast

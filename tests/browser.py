@@ -40,8 +40,10 @@ def find_browser() -> tuple[str, str] | str:
     return chromium, driver
 
 
-@pytest.fixture(scope="session")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+def start_browser(profile: Path, downloads: Path | None = None, insecure: bool = False):
+    """A headless Chromium driven by selenium (the test is skipped where there is none).
+    `downloads`: where downloads land, without asking; `insecure`: pages of a certificate
+    the browser does not trust are opened anyway, as a person goes on past the warning."""
     found = find_browser()
     if isinstance(found, str):
         pytest.skip(found)
@@ -52,9 +54,20 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
     options.binary_location = found[0]
     for flag in FLAGS:
         options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
+    options.add_argument(f"--user-data-dir={profile}")
+    if downloads is not None:
+        options.add_experimental_option(
+            "prefs", {"download.default_directory": str(downloads), "download.prompt_for_download": False}
+        )
+    options.accept_insecure_certs = insecure
     driver = webdriver.Chrome(options=options, service=Service(executable_path=found[1]))
     driver.set_page_load_timeout(30)
+    return driver
+
+
+@pytest.fixture(scope="session")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    driver = start_browser(tmp_path_factory.mktemp("chromium-profile"))
     try:
         yield driver
     finally:

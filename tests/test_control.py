@@ -6,6 +6,8 @@ from urllib.parse import urljoin
 import pytest
 from conftest import LAMP, OWNER, RECIPIENT, Api, app_with
 
+from mock_server.harness.timeparse import DURATION_RULE
+
 
 @pytest.fixture
 def ctl(app):
@@ -87,7 +89,9 @@ def test_clock_get_set_advance_freeze(ctl):
         "frozen": True,
     }
     assert ctl.post("/_mock/clock", json={"advance": "2h"}).get_json()["now"] == 1_893_463_200_000
-    assert ctl.post("/_mock/clock", json={"set": "+1d"}).get_json()["iso"] == "2030-01-02 02:00:00"
+    assert ctl.post("/_mock/clock", json={"advance": "4m59s"}).get_json()["now"] == 1_893_463_499_000
+    assert ctl.post("/_mock/clock", json={"advance": "1 minute 1s"}).get_json()["now"] == 1_893_463_560_000
+    assert ctl.post("/_mock/clock", json={"set": "+1d"}).get_json()["iso"] == "2030-01-02 02:06:00"
     assert ctl.get("/_mock/clock").get_json()["frozen"] is True
     assert ctl.post("/_mock/clock", json={"freeze": False}).get_json()["frozen"] is False
 
@@ -96,7 +100,7 @@ def test_clock_errors(ctl):
     assert ctl.post("/_mock/clock", json={}).status_code == 400
     resp = ctl.post("/_mock/clock", json={"advance": "soon", "set": "never"})
     assert sorted(resp.get_json()["problems"]) == [
-        "advance: must be a duration such as 90s, 10m, 2h or 30d",
+        f"advance: {DURATION_RULE}",
         "set: must be epoch milliseconds, ISO 8601, or relative such as +10m",
     ]
 

@@ -226,3 +226,67 @@ def test_a_refused_change_shows_why_and_changes_nothing(browser, server):
     flash = wait_for(browser, lambda d: css(d, "#flash").is_displayed() and css(d, "#flash"))
     assert "POST /_mock/clock: invalid request body: advance:" in flash.text
     assert server.request("GET", "/s/errors/_mock/clock")[1]["now"] == before
+
+
+def _in_view(driver, selector: str) -> bool:
+    return driver.execute_script(
+        "const r = document.querySelector(arguments[0]).getBoundingClientRect();"
+        "return r.top >= 0 && r.top < window.innerHeight;", selector)  # fmt: skip
+
+
+def test_the_users_table_is_one_click_away_past_every_device(browser, server):
+    open_page(browser, server.base + "/s/parts/_mock/ui/")
+    assert not _in_view(browser, "table.users")  # below some fifty devices
+    links = css_all(browser, "nav.sections a")
+    assert [a.text.split()[0] for a in links] == ["Shares", "Devices", "Users"]
+    links[2].click()
+    wait_for(browser, lambda d: _in_view(d, "table.users"))
+    assert browser.current_url.endswith("#users")
+    assert css(browser, "nav.sections").is_displayed() and _in_view(browser, "nav.sections")  # it stays at hand
+    screenshot(browser, "world-users")
+
+
+def test_a_date_value_fits_its_input(browser, server):
+    open_page(browser, server.base + "/s/dates/_mock/ui/")
+    field = css(browser, 'tr[data-device="p11u7a/SENS00000001"] input[name="last_calibration"]')
+    assert len(field.get_attribute("value")) == 13  # epoch milliseconds
+    assert browser.execute_script("return arguments[0].scrollWidth <= arguments[0].clientWidth", field)
+
+
+def test_a_refused_value_goes_back_to_the_devices_value(browser, server):
+    open_page(browser, server.base + "/s/refused/_mock/ui/")
+    field = css(browser, f'tr[data-device="{LAMP}"] input[name="brightness"]')
+    was = field.get_attribute("value")
+    field.clear()
+    field.send_keys("250")  # above the lamp's max 100
+    field.find_element("xpath", "following-sibling::button").click()
+    flash = wait_for(browser, lambda d: css(d, "#flash").is_displayed() and css(d, "#flash"))
+    assert "brightness" in flash.text and "100" in flash.text
+    assert field.get_attribute("value") == was  # not the refused 250
+    assert server.request("GET", f"/s/refused/_mock/devices/{LAMP}")[1]["values"]["brightness"] == int(was)
+
+
+def test_the_journal_says_what_its_button_does_and_its_filters_start_empty(browser, server):
+    open_page(browser, server.base + "/s/words/_mock/ui/journal")
+    button = css(browser, 'button[data-call="DELETE /journal"]')
+    assert button.text == "delete all entries"
+    placeholders = [i.get_attribute("placeholder") for i in css_all(browser, "#journal-filter input")]
+    assert placeholders == ["all endpoints", "all codes", "all users"]  # no value a filter could hold
+    assert [i.get_attribute("value") for i in css_all(browser, "#journal-filter input")] == ["", "", ""]
+    open_page(browser, server.base + "/s/words/_mock/ui/rules")
+    hints = {i.get_attribute("name"): i.get_attribute("placeholder") for i in css_all(browser, "#rule-form input")}
+    assert hints["uid"] == "any caller" and hints["endpoint"] == "any endpoint"
+
+
+def test_no_placeholder_of_any_page_reads_as_a_value(browser, server):
+    """A grey "C1002", "5151" or "+1h" in an empty field looks like a filter or a value set."""
+    import re
+
+    value_like = re.compile(r"^([+-]?\d|C\d+$|[a-z]+[A-Z]\w*$)")  # numbers, uids, endpoint names
+    seen = {}
+    for page in ("", "rules", "journal", "families"):
+        open_page(browser, server.base + "/s/hints/_mock/ui/" + page)
+        seen.update({f"{page}/{i.get_attribute('name')}": i.get_attribute("placeholder")
+                     for i in css_all(browser, "input[placeholder]")})  # fmt: skip
+    assert len(seen) >= 10
+    assert {name: hint for name, hint in seen.items() if value_like.match(hint)} == {}

@@ -16,6 +16,7 @@ HISTORY = "/v2/quecdatastorage/enduserapi/"
 T0 = 1_800_000_000_000  # 2027-01-15 08:00:00 UTC, a Friday
 HOUR, DAY = 3_600_000, 86_400_000
 END = T0 + 400 * DAY
+DECEMBER_2026, JANUARY_2027 = 1_796_083_200_000, 1_798_761_600_000
 LAMP_PATH = "/_mock/devices/p11u5w/LAMP00000001"
 UNBOUND = {"pk": "p11u5w", "dk": "LAMP00000009"}
 OVERHEAT = {"code": "overheat", "output": {"lamp_stats": {"power_w": 7.5, "led_temp": 96}}}
@@ -60,14 +61,20 @@ def lamp(api: Api) -> Api:
 # ---- getPropertyDataList ---------------------------------------------------------------------
 
 
-def test_a_fresh_device_s_history_holds_its_values_at_bind_time(api):
+def test_a_fresh_device_s_history_holds_its_values_as_last_reported(api):
+    """The values the scenario states for an online device were reported a moment before the
+    world began (its deviceData.updateTime), not at its bind time a month earlier."""
     bound = api.get("deviceInfo", OWNER, **LAMP)["data"]["deviceBindTimeTs"]
+    module = api.get("getDeviceBusinessAttributes", OWNER, **LAMP, typeList="1")["data"]["deviceData"]
+    reported = module["updateTime"]
+    now = api.client.get("/_mock/clock").get_json()["now"]
+    assert bound < now - 29 * DAY and now - 5 * 60_000 <= reported <= now
     page = data(api, "getPropertyDataList", attributeCode="brightness", startTimestamp=0, endTimestamp=END)
     assert page["total"] == 1
     assert page["list"][0] == {
         "productKey": "p11u5w", "deviceKey": "LAMP00000001", "propertyCode": "brightness", "propertyValue": 80,
-        "createTime": str(bound), "createTimeStr": page["list"][0]["createTimeStr"], "createTimeTs": bound,
-        "tsCreateTime": bound,
+        "createTime": str(reported), "createTimeStr": page["list"][0]["createTimeStr"], "createTimeTs": reported,
+        "tsCreateTime": reported,
     }  # fmt: skip
     stats = data(api, "getPropertyDataList", attributeCode="lamp_stats", startTimestamp=0, endTimestamp=END)
     assert stats["list"][0]["propertyValue"] == {"power_w": 0, "led_temp": 24}  # native, not text
@@ -148,7 +155,9 @@ def test_chart_refuses_what_it_cannot_aggregate(lamp):
 
 def test_statistics_compare_the_current_period_with_the_one_before(lamp):
     # 15 Jan: 10, 20, 30, 40; 16 Jan: 50, 60 and 60 again now (04:00). 8 Jan (the week before):
-    # 1. The values stated at bind time (80) date from October 2026.
+    # 1. The values the scenario states (80) date from when the world was built (today).
+    stated = data(lamp, "getPropertyDataList", attributeCode="brightness", startTimestamp=0, endTimestamp=T0 - 1)
+    stated_at = stated["list"][-1]["createTimeTs"]
     device(lamp, T0 - 7 * DAY, values={"brightness": 1})
     device(lamp, T0 + 20 * HOUR + 1, values={"brightness": 60})
     stats = data(lamp, "getPropertyStatistics", attributeCode="brightness", countType=1, timeGranularities="1,2,3,4")
@@ -156,8 +165,9 @@ def test_statistics_compare_the_current_period_with_the_one_before(lamp):
     assert by == {
         1: {"value": 60, "lastValue": 40},  # 16 Jan against 15 Jan
         2: {"value": 60, "lastValue": 1},  # the week of Monday 11 Jan against the week before
-        3: {"value": 60, "lastValue": None},  # January against an empty December
-        4: {"value": 60, "lastValue": 80},  # 2027 against 2026
+        # January against December (empty unless the world was built in December 2026)
+        3: {"value": 60, "lastValue": 80 if DECEMBER_2026 <= stated_at < JANUARY_2027 else None},
+        4: {"value": 60, "lastValue": 80 if stated_at < JANUARY_2027 else None},  # 2027 against 2026
     }
     then = data(lamp, "getPropertyStatistics", attributeCode="brightness", currentTimestamp=T0, countType=5)
     assert then == [{"statValue": {"value": 100, "lastValue": None}, "timeGranularity": 1}]

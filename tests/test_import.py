@@ -234,7 +234,10 @@ def test_reported_at_gives_each_value_its_time_and_names_only_stated_values():
             "reportedAt": {"brightness": 1_700_000_100_000}}  # fmt: skip
     world = Scenario.from_spec({"extends": "products", "users": [{"uid": "C1001"}], "devices": [lamp]}).build()
     state = world.devices[("p11u5w", "LAMP00000001")].shadow
-    assert state.reported_at == {"switch": 1_700_000_000_000, "brightness": 1_700_000_100_000}
+    assert state.reported_at["brightness"] == 1_700_000_100_000
+    # A value without a time: reported when the offline lamp was last heard of, days at most
+    # before the world began, not at its bind time.
+    assert world.now() - 3 * 86_400_000 <= state.reported_at["switch"] <= world.now()
     with pytest.raises(ScenarioInvalid) as refused:
         Scenario.from_spec({"extends": "products", "users": [{"uid": "C1001"}],
                             "devices": [{**lamp, "reportedAt": {"colour_temp": 1}}]}, "x.yaml")  # fmt: skip

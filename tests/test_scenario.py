@@ -3,7 +3,8 @@
 import pytest
 
 from mock_server.harness.scenario import Scenario, ScenarioNotFound, library, resolve
-from mock_server.harness.timeparse import parse_duration, parse_instant
+from mock_server.harness.scenario_schema import validate_spec
+from mock_server.harness.timeparse import DURATION_RULE, parse_duration, parse_instant
 from mock_server.harness.worlds import Simulator
 
 
@@ -30,6 +31,28 @@ def test_generated_records(default_scenario):
     assert all(u.email and u.phone and u.nickname for u in generated)
     assert all(d.owner_uid in world.users for d in world.devices.values() if d.owner_uid)
     assert "token-C900001" in world.tokens
+
+
+@pytest.mark.parametrize("seed", [1, 99])
+def test_generated_names_are_fakers_own(seed):
+    """Names come from a generator with Faker's person provider alone (quick to set up): they
+    are those a full Faker("en_US") gives for the seed, users and devices alike."""
+    from faker import Faker
+
+    faker = Faker("en_US")
+    faker.seed_instance(seed)
+    scenario = Scenario.load("default", seed=seed)
+    generated = [u for u in scenario.users if u["uid"].startswith("C9")]
+    assert generated and [u["nickname"] for u in generated] == [
+        f"{faker.first_name()} {faker.last_name()}" for _ in generated
+    ]
+    from mock_server.harness.scenario import KINDS_BY_WORD
+
+    kinds = set(KINDS_BY_WORD.values())  # generated devices are named after their product's kind
+    generated_devices = [d for d in scenario.devices if d.get("sn", "").startswith("SN") and "'s " in d.get("name", "")]
+    named = [d["name"] for d in generated_devices if d["name"].partition("'s ")[2] in kinds]
+    kinds = [name.split("'s ")[1] for name in named]
+    assert named and named == [f"{faker.first_name()}'s {kind}" for kind in kinds]
 
 
 def test_reset_rebuilds_a_fresh_world(default_scenario):
@@ -73,6 +96,30 @@ def test_shares_in_a_scenario(default_scenario):
 )
 def test_durations(text, ms):
     assert parse_duration(text) == ms
+
+
+@pytest.mark.parametrize(
+    "text, ms",
+    [("4m59s", 299_000), ("90 minutes", 5_400_000), ("1.5h", 5_400_000), ("2 hours 30 min", 9_000_000),
+     ("1 week", 604_800_000), ("500MS", 500), ("-1h30m", -5_400_000), ("90", 90)],
+)  # fmt: skip
+def test_one_grammar_takes_compound_decimal_and_worded_durations(text, ms):
+    assert parse_duration(text) == ms
+
+
+@pytest.mark.parametrize("text", ["10 parsecs", "m", "1.5", "1h-2m", "10 minutesx", "", "1.2.3s", "ten minutes"])
+def test_a_refused_duration_states_the_rule(text):
+    with pytest.raises(ValueError, match=r"one or more parts of a number and a unit, such as 90s, 4m59s, 1\.5h"):
+        parse_duration(text)
+
+
+def test_every_duration_field_takes_the_one_grammar():
+    """The scenario file's fields and the clock's advance read durations alike."""
+    for text in ("4m59s", "90 minutes", "1.5h"):
+        assert validate_spec({"rules": [{"action": {"delay": text}}]})[1] == []
+    assert validate_spec({"rules": [{"action": {"delay": "4 parsecs"}}]})[1] == [
+        f"<inline>: rules[0].action.delay: {DURATION_RULE}"
+    ]
 
 
 def test_instants():

@@ -25,6 +25,8 @@ def secret_file(tmp_path_factory):
 def guarded(tmp_path_factory):
     shared = tmp_path_factory.mktemp("team-scenarios")
     (shared / "team-world.yaml").write_text("extends: default\nname: team-world\n")
+    (shared / "lab.yaml").write_text("extends: code-5047\nname: Team Lab (5047)\n")
+    (shared / "broken.yaml").write_text("extends: default\nusers:\n  - {uid: C7, password: short}\n")
     running = Running("--admin-token", ADMIN, "--scenario-dir", str(shared))
     yield running
     running.stop()
@@ -50,6 +52,45 @@ def test_with_the_token_a_header_still_names_no_path(guarded, secret_file):
     assert status == 200 and body["data"]["uid"] == "C1001"
     control = {"Authorization": f"Bearer {ADMIN}", "X-Mock-Session": "s3"}
     assert guarded.request("GET", "/_mock/health", headers=control)[0] == 200
+
+
+def test_a_header_may_name_a_scenario_by_its_declared_name(guarded):
+    """The name the worlds list shows (a file's `name:`) works as well as the file's name."""
+    admin = {"X-Mock-Admin-Token": ADMIN, "Authorization": "recipient-token", "X-Mock-Session": "s5"}
+    devices = "/v2/binding/enduserapi/userDeviceList"
+    status, body = guarded.request("GET", devices, headers={**admin, "X-Mock-Scenario": "Team Lab (5047)"})
+    assert status == 200 and body["code"] == 5047  # what code-5047 answers: the lab's world
+    worlds = guarded.request("GET", "/_mock/worlds", headers={"Authorization": f"Bearer {ADMIN}"})[1]
+    assert {"name": "s5", "scenario": "Team Lab (5047)"} in worlds
+    status, body = guarded.request("GET", USER_INFO, headers={**admin, "X-Mock-Session": "s6",
+                                                              "X-Mock-Scenario": "Team Lab"})  # fmt: skip
+    assert status in (400, 404) and "Team Lab" in body["msg"]
+
+
+def test_a_header_may_name_the_servers_own_scenario_by_its_declared_name(tmp_path):
+    own = tmp_path / "mine.yaml"
+    own.write_text("extends: code-5047\nname: My lab\n")
+    running = Running("--scenario", str(own))
+    try:
+        headers = {"Authorization": "recipient-token", "X-Mock-Session": "s7", "X-Mock-Scenario": "My lab"}
+        status, body = running.request("GET", "/v2/binding/enduserapi/userDeviceList", headers=headers)
+        assert status == 200 and body["code"] == 5047
+        assert {"name": "s7", "scenario": "My lab"} in running.request("GET", "/_mock/worlds")[1]
+    finally:
+        running.stop()
+
+
+def test_invalid_files_of_a_scenario_dir_are_reported_at_start(tmp_path):
+    (tmp_path / "fine.yaml").write_text("extends: default\n")
+    (tmp_path / "broken.yaml").write_text("extends: default\nusers:\n  - {uid: C7, password: short}\n")
+    running = Running("--scenario-dir", str(tmp_path))
+    running.stop()
+    said = running.proc.stderr.read().decode()
+    assert (
+        "broken.yaml: users[0].password: must be 6 to 20 characters (a --scenario-dir file: "
+        "requests naming it are refused until it is fixed)"
+    ) in said
+    assert "fine.yaml" not in said
 
 
 def test_control_api_names_only_library_or_scenario_dir(guarded, secret_file):

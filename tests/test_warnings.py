@@ -54,6 +54,15 @@ def test_a_misspelt_rule_endpoint_is_kept_with_a_did_you_mean():
     assert resp.status_code == 201 and "X-Mock-Warning" not in resp.headers
 
 
+def test_a_rule_for_a_uid_no_user_has_is_kept_with_a_warning():
+    api = api_with()
+    resp = api.client.post("/_mock/rules", json={"match": {"uid": "C9999"}, "action": {"code": 5032}})
+    assert resp.status_code == 201
+    assert resp.headers["X-Mock-Warning"] == "rule.match.uid: C9999 is not a user of this world: the rule never fires"
+    resp = api.client.post("/_mock/rules", json={"match": {"uid": "C1002"}, "action": {"code": 5032}})
+    assert resp.status_code == 201 and "X-Mock-Warning" not in resp.headers
+
+
 def test_validate_warns_of_a_misspelt_endpoint_and_an_undeclared_domain(tmp_path):
     path = tmp_path / "typo.yaml"
     path.write_text(
@@ -77,6 +86,44 @@ def test_validate_numbers_entries_in_the_users_own_file(tmp_path):
     done = run_cli("validate", str(path))
     assert done.returncode == 2
     assert done.stderr.strip() == "mine.yaml: users[0].password: must be 6 to 20 characters"
+
+
+def test_validate_warns_of_a_non_address_and_a_rule_for_an_unknown_uid(tmp_path):
+    path = tmp_path / "people.yaml"
+    path.write_text(
+        "extends: default\n"
+        "users:\n  - {uid: C2001, email: olivia.example.com, password: secret-1}\n"
+        "  - {uid: C2002, email: noah@example.com, password: secret-1}\n"
+        "rules:\n  - {match: {uid: C2002}, action: {code: 5032}}\n"
+        "  - {match: {uid: C9999}, action: {code: 5032}}\n"
+    )
+    done = run_cli("validate", str(path))
+    assert done.returncode == 0, done.stderr
+    warnings = done.stderr.splitlines()
+    assert len(warnings) == 2, warnings
+    assert warnings[0] == (
+        "warning: people.yaml: users[0].email: 'olivia.example.com' is not an e-mail address: emailPwdLogin "
+        "refuses it (5040), so this user cannot sign in by e-mail"
+    )
+    assert warnings[1].startswith("warning: people.yaml: rules[1].match.uid: C9999 is not a user of this scenario (")
+    assert warnings[1].endswith("): the rule never fires")
+
+
+def test_validate_shows_near_misses_of_a_file_with_errors(tmp_path):
+    """An error and a warning in one file: both at once, not the warning after the fix."""
+    path = tmp_path / "both.yaml"
+    path.write_text(
+        "extends: default\n"
+        "users:\n  - {uid: C2001, email: nobody, password: short}\n"
+        "rules:\n  - {match: {endpoint: userDevicelist}, action: {code: 5047}}\n"
+    )
+    done = run_cli("validate", str(path))
+    assert done.returncode == 2
+    lines = done.stderr.splitlines()
+    assert lines[0] == "both.yaml: users[0].password: must be 6 to 20 characters"
+    assert lines[1].startswith("warning: both.yaml: users[0].email: 'nobody' is not an e-mail address")
+    assert lines[2].startswith("warning: both.yaml: rules[0].match.endpoint: userDevicelist is not an endpoint")
+    assert len(lines) == 3
 
 
 def test_the_console_line_for_a_warning_needs_no_option():

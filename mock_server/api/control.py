@@ -42,7 +42,7 @@ from .control_schemas import (
 )
 from .dispatch import simulator
 from .paths import CONTROL_PREFIX
-from .rule_check import endpoint_warnings, scenario_warnings
+from .rule_check import endpoint_warnings, scenario_warnings, uid_warnings
 from .warn import HEADER, warning_header
 
 bp = Blueprint("control", __name__, url_prefix=CONTROL_PREFIX)
@@ -411,7 +411,8 @@ def add_rules() -> tuple[Response, int]:
         if clash or len({s.get("id") for s in specs if s.get("id")}) < len([s for s in specs if s.get("id")]):
             raise ControlError(409, "rule ids must be unique", clash)
         added = [world.rules.add(spec).to_dict() for spec in specs]
-    warnings = endpoint_warnings(specs, lambda i: f"[{i}]" if isinstance(body, list) else "rule")
+        place = (lambda i: f"[{i}]") if isinstance(body, list) else (lambda i: "rule")
+        warnings = endpoint_warnings(specs, place) + uid_warnings(specs, world.users, place)
     response = jsonify(added if isinstance(body, list) else added[0])
     _warn(response, warnings)
     return response, 201

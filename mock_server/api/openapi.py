@@ -38,7 +38,7 @@ def _custom_fields(self, field, ret: dict | None = None, **kwargs) -> dict:
     if isinstance(field, ss.Instant):
         return {"type": ["integer", "string"], "description": "epoch ms, ISO 8601, or relative such as +10m"}
     if isinstance(field, ss.Duration):
-        return {"type": ["integer", "string"], "description": "90s, 10m, 2h, 30d, 500ms, or milliseconds"}
+        return {"type": ["integer", "string"], "description": "90s, 4m59s, 1.5h, 90 minutes, 500ms, or milliseconds"}
     if isinstance(field, ss.DelayField):
         return {"oneOf": [{"type": ["integer", "string"]}, {"$ref": "#/components/schemas/Delay"}]}
     if isinstance(field, ss.Matcher):
@@ -308,13 +308,24 @@ def _msg(code: int) -> str:
 
 
 def _parameter_example(self, field, ret: dict | None = None, **kwargs) -> dict:
-    """An example on the parameter itself (where Swagger UI shows it), not inside its schema;
-    and no `default: null`, which an integer schema cannot have."""
-    schema = (ret or {}).get("schema", {})
+    """A required parameter's example on the parameter itself (where Swagger UI shows it and
+    try-it-out pre-fills it); an optional one's in its description only, because try-it-out
+    pre-fills every example it finds and an optional filter pre-filled narrows the answer
+    (userDeviceList down to one device). No `default: null`, which an integer schema cannot have."""
+    ret = ret or {}
+    schema = ret.get("schema", {})
     if schema.get("default", 0) is None:
         del schema["default"]
     example = schema.pop("example", None)
-    return {} if example is None else {"example": example}
+    if example is None:
+        return {}
+    if field.required:
+        return {"example": example}
+    said = ret.get("description", "").rstrip(".")
+    return {"description": f"{said}. {OPTIONAL_EXAMPLE}`{example}`" if example != "" else f"{said}. Optional."}
+
+
+OPTIONAL_EXAMPLE = "Optional, for example: "
 
 
 def _codes_table(codes: tuple[int, ...]) -> str:

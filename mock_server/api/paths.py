@@ -7,7 +7,7 @@ from ..harness.worlds import session_path
 
 CONTROL_PREFIX = "/_mock"
 # Control paths anyone may read even when an admin token is set: they change nothing.
-PUBLIC_CONTROL = tuple(CONTROL_PREFIX + p for p in ("/health", "/docs", "/openapi", "/ui"))
+PUBLIC_CONTROL = tuple(CONTROL_PREFIX + p for p in ("/health", "/docs", "/openapi", "/ui", "/ca"))
 SESSION = "mock_server.session"  # environ key: the world named by a /s/NAME/ prefix
 
 

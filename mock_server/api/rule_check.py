@@ -9,10 +9,11 @@ The known names are those of the declared endpoints (`declare.registry()`).
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable, Sequence
 from pathlib import Path
 
-from ..harness.scenario import Scenario
+from ..harness.scenario import Scenario, ScenarioInvalid, ScenarioNotFound, read_file, resolve
+from ..harness.scenario import invalid_file_warnings as spec_file_warnings
 
 
 def known_endpoints() -> list[str]:
@@ -44,6 +45,15 @@ def endpoint_warnings(rules: Iterable[dict], place: Callable[[int], str] = lambd
     return found
 
 
+def uid_warnings(rules: Iterable[dict], users: Container[str], place: Callable[[int], str]) -> list[str]:
+    """One line per rule whose `match.uid` is no user of the world: it could never fire."""
+    return [
+        f"{place(i)}.match.uid: {uid} is not a user of this world: the rule never fires"
+        for i, rule in enumerate(rules)
+        if (uid := (rule.get("match") or {}).get("uid")) is not None and uid not in users
+    ]
+
+
 def _deviceless(match: dict, target: str, place: str) -> list[str]:
     """A pk or dk condition on an endpoint that names no device: it can never hold."""
     from .declare import registry
@@ -59,3 +69,17 @@ def scenario_warnings(scenario: Scenario) -> list[str]:
     source = Path(scenario.source).name
     rules = scenario.spec.get("rules", [])
     return scenario.warnings + endpoint_warnings(rules, lambda i: f"{source}: {scenario.place('rules', i)}")
+
+
+def invalid_file_warnings(name: str, dirs: Sequence[str | Path] = ()) -> list[str]:
+    """The warnings of a scenario file that has errors too, so that its author sees every
+    near miss at once (a misspelt endpoint may be why a rule looks wrong)."""
+    folders = [Path(d) for d in dirs]
+    try:
+        path = resolve(name, folders)
+        spec = read_file(path)
+    except (ScenarioNotFound, ScenarioInvalid):
+        return []
+    rules = spec.get("rules") if isinstance(spec, dict) else None
+    rules = [r if isinstance(r, dict) else {} for r in rules] if isinstance(rules, list) else []
+    return spec_file_warnings(path, folders) + endpoint_warnings(rules, lambda i: f"{path.name}: rules[{i}]")

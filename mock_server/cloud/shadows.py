@@ -10,7 +10,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from . import things
+from . import plausible, things
 from .events import PropertyReport
 
 if TYPE_CHECKING:
@@ -51,8 +51,18 @@ def shadow_of(cloud: Cloud, device: Device) -> DeviceState:
         product = cloud.products.get(device.pk)
         if product is not None:
             rng = random.Random(f"{cloud.seed}/{device.pk}/{device.dk}")
-            store_reported(device.shadow, product.sample_values(rng), device.bind_time)
+            now = cloud.now()
+            values = plausible.sample_values(product, rng, now)
+            store_reported(device.shadow, values, last_report_time(device, now, rng))
     return device.shadow
+
+
+def last_report_time(device: Device, now: int, rng: random.Random) -> int:
+    """When a device whose values a world made up last reported them: an online device a
+    moment ago (clients judge availability by deviceData.updateTime), an offline one hours
+    to days ago; never before it was bound, never after now."""
+    ago = rng.randrange(5_000, 300_000) if device.online else rng.randrange(3_600_000, 3 * 86_400_000)
+    return min(now, max(device.bind_time, now - ago))
 
 
 def store_reported(state: DeviceState, kv: dict[str, Any], at: int) -> None:

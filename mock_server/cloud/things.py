@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import random
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -46,6 +45,7 @@ class Feature:
     element: Feature | None = None
     inputs: list[Feature] = field(default_factory=list)  # a service's parameters
     outputs: list[Feature] = field(default_factory=list)  # an event's data
+    typical: tuple[float, float] | None = field(default=None, repr=False, compare=False)  # plausible.sample's range
 
     @property
     def readable(self) -> bool:
@@ -82,33 +82,6 @@ class Feature:
         if self.data_type == "ARRAY":
             return _json([self.element.resource_value(v) if self.element else str(v) for v in value])
         return text_of(value)
-
-    def sample(self, rng: random.Random) -> Any:
-        """A value valid for the specs, for devices whose scenario states none."""
-        kind = self.data_type
-        if kind == "BOOL":
-            return rng.random() < 0.5
-        if kind == "ENUM":
-            values = self.enum_values()
-            return rng.choice(values) if values else 0
-        if kind in NUMBERS:
-            low, high = self.bound("min"), self.bound("max")
-            low = 0.0 if low is None else low
-            high = low + 100 if high is None else high
-            if kind == "INT":
-                return rng.randint(math.ceil(low), math.floor(high))
-            step = self.bound("step") or 0.1
-            return round_to(rng.uniform(low, high), step)
-        if kind == "TEXT":
-            return rng.choice(("ok", "standby", "eco", "auto"))
-        if kind == "DATE":
-            return 1_767_225_600_000 + rng.randrange(86_400_000)
-        if kind == "STRUCT":
-            return {code: member.sample(rng) for code, member in self.members.items()}
-        if kind == "ARRAY":
-            size = int((self.specs or {}).get("size") or 1)
-            return [self.element.sample(rng) for _ in range(min(size, 3))] if self.element else []
-        raise AssertionError(kind)
 
 
 def _json(value: Any) -> str:
@@ -283,8 +256,6 @@ class Product:
     def ordered_properties(self) -> list[Feature]:
         return sorted(self.properties.values(), key=lambda f: (f.sort, f.id))
 
-    def sample_values(self, rng: random.Random) -> dict[str, Any]:
-        return {f.code: f.sample(rng) for f in self.ordered_properties()}
 
 
 def complete_tsl(pk: str, tsl: dict) -> dict:

@@ -134,7 +134,7 @@ def device_details(cloud: Cloud, view: DeviceView, viewer: str | None = None) ->
     device, share = view.device, view.share
     owner = cloud.users.get(device.owner_uid or "")
     shared = share is not None
-    data = dict(_fixed_details(device))
+    data = dict(_fixed_details(device, cloud.products.get(device.pk)))
     data.update(
         deviceName=display_name(view),
         deviceType=2 if shared else 1,
@@ -164,19 +164,21 @@ def _placement(cloud: Cloud, uid: str, device: Device) -> dict:
     return {"fid": fid, "frid": held.frid}
 
 
-def _fixed_details(device: Device) -> dict:
+def _fixed_details(device: Device, product: things.Product | None) -> dict:
     """The fields that depend only on what (almost) never changes about a device, rendered
     once per distinct set of those values: the cache is keyed by the values themselves, so
-    the record needs no cache of its own and a new authKey needs no invalidation."""
+    the record needs no cache of its own and a new authKey needs no invalidation. The
+    product's name is the one getProductList says: one product, one name."""
+    product_name = product.name if product is not None and product.name else device.product_name
     return _rendered_details(
-        device.pk, device.dk, device.auth_key, device.product_name, device.device_tag, device.sn,
-        device.signal_strength, device.create_time, device.bind_time,
+        device.pk, device.dk, device.auth_key, product_name, product.logo if product else "", device.device_tag,
+        device.sn, device.signal_strength, device.create_time, device.bind_time,
     )  # fmt: skip
 
 
 @functools.lru_cache(maxsize=8192)
 def _rendered_details(
-    pk: str, dk: str, auth_key: str, product_name: str, device_tag: str, sn: str, signal_strength: str,
+    pk: str, dk: str, auth_key: str, product_name: str, logo: str, device_tag: str, sn: str, signal_strength: str,
     create_time: int, bind_time: int,
 ) -> dict:  # fmt: skip
     """Never mutated: device_details copies it."""
@@ -197,7 +199,7 @@ def _rendered_details(
         "btLastUseTime": None,
         "protocol": "MQTT",
         "productName": product_name,
-        "logoImage": "",
+        "logoImage": logo,
         "deviceTag": device_tag,
         "sn": sn,
         "signalStrength": signal_strength,

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import base64
 import gc
+import itertools
 import json
 import random
 import re
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ from typing import Any
 import yaml
 
 from ..cloud import shadows, things
+from ..cloud.accounts import EMAIL_FORMAT
 from ..cloud.models import (
     Device,
     FailureCause,
@@ -99,14 +102,50 @@ def library(dirs: Sequence[Path] = ()) -> list[str]:
     return sorted(names)
 
 
+def scan(dirs: Sequence[Path]) -> tuple[dict[str, str], list[str]]:
+    """The scenario folders' files checked against the schema (without generating anything):
+    {the `name:` each valid file declares: its file name without suffix}, and the problems of
+    the invalid ones, each as `folder/file: path: message`."""
+    names: dict[str, str] = {}
+    problems: list[str] = []
+    for folder in dirs:
+        for path in sorted(Path(folder).glob("*")):
+            if path.suffix not in SUFFIXES or not path.is_file():
+                continue
+            try:
+                own = read_file(path)
+                spec = with_base(own, path.name, dirs=dirs)
+                found = _renumbered(validate_spec(spec, path.name)[1], _base_lengths(own, spec), own)
+            except ScenarioInvalid as exc:
+                found = exc.problems
+            if found:
+                problems += [f"{folder}/{p}" for p in found]
+            elif isinstance(spec, dict) and isinstance(spec.get("name"), str):
+                names.setdefault(spec["name"], path.stem)
+    return names, problems
+
+
 def read_file(path: Path) -> Any:
     """The parsed file; ScenarioInvalid when it is not readable YAML or JSON."""
     try:
         text = path.read_text(encoding="utf-8")
-        return json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        return json.loads(text) if path.suffix == ".json" else _yaml(text)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, yaml.YAMLError) as exc:
         kind = path.suffix[1:] or "YAML"
         raise ScenarioInvalid([f"{path.name}: {_where(exc)}not readable as {kind}: {_what(exc)}"]) from None
+
+
+def _yaml(text: str) -> Any:
+    """libyaml's safe loader when there is one (a tenth of the time: the default scenario is
+    read before the server answers); a text it refuses is read again by PyYAML's own, whose
+    messages say where the problem is, as they always did."""
+    loader = getattr(yaml, "CSafeLoader", None)
+    if loader is not None:
+        try:
+            return yaml.load(text, Loader=loader)  # noqa: S506 - the safe loader, in C
+        except yaml.YAMLError:
+            pass
+    return yaml.safe_load(text)
 
 
 def _where(exc: Exception) -> str:
@@ -196,6 +235,65 @@ def with_base(spec: Any, source: str, seen: tuple[str, ...] = (), dirs: Sequence
     return merged
 
 
+def _entries(spec: dict, section: str) -> list[tuple[int, dict]]:
+    """(index, entry) of a section's mappings; anything else is the schema's to refuse."""
+    entries = spec.get(section)
+    return [(i, e) for i, e in enumerate(entries) if isinstance(e, dict)] if isinstance(entries, list) else []
+
+
+def spec_warnings(spec: Any, source: str, place: Callable[[str, int], str]) -> list[str]:
+    """What is valid but likely a mistake in a scenario's data, each as `file: path: message`.
+    Tolerant of a spec the schema refuses, so that a file with errors still shows these."""
+    if not isinstance(spec, dict):
+        return []
+    domains = spec.get("userDomains") or [{"domain": DEFAULT_DOMAIN}]
+    declared = {d["domain"] for d in domains if isinstance(d, dict) and isinstance(d.get("domain"), str)}
+    users = _entries(spec, "users")
+    found = [
+        f"{source}: {place('users', i)}.userDomain: {entry['userDomain']} is not one of the world's "
+        f"userDomains ({', '.join(sorted(declared))}): this user cannot sign in (5015)"
+        for i, entry in users
+        if isinstance(entry.get("userDomain"), str) and entry["userDomain"] not in declared
+    ]
+    found += [
+        f"{source}: {place('users', i)}.email: {entry['email']!r} is not an e-mail address: "
+        "emailPwdLogin refuses it (5040), so this user cannot sign in by e-mail"
+        for i, entry in users
+        if isinstance(entry.get("email"), str) and not EMAIL_FORMAT.match(entry["email"])
+    ]
+    known = {str(e["uid"]) for _, e in users if "uid" in e} | _generated(spec, users)
+    found += [
+        f"{source}: {place('rules', i)}.match.uid: {match['uid']} is not a user of this scenario "
+        f"({', '.join(sorted(known)[:5]) or 'none'}{', ...' if len(known) > 5 else ''}): the rule never fires"
+        for i, rule in _entries(spec, "rules")
+        if isinstance(match := rule.get("match"), dict) and "uid" in match and str(match["uid"]) not in known
+    ]
+    return found
+
+
+def _generated(spec: dict, users: list[tuple[int, dict]]) -> set[str]:
+    given = spec.get("settings")
+    settings = given if isinstance(given, dict) else {}
+    region = settings.get("region", "C")
+    total = sum(e["generate"] for _, e in users if isinstance(e.get("generate"), int))
+    return {generated_uid(str(region), n) for n in range(1, min(total, 100_000) + 1)}
+
+
+def invalid_file_warnings(path: Path, dirs: Sequence[Path] = ()) -> list[str]:
+    """spec_warnings of a scenario file the schema refuses (none when it is not even readable)."""
+    try:
+        own = read_file(path)
+    except ScenarioInvalid:
+        return []
+    try:
+        merged = with_base(own, path.name, dirs=dirs)
+    except ScenarioInvalid:
+        merged = own
+    offsets = _base_lengths(own, merged)
+    base = str(own.get("extends", "")) if offsets else ""
+    return spec_warnings(merged, path.name, lambda section, i: _place(section, i, offsets, base))
+
+
 @dataclass
 class Scenario:
     spec: dict
@@ -225,14 +323,7 @@ class Scenario:
     @property
     def warnings(self) -> list[str]:
         """What is valid but likely a mistake, each as `file: path: message`."""
-        declared = {d["domain"] for d in self.domains}
-        source = Path(self.source).name
-        return [
-            f"{source}: {self.place('users', i)}.userDomain: {entry['userDomain']} is not one of the world's "
-            f"userDomains ({', '.join(sorted(declared))}): this user cannot sign in (5015)"
-            for i, entry in enumerate(self.spec.get("users", []))
-            if entry.get("userDomain") and entry["userDomain"] not in declared
-        ]
+        return spec_warnings(self.spec, Path(self.source).name, self.place)
 
     def place(self, section: str, index: int) -> str:
         """`section[i]` numbered in the file the entry is written in: an `extends:` base's
@@ -302,8 +393,10 @@ class Scenario:
             else:
                 self.users.append(entry)
                 self.named_users.append(entry)
+        names = {pk: product.name for pk, product in self.products.items()}
         for entry in self.spec.get("devices", []):
-            self.devices += fake.devices(entry, self.generated_uids) if "generate" in entry else [entry]
+            made = fake.devices(entry, self.generated_uids, names) if "generate" in entry else [entry]
+            self.devices += made
 
     # ---- building a world -----------------------------------------------------------------
 
@@ -441,6 +534,7 @@ def _settings(spec: dict) -> Settings:
 
 
 def _device(world: World, entry: dict, t0: int) -> Device:
+    product = world.products.get(entry["pk"])
     device = Device(
         pk=entry["pk"],
         dk=entry["dk"],
@@ -448,7 +542,8 @@ def _device(world: World, entry: dict, t0: int) -> Device:
         owner_uid=entry.get("owner"),
         verified=bool(entry.get("verified", True)),
         online=bool(entry.get("online", False)),
-        product_name=entry.get("productName", "Smart device"),
+        # The product's own name when the world has the product: one product, one name.
+        product_name=product.name if product and product.name else entry.get("productName", "Smart device"),
         sn=entry.get("sn", ""),
         auth_key=entry.get("authKey", ""),
         device_tag=entry.get("deviceTag", ""),
@@ -463,18 +558,20 @@ def _device(world: World, entry: dict, t0: int) -> Device:
         state.located_at = device.bind_time if location else None
         if location:
             state.locations.append((device.bind_time, dict(location)))
-        product = world.products.get(device.pk)
         if product is not None and entry.get("values"):
-            _store_stated(state, things.check_values(product, entry["values"]), entry, device.bind_time, t0)
+            rng = random.Random(f"{world.seed}/{device.pk}/{device.dk}")
+            last = shadows.last_report_time(device, t0, rng)
+            _store_stated(state, things.check_values(product, entry["values"]), entry, last, t0)
     return device
 
 
-def _store_stated(state: shadows.DeviceState, values: dict, entry: dict, bound: int, t0: int) -> None:
-    """Stated values, each at its `reportedAt` time (default: the bind time), oldest first."""
+def _store_stated(state: shadows.DeviceState, values: dict, entry: dict, last: int, t0: int) -> None:
+    """Stated values, each at its `reportedAt` time, oldest first; by default at `last`, when
+    the device last reported (a moment before the world began when it is online)."""
     times = {code: parse_instant(at, t0) for code, at in (entry.get("reportedAt") or {}).items()}
     by_time: dict[int, dict] = {}
     for code, value in values.items():
-        by_time.setdefault(times.get(code, bound), {})[code] = value
+        by_time.setdefault(times.get(code, last), {})[code] = value
     for at in sorted(by_time):
         shadows.store_reported(state, by_time[at], at)
 
@@ -546,6 +643,59 @@ def _generate_shares(world: World, entry: dict, t0: int, recipients: list[str]) 
         world.add_share(share)
 
 
+class _Names:
+    """First and last names as Faker("en_US") draws them for a seed (test_scenario compares
+    the two), made quicker twice over. A generator with the person provider alone: setting
+    up every provider was a tenth of the start-up. And its weighted tables' running sums are
+    summed once, where Faker sums a table of a thousand names at every draw (half the time of
+    a world of 100,000 devices); random.choices then draws exactly as it does for Faker."""
+
+    def __init__(self, seed: int) -> None:
+        from faker import Factory  # imported only when a scenario generates records
+        from faker.providers.person import Provider as PersonProvider
+
+        faker = Factory.create("en_US", providers=["faker.providers.person"])
+        faker.seed_instance(seed)
+        self._faker = faker
+        provider = faker.providers[0]
+        assert isinstance(provider, PersonProvider)  # the one provider asked for
+        self._person = provider  # its first_name and last_name are the generator's very methods
+        weighted = getattr(provider, "__use_weighting__", False)
+        self._tables = {
+            name: (tuple(table), list(itertools.accumulate(table.values())))
+            for name, table in (("first", provider.first_names), ("last", provider.last_names))
+            if weighted and isinstance(table, OrderedDict)
+        }
+
+    def _draw(self, name: str, fallback: Any) -> str:
+        table = self._tables.get(name)
+        if table is None:  # not a weighted table: Faker's own draw
+            return fallback()
+        names, running_sums = table
+        return self._faker.random.choices(names, cum_weights=running_sums, k=1)[0]
+
+    def first_name(self) -> str:
+        return self._draw("first", self._person.first_name)
+
+    def last_name(self) -> str:
+        return self._draw("last", self._person.last_name)
+
+
+# What a product is, from a word of its name, as people name such a device ("Emma's lamp").
+KINDS_BY_WORD = {
+    "lamp": "lamp", "light": "light", "bulb": "bulb", "plug": "plug", "socket": "plug", "switch": "switch",
+    "sensor": "sensor", "thermostat": "thermostat", "camera": "camera", "lock": "lock", "purifier": "purifier",
+    "station": "power station", "battery": "battery", "charger": "charger", "meter": "meter", "heater": "heater",
+}  # fmt: skip
+
+
+def _kind_of(product_name: str) -> str:
+    """The kind of device a product is, from its name ("Smart Plug with metering": plug)."""
+    words = re.findall(r"[a-z]+", product_name.lower())
+    found = [KINDS_BY_WORD[w] for w in words if w in KINDS_BY_WORD]
+    return found[-1] if found else product_name
+
+
 class _Generator:
     """Users and devices from Faker, reproducible from the scenario's seed."""
 
@@ -556,17 +706,14 @@ class _Generator:
         self.seed = seed
         self.region = region
         self.rng = random.Random(seed)
-        self._faker = None
+        self._faker: _Names | None = None
         self.user_count = 0
         self.device_count = 0
 
     @property
-    def faker(self):
+    def faker(self) -> _Names:
         if self._faker is None:
-            from faker import Faker  # imported only when a scenario generates records
-
-            self._faker = Faker("en_US")
-            self._faker.seed_instance(self.seed)
+            self._faker = _Names(self.seed)
         return self._faker
 
     def users(self, entry: dict) -> list[dict]:
@@ -589,20 +736,24 @@ class _Generator:
             )
         return out
 
-    def devices(self, entry: dict, owners: list[str]) -> list[dict]:
+    def devices(self, entry: dict, owners: list[str], products: dict[str, str]) -> list[dict]:
+        """`generate: N` devices of the scenario's products (`products`: pk to name), each
+        named after what it is ("Emma's lamp" is a lamp)."""
         out = []
+        keys = sorted(products) or list(self.PRODUCT_KEYS)
         for _ in range(int(entry["generate"])):
             self.device_count += 1
-            kind = self.rng.choice(self.KINDS)
+            pk = entry.get("pk") or self.rng.choice(keys)
+            kind = products.get(pk) and _kind_of(products[pk]) or self.rng.choice(self.KINDS)
             out.append(
                 {
-                    "pk": entry.get("pk") or self.rng.choice(self.PRODUCT_KEYS),
+                    "pk": pk,
                     "dk": "%012X" % self.rng.getrandbits(48),
-                    "name": f"{self.faker.first_name()}'s {kind}",
+                    "name": f"{self.faker.first_name()}'s {kind.lower()}",
                     "owner": entry["owner"] if "owner" in entry else self.rng.choice(owners) if owners else None,
                     "verified": entry.get("verified", True),
                     "online": entry.get("online", self.rng.random() < 0.5),
-                    "productName": f"Smart {kind}",
+                    "productName": products.get(pk) or f"Smart {kind}",
                     "sn": "SN%010d" % self.rng.getrandbits(32),
                     "authKey": base64.b64encode(self.rng.getrandbits(128).to_bytes(16, "big")).decode(),
                     "deviceTag": "%032x" % self.rng.getrandbits(128),

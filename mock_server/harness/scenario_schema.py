@@ -16,7 +16,7 @@ from ..cloud.accounts import DOMAIN_FORMAT
 from . import scripts
 from .patterns import PatternError, compile_pattern
 from .rules import FAULTS
-from .timeparse import parse_duration, parse_instant
+from .timeparse import DURATION_RULE, parse_duration, parse_instant
 
 REQUIRED: ErrorMessages = {"required": "is required", "null": "must not be null"}
 MQTT_EVENTS = ("connect", "subscribe", "publish", "deliver")
@@ -72,9 +72,9 @@ class Instant(fields.Field):
 
 
 class Duration(fields.Field):
-    """A length of time: `90s`, `10m`, `2h`, `30d`, `500ms`, or a number of milliseconds."""
+    """A length of time in timeparse's one grammar: `90s`, `4m59s`, `1.5h`, `90 minutes`, or milliseconds."""
 
-    default_error_messages = {**REQUIRED, "invalid": "must be a duration such as 90s, 10m, 2h or 30d"}
+    default_error_messages = {**REQUIRED, "invalid": DURATION_RULE}
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         try:
@@ -266,7 +266,7 @@ class DeviceSpec(Strict):
     owner = Str(allow_none=True, metadata={"description": "uid; null: bound to nobody"})
     verified = Bool()
     online = Bool()
-    productName = Str()
+    productName = Str(metadata={"description": "for a device of a product the scenario lacks (else the product's)"})
     sn = Str()
     authKey = Str()
     deviceTag = Str()

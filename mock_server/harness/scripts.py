@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from ..cloud import devices, shadows, things
+from ..cloud import devices, plausible, shadows, things
 from ..cloud.models import Device
 from ..cloud.store import Cloud, timed_action
 from .timeparse import parse_duration, parse_instant
@@ -391,7 +391,7 @@ class Runner:
         assert feature is not None and code is not None
         whole: Any = reported.get(code)  # whatever the device last reported
         if script.member is not None and not isinstance(whole, dict):
-            whole = self.world.products[script.pk].properties[code].sample(self.rng)
+            whole = plausible.sample(self.world.products[script.pk].properties[code], self.rng)
         current = whole.get(script.member) if script.member is not None else whole
         value = NEXT[script.kind](self, script.spec[script.kind], current, at)
         try:

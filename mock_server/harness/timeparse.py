@@ -3,26 +3,49 @@ duration relative to the clock's start) as scenario files and the control API wr
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 from datetime import UTC, datetime
 
-_UNITS_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
-_DURATION = re.compile(r"^\s*([+-]?)\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
+_UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
+# Each unit's spellings, the shortest first; matched whole, so "m" is minutes and "ms" milliseconds.
+_UNIT_WORDS = {
+    "ms": ("ms", "msec", "msecs", "millisecond", "milliseconds"),
+    "s": ("s", "sec", "secs", "second", "seconds"),
+    "m": ("m", "min", "mins", "minute", "minutes"),
+    "h": ("h", "hr", "hrs", "hour", "hours"),
+    "d": ("d", "day", "days"),
+    "w": ("w", "week", "weeks"),
+}
+_SPELLING = {word: unit for unit, words in _UNIT_WORDS.items() for word in words}
+_WORDS = "|".join(sorted(_SPELLING, key=len, reverse=True))
+_PART = rf"(\d+(?:\.\d+)?)\s*({_WORDS})(?![a-z])"
+_DURATION = re.compile(rf"^\s*([+-]?)\s*((?:{_PART}\s*)+)$", re.IGNORECASE)
+_PARTS = re.compile(_PART, re.IGNORECASE)
+DURATION_RULE = (
+    "must be a duration: one or more parts of a number and a unit, such as 90s, 4m59s, 1.5h or "
+    "90 minutes (units ms, s, m, h, d, w, or their words: seconds, minutes, hours, days, weeks), "
+    "or a whole number of milliseconds"
+)
 
 
 def parse_duration(text: str | int | float) -> int:
-    """Milliseconds in a duration; a bare number is milliseconds. Raises ValueError."""
+    """Milliseconds in a duration (DURATION_RULE); a bare number is milliseconds. Raises
+    ValueError with the rule."""
     if isinstance(text, bool):
-        raise ValueError("must be a duration such as 90s, 10m, 2h or 30d")
+        raise ValueError(DURATION_RULE)
     if isinstance(text, (int, float)):
         return int(text)
+    if not isinstance(text, str):
+        raise ValueError(DURATION_RULE)
+    if text.strip().isdigit():
+        return int(text.strip())
     match = _DURATION.match(text)
     if not match:
-        raise ValueError("must be a duration such as 90s, 10m, 2h or 30d")
-    sign, amount, unit = match.groups()
-    ms = int(float(amount) * _UNITS_MS[unit])
-    return -ms if sign == "-" else ms
+        raise ValueError(DURATION_RULE)
+    ms = round(sum(float(n) * _UNIT_MS[_SPELLING[u.lower()]] for n, u in _PARTS.findall(match.group(2))))
+    return -ms if match.group(1) == "-" else ms
 
 
 def is_relative(text: object) -> bool:
@@ -36,15 +59,27 @@ def parse_instant(value: str | int, start_ms: int) -> int:
         raise ValueError("must be epoch milliseconds, ISO 8601, or relative such as +10m")
     if isinstance(value, int):
         return value
+    relative, ms = _instant(value) if isinstance(value, str) else _parse_instant(value)
+    return start_ms + ms if relative else ms
+
+
+# A world is built from the same few texts ("-30d", "+1h") thousands of times: each is read once.
+@functools.lru_cache(maxsize=4096)
+def _instant(text: str) -> tuple[bool, int]:
+    return _parse_instant(text)
+
+
+def _parse_instant(value: object) -> tuple[bool, int]:
+    """(True, offset ms) of a relative duration, (False, epoch ms) of an absolute time."""
     if is_relative(value):
-        return start_ms + parse_duration(value)
+        return True, parse_duration(value)  # type: ignore[arg-type]
     try:
         parsed = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
     except ValueError:
         raise ValueError("must be epoch milliseconds, ISO 8601, or relative such as +10m") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return int(parsed.timestamp() * 1000)
+    return False, int(parsed.timestamp() * 1000)
 
 
 def delay_seconds(delay: str | int | float | dict, rng: random.Random) -> float:

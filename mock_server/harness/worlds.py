@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .scenario import Scenario
+from .scenario import Scenario, ScenarioNotFound, scan
 from .world import World
 
 DEFAULT_WORLD = "default"
@@ -37,6 +37,8 @@ class Simulator:
         self._lock = threading.Lock()
         self._scenarios: dict[str, Scenario] = {}
         self.scenario_dirs: tuple[Path, ...] = ()  # where requests may name scenarios (--scenario-dir)
+        self._scan_key: tuple | None = None  # the --scenario-dir files (and times) _names was read from
+        self._names: dict[str, str] = {}
         self.worlds: dict[str, World] = {DEFAULT_WORLD: scenario.build()}
         self._last_used: dict[str, float] = {}
         self._next_sweep = 0.0
@@ -69,11 +71,31 @@ class Simulator:
         self._last_used[name] = time.monotonic()
 
     def scenario_named(self, name: str) -> Scenario:
-        """A scenario a request names (never a path): from --scenario-dir or the library,
-        loaded once and kept (it is read-only)."""
+        """A scenario a request names (never a path): a file name from --scenario-dir or the
+        library, or the `name:` a file there or the server's own scenario declares (as the
+        worlds list shows it); loaded once and kept (it is read-only)."""
         if name not in self._scenarios:
-            self._scenarios[name] = Scenario.load(name, dirs=self.scenario_dirs, paths=False)
+            try:
+                self._scenarios[name] = Scenario.load(name, dirs=self.scenario_dirs, paths=False)
+            except ScenarioNotFound:
+                stem = self._declared_names().get(name)
+                if stem is not None:
+                    self._scenarios[name] = Scenario.load(stem, dirs=self.scenario_dirs, paths=False)
+                elif name == self.scenario.name:  # the server's own, from a path on the command line
+                    return self.scenario
+                else:
+                    raise
         return self._scenarios[name]
+
+    def _declared_names(self) -> dict[str, str]:
+        """{declared name: file stem} of the --scenario-dir files, scanned again only when a
+        file there was added, removed or changed (an unknown name in every request stays cheap)."""
+        files = tuple(
+            (str(p), p.stat().st_mtime_ns) for folder in self.scenario_dirs for p in sorted(Path(folder).glob("*"))
+        )
+        if self._scan_key != files:
+            self._scan_key, self._names = files, scan(self.scenario_dirs)[0]
+        return self._names
 
     def load(self, name: str) -> Scenario:
         """A scenario a request names: the one kept, read again only when its file changed

@@ -66,6 +66,12 @@ def when(ms: int | None, now: int, empty: str = "-") -> str:
     return f"{stamp(ms)} ({'in ' + _span(delta) if delta >= 0 else _span(-delta) + ' ago'})"
 
 
+@bp.app_template_filter("input_size")
+def input_size(text: str) -> int:
+    """An input's width in characters for a value: all of it shows (a DATE's 13 digits), 8 to 64."""
+    return min(max(len(str(text)) + 1, 8), 64)
+
+
 @bp.app_template_filter("stamp")
 def stamp(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")

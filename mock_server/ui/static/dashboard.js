@@ -39,6 +39,8 @@ async function act(element, body) {
     window.location.reload();
   } catch (err) {
     flash(err.message, false);
+    // A refused value goes back to the device's own: the field never shows what was not taken.
+    if (element.matches("form.value")) element.reset();
   }
 }
 
