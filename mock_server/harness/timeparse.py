@@ -3,6 +3,7 @@ duration relative to the clock's start) as scenario files and the control API wr
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 from datetime import UTC, datetime
@@ -36,15 +37,27 @@ def parse_instant(value: str | int, start_ms: int) -> int:
         raise ValueError("must be epoch milliseconds, ISO 8601, or relative such as +10m")
     if isinstance(value, int):
         return value
+    relative, ms = _instant(value) if isinstance(value, str) else _parse_instant(value)
+    return start_ms + ms if relative else ms
+
+
+# A world is built from the same few texts ("-30d", "+1h") thousands of times: each is read once.
+@functools.lru_cache(maxsize=4096)
+def _instant(text: str) -> tuple[bool, int]:
+    return _parse_instant(text)
+
+
+def _parse_instant(value: object) -> tuple[bool, int]:
+    """(True, offset ms) of a relative duration, (False, epoch ms) of an absolute time."""
     if is_relative(value):
-        return start_ms + parse_duration(value)
+        return True, parse_duration(value)  # type: ignore[arg-type]
     try:
         parsed = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
     except ValueError:
         raise ValueError("must be epoch milliseconds, ISO 8601, or relative such as +10m") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return int(parsed.timestamp() * 1000)
+    return False, int(parsed.timestamp() * 1000)
 
 
 def delay_seconds(delay: object, rng: random.Random) -> float:
