@@ -655,7 +655,7 @@ def test_a_subscription_is_live_before_its_suback_is_written(threaded, monkeypat
 
     def watching(self, data: bytes) -> None:
         if data[:1] == b"\x90":  # SUBACK: what the hub holds for this client at that moment
-            [connection] = [c for c in hub.by_peer.values() if c.writer is self]
+            [connection] = [c for c in hub.connections.by_peer.values() if c.writer is self]
             at_suback.append(dict(connection.subscriptions))
         write(self, data)
 
