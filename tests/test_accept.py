@@ -1,7 +1,7 @@
 """POST shareDevice: accepting, its codes, and coverMark at acceptance."""
 
 import pytest
-from conftest import FAR, LAMP, OWNER, RECIPIENT, SECOND, codes_of
+from helpers import FAR, LAMP, OWNER, RECIPIENT, SECOND, codes_of
 
 
 def test_accept_shows_device_in_recipients_list(api, world):

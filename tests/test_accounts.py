@@ -2,7 +2,7 @@
 
 import jwt
 import pytest
-from conftest import OWNER
+from helpers import OWNER
 
 from mock_server.cloud import crypto
 

@@ -13,7 +13,7 @@ from browser import css, decode_qr, screenshot, start_browser, wait_for
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
-from serving import Running
+from helpers import Running
 
 ADMIN = "s3cret"
 
@@ -57,7 +57,7 @@ def test_the_ca_comes_as_pem_and_der_with_the_types_phones_expect(tls_server):
 
 
 def test_without_tls_there_is_no_ca_to_offer():
-    from conftest import app_with
+    from helpers import app_with
 
     answer = app_with().test_client().get("/_mock/ca")
     assert answer.status_code == 404 and "--tls" in answer.get_data(as_text=True)
@@ -90,7 +90,7 @@ def test_a_browser_that_does_not_trust_the_ca_yet_downloads_it(tls_server, tmp_p
 
 def test_asked_on_this_machine_the_page_also_offers_the_phones_address(monkeypatch, tmp_path):
     """A phone cannot open 127.0.0.1: the page asked for there shows a code of the LAN address."""
-    from conftest import app_with
+    from helpers import app_with
 
     from mock_server.network import tls_material
     from mock_server.ui import ca as ca_page
@@ -107,7 +107,7 @@ def test_asked_on_this_machine_the_page_also_offers_the_phones_address(monkeypat
 
 @pytest.mark.parametrize("host", ["[::1]", "[::1]:8443", "127.0.0.1:x", "localhost"])
 def test_odd_host_headers_get_the_page_never_an_error(host, tmp_path):
-    from conftest import app_with
+    from helpers import app_with
 
     from mock_server.network import tls_material
 

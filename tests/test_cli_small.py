@@ -6,8 +6,7 @@ import signal
 import subprocess
 import sys
 
-from conftest import api_with
-from serving import ROOT, Running, free_port, run_cli
+from helpers import ROOT, Running, api_with, free_port, run_cli
 
 
 def test_the_bare_command_runs_with_the_defaults():

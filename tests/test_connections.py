@@ -9,7 +9,7 @@ import socket
 import time
 from contextlib import ExitStack
 
-from serving import Running, read_to_end
+from helpers import Running, read_to_end
 
 from mock_server.server import STOP_GRACE_S
 

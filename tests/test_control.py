@@ -4,7 +4,7 @@ import re
 from urllib.parse import urljoin
 
 import pytest
-from conftest import LAMP, OWNER, RECIPIENT, Api, app_with
+from helpers import LAMP, OWNER, RECIPIENT, Api, app_with
 
 from mock_server.harness.timeparse import DURATION_RULE
 

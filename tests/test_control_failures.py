@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 
-import pytest
-from conftest import LAMP, OWNER, api_with
-from serving import Running
+from helpers import LAMP, OWNER, api_with
 
 PLUG = {"pk": "p11u6t", "dk": "PLUG00000001"}
 STATION = {"pk": "p11u8k", "dk": "POWR00000001"}
@@ -92,13 +90,6 @@ def test_rules_added_at_run_time_and_their_checks():
                                                    "action": {"controlFailure": "Relay stuck"}})  # fmt: skip
     assert answer.status_code == 201
     assert outcome(control(api, [{"switch": True}]))[1] == [("LAMP00000001", "Relay stuck"), ("PLUG00000001", "Relay stuck")]
-
-
-@pytest.fixture(scope="module")
-def server():
-    running = Running()
-    yield running
-    running.stop()
 
 
 def test_a_delayed_control_failure_over_real_http(server):

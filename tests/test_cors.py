@@ -3,20 +3,10 @@
 import http.client
 import json
 
-import pytest
-from serving import Running
-
 from mock_server.api.cors import cors
 
 WEB_APP = "http://app.example:5173"
 SHARE_INFO = "/v2/binding/enduserapi/shareInfo"
-
-
-@pytest.fixture(scope="module")
-def server():
-    running = Running()
-    yield running
-    running.stop()
 
 
 def send(server, method: str, path: str, headers: dict, body: bytes | None = None):

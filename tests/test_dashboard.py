@@ -10,8 +10,7 @@ import socket
 import time
 
 import pytest
-from conftest import LAMP, app_with
-from serving import Running
+from helpers import LAMP, Running, app_with
 
 from mock_server.api.openapi import control_document
 

@@ -7,20 +7,10 @@ import json
 import time
 import urllib.request
 
-import pytest
 from browser import css, css_all, decode_qr, screenshot, wait_for
-from serving import Running
+from helpers import Running
 
 LAMP = "p11u5w/LAMP00000001"
-
-
-@pytest.fixture(scope="module")
-def server():
-    running = Running()
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 def open_page(driver, url: str) -> None:
@@ -171,7 +161,7 @@ def test_on_a_server_without_streaming_the_journal_still_goes_live(browser):
     """werkzeug's thread server (the pytest plugin's) cannot keep an answer open: the page
     gets what is new on each reconnect instead."""
     from browser import ThreadServer
-    from conftest import app_with
+    from helpers import app_with
 
     server = ThreadServer(app_with())
     try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import app_with
+from helpers import app_with
 
 from mock_server.api.declare import AUTH_CODES, paths, registry
 from mock_server.api.openapi import quectel_document

@@ -1,7 +1,7 @@
 """deviceInfo, userDeviceList and unbundlingDeviceDk, for owners and recipients."""
 
 import pytest
-from conftest import LAMP, OWNER, RECIPIENT, SECOND, codes_of
+from helpers import LAMP, OWNER, RECIPIENT, SECOND, codes_of
 
 DEVICE_FIELDS = {
     "productKey", "deviceKey", "deviceName", "deviceType", "ownerUid", "shareCode", "sharingExpireAt",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from browser import ThreadServer, css, css_all, screenshot, wait_for
-from conftest import app_with
+from helpers import app_with
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """Texts and shapes as the docs give them."""
 
-from conftest import LAMP, OWNER, RECIPIENT, SECOND, api_with
+from helpers import LAMP, OWNER, RECIPIENT, SECOND, api_with
 
 from mock_server.cloud import crypto
 

@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from conftest import FAR, LAMP, OWNER, RECIPIENT
+from helpers import FAR, LAMP, OWNER, RECIPIENT
 
 
 def test_success_envelope_has_all_four_fields(api):

@@ -1,8 +1,8 @@
 """Lazy expiry on the simulator's clock, frozen and advanced, and the clock itself."""
 
 import pytest
-from conftest import LAMP, OWNER, RECIPIENT, SECOND, codes_of
 from freezegun import freeze_time
+from helpers import LAMP, OWNER, RECIPIENT, SECOND, codes_of
 
 from mock_server.app import create_app
 from mock_server.harness.clock import Clock

@@ -12,7 +12,7 @@ Fay and Gus have home mode on.
 from __future__ import annotations
 
 import pytest
-from conftest import FAMILY, LAMP, OWNER, RECIPIENT, SECOND, Api, api_with
+from helpers import FAMILY, LAMP, OWNER, RECIPIENT, SECOND, Api, api_with
 
 FAM = "/v2/family/enduserapi/"
 GUEST = "guest-token"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import test_dashboard_browser
 from browser import css, wait_for
-from conftest import OWNER, RECIPIENT, SECOND, api_with
+from helpers import OWNER, RECIPIENT, SECOND, api_with
 from test_dashboard_browser import click_and_reload, open_page
 
 pytest_plugins = ["pytester"]

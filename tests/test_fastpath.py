@@ -26,8 +26,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from conftest import ACCEPT_BY, FAMILY, FAR, LAMP, OWNER, RECIPIENT, SECOND
-from serving import Running
+from helpers import ACCEPT_BY, FAMILY, FAR, LAMP, OWNER, RECIPIENT, SECOND, Running
 from test_accounts import email_params, phone_params
 from werkzeug.test import encode_multipart
 

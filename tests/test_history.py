@@ -7,8 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import LAMP, OWNER, RECIPIENT, SECOND, Api
-from serving import Running
+from helpers import LAMP, OWNER, RECIPIENT, SECOND, Api, Running
 
 from mock_server.cloud import shadows
 
@@ -360,7 +359,7 @@ def test_readme_history_walk_through_runs():
     import shutil
     import subprocess
 
-    from serving import ROOT
+    from helpers import ROOT
 
     if not shutil.which("curl"):
         pytest.skip("curl is not installed")
@@ -381,7 +380,7 @@ def test_readme_history_walk_through_runs():
 
 
 def test_a_scripted_ramp_fills_the_history_when_the_clock_advances():
-    from conftest import api_with
+    from helpers import api_with
 
     script = {"device": {"pk": "p11u5w", "dk": "LAMP00000001"}, "property": "brightness", "every": "10m",
               "ramp": {"by": -1, "to": 0}}  # fmt: skip

@@ -9,7 +9,7 @@ import ssl
 
 import pytest
 import yaml
-from serving import Running, free_port, run_cli
+from helpers import Running, free_port, run_cli
 
 OLIVIA = ("--email", "owner@example.com", "--password", "owner-pass-1", "--user-domain", "C.DM.5903.1",
           "--domain-secret", "sim-domain-secret")  # fmt: skip

@@ -81,3 +81,33 @@ def _cloud_modules(path: Path) -> set[str]:
             names = [node.module] if node.module else [alias.name for alias in node.names]
             found |= {"mock_server.cloud." + name.split(".")[0] for name in names}
     return found
+
+
+def _imported_names(path: Path) -> set[str]:
+    """Every module a file imports and every name it takes from one, as dotted names:
+    `from ..cloud import access` gives mock_server.cloud and mock_server.cloud.access."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    package = ["mock_server", *path.parent.relative_to(PACKAGE).parts]
+    found = _imports(path)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            module = ".".join([*base, *(node.module.split(".") if node.module else [])])
+            found |= {f"{module}.{alias.name}" for alias in node.names}
+    return found
+
+
+def test_the_realtime_rooms_each_hold_one_concern():
+    # Who may use a device is asked of cloud/access.py by the policy (sign-in, subscriptions),
+    # the delivery (each message) and uplink (commands); rules are read by the policy alone;
+    # the bookkeeping of connections decides and sends nothing.
+    rooms = sorted((PACKAGE / "realtime").glob("*.py"))
+    assert {p.name for p in rooms if "mock_server.cloud.access" in _imported_names(p)} == {
+        "policy.py",
+        "delivery.py",
+        "uplink.py",
+    }
+    assert [p.name for p in rooms if "mock_server.harness.rules.decide" in _imported_names(p)] == ["policy.py"]
+    bookkeeping = _imported_names(PACKAGE / "realtime" / "connections.py")
+    assert not {m for m in bookkeeping if m.rsplit(".", 1)[-1] in ("access", "rules", "policy", "delivery", "downlink")}
+    assert "mock_server.realtime.transport" in bookkeeping  # the reader sees this room's imports

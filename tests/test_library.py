@@ -1,7 +1,7 @@
 """Every scenario in the library loads, and does what its description promises."""
 
 import pytest
-from conftest import LAMP, OWNER, RECIPIENT, SECOND, Api, app_with, codes_of
+from helpers import LAMP, OWNER, RECIPIENT, SECOND, Api, app_with, codes_of
 
 from mock_server.api.faults import DroppedOnPurpose
 from mock_server.harness.scenario import Scenario, library

@@ -1,7 +1,7 @@
 """Changing and ending shares: setShareTime, both unshares, rename, and the recipient list."""
 
 import pytest
-from conftest import FAR, LAMP, OWNER, RECIPIENT, SECOND, codes_of
+from helpers import FAR, LAMP, OWNER, RECIPIENT, SECOND, codes_of
 
 
 @pytest.fixture

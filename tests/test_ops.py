@@ -5,8 +5,7 @@ import ssl
 import urllib.error
 
 import pytest
-from conftest import LAMP, OWNER, RECIPIENT, app_with
-from serving import Running, run_cli
+from helpers import LAMP, OWNER, RECIPIENT, Running, app_with, run_cli
 
 from mock_server.harness.persistence import StateFileError, read_state, write_state
 from mock_server.network import ANDROID_EMULATOR_HOST, is_loopback, reachable_urls

@@ -10,7 +10,6 @@ test (base URL, user domain and that domain's secret), exactly as its README's u
 from __future__ import annotations
 
 import pytest
-from serving import Running
 
 pecron = pytest.importorskip("unofficial_pecron_api", reason="unofficial-pecron-api is a test dependency")
 from unofficial_pecron_api import PecronAPI  # noqa: E402
@@ -18,13 +17,6 @@ from unofficial_pecron_api.const import REGIONS  # noqa: E402
 from unofficial_pecron_api.exceptions import CommandError, PecronAPIError  # noqa: E402
 
 STATION = ("p11u8k", "POWR00000001")
-
-
-@pytest.fixture(scope="module")
-def server():
-    running = Running()
-    yield running
-    running.stop()
 
 
 @pytest.fixture

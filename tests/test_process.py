@@ -8,7 +8,7 @@ import urllib.error
 import urllib.request
 
 import pytest
-from serving import Running, run_cli
+from helpers import Running, run_cli
 
 BUSY = "is already in use; stop what holds it or pick another --port"
 
@@ -103,7 +103,7 @@ def test_the_app_objects_startup_and_shutdown_hooks_run_in_the_serving_process()
     import subprocess
     import sys
 
-    from serving import ROOT, free_port
+    from helpers import ROOT, free_port
 
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-c", HOOKS, str(port)], cwd=ROOT, stdout=subprocess.PIPE,

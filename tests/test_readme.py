@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import LAMP, OWNER, RECIPIENT, Api
+from helpers import LAMP, OWNER, RECIPIENT, Api
 
 from mock_server.app import create_app
 from mock_server.harness.scenario import Scenario
@@ -56,7 +56,7 @@ def test_flaky_example_slows_the_first_attempt_and_drops_the_retry(tmp_path):
     import json
     import urllib.error
 
-    from serving import Running
+    from helpers import Running
 
     path = tmp_path / "flaky.yaml"
     path.write_text(yaml.safe_dump(examples()["flaky.yaml"]))

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from serving import ROOT, Running
+from helpers import ROOT, Running
 from test_readme import examples
 
 README = (ROOT / "README.md").read_text()

@@ -12,7 +12,7 @@ import urllib.request
 import uuid
 
 import pytest
-from serving import Running, free_port
+from helpers import Running, free_port
 
 from mock_server.realtime import ttlv
 from mock_server.realtime.client import RealtimeClient
@@ -442,7 +442,7 @@ def test_the_readme_example_pasted_into_a_shell_prints_the_report():
 
 
 def test_validate_checks_realtime_rules(tmp_path):
-    from serving import run_cli
+    from helpers import run_cli
 
     bad = tmp_path / "bad.yaml"
     bad.write_text(
@@ -655,7 +655,7 @@ def test_a_subscription_is_live_before_its_suback_is_written(threaded, monkeypat
 
     def watching(self, data: bytes) -> None:
         if data[:1] == b"\x90":  # SUBACK: what the hub holds for this client at that moment
-            [connection] = [c for c in hub.by_peer.values() if c.writer is self]
+            [connection] = [c for c in hub.connections.by_peer.values() if c.writer is self]
             at_suback.append(dict(connection.subscriptions))
         write(self, data)
 

@@ -7,22 +7,13 @@ import socket
 import threading
 import urllib.parse
 
-import pytest
-from conftest import LAMP, OWNER
-from serving import Running, read_to_end
+from helpers import LAMP, OWNER, read_to_end
 from werkzeug.serving import make_server
 
 from mock_server.app import create_app
 from mock_server.cloud.models import ShareStatus
 
 ACCEPT_BY = 4_000_000_000_000
-
-
-@pytest.fixture(scope="module")
-def server():
-    running = Running()
-    yield running
-    running.stop()
 
 
 def raw(server, payload: bytes, read: bool = True) -> bytes:

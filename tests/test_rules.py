@@ -5,7 +5,7 @@ import time
 
 import pytest
 import requests
-from conftest import LAMP, OWNER, RECIPIENT, SECOND, api_with, codes_of
+from helpers import LAMP, OWNER, RECIPIENT, SECOND, api_with, codes_of
 
 from mock_server.api.faults import DroppedOnPurpose
 
@@ -254,15 +254,6 @@ def test_a_property_condition_reads_device_event_lists_code_list_as_an_array():
     body = {"productKey": "p11u5w", "deviceKey": "LAMP00000001"}
     assert api.post(EVENTS, OWNER, via="json", codeList=["overheat"], **body)["code"] == 5151
     assert api.post(EVENTS, OWNER, via="json", codeList=["other"], **body)["code"] != 5151
-
-
-@pytest.fixture(scope="module")
-def server():
-    from serving import Running
-
-    running = Running()
-    yield running
-    running.stop()
 
 
 def test_a_delayed_rules_effect_warning_survives_the_wait_on_the_real_server(server):

@@ -5,7 +5,7 @@ time). `make bench` measures the same over HTTP with 1,000,000 shares."""
 import time
 
 import pytest
-from conftest import Api, app_with
+from helpers import Api, app_with
 
 LAMP = "pk=p11u5w&dk=LAMP00000001"
 

@@ -7,8 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import OWNER, Api, app_with
-from serving import Running, run_cli
+from helpers import OWNER, Api, Running, app_with, run_cli
 
 from mock_server.cloud import shadows
 from mock_server.cloud.events import OnlineChanged, PropertyReport

@@ -5,7 +5,7 @@ import threading
 import urllib.parse
 
 import pytest
-from serving import Running
+from helpers import Running
 
 from mock_server.harness.scenario import Scenario, ScenarioInvalid, ScenarioNotFound
 

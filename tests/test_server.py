@@ -13,7 +13,7 @@ import urllib.parse
 import urllib.request
 
 import pytest
-from serving import ROOT, Running
+from helpers import ROOT, Running
 
 
 @pytest.fixture(scope="module")

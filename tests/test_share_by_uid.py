@@ -1,7 +1,7 @@
 """POST shareByUid: invitation that is active at once."""
 
 import pytest
-from conftest import FAR, LAMP, OWNER, RECIPIENT, codes_of
+from helpers import FAR, LAMP, OWNER, RECIPIENT, codes_of
 
 
 def invite(api, token=OWNER, **params):

@@ -3,7 +3,7 @@
 import re
 
 import pytest
-from conftest import FAR, LAMP, OWNER, RECIPIENT, codes_of
+from helpers import FAR, LAMP, OWNER, RECIPIENT, codes_of
 
 from mock_server.api.params import schema_for, seconds_warnings
 from mock_server.api.schemas import ShareInfoParams

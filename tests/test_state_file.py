@@ -10,7 +10,7 @@ import json
 
 import orjson
 import pytest
-from serving import Running
+from helpers import Running
 
 from mock_server.app import create_app
 from mock_server.cloud import control

@@ -1,6 +1,6 @@
 """Each `settings:` switch reverses the behaviour decision it names."""
 
-from conftest import LAMP, OWNER, RECIPIENT, SECOND, api_with, codes_of
+from helpers import LAMP, OWNER, RECIPIENT, SECOND, api_with, codes_of
 from test_accounts import email_params
 
 ACCEPT_BY = 4_000_000_000_000

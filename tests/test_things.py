@@ -8,7 +8,7 @@ import re
 from dataclasses import fields
 
 import pytest
-from conftest import ACCEPT_BY, LAMP, OWNER, RECIPIENT, SECOND, Api, api_with
+from helpers import ACCEPT_BY, LAMP, OWNER, RECIPIENT, SECOND, Api, api_with
 
 from mock_server.cloud.models import Device
 
@@ -307,7 +307,7 @@ def test_the_control_api_makes_a_device_report_and_go_offline(api):
 
 
 def test_validate_checks_models_and_values(tmp_path):
-    from serving import run_cli
+    from helpers import run_cli
 
     bad = tmp_path / "bad.yaml"
     bad.write_text(

@@ -4,8 +4,7 @@ import subprocess
 import sys
 import time
 
-from conftest import api_with
-from serving import ROOT, Running, run_cli
+from helpers import ROOT, Running, api_with, run_cli
 
 from mock_server.cloud import crypto
 

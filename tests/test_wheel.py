@@ -12,7 +12,7 @@ import venv
 from pathlib import Path
 
 import pytest
-from serving import ROOT, free_port
+from helpers import ROOT, free_port
 
 PLUGIN_TEST = """
 def test_the_fixture_serves_a_world(quectel_mock):

@@ -9,7 +9,7 @@ import re
 
 import pytest
 import requests
-from serving import Running
+from helpers import Running
 
 DEVICES = "/v2/binding/enduserapi/userDeviceList"
 ATTRIBUTES = "/v2/binding/enduserapi/getDeviceBusinessAttributes"

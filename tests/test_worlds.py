@@ -2,7 +2,7 @@
 
 import threading
 
-from conftest import LAMP, OWNER, RECIPIENT, Api
+from helpers import LAMP, OWNER, RECIPIENT, Api
 
 from mock_server.harness.worlds import Simulator
 

@@ -28,7 +28,7 @@ class SimulatorBroker(Broker):
 
     async def end_session(self, client_id: str) -> None:
         """Forget a connection's session once it has ended. Each connection has a session of
-        its own (hub.py), so none is ever taken up again: amqtt would keep them all."""
+        its own (connections.py), so none is ever taken up again: amqtt would keep them all."""
         session, _ = self._sessions.pop(client_id, (None, None))
         if session is not None:
             await self._del_all_subscriptions(session)

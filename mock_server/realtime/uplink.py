@@ -19,10 +19,11 @@ from ..cloud import access, control
 from ..cloud.control import CommandRefused
 from ..cloud.errors import message_for
 from . import downlink, topics, ttlv
-from .hub import ruled
+from .policy import ruled
 
 if TYPE_CHECKING:
-    from .hub import Connection, Hub
+    from .connections import Connection
+    from .hub import Hub
 
 INVALID = 5340
 NOT_BOUND = (4007, "device is not bound")
