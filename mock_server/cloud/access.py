@@ -1,4 +1,4 @@
-"""Who may use a device: its owner, and the holders of an active share of it. Decided here
+"""Who may use a device: its owners, and the holders of an active share of it. Decided here
 once, for every device endpoint and the realtime channel alike.
 
 Expiry is judged on the clock at the moment of asking, so a share that ended (cancelled, left,
@@ -34,7 +34,7 @@ def find_view(cloud: Cloud, uid: str, pk: str, dk: str) -> DeviceView | None:
     device = cloud.devices.get((pk, dk))
     if device is None or device.owner_uid is None:
         raise QuectelError(5052)
-    if device.owner_uid == uid:
+    if device.owner_uid == uid or uid in device.binders:
         return DeviceView(device)
     mine = cloud.active_shares_of(uid, device.key)
     return DeviceView(device, latest(mine)) if mine else None
@@ -53,3 +53,20 @@ def can_use(cloud: Cloud, uid: str, pk: str, dk: str) -> bool:
         return find_view(cloud, uid, pk, dk) is not None
     except QuectelError:
         return False
+
+
+def users_of(cloud: Cloud, device: Device) -> list[str]:
+    """Everyone who may use the device at this moment: its owners, the holders of an active
+    share, and whoever else the rule above lets in (family members), in that order."""
+    candidates = [device.owner_uid, *device.binders]
+    candidates += [s.recipient_uid for s in cloud.live_shares_of_device(device.key) if s.recipient_uid]
+    for uid in (device.owner_uid, *device.binders):
+        for fid in cloud.families_of.get(uid or "", ()):
+            family = cloud.families.get(fid)
+            if family is not None:
+                candidates += [family.owner_uid, *sorted(family.members)]
+    seen: list[str] = []
+    for uid in candidates:
+        if uid and uid not in seen and can_use(cloud, uid, device.pk, device.dk):
+            seen.append(uid)
+    return seen

@@ -21,6 +21,8 @@ from ..cloud.models import (
     FailureCause,
     Family,
     LoginFailures,
+    Message,
+    SentCode,
     Settings,
     Share,
     ShareStatus,
@@ -71,6 +73,12 @@ def dump_world(world: World) -> dict:
         "tokens": [_record(t) for t in world.tokens.values()],
         "loginFailures": [[kind, account, _record(state)] for (kind, account), state in world.login_failures.items()],
         "rules": [{"spec": r.spec, "fired": r.fired, "seen": r.seen, "id": r.id} for r in world.rules.rules],
+        "sentCodes": [_record(c) for c in world.sent_codes],
+        "messages": [_record(m) for m in world.messages.values()],
+        "pushSettings": world.push_settings,
+        "pushDevices": world.push_devices,
+        "lastMessageId": world.last_message_id,
+        "lastRegistered": world.last_registered,
     }
 
 
@@ -107,9 +115,21 @@ def load_world(data: dict) -> World:
     for item in data["rules"]:
         rule = world.rules.add({**item["spec"], "id": item["id"]})
         rule.fired, rule.seen = item["fired"], item["seen"]
+    _load_accounts(world, data)
     world.scenario = _scenario(data["scenario"])
     scripts.arm(world, after=world.now())  # on the same grid, from the restored clock
     return world
+
+
+def _load_accounts(world: World, data: dict) -> None:
+    """Codes, messages and push settings (absent from files written before they existed)."""
+    world.sent_codes = [SentCode(**item) for item in data.get("sentCodes", [])]
+    for item in data.get("messages", []):
+        world.add_message(Message(**item))
+    world.push_settings = dict(data.get("pushSettings", {}))
+    world.push_devices = dict(data.get("pushDevices", {}))
+    world.last_message_id = max(world.last_message_id, data.get("lastMessageId", 0))
+    world.last_registered = data.get("lastRegistered", 0)
 
 
 def _device(device: Device) -> dict:

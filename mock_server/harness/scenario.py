@@ -370,6 +370,7 @@ def _device(world: World, entry: dict, t0: int) -> Device:
         online=bool(entry.get("online", False)),
         product_name=entry.get("productName", "Smart device"),
         sn=entry.get("sn", ""),
+        binding_code=entry.get("bindingCode", ""),
         auth_key=entry.get("authKey", ""),
         device_tag=entry.get("deviceTag", ""),
         create_time=parse_instant(entry.get("created", "-60d"), t0),
