@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask, g
 from werkzeug.exceptions import HTTPException
 
-from .api import accounts, control, devices, history, hooks, sharing, steps, things
+from .api import accounts, binding, control, devices, history, hooks, messages, registration, sharing, steps, things
 from .api.envelope import to_response
 from .cloud.errors import QuectelError
 from .harness import persistence
@@ -55,6 +55,7 @@ def create_app(
         persistence.restore(sim, restored)
     app.extensions["mock_server"] = sim
     areas = (sharing.bp, devices.bp, things.bp, accounts.bp, things.catalogue, history.bp, history.events)
+    areas += (*registration.BLUEPRINTS, *binding.BLUEPRINTS, *messages.BLUEPRINTS)
     for blueprint in (*areas, control.bp):
         app.register_blueprint(blueprint)
     hooks.install(app)

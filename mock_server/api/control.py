@@ -8,10 +8,11 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, redirect, request, send_from_directory
 from marshmallow import Schema, ValidationError, fields
 
-from ..cloud import devices, things
+from ..cloud import binding, codes, devices, things
 from ..cloud import shares as cloud_shares
 from ..cloud.accounts import issue_tokens
 from ..cloud.errors import QuectelError
+from ..cloud.models import Device
 from ..harness.scenario import Scenario, ScenarioInvalid, ScenarioNotFound, library
 from ..harness.scenario_schema import (
     Bool,
@@ -122,6 +123,16 @@ def _world() -> World:
 
 def _world_name() -> str:
     return current().world_name
+
+
+class StockBody(Strict):
+    pk = Str(required=True)
+    dk = Str(required=True)
+    name = Str(metadata={"description": "default: the dk"})
+    sn = Str(metadata={"description": "serial number, for bindDeviceSn"})
+    bindingCode = Str(metadata={"description": "the code it reports while provisioned (v2/deviceBindingByWifi)"})
+    online = Bool(metadata={"description": "default false"})
+    productName = Str()
 
 
 # ---- endpoints -----------------------------------------------------------------------------
@@ -511,6 +522,45 @@ def expire_share(code: str) -> Response:
         share = _live_share(world, code)
         cloud_shares.expire_now(world, share)
         return jsonify(_share(share))
+
+
+@bp.get("/outbox")
+def outbox() -> Response:
+    """Every SMS and e-mail the cloud sent in this world, newest first (nothing leaves it)."""
+    world = _world()
+    with world.lock:
+        return jsonify(messages=[codes.render(record) for record in codes.outbox(world)])
+
+
+@bp.delete("/outbox")
+def clear_outbox() -> Response:
+    """Empty the outbox; codes already sent stay valid."""
+    world = _world()
+    with world.lock:
+        return jsonify(cleared=codes.clear_outbox(world))
+
+
+@bp.post("/stock")
+def put_in_stock() -> tuple[Response, int]:
+    """A new device bound to nobody, for a user to bind (by dk, sn, binding code or Bluetooth)."""
+    body = _body(StockBody)
+    world = _world()
+    with world.lock:
+        if (body["pk"], body["dk"]) in world.devices:
+            raise ControlError(409, f"device {body['pk']}/{body['dk']} exists")
+        product = world.products.get(body["pk"])
+        device = Device(
+            pk=body["pk"],
+            dk=body["dk"],
+            name=body.get("name") or body["dk"],
+            owner_uid=None,
+            online=body.get("online", False),
+            product_name=body.get("productName") or (product.name if product else "Smart device"),
+            sn=body.get("sn", ""),
+            binding_code=body.get("bindingCode", ""),
+        )
+        binding.put_in_stock(world, device)
+        return jsonify(_device(world, device)), 201
 
 
 @bp.post("/snapshot")

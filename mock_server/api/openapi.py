@@ -106,7 +106,7 @@ SESSION_PARAMS = [
 
 @functools.cache
 def control_document() -> dict:
-    from .control import ClockBody, DeviceBody, ResetBody, ScenarioBody, ShareCodeBody, TokenBody
+    from .control import ClockBody, DeviceBody, ResetBody, ScenarioBody, ShareCodeBody, StockBody, TokenBody
 
     spec = _spec(
         "Quectel sharing simulator: control API",
@@ -119,6 +119,7 @@ def control_document() -> dict:
     spec.components.schema("TokenBody", schema=TokenBody)
     spec.components.schema("ShareCodeBody", schema=ShareCodeBody)
     spec.components.schema("DeviceBody", schema=DeviceBody)
+    spec.components.schema("StockBody", schema=StockBody)
     ops = {
         "/_mock/health": {"get": {"summary": "Readiness and the worlds held", "responses": _ok("status")}},
         "/_mock/scenarios": {"get": {"summary": "The scenario library", "responses": _ok("names and descriptions")}},
@@ -248,6 +249,17 @@ def control_document() -> dict:
                 "responses": {**_ok("the share, ended"), **NO_SHARE},
             }
         },
+        "/_mock/outbox": {
+            "get": {"summary": "Every SMS and e-mail sent in this world, newest first", "responses": _ok("messages")},
+            "delete": {"summary": "Empty the outbox (sent codes stay valid)", "responses": _ok("how many went")},
+        },
+        "/_mock/stock": {
+            "post": {
+                "summary": "A new device bound to nobody, for a user to bind",
+                "requestBody": _json_body("StockBody"),
+                "responses": {"201": {"description": "the device, as in /_mock/state"}, **ERROR},
+            }
+        },
         "/_mock/worlds": {"get": {"summary": "Every world held", "responses": _ok("names")}},
         "/_mock/world": {"delete": {"summary": "Forget this world", "responses": _ok("dropped")}},
         "/_mock/openapi.json": {"get": {"summary": "This document", "responses": _ok("OpenAPI 3.1")}},
@@ -357,6 +369,37 @@ def _samples() -> dict[str, list]:
         "Binding": [{"bindingSum": 0}, {"bindingSum": 2}],
         **_device_samples(world, owner),
         **_history_samples(world, owner),
+        **_account_samples(world, owner),
+    }
+
+
+def _account_samples(world, owner) -> dict[str, list]:
+    """Rendered examples of registration, binding and message-centre `data`: the spare lamp
+    bound by serial number, shared by uid, and an event it raised."""
+    from ..cloud import binding, messages, shares, things, views
+
+    lamp = world.devices[("p11u5w", "LAMP00000009")]
+    bound = binding.bind_sn(world, owner, pk=lamp.pk, sn=lamp.sn)
+    shares.share_by_uid(world, owner, {"pk": lamp.pk, "dk": lamp.dk, "shareUid": "C1002", "coverMark": 1})
+    things.raise_event(world, lamp, "overheat", {"lamp_stats": {"power_w": 7.5, "led_temp": 96}})
+    rui = world.users["C1002"]
+    rows = messages.message_list(world, rui)
+    product = world.products[lamp.pk]
+    return {
+        "Registered": [{"uid": "C800001"}],
+        "SnBinding": [bound],
+        "WifiBinding": [
+            {"authKey": bound["authKey"], "bindingMode": 1, "productLogo": "", "productName": product.name}
+        ],
+        "Verified": [{"verified": "1"}],
+        "TimeZone": [binding.time_zone(world, owner, pk=lamp.pk, dk=lamp.dk)],
+        "ProductManual": [{"url": ""}],
+        "MessagePage": [views.page_info(rows, 1, 10, messages.render), views.page_info([], 1, 10)],
+        "MessageStats": [messages.stats(world, rui)],
+        "MessageBatch": [
+            {"successList": [{"id": "M1"}], "failureList": [{"id": "M9", "failureMsg": "Message does not exist"}]}
+        ],
+        "PushSetting": [messages.push_setting(world, rui)],
     }
 
 
@@ -476,7 +519,7 @@ def _codes_table(codes: tuple[int, ...]) -> str:
 def quectel_document() -> dict:
     """OpenAPI 3.1 of the simulated endpoints, from the request schemas and rendered samples."""
     from ..cloud.errors import ENDPOINT_CODES
-    from . import accounts, devices, history, sharing, things  # noqa: F401 - the endpoints register themselves
+    from . import accounts, binding, devices, history, messages, registration, sharing, things  # noqa: F401
     from .dispatch import REGISTRY
 
     spec = _spec(

@@ -102,6 +102,70 @@ MESSAGES: dict[int, str] = {
     5471: "Please enter query type for property identifiers",
     5618: "Please enter family ID",
     5913: "No permission to bind",
+    # Verification codes, registration, password and profile (facts §4).
+    5008: "Original password is incorrect",
+    5034: "User information format validation failed",
+    5037: "SMS verification code verification failed",
+    5039: "Email already registered",
+    5044: "Please enter phone number or email",
+    5046: "Email verification code verification failed",
+    5058: "SMS sending exceeds frequency limit",
+    5060: "Nickname length cannot exceed 50 characters",
+    5061: "Invalid gender (0 male, 1 female, 2 private)",
+    5063: "New password cannot be the same as original",
+    5064: "Please enter verification code",
+    5076: "Address length cannot exceed 254 characters",
+    5116: "Please enter international code",
+    5129: "User deletion failed",
+    5152: "Delete type invalid, range 1, 2",
+    5162: "Please enter new international code",
+    5163: "Please enter new phone number",
+    5164: "Please enter new phone verification code",
+    5165: "Please enter original international code",
+    5166: "Please enter original phone number",
+    5167: "Please enter original phone verification code",
+    5168: "Original phone verification failed",
+    5169: "New phone verification failed",
+    5174: "Original phone number incorrect",
+    5176: "New phone number already registered",
+    5177: "New phone number cannot be the same as the original",
+    5384: "No phone number bound",
+    5385: "No email bound",
+    5396: "This is the only login method, cannot be deleted",
+    5473: "Province parameter value exceeds length limit",
+    5474: "City parameter value exceeds length limit",
+    5475: "Signature parameter value exceeds length limit",
+    5476: "Remark parameter value exceeds length limit",
+    5505: "Please enter original password",
+    5506: "Original password decryption failed",
+    5507: "Please enter new password",
+    5508: "New password decryption failed",
+    5509: "Original password format incorrect (6-20 letters, digits or special characters)",
+    5510: "New password format incorrect (6-20 letters, digits or special characters)",
+    5042: "User information modification failed",
+    5043: "User password modification failed",
+    5170: "Modification failed",
+    5175: "New phone number is in 7-day cancellation status",
+    # Binding (facts §5).
+    5009: "Device verification failed",
+    5054: "Device information modification failed",
+    5636: "Please enter family ID",
+    5088: "Please enter device SN",
+    5090: "Requested device SN invalid",
+    5179: "Please enter bindingCode",
+    5213: "Incorrect bindingCode format",
+    5229: "User domain not authorized for this product",
+    5314: "Device query failed in cloud platform",
+    5412: "Product binding mode is unique, cannot bind repeatedly",
+    5460: "bindingCode not reported",
+    5462: "bindingCode verification failed",
+    5624: "Home mode not enabled",
+    5669: "Regular user has no permission to bind device",
+    # Message centre (facts §3).
+    5036: "Secret key verification failed",
+    5055: "Please enter secret key",
+    5515: "Please enter message ID",
+    5538: "Message does not exist",
 }
 
 # Codes that are transport errors rather than business errors: they also set the HTTP status.
@@ -195,4 +259,52 @@ ENDPOINT_CODES: dict[str, tuple[int, ...]] = {
     "getPropertyStatistics": _codes(200, 5000, 5032, 5041, 5052, 5066, 5067, 5106, 5145),
     "deviceEventList": _codes(200, 5000, 5032, 5041, 5052, 5066, 5067, 5106, 5145),
     "getLocationHistory": _codes(200, 5000, 5032, 5041, 5052, 5066, 5067, 5106, 5145),
+    # Accounts from nothing (cloud/registration.py). 400: a codeType/emailType outside 1-5 (no
+    # code is documented); 5550/5420 on sendPhoneSmsCode: the signature, checked as login's is.
+    "sendPhoneSmsCode": _codes(200, 400, 5013, 5015, 5019, 5021, 5023, 5058, 5104, 5116, 5420, 5550),
+    "sendEmail": _codes(200, 400, 5013, 5015, 5023, 5026, 5040, 5058, 5104),
+    "phonePwdRegister": _codes(200, 5002, 5013, 5015, 5019, 5021, 5022, 5023, 5037, 5056, 5064, 5104),
+    "emailPwdRegister": _codes(200, 5013, 5015, 5022, 5023, 5026, 5039, 5040, 5046, 5056, 5064, 5104),
+    # 5046: a wrong e-mail code (the page lists only the SMS one).
+    "userPwdReset": _codes(200, 5004, 5013, 5015, 5019, 5023, 5031, 5037, 5040, 5044, 5046, 5056, 5064, 5104),
+    "setUserPwd": _codes(200, 5008, 5032, 5043, 5063, 5106, 5505, 5506, 5507, 5508, 5509, 5510),
+    "setUserInfo": _codes(200, 5032, 5034, 5042, 5060, 5061, 5076, 5106, 5473, 5474, 5475, 5476),
+    "userDelete": _codes(200, 5032, 5106, 5129, 5152),
+    "relationPhone": _codes(200, 5002, 5019, 5021, 5032, 5037, 5064, 5106),
+    "relationEmail": _codes(200, 5026, 5032, 5039, 5040, 5046, 5064, 5106),
+    "deletePhoneRelation": _codes(200, 5032, 5037, 5064, 5106, 5384, 5396),
+    "deleteEmailRelation": _codes(200, 5032, 5046, 5064, 5106, 5385, 5396),
+    "setPhone": _codes(200, 5032, 5033, 5106, range(5162, 5171), 5174, 5175, 5176, 5177),
+    # Binding (cloud/binding.py).
+    "bindDeviceDk": _codes(
+        200, 5032, 5041, 5049, 5066, 5067, 5106, 5229, 5314, 5333, 5361, 5412, 5624, 5636, 5669, 6040
+    ),
+    "bindDeviceSn": _codes(
+        200, 5032, 5041, 5049, 5066, 5088, 5090, 5106, 5229, 5333, 5412, 5624, 5636, 5669, 6040
+    ),
+    "deviceBindingByWifi": _codes(
+        200, 5032, 5041, 5049, 5066, 5067, 5106, 5179, 5229, 5314, 5333, 5361, 5412, 5460, 5462, 5669, 6040
+    ),
+    # 400: random or encryptedNewBindingSecret missing; 5550/5420: the signature.
+    "deviceBindingByPureBt": _codes(
+        200, 400, 5032, 5041, 5049, 5066, 5067, 5106, 5179, 5213, 5229, 5314, 5333, 5361, 5412, 5420, 5550,
+        5624, 5636, 5669, 6040,
+    ),  # fmt: skip
+    "setDeviceInfo": _codes(200, 5032, 5041, 5054, 5066, 5067, 5068, 5106, 5333),
+    "getDeviceTimeZone": _codes(200, 5032, 5041, 5066, 5067, 5106),
+    # 400: a timeZone that is not +HH:mm or +HH.
+    "setDeviceTimeZone": _codes(200, 400, 5032, 5041, 5066, 5067, 5106),
+    "getProductManual": _codes(200, 5032, 5066, 5106),
+    "getGatewayDeviceChildList": _codes(200, 5009, 5032, 5041, 5066, 5067, 5106),
+    # Message centre (cloud/messages.py). 400: a msgType outside 1-4, or a missing deviceLanguage
+    # or deviceId (no code is documented).
+    "userMsgList": _codes(200, 400, 5032, 5036, 5055, 5106),
+    "getMsgStats": _codes(200, 5032, 5106),
+    "readMsg": _codes(200, 400, 5032, 5041, 5106),
+    "deleteMsg": _codes(200, 5032, 5041, 5106, 5515, 5538),
+    "batchDeleteMsg": _codes(200, 5032, 5041, 5106, 5515),
+    "getMsgPushSetting": _codes(200, 5032, 5106, 5515),
+    "setMsgPushSetting": _codes(200, 5032, 5106, 5515),
+    "enduserapi/setDeviceInfo": _codes(200, 400, 5032, 5106),
+    "deleteDeviceInfo": _codes(200, 400, 5032, 5106),
 }
