@@ -20,12 +20,30 @@ PATHS = {
     "getMsgStats": PUSH + "v2/getMsgStats",
     "pushSetDeviceInfo": PUSH + "setDeviceInfo",
 }
-for _name in (
-    "userPwdReset setUserPwd setUserInfo userDelete relationPhone relationEmail deletePhoneRelation "
-    "deleteEmailRelation setPhone phonePwdLogin emailPwdLogin userInfo"
-).split():
+for _name in [
+    "userPwdReset",
+    "setUserPwd",
+    "setUserInfo",
+    "userDelete",
+    "relationPhone",
+    "relationEmail",
+    "deletePhoneRelation",
+    "deleteEmailRelation",
+    "setPhone",
+    "phonePwdLogin",
+    "emailPwdLogin",
+    "userInfo",
+]:
     PATHS[_name] = ENDUSER + _name
-for _name in "userMsgList readMsg deleteMsg batchDeleteMsg getMsgPushSetting setMsgPushSetting deleteDeviceInfo".split():
+for _name in [
+    "userMsgList",
+    "readMsg",
+    "deleteMsg",
+    "batchDeleteMsg",
+    "getMsgPushSetting",
+    "setMsgPushSetting",
+    "deleteDeviceInfo",
+]:
     PATHS[_name] = PUSH + _name
 
 

@@ -416,10 +416,9 @@ def test_user_delete_type_out_of_range(api):
 
 
 def test_state_file_keeps_codes_and_registered_users(tmp_path):
+    from mock_server.cloud import registration
     from mock_server.harness import persistence
     from mock_server.harness.scenario import Scenario
-
-    from mock_server.cloud import registration
 
     world = Scenario.load("default").build()
     sent = registration.send_email(world, email=NINA_MAIL, emailType=1, userDomain=DOMAIN)

@@ -84,9 +84,7 @@ MESSAGES: dict[int, str] = {
     5070: "Please enter type",
     5071: "Type error, types are 1: Passthrough 2: Property 3: Service",
     5072: "Please enter data type",
-    5073: (
-        "Data type error, data types are 1: Hex 2: Text (when type is passthrough, dataFormat must be specified)"
-    ),
+    5073: ("Data type error, data types are 1: Hex 2: Text (when type is passthrough, dataFormat must be specified)"),
     5074: "Please enter device control command",
     5075: "Device control command length cannot exceed 4096",
     5114: "DMP business attribute query failed",
@@ -279,16 +277,33 @@ ENDPOINT_CODES: dict[str, tuple[int, ...]] = {
     "bindDeviceDk": _codes(
         200, 5032, 5041, 5049, 5066, 5067, 5106, 5229, 5314, 5333, 5361, 5412, 5624, 5636, 5669, 6040
     ),
-    "bindDeviceSn": _codes(
-        200, 5032, 5041, 5049, 5066, 5088, 5090, 5106, 5229, 5333, 5412, 5624, 5636, 5669, 6040
-    ),
+    "bindDeviceSn": _codes(200, 5032, 5041, 5049, 5066, 5088, 5090, 5106, 5229, 5333, 5412, 5624, 5636, 5669, 6040),
     "deviceBindingByWifi": _codes(
         200, 5032, 5041, 5049, 5066, 5067, 5106, 5179, 5229, 5314, 5333, 5361, 5412, 5460, 5462, 5669, 6040
     ),
     # 400: random or encryptedNewBindingSecret missing; 5550/5420: the signature.
     "deviceBindingByPureBt": _codes(
-        200, 400, 5032, 5041, 5049, 5066, 5067, 5106, 5179, 5213, 5229, 5314, 5333, 5361, 5412, 5420, 5550,
-        5624, 5636, 5669, 6040,
+        200,
+        400,
+        5032,
+        5041,
+        5049,
+        5066,
+        5067,
+        5106,
+        5179,
+        5213,
+        5229,
+        5314,
+        5333,
+        5361,
+        5412,
+        5420,
+        5550,
+        5624,
+        5636,
+        5669,
+        6040,
     ),  # fmt: skip
     "setDeviceInfo": _codes(200, 5032, 5041, 5054, 5066, 5067, 5068, 5106, 5333),
     "getDeviceTimeZone": _codes(200, 5032, 5041, 5066, 5067, 5106),
