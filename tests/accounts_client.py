@@ -52,8 +52,8 @@ class Client:
         self.mock = mock
         self.http = requests.Session()
 
-    def call(self, method: str, name: str, token: str | None = None, json=None, **params) -> dict:
-        path = name if name.startswith("/") else PATHS.get(name, BINDING + name)
+    def call(self, method: str, endpoint: str, token: str | None = None, /, json=None, **params) -> dict:
+        path = endpoint if endpoint.startswith("/") else PATHS.get(endpoint, BINDING + endpoint)
         headers = {"Authorization": token} if token else {}
         resp = self.http.request(method, self.mock.base_url + path, params=params, json=json, headers=headers)
         return resp.json()
