@@ -108,7 +108,7 @@ def test_filters_and_pages(api):
     assert len(_messages(api, RUI, dk="LAMP00000002")) == 0
     page = api.call("GET", "userMsgList", RUI, page=2, pageSize=3)["data"]
     assert (page["total"], page["size"], page["pageNum"]) == (4, 1, 2)
-    assert api.call("GET", "userMsgList", RUI, msgType=9)["code"] == 400
+    assert api.call("GET", "userMsgList", RUI, msgType=9)["code"] == 5000
     assert api.call("GET", "userMsgList")["code"] == 5106
 
 
@@ -174,9 +174,9 @@ def test_push_settings_are_stored_as_written(api):
 def test_phone_push_registration(api, quectel_mock):
     body = {"deviceLanguage": "pt-PT", "deviceId": "fcm-1", "type": "APP"}
     assert api.call("POST", "pushSetDeviceInfo", RUI, json=body)["code"] == 200
-    assert api.call("POST", "pushSetDeviceInfo", RUI, json={"deviceId": "fcm-2"})["code"] == 400
+    assert api.call("POST", "pushSetDeviceInfo", RUI, json={"deviceId": "fcm-2"})["code"] == 5000
     assert api.call("DELETE", "deleteDeviceInfo", RUI, deviceId="fcm-1")["code"] == 200
-    assert api.call("DELETE", "deleteDeviceInfo", RUI)["code"] == 400
+    assert api.call("DELETE", "deleteDeviceInfo", RUI)["code"] == 5000
 
 
 def test_messages_survive_a_state_file(tmp_path):

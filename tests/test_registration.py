@@ -69,8 +69,8 @@ def test_send_sms_code_puts_the_code_in_the_outbox(api):
 @pytest.mark.parametrize(
     ("change", "code"),
     [
-        ({"codeType": 6}, 400),
-        ({"codeType": None}, 400),
+        ({"codeType": 6}, 5000),
+        ({"codeType": None}, 5000),
         ({"internationalCode": None}, 5116),
         ({"phone": None}, 5021),
         ({"userDomain": None}, 5023),
@@ -107,7 +107,7 @@ def test_send_email(api):
     refusals = [
         ({"emailType": 1, "userDomain": DOMAIN}, 5026),
         ({"email": "nope", "emailType": 1, "userDomain": DOMAIN}, 5040),
-        ({"email": NINA_MAIL, "emailType": 9, "userDomain": DOMAIN}, 400),
+        ({"email": NINA_MAIL, "emailType": 9, "userDomain": DOMAIN}, 5000),
         ({"email": NINA_MAIL, "emailType": 1}, 5023),
     ]
     for params, code in refusals:

@@ -100,9 +100,9 @@ def device_binding_by_wifi(call: Call) -> dict:
 class PureBtParams(NamedParams):
     pk = _pk()
     dk = _dk()
-    random = described(Text(missing=400), "the AES iv of the encrypted fields", "0123456789abcdef")
+    random = described(Text(missing=5000), "the AES iv of the encrypted fields", "0123456789abcdef")
     encryptedNewBindingSecret = described(
-        Text(missing=400), "Base64 AES-128-CBC of 'pk,dk,bindingSecret' (taken as sent)", "q83vEjRWeJA="
+        Text(missing=5000), "Base64 AES-128-CBC of 'pk,dk,bindingSecret' (taken as sent)", "q83vEjRWeJA="
     )
     signature = described(
         Text(missing=5550), "hex SHA-256 of pk + dk + bindingCode + pwd + the user domain's secret", "9f86d081884c"
@@ -151,7 +151,7 @@ def get_device_time_zone(call: Call) -> dict:
 class TimeZoneParams(Params):
     pk = _pk()
     dk = _dk()
-    timeZone = described(Text(missing=400), "+HH:mm or +HH (a leading GMT is taken)", "+01:00")
+    timeZone = described(Text(missing=5000), "+HH:mm or +HH (a leading GMT is taken)", "+01:00")
     timeZoneId = described(Text(), "the zone's name", "Europe/Lisbon")
 
 

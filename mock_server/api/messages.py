@@ -30,7 +30,7 @@ class Flag(fields.Field):
 
 
 def _msg_type() -> Choice:
-    return described(Choice((1, 2, 3, 4), invalid=400, default=None), MSG_TYPES, 2)
+    return described(Choice((1, 2, 3, 4), invalid=5000, default=None), MSG_TYPES, 2)
 
 
 def _labels(what: str, example: str) -> CommaList:
@@ -117,7 +117,7 @@ def set_msg_push_setting(call: Call) -> None:
 
 
 class PushDeviceParams(Params):
-    deviceLanguage = described(Text(missing=400), "the phone's language", "en-US")
+    deviceLanguage = described(Text(missing=5000), "the phone's language", "en-US")
     deviceId = described(Text(), "the push id (Alibaba Cloud deviceId or FCM token)", "fcm-token-1")
     type = described(Text(), "APP (default) or MINI", "APP")
 
@@ -129,7 +129,7 @@ def set_push_device(call: Call) -> None:
 
 
 class PushDeviceIdParams(Params):
-    deviceId = described(Text(missing=400), "the push id to forget", "fcm-token-1")
+    deviceId = described(Text(missing=5000), "the push id to forget", "fcm-token-1")
 
 
 @endpoint(bp, "DELETE", "deleteDeviceInfo", PushDeviceIdParams)

@@ -60,7 +60,7 @@ def _ignored(what: str, example: Any) -> Text:
 
 
 class SmsCodeParams(Params):
-    codeType = described(Choice((1, 2, 3, 4, 5), invalid=400, missing=400), SMS_TYPES, 3)
+    codeType = described(Choice((1, 2, 3, 4, 5), invalid=5000, missing=5000), SMS_TYPES, 3)
     internationalCode = _international(missing=5116)
     phone = _phone()
     random = described(Text(), "exactly 16 characters, signed with the rest", "76a6L647F02CAoN9")
@@ -79,7 +79,7 @@ def send_phone_sms_code(call: Call) -> None:
 
 class EmailCodeParams(Params):
     email = _email()
-    emailType = described(Choice((1, 2, 3, 4, 5), invalid=400, missing=400), EMAIL_TYPES, 1)
+    emailType = described(Choice((1, 2, 3, 4, 5), invalid=5000, missing=5000), EMAIL_TYPES, 1)
     userDomain = _domain()
 
 

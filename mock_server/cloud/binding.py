@@ -226,7 +226,7 @@ def set_time_zone(cloud: Cloud, user: User, *, pk: str, dk: str, timeZone: str, 
     device = _owners_device(cloud, user, pk, dk)
     zone = timeZone[3:] if timeZone.upper().startswith("GMT") else timeZone
     if not TIME_ZONE.match(zone):
-        raise QuectelError(400, ext_msg="timeZone must be +HH:mm or +HH")
+        raise QuectelError(5000, ext_msg="timeZone must be +HH:mm or +HH")
     device.time_zone, device.time_zone_id = zone, timeZoneId or ""
 
 

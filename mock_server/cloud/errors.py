@@ -84,7 +84,9 @@ MESSAGES: dict[int, str] = {
     5070: "Please enter type",
     5071: "Type error, types are 1: Passthrough 2: Property 3: Service",
     5072: "Please enter data type",
-    5073: ("Data type error, data types are 1: Hex 2: Text (when type is passthrough, dataFormat must be specified)"),
+    5073: (
+        "Data type error, data types are 1: Hex 2: Text (when type is passthrough, dataFormat must be specified)"
+    ),
     5074: "Please enter device control command",
     5075: "Device control command length cannot exceed 4096",
     5114: "DMP business attribute query failed",
@@ -257,10 +259,11 @@ ENDPOINT_CODES: dict[str, tuple[int, ...]] = {
     "getPropertyStatistics": _codes(200, 5000, 5032, 5041, 5052, 5066, 5067, 5106, 5145),
     "deviceEventList": _codes(200, 5000, 5032, 5041, 5052, 5066, 5067, 5106, 5145),
     "getLocationHistory": _codes(200, 5000, 5032, 5041, 5052, 5066, 5067, 5106, 5145),
-    # Accounts from nothing (cloud/registration.py). 400: a codeType/emailType outside 1-5 (no
-    # code is documented); 5550/5420 on sendPhoneSmsCode: the signature, checked as login's is.
-    "sendPhoneSmsCode": _codes(200, 400, 5013, 5015, 5019, 5021, 5023, 5058, 5104, 5116, 5420, 5550),
-    "sendEmail": _codes(200, 400, 5013, 5015, 5023, 5026, 5040, 5058, 5104),
+    # Accounts from nothing (cloud/registration.py). 5000 (the parameter named in extMsg, as on the
+    # history pages): a codeType/emailType outside 1-5, for which no code is documented;
+    # 5550/5420 on sendPhoneSmsCode: the signature, checked as login's is.
+    "sendPhoneSmsCode": _codes(200, 5000, 5013, 5015, 5019, 5021, 5023, 5058, 5104, 5116, 5420, 5550),
+    "sendEmail": _codes(200, 5000, 5013, 5015, 5023, 5026, 5040, 5058, 5104),
     "phonePwdRegister": _codes(200, 5002, 5013, 5015, 5019, 5021, 5022, 5023, 5037, 5056, 5064, 5104),
     "emailPwdRegister": _codes(200, 5013, 5015, 5022, 5023, 5026, 5039, 5040, 5046, 5056, 5064, 5104),
     # 5046: a wrong e-mail code (the page lists only the SMS one).
@@ -281,45 +284,26 @@ ENDPOINT_CODES: dict[str, tuple[int, ...]] = {
     "deviceBindingByWifi": _codes(
         200, 5032, 5041, 5049, 5066, 5067, 5106, 5179, 5229, 5314, 5333, 5361, 5412, 5460, 5462, 5669, 6040
     ),
-    # 400: random or encryptedNewBindingSecret missing; 5550/5420: the signature.
+    # 5000: random or encryptedNewBindingSecret missing; 5550/5420: the signature.
     "deviceBindingByPureBt": _codes(
-        200,
-        400,
-        5032,
-        5041,
-        5049,
-        5066,
-        5067,
-        5106,
-        5179,
-        5213,
-        5229,
-        5314,
-        5333,
-        5361,
-        5412,
-        5420,
-        5550,
-        5624,
-        5636,
-        5669,
-        6040,
+        200, 5000, 5032, 5041, 5049, 5066, 5067, 5106, 5179, 5213, 5229, 5314, 5333, 5361, 5412, 5420, 5550,
+        5624, 5636, 5669, 6040,
     ),  # fmt: skip
     "setDeviceInfo": _codes(200, 5032, 5041, 5054, 5066, 5067, 5068, 5106, 5333),
     "getDeviceTimeZone": _codes(200, 5032, 5041, 5066, 5067, 5106),
-    # 400: a timeZone that is not +HH:mm or +HH.
-    "setDeviceTimeZone": _codes(200, 400, 5032, 5041, 5066, 5067, 5106),
+    # 5000: a timeZone missing or not +HH:mm or +HH.
+    "setDeviceTimeZone": _codes(200, 5000, 5032, 5041, 5066, 5067, 5106),
     "getProductManual": _codes(200, 5032, 5066, 5106),
     "getGatewayDeviceChildList": _codes(200, 5009, 5032, 5041, 5066, 5067, 5106),
-    # Message centre (cloud/messages.py). 400: a msgType outside 1-4, or a missing deviceLanguage
+    # Message centre (cloud/messages.py). 5000: a msgType outside 1-4, or a missing deviceLanguage
     # or deviceId (no code is documented).
-    "userMsgList": _codes(200, 400, 5032, 5036, 5055, 5106),
+    "userMsgList": _codes(200, 5000, 5032, 5036, 5055, 5106),
     "getMsgStats": _codes(200, 5032, 5106),
-    "readMsg": _codes(200, 400, 5032, 5041, 5106),
+    "readMsg": _codes(200, 5000, 5032, 5041, 5106),
     "deleteMsg": _codes(200, 5032, 5041, 5106, 5515, 5538),
     "batchDeleteMsg": _codes(200, 5032, 5041, 5106, 5515),
     "getMsgPushSetting": _codes(200, 5032, 5106, 5515),
     "setMsgPushSetting": _codes(200, 5032, 5106, 5515),
-    "enduserapi/setDeviceInfo": _codes(200, 400, 5032, 5106),
-    "deleteDeviceInfo": _codes(200, 400, 5032, 5106),
+    "enduserapi/setDeviceInfo": _codes(200, 5000, 5032, 5106),
+    "deleteDeviceInfo": _codes(200, 5000, 5032, 5106),
 }
