@@ -314,10 +314,9 @@ def _endpoint_path(name: str) -> str:
 
 @functools.cache
 def _registered_paths() -> dict[str, str]:
-    from . import app  # noqa: F401  (importing the app registers every endpoint)
-    from .api.dispatch import REGISTRY
+    from .api.declare import paths
 
-    return {doc.name: doc.path for doc in REGISTRY}
+    return paths()
 
 
 @pytest.fixture

@@ -60,10 +60,10 @@ class Running:
             return err.code, json.loads(err.read() or b"null")
 
     def api(self, method: str, name: str, token: str | None = None, **params):
-        area = "enduser" if name in ("userInfo", "emailPwdLogin", "refreshToken") else "binding"
-        return self.request(
-            method, f"/v2/{area}/enduserapi/{name}", headers={"Authorization": token} if token else {}, **params
-        )[1]
+        from mock_server.api.declare import paths
+
+        path = paths().get(name) or f"/v2/binding/enduserapi/{name}"
+        return self.request(method, path, headers={"Authorization": token} if token else {}, **params)[1]
 
     def stop(self) -> int:
         self.proc.terminate()

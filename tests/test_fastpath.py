@@ -5,7 +5,7 @@ through Flask only, the other with the fast path. Every call goes to both, and t
 that status, headers and body are identical, that the fast bridge really answered without
 Flask, and that the two simulators' journals (every world's) are identical after it.
 
-Every endpoint in dispatch.REGISTRY gets the same treatment through each parameter source
+Every endpoint in declare.registry() gets the same treatment through each parameter source
 (query, form, multipart, JSON), so an endpoint declared later is covered as soon as it has
 cases in CASES; one without cases fails here.
 """
@@ -31,11 +31,13 @@ from serving import Running
 from test_accounts import email_params, phone_params
 from werkzeug.test import encode_multipart
 
-from mock_server.api.dispatch import REGISTRY
+from mock_server.api.declare import registry
 from mock_server.app import create_app
 from mock_server.cloud import crypto
 from mock_server.harness.scenario import Scenario
 from mock_server.rsgi import RSGIBridge
+
+REGISTRY = registry()
 
 FROZEN = {"extends": "default", "clock": {"start": "2026-03-01T12:00:00Z", "frozen": True}}
 PLUG = {"pk": "p11u6t", "dk": "PLUG00000001"}
@@ -137,7 +139,7 @@ class Pair:
 
     def api(self, name: str, token: str | None, via: str = "query", prefix: str = "", headers=(), **params):
         """Call endpoint `name` with `params` from the source `via`; the decoded answer."""
-        doc = next(d for d in REGISTRY if d.name == name)
+        doc = next(d for d in REGISTRY if d.key == name)
         params = {k: self._fill(v) for k, v in params.items()}
         if via != "json":  # lists and objects travel as JSON text outside a JSON body
             params = {k: json.dumps(v) if isinstance(v, list | dict) else v for k, v in params.items()}
@@ -409,6 +411,18 @@ CASES |= {
         ("phonePwdRegister", None, {"phone": NINA, "pwd": "nina-pass-1", "smsCode": "$sent", "userDomain": "C.DM.5903.1"}),
         ("phonePwdRegister", None, {"phone": NINA, "pwd": "nina-pass-1", "userDomain": "C.DM.5903.1"}),
     ],
+    "v2/enduser/enduserapi/phonePwdRegister": [
+        SEND_SMS,
+        ("v2/enduser/enduserapi/phonePwdRegister", None, {"phone": NINA, "pwd": "nina-pass-1", "smsCode": "$sent",
+                                                          "userDomain": "C.DM.5903.1"}),
+        ("v2/enduser/enduserapi/phonePwdRegister", None, {"phone": NINA, "userDomain": "C.DM.5903.1"}),
+    ],
+    "v2/enduser/enduserapi/emailPwdRegister": [
+        SEND_MAIL,
+        ("v2/enduser/enduserapi/emailPwdRegister", None, {"email": "nina@example.com", "pwd": "nina-pass-1",
+                                                          "code": "$sent", "userDomain": "C.DM.5903.1"}),
+        ("v2/enduser/enduserapi/emailPwdRegister", None, {"email": "nina@example.com", "userDomain": "C.DM.5903.1"}),
+    ],
     "emailPwdRegister": [
         SEND_MAIL,
         ("emailPwdRegister", None, {"email": "nina@example.com", "pwd": "nina-pass-1", "code": "$sent",
@@ -467,8 +481,8 @@ CASES |= {
     ],
     "deviceBindingByPureBt": [("deviceBindingByPureBt", SECOND, PURE_BT),
                               ("deviceBindingByPureBt", SECOND, {**PURE_BT, "signature": "0"})],
-    "setDeviceInfo": [("setDeviceInfo", OWNER, {**LAMP, "deviceName": "Lounge"}),
-                      ("setDeviceInfo", RECIPIENT, {**LAMP, "deviceName": "Mine"})],
+    "binding/setDeviceInfo": [("binding/setDeviceInfo", OWNER, {**LAMP, "deviceName": "Lounge"}),
+                              ("binding/setDeviceInfo", RECIPIENT, {**LAMP, "deviceName": "Mine"})],
     "getDeviceTimeZone": [("getDeviceTimeZone", OWNER, LAMP), ("getDeviceTimeZone", SECOND, LAMP)],
     "setDeviceTimeZone": [("setDeviceTimeZone", OWNER, {**LAMP, "timeZone": "+01:00"}),
                           ("setDeviceTimeZone", OWNER, {**LAMP, "timeZone": "1"})],
@@ -484,19 +498,19 @@ CASES |= {
     "getMsgPushSetting": [("getMsgPushSetting", RECIPIENT, {})],
     "setMsgPushSetting": [("setMsgPushSetting", RECIPIENT, {"msgPushSetting": '{"deviceNotify":false}'}),
                           ("setMsgPushSetting", RECIPIENT, {})],
-    "enduserapi/setDeviceInfo": [("enduserapi/setDeviceInfo", RECIPIENT, {"deviceLanguage": "en", "deviceId": "f"}),
-                                 ("enduserapi/setDeviceInfo", RECIPIENT, {"deviceId": "f"})],
+    "mobilepush/setDeviceInfo": [("mobilepush/setDeviceInfo", RECIPIENT, {"deviceLanguage": "en", "deviceId": "f"}),
+                                 ("mobilepush/setDeviceInfo", RECIPIENT, {"deviceId": "f"})],
     "deleteDeviceInfo": [("deleteDeviceInfo", RECIPIENT, {"deviceId": "f"}), ("deleteDeviceInfo", RECIPIENT, {})],
 }  # fmt: skip
 
-ENDPOINTS = [doc.name for doc in REGISTRY]
+ENDPOINTS = [doc.key for doc in REGISTRY]
 
 
 @pytest.mark.parametrize("name", ENDPOINTS)
 def test_every_endpoint_answers_alike(name):
     assert name in CASES, f"{name} has no equivalence cases: add some to CASES in {__name__}"
     pair = Pair()
-    doc = next(d for d in REGISTRY if d.name == name)
+    doc = next(d for d in REGISTRY if d.key == name)
     codes = set()
     for via in SOURCES:  # one world throughout: each source meets the state the last one left
         if doc.auth:  # no token, a blank one, one that is not live

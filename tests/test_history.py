@@ -336,10 +336,10 @@ def test_histories_survive_the_state_file(api, world):
     owner = again.users["C1001"]
     params = {"productKey": LAMP["pk"], "deviceKey": LAMP["dk"], "codeList": ["overheat"], "startTime": T0,
               "endTime": END, "page": 1, "pageSize": 10}  # fmt: skip
-    assert history.device_event_list(again, owner, params) == before
+    assert history.device_event_list(again, owner, **params) == before
     window = {**LAMP, "startTimestamp": T0, "endTimestamp": END}
-    assert history.location_history(again, owner, window)[0]["wgsLat"] == 1.5
-    page = history.property_data_list(again, owner, {**window, "attributeCode": ["brightness"], "pageSize": 10})
+    assert history.location_history(again, owner, **window)[0]["wgsLat"] == 1.5
+    page = history.property_data_list(again, owner, **window, attributeCode=["brightness"], pageSize=10)
     assert page["list"][0]["propertyValue"] == 7
 
 

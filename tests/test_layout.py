@@ -38,7 +38,7 @@ def test_the_harness_does_not_reach_into_the_http_layer():
 
 def test_the_import_reader_sees_relative_imports():
     # A check that cannot fail is worthless: the reader must resolve `from ..harness import x`.
-    assert "mock_server.harness.world" in _imports(PACKAGE / "api" / "dispatch.py")
+    assert "mock_server.harness.world" in _imports(PACKAGE / "api" / "declare.py")
 
 
 def test_the_realtime_channel_stays_out_of_the_http_layer():

@@ -485,11 +485,16 @@ def create_share() -> tuple[Response, int]:
         if owner is None:
             raise ControlError(409, "the device is bound to nobody: no owner can share it")
         now = world.now()
-        params = {"pk": device.pk, "dk": device.dk, "coverMark": body["coverMark"]}
-        params["acceptingExpireAt"] = parse_instant(body["acceptingExpireAt"], now)
-        if "sharingExpireAt" in body:
-            params["sharingExpireAt"] = parse_instant(body["sharingExpireAt"], now)
-        code = cloud_shares.share_info(world, owner, params)
+        usage = parse_instant(body["sharingExpireAt"], now) if "sharingExpireAt" in body else None
+        code = cloud_shares.share_info(
+            world,
+            owner,
+            pk=device.pk,
+            dk=device.dk,
+            coverMark=body["coverMark"],
+            acceptingExpireAt=parse_instant(body["acceptingExpireAt"], now),
+            sharingExpireAt=usage,
+        )
         return jsonify(_share(world.shares[code])), 201
 
 
@@ -509,7 +514,7 @@ def end_share(code: str) -> Response:
         owner = world.users.get(share.owner_uid)
         if owner is None:
             raise ControlError(409, f"the share's owner {share.owner_uid} is not a user of this world")
-        cloud_shares.owner_unshare(world, owner, {"shareCode": code})
+        cloud_shares.owner_unshare(world, owner, shareCode=code)
         return jsonify(_share(share))
 
 

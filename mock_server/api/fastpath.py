@@ -18,7 +18,8 @@ from werkzeug.wrappers import Request
 
 from . import steps
 from .cors import cors
-from .dispatch import REGISTRY, EndpointDoc, answer
+from .declare import Endpoint, registry
+from .dispatch import answer
 from .envelope import Reply, to_response
 from .faults import DroppedOnPurpose
 
@@ -36,7 +37,7 @@ class FastPath:
         self.admin_token: str | None = config.get("ADMIN_TOKEN")
         self.host: str = config.get("HOST") or "127.0.0.1"
         served = {rule.rule for rule in app.url_map.iter_rules()}
-        self.table = {(doc.method, doc.path): doc for doc in REGISTRY if doc.path in served}
+        self.table = {(doc.method, doc.path): doc for doc in registry() if doc.path in served}
 
         class FastRequest(Request):  # the limits Flask's Request takes from the app's config
             max_content_length = config["MAX_CONTENT_LENGTH"]
@@ -50,7 +51,7 @@ class FastPath:
         """A fast path for the simulator's app; None for any other app."""
         return cls(app) if isinstance(app, Flask) and "mock_server" in app.extensions else None
 
-    def lookup(self, method: str, path: str, body: bytes) -> EndpointDoc | None:
+    def lookup(self, method: str, path: str, body: bytes) -> Endpoint | None:
         """The endpoint this path answers, or None when Flask should."""
         if path.startswith("/s/"):
             path = "/" + path[3:].partition("/")[2]
@@ -59,7 +60,7 @@ class FastPath:
             return None
         return doc
 
-    async def serve(self, doc: EndpointDoc, environ: dict) -> tuple[int, list[tuple[str, str]], bytes | None]:
+    async def serve(self, doc: Endpoint, environ: dict) -> tuple[int, list[tuple[str, str]], bytes | None]:
         """Status, headers and body (None: drop the connection) of one request."""
         steps.split_session(environ)
         req = self.request_class(environ)

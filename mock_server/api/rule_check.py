@@ -2,8 +2,7 @@
 have, though one is close to its name (a misspelling). Stubbing endpoints the simulator
 lacks is a feature, so such a rule is kept; its author is told the name it was close to.
 
-The known names are those registered with `dispatch.endpoint`, so every blueprint must be
-imported first (the app factory does; so does `known_endpoints`).
+The known names are those of the declared endpoints (`declare.registry()`).
 """
 
 from __future__ import annotations
@@ -16,10 +15,9 @@ from ..harness.scenario import Scenario
 
 
 def known_endpoints() -> list[str]:
-    from .. import app  # noqa: F401  (imports every blueprint, which fills the registry)
-    from .dispatch import REGISTRY
+    from .declare import registry
 
-    return sorted({doc.name for doc in REGISTRY})
+    return sorted({doc.name for doc in registry()})
 
 
 def endpoint_warnings(rules: Iterable[dict], place: Callable[[int], str] = lambda i: f"rules[{i}]") -> list[str]:

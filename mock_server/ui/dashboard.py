@@ -14,7 +14,8 @@ from flask import Blueprint, Flask, Response, current_app, redirect, render_temp
 
 from ..api.context import current
 from ..api.control import library_items, state_of
-from ..api.dispatch import REGISTRY, simulator
+from ..api.declare import registry
+from ..api.dispatch import simulator
 from ..api.hooks import ADMIN_COOKIE, admin_ok
 from ..harness.worlds import DEFAULT_WORLD
 from . import stream
@@ -123,7 +124,7 @@ def rules_page() -> str:
     world = current().world
     with world.lock:
         rules = [r.to_dict() for r in world.rules.rules]
-    endpoints = sorted({doc.name for doc in REGISTRY})
+    endpoints = sorted({doc.name for doc in registry()})
     return _page("rules.html", rules=rules, endpoints=endpoints, scenarios=library_items(), scenario=world.scenario)
 
 

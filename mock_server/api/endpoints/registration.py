@@ -5,23 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint
+from ...cloud import registration
+from ..declare import Area, Call, UserCall
+from ..outbox import announce
+from ..schemas import DOMAIN, PWD, Choice, Params, Text, Timestamp, Verbatim, described, ignored
 
-from ..cloud import registration
-from .context import current
-from .dispatch import REGISTRY, Call, EndpointDoc, answer, endpoint
-from .envelope import to_response
-from .outbox import announce
-from .schemas import DOMAIN, PWD, Choice, Params, Text, Timestamp, Verbatim, described
-
-sms = Blueprint("sms_codes", __name__, url_prefix="/v2/sms/enduserapi/v2")
-mail = Blueprint("mail_codes", __name__, url_prefix="/v2/mail/enduserapi/v2")
-enduser_v2 = Blueprint("registration_v2", __name__, url_prefix="/v2/enduser/enduserapi/v2")
-enduser = Blueprint("registration", __name__, url_prefix="/v2/enduser/enduserapi")
+sms = Area("/v2/sms/enduserapi")
+mail = Area("/v2/mail/enduserapi")
+enduser = Area("/v2/enduser/enduserapi")
 
 RANDOM_AES = "the random the password's AES key and iv are derived from (absent: pwd is plain text)"
 SMS_TYPES = "1 password reset, 2 login, 3 registration, 4 account cancellation, 5 add push recipient"
 EMAIL_TYPES = "1 registration, 2 password reset, 3 link e-mail, 4 unlink e-mail, 5 account cancellation"
+# The user domain's checks, wherever a request names one.
+DOMAIN_CODES = (5013, 5015, 5023, 5104)
 
 
 def _domain() -> Text:
@@ -52,14 +49,15 @@ def _international(missing: int | None = None) -> Text:
     return described(Text(missing=missing), "country calling code (default 86)", "86")
 
 
-def _ignored(what: str, example: Any) -> Text:
-    return described(Text(), f"{what} (accepted and ignored)", example)
+def _accepted(what: str, example: Any) -> Text:
+    return ignored(described(Text(), f"{what} (accepted and ignored)", example))
 
 
 # ---- sending codes ---------------------------------------------------------------------------
 
 
 class SmsCodeParams(Params):
+    # 5000 (the parameter in extMsg): no code is documented for a codeType outside 1-5.
     codeType = described(Choice((1, 2, 3, 4, 5), invalid=5000, missing=5000), SMS_TYPES, 3)
     internationalCode = _international(missing=5116)
     phone = _phone()
@@ -71,7 +69,11 @@ class SmsCodeParams(Params):
     )
 
 
-@endpoint(sms, "POST", "sendPhoneSmsCode", SmsCodeParams, auth=False)
+# 5550/5420: the signature, checked as login's is (5420 is the live service's answer).
+@sms.endpoint(
+    "POST", "v2/sendPhoneSmsCode", SmsCodeParams, auth=False, devices=None,
+    codes=(5000, *DOMAIN_CODES, 5019, 5021, 5058, 5116, 5420, 5550),
+)  # fmt: skip
 def send_phone_sms_code(call: Call) -> None:
     """Sends a verification code by SMS (into the simulator's outbox)."""
     announce(call.world, registration.send_sms_code(call.world, **call.params))
@@ -83,7 +85,10 @@ class EmailCodeParams(Params):
     userDomain = _domain()
 
 
-@endpoint(mail, "POST", "sendEmail", EmailCodeParams, auth=False)
+@mail.endpoint(
+    "POST", "v2/sendEmail", EmailCodeParams, auth=False, devices=None,
+    codes=(5000, *DOMAIN_CODES, 5026, 5040, 5058),
+)  # fmt: skip
 def send_email(call: Call) -> None:
     """Sends a verification code by e-mail (into the simulator's outbox)."""
     announce(call.world, registration.send_email(call.world, **call.params))
@@ -92,65 +97,69 @@ def send_email(call: Call) -> None:
 # ---- registering -----------------------------------------------------------------------------------
 
 
-class PhoneRegisterParams(Params):
+class _Profile(Params):
+    """What registration accepts beside the account: agreements and profile ids."""
+
+    agreementList = _accepted("the privacy policy and service agreement versions agreed to", "")
+    lang = _accepted("language id", 1)
+    mcc = _accepted("mobile country code", "460")
+    nationality = _accepted("country id", 1)
+    timezone = _accepted("time zone id", 1)
+
+
+class PhoneRegisterParams(_Profile):
     phone = _phone()
     pwd = _pwd()
     smsCode = _code()
     userDomain = _domain()
     internationalCode = _international()
     random = _random()
-    agreementList = described(
-        Text(), "the privacy policy and service agreement versions agreed to (accepted and ignored)", ""
-    )
-    lang = _ignored("language id", 1)
-    mcc = _ignored("mobile country code", "460")
-    nationality = _ignored("country id", 1)
-    timezone = _ignored("time zone id", 1)
 
 
-def _profile_free(params: dict) -> dict:
-    """The parameters registration uses (the profile ids and agreements are accepted only)."""
-    return {k: v for k, v in params.items() if k not in ("agreementList", "lang", "mcc", "nationality", "timezone")}
+PHONE_REGISTER_CODES = (*DOMAIN_CODES, 5002, 5019, 5021, 5022, 5037, 5056, 5064)
+REGISTERED = {"uid": "C800001"}
 
 
-def _alias(bp: Blueprint, name: str, method: str) -> None:
-    """Answer `name` at `bp`'s path too, exactly as its declared form does (the pages and the
-    integration guide give registration two paths)."""
-    doc: EndpointDoc = next(d for d in reversed(REGISTRY) if d.name == name)
-    bp.add_url_rule("/" + name, endpoint=name, view_func=lambda: to_response(answer(doc, current())), methods=[method])
-
-
-@endpoint(enduser_v2, "POST", "phonePwdRegister", PhoneRegisterParams, auth=False, data="Registered", body="json")
-def phone_register(call: Call) -> dict:
+def _register_phone(call: Call) -> dict:
     """Registers an account by phone, with a codeType 3 SMS code; data is the new uid."""
-    return registration.register_phone(call.world, **_profile_free(call.params))
+    return registration.register_phone(call.world, **call.params)
 
 
-_alias(enduser, "phonePwdRegister", "POST")
+# Two paths each: the integration guide's (a JSON body) and the API page's (query parameters).
+enduser.endpoint(
+    "POST", "v2/phonePwdRegister", PhoneRegisterParams, auth=False, body="json", devices=None,
+    codes=PHONE_REGISTER_CODES, data=REGISTERED, shape="Registered",
+)(_register_phone)  # fmt: skip
+enduser.endpoint(
+    "POST", "phonePwdRegister", PhoneRegisterParams, auth=False, devices=None,
+    codes=PHONE_REGISTER_CODES, data=REGISTERED, shape="Registered",
+)(_register_phone)  # fmt: skip
 
 
-class EmailRegisterParams(Params):
+class EmailRegisterParams(_Profile):
     code = _code()
     email = _email()
     pwd = _pwd()
     userDomain = _domain()
     random = _random()
-    agreementList = described(
-        Text(), "the privacy policy and service agreement versions agreed to (accepted and ignored)", ""
-    )
-    lang = _ignored("language id", 1)
-    mcc = _ignored("mobile country code", "460")
-    nationality = _ignored("country id", 1)
-    timezone = _ignored("time zone id", 1)
 
 
-@endpoint(enduser_v2, "POST", "emailPwdRegister", EmailRegisterParams, auth=False, data="Registered", body="json")
-def email_register(call: Call) -> dict:
+EMAIL_REGISTER_CODES = (*DOMAIN_CODES, 5022, 5026, 5039, 5040, 5046, 5056, 5064)
+
+
+def _register_email(call: Call) -> dict:
     """Registers an account by e-mail, with an emailType 1 code; data is the new uid."""
-    return registration.register_email(call.world, **_profile_free(call.params))
+    return registration.register_email(call.world, **call.params)
 
 
-_alias(enduser, "emailPwdRegister", "POST")
+enduser.endpoint(
+    "POST", "v2/emailPwdRegister", EmailRegisterParams, auth=False, body="json", devices=None,
+    codes=EMAIL_REGISTER_CODES, data=REGISTERED, shape="Registered",
+)(_register_email)  # fmt: skip
+enduser.endpoint(
+    "POST", "emailPwdRegister", EmailRegisterParams, auth=False, devices=None,
+    codes=EMAIL_REGISTER_CODES, data=REGISTERED, shape="Registered",
+)(_register_email)  # fmt: skip
 
 
 # ---- passwords and profile ----------------------------------------------------------------------------
@@ -166,7 +175,11 @@ class ResetParams(Params):
     random = _random()
 
 
-@endpoint(enduser, "PUT", "userPwdReset", ResetParams, auth=False)
+# 5040/5046: an e-mail address's format and code (the page lists only the phone's).
+@enduser.endpoint(
+    "PUT", "userPwdReset", ResetParams, auth=False, devices=None,
+    codes=(*DOMAIN_CODES, 5004, 5019, 5031, 5037, 5040, 5044, 5046, 5056, 5064),
+)  # fmt: skip
 def reset_password(call: Call) -> None:
     """Resets a forgotten password with a code sent to the phone (type 1) or e-mail (type 2)."""
     registration.reset_password(call.world, **call.params)
@@ -178,8 +191,11 @@ class SetPasswordParams(Params):
     random = _random()
 
 
-@endpoint(enduser, "PUT", "setUserPwd", SetPasswordParams)
-def set_password(call: Call) -> None:
+@enduser.endpoint(
+    "PUT", "setUserPwd", SetPasswordParams, devices=None,
+    codes=(5008, 5043, 5063, 5505, 5506, 5507, 5508, 5509, 5510),
+)  # fmt: skip
+def set_password(call: UserCall) -> None:
     """Changes the signed-in user's password."""
     registration.set_password(call.world, call.user, **call.params)
 
@@ -198,8 +214,11 @@ class UserInfoParams(Params):
     timezone = described(Text(), "time zone id", "1")
 
 
-@endpoint(enduser, "PUT", "setUserInfo", UserInfoParams)
-def set_user_info(call: Call) -> None:
+@enduser.endpoint(
+    "PUT", "setUserInfo", UserInfoParams, devices=None,
+    codes=(5034, 5042, 5060, 5061, 5076, 5473, 5474, 5475, 5476),
+)  # fmt: skip
+def set_user_info(call: UserCall) -> None:
     """Changes the given profile fields of the signed-in user (read back by userInfo)."""
     registration.set_info(call.world, call.user, **call.params)
 
@@ -208,8 +227,8 @@ class DeleteUserParams(Params):
     type = described(Choice((1, 2), invalid=5152, default=2), "1 delete at once, 2 after 7 days (default)", 1)
 
 
-@endpoint(enduser, "DELETE", "userDelete", DeleteUserParams)
-def delete_user(call: Call) -> None:
+@enduser.endpoint("DELETE", "userDelete", DeleteUserParams, codes=(5129, 5152), devices=None)
+def delete_user(call: UserCall) -> None:
     """Deletes the account: its devices are unbound, its shares end, its tokens die."""
     registration.delete_user(call.world, call.user, **call.params)
 
@@ -223,8 +242,8 @@ class RelatePhoneParams(Params):
     internationalCode = _international()
 
 
-@endpoint(enduser, "POST", "relationPhone", RelatePhoneParams)
-def relate_phone(call: Call) -> None:
+@enduser.endpoint("POST", "relationPhone", RelatePhoneParams, codes=(5002, 5019, 5021, 5037, 5064), devices=None)
+def relate_phone(call: UserCall) -> None:
     """Links a phone to the account, with a codeType 3 SMS code sent to it."""
     registration.relate_phone(call.world, call.user, **call.params)
 
@@ -234,8 +253,8 @@ class RelateEmailParams(Params):
     email = _email()
 
 
-@endpoint(enduser, "POST", "relationEmail", RelateEmailParams)
-def relate_email(call: Call) -> None:
+@enduser.endpoint("POST", "relationEmail", RelateEmailParams, codes=(5026, 5039, 5040, 5046, 5064), devices=None)
+def relate_email(call: UserCall) -> None:
     """Links an e-mail to the account, with an emailType 3 code sent to it."""
     registration.relate_email(call.world, call.user, **call.params)
 
@@ -244,14 +263,14 @@ class CodeOnlyParams(Params):
     code = _code()
 
 
-@endpoint(enduser, "DELETE", "deletePhoneRelation", CodeOnlyParams)
-def delete_phone_relation(call: Call) -> None:
+@enduser.endpoint("DELETE", "deletePhoneRelation", CodeOnlyParams, codes=(5037, 5064, 5384, 5396), devices=None)
+def delete_phone_relation(call: UserCall) -> None:
     """Unlinks the account's phone, with a codeType 4 SMS code sent to it."""
     registration.delete_phone_relation(call.world, call.user, **call.params)
 
 
-@endpoint(enduser, "DELETE", "deleteEmailRelation", CodeOnlyParams)
-def delete_email_relation(call: Call) -> None:
+@enduser.endpoint("DELETE", "deleteEmailRelation", CodeOnlyParams, codes=(5046, 5064, 5385, 5396), devices=None)
+def delete_email_relation(call: UserCall) -> None:
     """Unlinks the account's e-mail, with an emailType 4 code sent to it."""
     registration.delete_email_relation(call.world, call.user, **call.params)
 
@@ -265,10 +284,9 @@ class SetPhoneParams(Params):
     oldPhoneCode = described(Text(missing=5167), "a code sent to the current phone", "118345")
 
 
-@endpoint(enduser, "PUT", "setPhone", SetPhoneParams)
-def set_phone(call: Call) -> None:
+@enduser.endpoint(
+    "PUT", "setPhone", SetPhoneParams, devices=None, codes=(5033, *range(5162, 5171), 5174, 5175, 5176, 5177)
+)
+def set_phone(call: UserCall) -> None:
     """Moves the account's login phone, with a code sent to each number."""
     registration.set_phone(call.world, call.user, **call.params)
-
-
-BLUEPRINTS = (sms, mail, enduser_v2, enduser)
