@@ -57,9 +57,7 @@ class MessageListParams(Params):
 
 
 # 5036/5055 are on the page (a copy from another page, as the facts note); they never occur.
-@push.endpoint(
-    "GET", "userMsgList", MessageListParams, codes=(5000, 5036, 5055), data=_message_page, devices=None
-)
+@push.endpoint("GET", "userMsgList", MessageListParams, codes=(5000, 5036, 5055), data=_message_page, devices=None)
 def user_msg_list(call: UserCall) -> dict:
     """The caller's messages, newest first, a page at a time."""
     params = dict(call.params)
@@ -67,9 +65,7 @@ def user_msg_list(call: UserCall) -> dict:
     return views.page_info(messages.message_list(call.world, call.user, **params), page, size, messages.render)
 
 
-@push.endpoint(
-    "GET", "v2/getMsgStats", devices=None, data=lambda sample: [messages.stats(sample.world, sample.owner)]
-)
+@push.endpoint("GET", "v2/getMsgStats", devices=None, data=lambda sample: [messages.stats(sample.world, sample.owner)])
 def get_msg_stats(call: UserCall) -> dict:
     """Read and unread counts of the caller's messages per group and kind."""
     return messages.stats(call.world, call.user)
