@@ -17,6 +17,8 @@ from ..api.control import library_items, state_of
 from ..api.declare import registry
 from ..api.dispatch import simulator
 from ..api.hooks import ADMIN_COOKIE, admin_ok
+from ..api.outbox import purpose
+from ..cloud import codes
 from ..harness.worlds import DEFAULT_WORLD
 from . import stream
 
@@ -126,6 +128,17 @@ def rules_page() -> str:
         rules = [r.to_dict() for r in world.rules.rules]
     endpoints = sorted({doc.name for doc in registry()})
     return _page("rules.html", rules=rules, endpoints=endpoints, scenarios=library_items(), scenario=world.scenario)
+
+
+@bp.get("/outbox")
+def outbox_page() -> str:
+    """The codes the world sent, and devices in stock (with a form to add one)."""
+    world = current().world
+    with world.lock:
+        messages = [{**codes.render(m), "purpose": purpose(m)} for m in codes.outbox(world)[:SHOWN]]
+        stock = [d for d in world.devices.values() if d.owner_uid is None][:SHOWN]
+        products = list(world.products.values())
+    return _page("outbox.html", messages=messages, stock=stock, products=products)
 
 
 @bp.get("/journal")
