@@ -10,7 +10,7 @@ import time
 import uuid
 
 import pytest
-from serving import Running
+from serving import Running, free_port
 
 from mock_server.realtime import ttlv
 from mock_server.realtime.client import RealtimeClient
@@ -24,17 +24,11 @@ QUIET = 0.7  # how long "nothing arrives" is watched for
 
 @pytest.fixture(scope="module")
 def server():
-    mqtt_port = _port()
+    mqtt_port = free_port()
     running = Running("--mqtt-port", str(mqtt_port))
     running.mqtt_port = mqtt_port
     yield running
     running.stop()
-
-
-def _port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class World:
@@ -446,7 +440,7 @@ def test_wss_with_the_servers_certificate_on_both_ports(tmp_path):
     import ssl
 
     tls_dir = tmp_path / "tls"
-    mqtt_port = _port()
+    mqtt_port = free_port()
     server = Running("--tls", "--tls-dir", str(tls_dir), "--mqtt-port", str(mqtt_port),
                      scheme="https", context=ssl._create_unverified_context())
     try:

@@ -386,8 +386,18 @@ def _device(world: World, entry: dict, t0: int) -> Device:
             state.locations.append((device.bind_time, dict(location)))
         product = world.products.get(device.pk)
         if product is not None and entry.get("values"):
-            things.record(state, things.check_values(product, entry["values"]), device.bind_time)
+            _record_stated(state, things.check_values(product, entry["values"]), entry, device.bind_time, t0)
     return device
+
+
+def _record_stated(state: things.DeviceState, values: dict, entry: dict, bound: int, t0: int) -> None:
+    """Stated values, each at its `reportedAt` time (default: the bind time), oldest first."""
+    times = {code: parse_instant(at, t0) for code, at in (entry.get("reportedAt") or {}).items()}
+    by_time: dict[int, dict] = {}
+    for code, value in values.items():
+        by_time.setdefault(times.get(code, bound), {})[code] = value
+    for at in sorted(by_time):
+        things.record(state, by_time[at], at)
 
 
 def _share(world: World, entry: dict, t0: int) -> Share:

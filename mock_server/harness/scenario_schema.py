@@ -216,6 +216,11 @@ class DeviceSpec(Strict):
     created = Instant()
     bound = Instant()
     values = Mapping(metadata={"description": "property code -> value, checked against the product's thing model"})
+    reportedAt = Mapping(
+        keys=Str(),
+        values=Instant(),
+        metadata={"description": "property code -> when that value was reported (default: bound)"},
+    )
     deviceData = Mapping(metadata={"description": "module facts for getDeviceBusinessAttributes: version, ..."})
     location = Mapping(metadata={"description": "lat, lng (numbers) and optional locateType, hdop, satellites"})
 
@@ -590,9 +595,11 @@ def _products(data: dict) -> dict[str, things.Product]:
 
 
 def _value_problems(dev: dict, products: dict[str, things.Product]) -> list[tuple[str, str]]:
-    values = dev.get("values")
+    values = dev.get("values") or {}
+    unstated = [(f"reportedAt.{code}", "states no value of this code") for code in dev.get("reportedAt") or {}
+                if code not in values]  # fmt: skip
     if not values:
-        return []
+        return unstated
     product = products.get(dev.get("pk", ""))
     if product is None:
         return [("values", f"product {dev.get('pk')} has no thing model in products")]
@@ -606,7 +613,7 @@ def _value_problems(dev: dict, products: dict[str, things.Product]) -> list[tupl
             feature.check(value)
         except things.ValueProblem as problem:
             problems.append((f"values.{code}", str(problem).removeprefix(f"{code}: ")))
-    return problems
+    return problems + unstated
 
 
 def flatten(messages: Any, prefix: str = "") -> list[str]:
