@@ -178,8 +178,8 @@ def test_a_code_is_spent_once_used_and_only_the_newest_counts(api):
     api.send_sms(OLIVIA_PHONE, code_type=1)
     second = api.mock.last_code(OLIVIA_PHONE)
     reset = {"phone": OLIVIA_PHONE, "userDomain": DOMAIN, "pwd": "olivia-new-1"}
-    if first != second:
-        assert api.call("PUT", "userPwdReset", code=first, **reset)["code"] == 5037
+    assert first != second  # the world's first two codes (seed 1) differ
+    assert api.call("PUT", "userPwdReset", code=first, **reset)["code"] == 5037
     assert api.call("PUT", "userPwdReset", code=second, **reset)["code"] == 200
     assert api.mock.outbox()[0]["usedAt"] == api.now()
     assert api.call("PUT", "userPwdReset", code=second, **reset)["code"] == 5037

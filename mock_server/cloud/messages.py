@@ -10,6 +10,7 @@ written.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from .access import users_of
@@ -183,18 +184,26 @@ def read(
     are marked read."""
     now = cloud.now()
     if not msgIdList:
-        chosen = _select(cloud, user, msgType, firstLabelList, secondaryLabelList)
-        msgIdList = [m.msg_id for m in chosen]
+        msgIdList = [m.msg_id for m in _select(cloud, user, msgType, firstLabelList, secondaryLabelList)]
+
+    def mark(message: Message) -> None:
+        if not message.is_read:
+            message.is_read, message.read_time = True, now
+
+    return _each(cloud, user, msgIdList, mark)
+
+
+def _each(cloud: Cloud, user: User, ids: list[str], act: Callable[[Message], None]) -> dict:
+    """`act` on each listed message of the caller's; ids that name none are failures."""
     mine = cloud.messages_of.get(user.uid, {})
     success, failure = [], []
-    for msg_id in msgIdList:
+    for msg_id in ids:
         message = mine.get(msg_id)
         if message is None:
             failure.append({"id": msg_id, "failureMsg": "Message does not exist"})
-            continue
-        if not message.is_read:
-            message.is_read, message.read_time = True, now
-        success.append({"id": msg_id})
+        else:
+            act(message)
+            success.append({"id": msg_id})
     return {"successList": success, "failureList": failure}
 
 
@@ -209,16 +218,7 @@ def delete(cloud: Cloud, user: User, *, msgId: str) -> str:
 
 def batch_delete(cloud: Cloud, user: User, *, msgIdList: list[str]) -> dict:
     """POST batchDeleteMsg: several of the caller's messages; the others are listed as failures."""
-    mine = cloud.messages_of.get(user.uid, {})
-    success, failure = [], []
-    for msg_id in msgIdList:
-        message = mine.get(msg_id)
-        if message is None:
-            failure.append({"id": msg_id, "failureMsg": "Message does not exist"})
-        else:
-            cloud.drop_message(message)
-            success.append({"id": msg_id})
-    return {"successList": success, "failureList": failure}
+    return _each(cloud, user, msgIdList, cloud.drop_message)
 
 
 def render(message: Message) -> dict:
