@@ -197,3 +197,17 @@ def test_messages_survive_a_state_file(tmp_path):
     assert messages.push_setting(again, again.users["C1001"]) == messages.push_setting(world, owner)
     things.raise_event(again, again.devices[lamp.key], "overheat", OVERHEAT["output"])
     assert len({m.msg_id for m in again.messages.values()}) == 2  # ids go on where they left off
+
+
+def test_a_user_keeps_a_bounded_message_centre(monkeypatch):
+    from mock_server.cloud import messages, things
+    from mock_server.cloud.store import Cloud
+    from mock_server.harness.scenario import Scenario
+
+    monkeypatch.setattr(Cloud, "MESSAGES_KEPT", 2)
+    world = Scenario.load("default").build()
+    lamp = world.devices[("p11u5w", "LAMP00000001")]
+    for _ in range(3):
+        things.raise_event(world, lamp, "overheat", OVERHEAT["output"])
+    kept = [m.msg_id for m in messages.message_list(world, world.users["C1001"])]
+    assert sorted(kept) == ["M2", "M3"] and set(world.messages) == {"M2", "M3"}

@@ -428,3 +428,20 @@ def test_state_file_keeps_codes_and_registered_users(tmp_path):
     assert [(c.to, c.code, c.used_at) for c in again.sent_codes] == [(NINA_MAIL, sent.code, sent.used_at)]
     assert again.users_by_email[NINA_MAIL].uid == world.users_by_email[NINA_MAIL].uid
     assert again.last_registered == 1
+
+
+def test_a_world_keeps_a_bounded_outbox_and_codes_go_on_after_a_state_file(tmp_path, monkeypatch):
+    from mock_server.cloud import codes
+    from mock_server.harness import persistence
+    from mock_server.harness.scenario import Scenario
+
+    monkeypatch.setattr(codes, "KEPT", 3)
+    world = Scenario.load("default").build()
+    for n in range(5):
+        codes.send(world, codes.SMS, f"1390000000{n}", 3)
+    assert [c.to for c in world.sent_codes] == ["13900000002", "13900000003", "13900000004"]
+    fresh = Scenario.load("default").build()
+    expected = [codes.send(fresh, codes.SMS, f"1390000001{n}", 3).code for n in range(7)]
+    persistence.write_state(tmp_path / "s.json", {"w": world})
+    again = persistence.read_state(tmp_path / "s.json")["w"]
+    assert [codes.send(again, codes.SMS, "13900000019", 3).code] == expected[5:6]

@@ -18,6 +18,7 @@ from .store import Cloud
 SMS, EMAIL = "sms", "email"
 WRONG_CODE = {SMS: 5037, EMAIL: 5046}
 MINUTE_MS = 60_000
+KEPT = 10_000  # sent codes a world keeps (the oldest go first): a flood of sends stays cheap
 
 
 def send(cloud: Cloud, channel: str, to: str, kind: int) -> SentCode:
@@ -28,9 +29,12 @@ def send(cloud: Cloud, channel: str, to: str, kind: int) -> SentCode:
     if recent >= cloud.settings.code_sends_per_minute:
         raise QuectelError(5058)
     # The n-th code of a world depends only on its seed and n, so a seed gives the same codes.
-    digits = random.Random(f"{cloud.seed}/code/{len(cloud.sent_codes)}").randrange(10**6)
+    digits = random.Random(f"{cloud.seed}/code/{cloud.codes_sent}").randrange(10**6)
+    cloud.codes_sent += 1
     record = SentCode(channel, to, kind, f"{digits:06d}", now)
     cloud.sent_codes.append(record)
+    if len(cloud.sent_codes) > KEPT:
+        del cloud.sent_codes[: len(cloud.sent_codes) - KEPT]
     return record
 
 

@@ -81,6 +81,7 @@ class Cloud:
         self.messages_of: defaultdict[str, dict[str, Message]] = defaultdict(dict)
         self.push_settings: dict[str, dict] = {}  # uid -> {"setting": str, "addTime": ms}
         self.push_devices: dict[str, dict[str, dict]] = {}  # uid -> phone push id -> its language and type
+        self.codes_sent = 0
         self.last_message_id = 0
         self.last_registered = 0
         self.products: dict[str, Product] = {}
@@ -165,9 +166,14 @@ class Cloud:
         elif uid in device.binders:
             device.binders.remove(uid)
 
+    MESSAGES_KEPT = 5_000  # per user, the oldest going first, as device histories are bounded
+
     def add_message(self, message: Message) -> None:
         self.messages[message.msg_id] = message
-        self.messages_of[message.uid][message.msg_id] = message
+        mine = self.messages_of[message.uid]
+        mine[message.msg_id] = message
+        if len(mine) > self.MESSAGES_KEPT:
+            self.drop_message(next(iter(mine.values())))
         self.last_message_id = max(self.last_message_id, int(message.msg_id.lstrip("M") or 0))
 
     def drop_message(self, message: Message) -> None:

@@ -77,6 +77,7 @@ def dump_world(world: World) -> dict:
         "messages": [_record(m) for m in world.messages.values()],
         "pushSettings": world.push_settings,
         "pushDevices": world.push_devices,
+        "codesSent": world.codes_sent,
         "lastMessageId": world.last_message_id,
         "lastRegistered": world.last_registered,
     }
@@ -124,6 +125,7 @@ def load_world(data: dict) -> World:
 def _load_accounts(world: World, data: dict) -> None:
     """Codes, messages and push settings (absent from files written before they existed)."""
     world.sent_codes = [SentCode(**item) for item in data.get("sentCodes", [])]
+    world.codes_sent = data.get("codesSent", len(world.sent_codes))
     for item in data.get("messages", []):
         world.add_message(Message(**item))
     world.push_settings = dict(data.get("pushSettings", {}))
