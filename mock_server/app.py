@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask, g
+from flask import Blueprint, Flask, Response, g, request_started
 from werkzeug.exceptions import HTTPException
 
 from .api import control, hooks, steps
@@ -37,6 +37,13 @@ class SimulatorFlask(Flask):
         # Every view and hook here is synchronous; Flask would otherwise inspect each one on
         # every call to find out (3 % of a request's time).
         return func
+
+    def full_dispatch_request(self) -> Response:
+        """Flask's, with the request steps (api/steps.py) around the view: the same steps, in
+        the same order, as the fast path runs."""
+        self._got_first_request = True
+        request_started.send(self, _async_wrapper=self.ensure_sync)
+        return self.finalize_request(hooks.dispatch(self))
 
 
 def create_app(

@@ -10,7 +10,6 @@ the second answers once it is over (see api/hooks.py, "deferral").
 
 from __future__ import annotations
 
-import asyncio
 import io
 import sys
 from collections.abc import Callable
@@ -19,6 +18,8 @@ from typing import Any
 from .api.fastpath import FastPath
 from .api.faults import DroppedOnPurpose
 from .api.hooks import CAN_DEFER, DEFERRED, RESUME
+from .api.steps import Deferred, with_waits
+from .harness.rules import Outcome
 from .ui import stream
 
 _DROP = object()
@@ -74,17 +75,15 @@ class RSGIBridge:
             status, headers, payload = await self.fast.serve(doc, self._environ(scope, body))
             await self._send(proto, status, headers, _DROP if payload is None else payload)
             return
-        resume = None
-        while True:
+
+        def one_pass(resume: Outcome | None) -> tuple | Deferred:
             environ = self._environ(scope, body)
             if resume is not None:
                 environ[RESUME] = resume
-            status, headers, payload = self._run(environ)
-            deferred = environ.get(DEFERRED)
-            if deferred is None:
-                break
-            seconds, resume = deferred
-            await asyncio.sleep(seconds)
+            ran = self._run(environ)
+            return environ.get(DEFERRED) or (*ran, environ)
+
+        status, headers, payload, environ = await with_waits(one_pass)
         if stream.STREAM in environ:  # the live journal: the answer stays open (ui/stream.py)
             return await stream.serve(proto, status, headers, payload, environ[stream.STREAM])
         await self._send(proto, status, headers, payload)

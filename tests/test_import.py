@@ -223,7 +223,7 @@ def test_reported_at_gives_each_value_its_time_and_names_only_stated_values():
     lamp = {**LAMP, "owner": "C1001", "bound": 1_700_000_000_000, "values": {"switch": True, "brightness": 5},
             "reportedAt": {"brightness": 1_700_000_100_000}}  # fmt: skip
     world = Scenario.from_spec({"extends": "products", "users": [{"uid": "C1001"}], "devices": [lamp]}).build()
-    state = world.devices[("p11u5w", "LAMP00000001")].state
+    state = world.devices[("p11u5w", "LAMP00000001")].shadow
     assert state.reported_at == {"switch": 1_700_000_000_000, "brightness": 1_700_000_100_000}
     with pytest.raises(ScenarioInvalid) as refused:
         Scenario.from_spec({"extends": "products", "users": [{"uid": "C1001"}],

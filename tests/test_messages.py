@@ -180,13 +180,13 @@ def test_phone_push_registration(api, quectel_mock):
 
 
 def test_messages_survive_a_state_file(tmp_path):
-    from mock_server.cloud import messages, things
+    from mock_server.cloud import messages, shadows
     from mock_server.harness import persistence
     from mock_server.harness.scenario import Scenario
 
     world = Scenario.load("default").build()
     lamp = world.devices[("p11u5w", "LAMP00000001")]
-    things.raise_event(world, lamp, "overheat", OVERHEAT["output"])
+    shadows.raise_event(world, lamp, "overheat", OVERHEAT["output"])
     owner = world.users["C1001"]
     messages.read(world, owner)
     messages.set_push_setting(world, owner, msgPushSetting='{"deviceNotify":false}')
@@ -195,12 +195,12 @@ def test_messages_survive_a_state_file(tmp_path):
     before = [messages.render(m) for m in messages.message_list(world, owner)]
     assert [messages.render(m) for m in messages.message_list(again, again.users["C1001"])] == before
     assert messages.push_setting(again, again.users["C1001"]) == messages.push_setting(world, owner)
-    things.raise_event(again, again.devices[lamp.key], "overheat", OVERHEAT["output"])
+    shadows.raise_event(again, again.devices[lamp.key], "overheat", OVERHEAT["output"])
     assert len({m.msg_id for m in again.messages.values()}) == 2  # ids go on where they left off
 
 
 def test_a_user_keeps_a_bounded_message_centre(monkeypatch):
-    from mock_server.cloud import messages, things
+    from mock_server.cloud import messages, shadows
     from mock_server.cloud.store import Cloud
     from mock_server.harness.scenario import Scenario
 
@@ -208,6 +208,6 @@ def test_a_user_keeps_a_bounded_message_centre(monkeypatch):
     world = Scenario.load("default").build()
     lamp = world.devices[("p11u5w", "LAMP00000001")]
     for _ in range(3):
-        things.raise_event(world, lamp, "overheat", OVERHEAT["output"])
+        shadows.raise_event(world, lamp, "overheat", OVERHEAT["output"])
     kept = [m.msg_id for m in messages.message_list(world, world.users["C1001"])]
     assert sorted(kept) == ["M2", "M3"] and set(world.messages) == {"M2", "M3"}

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, redirect, request, send_from_directory
 from marshmallow import Schema, ValidationError, fields
 
-from ..cloud import binding, codes, devices, things
+from ..cloud import binding, codes, devices, shadows, things
 from ..cloud import shares as cloud_shares
 from ..cloud.accounts import issue_tokens
 from ..cloud.errors import QuectelError
@@ -30,10 +30,11 @@ from ..harness.timeparse import parse_duration, parse_instant
 from ..harness.world import World
 from .context import current
 from .dispatch import simulator
+from .paths import CONTROL_PREFIX
 from .rule_check import endpoint_warnings, scenario_warnings
 from .warn import HEADER, warning_header
 
-bp = Blueprint("control", __name__, url_prefix="/_mock")
+bp = Blueprint("control", __name__, url_prefix=CONTROL_PREFIX)
 
 
 class ControlError(Exception):
@@ -207,10 +208,10 @@ def _inline(spec: dict) -> Scenario:
 @bp.get("/state")
 def state() -> Response:
     limit = max(0, request.args.get("limit", default=1000, type=int))
-    return jsonify(state_of(_world(), _world_name(), limit))
+    return jsonify(world_state(_world(), _world_name(), limit))
 
 
-def state_of(world: World, name: str, limit: int = 1000) -> dict:
+def world_state(world: World, name: str, limit: int = 1000) -> dict:
     """What GET /_mock/state answers (the dashboard renders the same)."""
 
     def first(records: dict) -> list:  # without copying a world of a million records first
@@ -255,7 +256,7 @@ def _device(world: World, d) -> dict:
         "verified": d.verified,
         "online": d.online,
         "product": world.products[d.pk].name if d.pk in world.products else None,
-        "values": things.current_values(world, d),
+        "values": shadows.current_values(world, d),
     }
 
 
@@ -266,7 +267,7 @@ def device_state(pk: str, dk: str) -> Response:
     with world.lock:
         world.catch_up()
         device = _known_device(world, pk, dk)
-        state = things.state_of(world, device)
+        state = shadows.shadow_of(world, device)
         return jsonify(
             {
                 **_device(world, device),
@@ -291,10 +292,10 @@ def change_device(pk: str, dk: str) -> Response:
         values = _checked_values(world, device, body.get("values") or {})
         event = _checked_event(world, device, body["event"]) if "event" in body else None
         if "deviceData" in body or "location" in body:
-            things.update_module(world, device, body.get("deviceData"), body.get("location"))
-        things.report(world, device, values)
+            shadows.update_module(world, device, body.get("deviceData"), body.get("location"))
+        shadows.report(world, device, values)
         if event:
-            things.raise_event(world, device, *event)
+            shadows.raise_event(world, device, *event)
         if "online" in body:
             devices.set_online(world, device, body["online"])
     return device_state(pk, dk)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..cloud.models import Token, User
+from ..harness.rules import DEVICE_NAMES
 from ..harness.world import World
 
 if TYPE_CHECKING:
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
 
 # Every authenticated endpoint can answer these: a token that is not valid, and none at all.
 AUTH_CODES = (5032, 5106)
-DEVICE_NAMES = ("pk", "dk")
 # `data` on success: a literal example (its JSON Schema is inferred from it), a function of
 # the OpenAPI sample world that renders examples (`Sampler`), or None (data is null).
 Sampler = Callable[[Any], list]

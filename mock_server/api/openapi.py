@@ -371,13 +371,13 @@ class SampleWorld:
 
     def _history(self) -> None:
         """The lamp reports values over two days, raises an event and moves."""
-        from ..cloud import things
+        from ..cloud import shadows
 
         world, lamp, now = self.world, self.lamp, self.world.now()
         for hours in range(48, 0, -6):
-            things.report(world, lamp, {"brightness": hours, "switch": hours % 12 == 0}, now - hours * 3_600_000)
-        things.raise_event(world, lamp, "overheat", {"lamp_stats": {"power_w": 7.5, "led_temp": 96}}, now - 60_000)
-        things.update_module(world, lamp, None, {"lat": 31.23, "lng": 121.47, "locateType": "GP"})
+            shadows.report(world, lamp, {"brightness": hours, "switch": hours % 12 == 0}, now - hours * 3_600_000)
+        shadows.raise_event(world, lamp, "overheat", {"lamp_stats": {"power_w": 7.5, "led_temp": 96}}, now - 60_000)
+        shadows.update_module(world, lamp, None, {"lat": 31.23, "lng": 121.47, "locateType": "GP"})
 
     def examples(self, data: Any) -> list:
         """The examples of one declaration's `data`: rendered, or the literal given."""

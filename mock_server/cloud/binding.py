@@ -82,7 +82,6 @@ def _bind(cloud: Cloud, user: User, device: Device, name: str | None, fid: str |
         device.name = name
     rng = random.Random(f"{cloud.seed}/bind/{device.pk}/{device.dk}/{user.uid}/{now}")
     device.auth_key = base64.b64encode(rng.getrandbits(128).to_bytes(16, "big")).decode()
-    device.rendered = None
     return device
 
 
@@ -204,7 +203,6 @@ def rename(cloud: Cloud, user: User, *, pk: str, dk: str, deviceName: str) -> No
     if len(deviceName) > cloud.settings.device_name_max:
         raise QuectelError(5333)
     device.name = deviceName
-    device.rendered = None
 
 
 def time_zone(cloud: Cloud, user: User, *, pk: str, dk: str) -> dict:

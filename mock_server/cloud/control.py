@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import access, things
+from . import access, shadows, things
 from .errors import QuectelError
 from .events import CommandAck
 from .models import Device, User
@@ -93,13 +93,13 @@ def write(cloud: Cloud, user: User, pk: str, dk: str, kv: dict[str, Any], msg_id
 def send_write(cloud: Cloud, device: Device, kv: dict[str, Any], uid: str | None, msg_id: int | None = None) -> str:
     """Record checked values as desired and have the device apply them after its delay."""
     ticket = new_ticket(cloud)
-    state = things.state_of(cloud, device)
+    state = shadows.shadow_of(cloud, device)
     state.desired.update(kv)
     state.version += 1
 
     def apply(at: int) -> None:
         cloud.events.emit(CommandAck(device.pk, device.dk, dict(kv), at, ticket, uid, msg_id))
-        things.report(cloud, device, kv, at)
+        shadows.report(cloud, device, kv, at)
 
     product = cloud.products.get(device.pk)
     own = product.write_delay_ms if product is not None else -1
@@ -119,10 +119,10 @@ def read(
     device = _usable(cloud, user, pk, dk)
     if not device.online:
         raise CommandRefused(4021, OFFLINE)
-    values = things.current_values(cloud, device, codes)
+    values = shadows.current_values(cloud, device, codes)
     now = cloud.now()
     cloud.events.emit(CommandAck(device.pk, device.dk, dict(values), now, new_ticket(cloud), user.uid, msg_id))
-    things.report(cloud, device, values, now)
+    shadows.report(cloud, device, values, now)
     return values
 
 
@@ -205,7 +205,7 @@ def _one_device(cloud: Cloud, user: User, device: Device, command: Command) -> s
 
 
 def _cache(cloud: Cloud, device: Device, kind: int, kv: dict, uid: str, command: Command) -> str:
-    state = things.state_of(cloud, device)
+    state = shadows.shadow_of(cloud, device)
     queue: list[Cached] = state.cached
     if command.isCover == 1:  # replace a queued command for the same codes
         queue[:] = [c for c in queue if set(c.kv) != set(kv)]
@@ -216,7 +216,7 @@ def _cache(cloud: Cloud, device: Device, kind: int, kv: dict, uid: str, command:
 
 def deliver_cached(cloud: Cloud, device: Device) -> None:
     """A device that just connected gets the commands kept for it that have not expired."""
-    state = things.state_of(cloud, device)
+    state = shadows.shadow_of(cloud, device)
     queue: list[Cached] = state.cached
     state.cached = []
     now = cloud.now()

@@ -94,7 +94,6 @@ def unbind(cloud: Cloud, caller: User, *, pk: str, dk: str) -> int:
             if share.owner_uid == caller.uid or not device.binders:
                 cloud.end(share, FailureCause.DEVICE_UNBOUND)
         cloud.unbind_device(device, caller.uid)
-        device.rendered = None
         return len(device.binders) + (1 if device.owner_uid else 0)
     for share in cloud.active_shares_of(caller.uid, device.key):
         cloud.end(share, FailureCause.LEFT_BY_RECIPIENT)
@@ -153,7 +152,6 @@ def auth_key(cloud: Cloud, caller: User, *, pk: str, dk: str) -> dict:
     if not device.auth_key:
         rng = random.Random(f"{cloud.seed}/authKey/{device.pk}/{device.dk}")
         device.auth_key = base64.b64encode(rng.getrandbits(128).to_bytes(16, "big")).decode()
-        device.rendered = None  # the device list shows the key too
     return {"authKey": device.auth_key}
 
 

@@ -1,5 +1,5 @@
 """History and statistics (`/v2/quecdatastorage/enduserapi/`): what a device reported, raised
-and where it was, answered from the bounded histories its state keeps (`things.DeviceState`),
+and where it was, answered from the bounded histories its state keeps (`shadows.DeviceState`),
 on the cloud's clock.
 
 Every query is a pure function of the cloud, the caller and the parsed parameters. Checks run
@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from . import things
+from . import shadows
 from .access import view_of
 from .errors import QuectelError
 from .models import Device, User
@@ -242,7 +242,7 @@ def device_event_list(
     if unknown:
         raise _bad(f"{unknown[0]}: no such event in the thing model of {device.pk}")
     wanted = set(codeList)
-    state = things.state_of(cloud, device)
+    state = shadows.shadow_of(cloud, device)
     found = [item for item in state.events if item[1] in wanted and start <= item[0] <= end]
     found.sort(key=lambda item: item[0], reverse=True)
 
@@ -306,7 +306,7 @@ def location_history(
     if wrong:
         raise _bad(f"locateTypes: {wrong[0]} is not one of {', '.join(LOCATE_TYPES)}")
     device = _device(cloud, user, pk, dk)
-    state = things.state_of(cloud, device)
+    state = shadows.shadow_of(cloud, device)
     found = [
         (at, place) for at, place in state.locations
         if start <= at <= end and str(place.get("locateType", "GP")) in kinds
@@ -366,5 +366,5 @@ def _properties(cloud: Cloud, device: Device, codes: list[str], numeric: bool = 
 def _values(cloud: Cloud, device: Device, codes: Iterable[str], start: int, end: int | None) -> list[tuple]:
     """History records of `codes` within [start, end] (no end: all from start), in stored order."""
     wanted = set(codes)
-    history = things.state_of(cloud, device).history
+    history = shadows.shadow_of(cloud, device).history
     return [item for item in history if item[1] in wanted and start <= item[0] and (end is None or item[0] <= end)]

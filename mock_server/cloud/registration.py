@@ -322,7 +322,6 @@ def delete_user(cloud: Cloud, user: User, *, type: int = 2) -> None:  # noqa: A0
             if share.owner_uid == user.uid or not device.binders:
                 cloud.end(share, FailureCause.DEVICE_UNBOUND)
         cloud.unbind_device(device, user.uid)
-        device.rendered = None
     for share in cloud.active_shares_of(user.uid):
         cloud.end(share, FailureCause.LEFT_BY_RECIPIENT)
     _leave_families(cloud, user.uid)

@@ -111,9 +111,6 @@ class Cloud:
             ran += 1
         return ran
 
-    def next_due(self) -> int | None:
-        return self._timeline[0][0] if self._timeline else None
-
     # ---- records ---------------------------------------------------------------------------
 
     def add_domain(self, domain: UserDomain) -> None:

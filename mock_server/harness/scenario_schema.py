@@ -14,10 +14,10 @@ from ..cloud import things
 from ..cloud.accounts import DOMAIN_FORMAT
 from . import scripts
 from .patterns import PatternError, compile_pattern
+from .rules import FAULTS
 from .timeparse import parse_duration, parse_instant
 
 REQUIRED = {"required": "is required", "null": "must not be null"}
-FAULTS = ("drop", "empty", "malformed", "http500", "http502", "http503", "hang")
 MQTT_EVENTS = ("connect", "subscribe", "publish", "deliver")
 SHARE_STATES = ("pending", "active", "ended")
 

@@ -35,12 +35,12 @@ def _labels(what: str, example: str) -> CommaList:
 
 def _message_page(sample) -> list:
     """A share notice and an alarm, as Rui's message centre shows them."""
-    from ...cloud import shares, things
+    from ...cloud import shadows, shares
 
     world = sample.world
     lamp = world.devices[("p11u5w", "LAMP00000002")]
     shares.share_by_uid(world, sample.owner, pk=lamp.pk, dk=lamp.dk, shareUid="C1002")
-    things.raise_event(world, lamp, "overheat", {"lamp_stats": {"power_w": 7.5, "led_temp": 96}})
+    shadows.raise_event(world, lamp, "overheat", {"lamp_stats": {"power_w": 7.5, "led_temp": 96}})
     rows = messages.message_list(world, world.users["C1002"])
     return [views.page_info(rows, 1, 10, messages.render), views.page_info([], 1, 10)]
 
