@@ -190,9 +190,19 @@ def test_mode_3_the_newest_binder_takes_it_over(modes):
 
 
 def test_binding_into_a_family(api):
-    assert api.call("POST", "bindDeviceDk", FAY, **STOCK, fid="F1001")["code"] == 5669  # a plain member
-    assert api.call("POST", "bindDeviceDk", SAM, **STOCK, fid="F1001")["code"] == 5041  # not a member
-    assert api.call("POST", "bindDeviceDk", OWNER, **STOCK, fid="F1001")["code"] == 200  # its creator
+    gus, rui = "guest-token", RUI  # Gus: a regular member of F1001; Rui: home mode off
+    assert api.call("POST", "bindDeviceDk", rui, **STOCK, fid="F1001")["code"] == 5624
+    assert api.call("POST", "bindDeviceDk", gus, **STOCK, fid="F404")["code"] == 5041  # not a member
+    assert api.call("POST", "bindDeviceDk", gus, **STOCK, fid="F1001")["code"] == 5669
+    assert api.call("POST", "bindDeviceDk", FAY, **STOCK, fid="F1001", frid="F404-R9")["code"] == 5041
+    assert api.call("POST", "bindDeviceDk", FAY, **STOCK, frid="F1001-R2")["code"] == 5636
+    # Fay, an admin, binds it into the kitchen: the family's members may use it at once
+    assert api.call("POST", "bindDeviceDk", FAY, **STOCK, fid="F1001", frid="F1001-R2")["code"] == 200
+    kitchen = api.call("GET", "/v2/family/enduserapi/getFamilyRoomDeviceList", gus, frid="F1001-R2")["data"]["list"]
+    assert "LAMP00000009" in [d["deviceKey"] for d in kitchen]
+    assert api.call("GET", "deviceInfo", gus, **STOCK)["code"] == 200
+    common = api.call("GET", "/v2/family/enduserapi/getCommonUsedDeviceList", gus, fid="F1001")["data"]["list"]
+    assert "LAMP00000009" in [d["deviceKey"] for d in common]
 
 
 # ---- the helpers --------------------------------------------------------------------------------------

@@ -194,7 +194,8 @@ def test_quectel_openapi_document_lists_every_endpoint_and_its_codes(ctl):
     doc = ctl.get("/_mock/openapi/quectel.json").get_json()
     from mock_server.api.declare import registry
 
-    assert doc["openapi"] == "3.1.0" and len(doc["paths"]) == len({ep.path for ep in registry()}) >= 30
+    assert doc["openapi"] == "3.1.0" and len(doc["paths"]) == len({ep.path for ep in registry()}) >= 58
+    assert "/v2/family/enduserapi/familyMemberInviteHandle" in doc["paths"]
     share_info = doc["paths"]["/v2/binding/enduserapi/shareInfo"]["post"]
     names = [p["name"] for p in share_info["parameters"]]
     assert names == ["pk", "dk", "acceptingExpireAt", "sharingExpireAt", "coverMark", "authKey"]

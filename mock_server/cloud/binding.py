@@ -13,7 +13,7 @@ import base64
 import random
 import re
 
-from . import crypto
+from . import crypto, families
 from .access import find_view
 from .errors import QuectelError
 from .models import Device, FailureCause, User
@@ -44,22 +44,18 @@ def _mode(cloud: Cloud, device: Device) -> int:
     return product.binding_mode if product else MULTIPLE
 
 
-def _family(cloud: Cloud, user: User, fid: str | None, frid: str | None) -> None:
-    """Binding into a family: the caller must belong to it (5041) and may not be a plain
-    member (5669). Families here have a creator and members without roles, so every member but
-    the creator counts as a regular member; home mode (5624) arrives with the family records
-    that carry it."""
-    if not fid:
-        return
-    family = cloud.families.get(fid)
-    if family is None or (family.owner_uid != user.uid and user.uid not in family.members):
-        raise QuectelError(5041)
-    if family.owner_uid != user.uid:
-        raise QuectelError(5669)
-
-
-def _bind(cloud: Cloud, user: User, device: Device, name: str | None, fid: str | None, frid: str | None) -> Device:
-    """The checks every binding makes, in this order, then the binding itself."""
+def _bind(
+    cloud: Cloud,
+    user: User,
+    device: Device,
+    name: str | None,
+    fid: str | None,
+    frid: str | None,
+    common: bool = True,
+) -> Device:
+    """The checks every binding makes, in this order, then the binding itself; with `fid`,
+    the device joins that family (in room `frid`; on its frequently used list unless `common`
+    is false)."""
     if cloud.active_shares_of(user.uid, device.key):
         raise QuectelError(6040)
     mode = _mode(cloud, device)
@@ -70,7 +66,9 @@ def _bind(cloud: Cloud, user: User, device: Device, name: str | None, fid: str |
             raise QuectelError(5412)
     if name is not None and len(name) > cloud.settings.device_name_max:
         raise QuectelError(5333)
-    _family(cloud, user, fid, frid)
+    if frid and not fid:
+        raise QuectelError(5636)
+    family = families.binding_family(cloud, user, fid, frid) if fid else None
     if device.owner_uid is not None and mode != MULTIPLE:
         for share in cloud.live_shares_of_device(device.key):
             cloud.end(share, FailureCause.DEVICE_UNBOUND)
@@ -82,6 +80,8 @@ def _bind(cloud: Cloud, user: User, device: Device, name: str | None, fid: str |
         device.name = name
     rng = random.Random(f"{cloud.seed}/bind/{device.pk}/{device.dk}/{user.uid}/{now}")
     device.auth_key = base64.b64encode(rng.getrandbits(128).to_bytes(16, "big")).decode()
+    if family is not None:
+        families.place_device(cloud, family, device, user.uid, frid).common = common
     return device
 
 
@@ -94,9 +94,10 @@ def bind_dk(
     name: str | None = None,
     fid: str | None = None,
     frid: str | None = None,
+    isCommonDevice: bool = True,
 ) -> dict:
     """POST bindDeviceDk: bind by device key."""
-    device = _bind(cloud, user, _device(cloud, pk, dk), name, fid, frid)
+    device = _bind(cloud, user, _device(cloud, pk, dk), name, fid, frid, isCommonDevice)
     return {"authKey": device.auth_key}
 
 
@@ -109,6 +110,7 @@ def bind_sn(
     deviceName: str | None = None,
     fid: str | None = None,
     frid: str | None = None,
+    isCommonDevice: bool = True,
 ) -> dict:
     """POST bindDeviceSn: bind by serial number (5229 unknown product, 5090 no device of the
     product has this SN)."""
@@ -117,7 +119,7 @@ def bind_sn(
     device = next((d for d in cloud.devices.values() if d.pk == pk and d.sn and d.sn == sn), None)
     if device is None:
         raise QuectelError(5090)
-    _bind(cloud, user, device, deviceName, fid, frid)
+    _bind(cloud, user, device, deviceName, fid, frid, isCommonDevice)
     return {"authKey": device.auth_key, "dk": device.dk, "moduleType": None, "pk": device.pk}
 
 
@@ -131,6 +133,7 @@ def bind_wifi(
     deviceName: str | None = None,
     fid: str | None = None,
     frid: str | None = None,
+    isCommonDevice: bool = True,
 ) -> dict:
     """POST v2/deviceBindingByWifi: bind with the code the device reported while it was
     provisioned (5460 it reported none, 5462 another)."""
@@ -139,7 +142,7 @@ def bind_wifi(
         raise QuectelError(5460)
     if bindingCode != device.binding_code:
         raise QuectelError(5462)
-    _bind(cloud, user, device, deviceName, fid, frid)
+    _bind(cloud, user, device, deviceName, fid, frid, isCommonDevice)
     product = cloud.products[device.pk]
     return {
         "authKey": device.auth_key,
@@ -164,6 +167,7 @@ def bind_pure_bt(
     deviceName: str | None = None,
     fid: str | None = None,
     frid: str | None = None,
+    isCommonDevice: bool = True,
 ) -> dict:
     """POST deviceBindingByPureBt: bind over Bluetooth. The signature (SHA-256 of pk, dk,
     the binding code as sent, pwd and the user domain's secret) is checked when the scenario
@@ -179,7 +183,7 @@ def bind_pure_bt(
         raise QuectelError(5420)
     if bindingCode and device.binding_code and bindingCode != device.binding_code:
         raise QuectelError(5213)
-    _bind(cloud, user, device, deviceName, fid, frid)
+    _bind(cloud, user, device, deviceName, fid, frid, isCommonDevice)
     return {"verified": "1" if device.verified else "0"}
 
 

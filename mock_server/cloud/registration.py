@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import codes, crypto
+from . import codes, crypto, families
 from .accounts import EMAIL_FORMAT, PHONE_FORMAT, plain_password, revoke_all, user_domain
 from .codes import EMAIL, SMS
 from .errors import QuectelError
@@ -324,21 +324,6 @@ def delete_user(cloud: Cloud, user: User, *, type: int = 2) -> None:  # noqa: A0
         cloud.unbind_device(device, user.uid)
     for share in cloud.active_shares_of(user.uid):
         cloud.end(share, FailureCause.LEFT_BY_RECIPIENT)
-    _leave_families(cloud, user.uid)
+    families.forget_user(cloud, user.uid)
     revoke_all(cloud, user.uid)
     cloud.remove_user(user)
-
-
-def _leave_families(cloud: Cloud, uid: str) -> None:
-    """The user leaves every family; families they created are deleted. (Families are plain
-    records of owner and members here; home mode adds rooms and roles around the same ones.)"""
-    for fid in list(cloud.families_of.pop(uid, set())):
-        family = cloud.families.get(fid)
-        if family is None:
-            continue
-        if family.owner_uid == uid:
-            del cloud.families[fid]
-            for member in family.members:
-                cloud.families_of.get(member, set()).discard(fid)
-        else:
-            family.members.discard(uid)

@@ -1,8 +1,13 @@
 """Worlds to a state file and back: written atomically, read whole or not at all.
 
 The file is JSON: `{"format": FORMAT, "version": VERSION, "worlds": {name: world}}`. A world
-keeps its records, clock reading, settings, rules with their counters, and the random
-generators' states, so share codes go on where they left off. Journals are not kept.
+keeps its records, clock reading, settings, rules with their counters, every random
+generator's state (share codes and control tickets go on where they left off), its timeline
+(writes waiting for their delay, scripts' next steps) and the commands kept for offline
+devices. Journals and realtime connections are not kept.
+
+Version 1 files (before the timeline was kept) still load: their scripts are armed again from
+the restored clock, and writes that were waiting are lost, as they were then.
 """
 
 from __future__ import annotations
@@ -16,12 +21,17 @@ from typing import Any
 import orjson
 
 from ..cloud import shadows, things
+from ..cloud.control import Cached
 from ..cloud.models import (
     Device,
     FailureCause,
     Family,
+    FamilyDevice,
+    Invitation,
     LoginFailures,
+    Member,
     Message,
+    Room,
     SentCode,
     Settings,
     Share,
@@ -36,7 +46,8 @@ from .scenario import Scenario, ScenarioInvalid, ScenarioNotFound
 from .world import World
 
 FORMAT = "quectel-mock-server-state"
-VERSION = 1
+VERSION = 2
+READABLE = (1, 2)
 
 
 class StateFileError(ValueError):
@@ -61,14 +72,16 @@ def dump_world(world: World) -> dict:
         "settings": dataclasses.asdict(world.settings),
         "clock": {"now": world.now(), "frozen": world.clock.frozen},
         "startedAt": world.started_at,
-        "lastShareId": world._last_share_id,
+        "lastShareId": world.last_share_id,
         "rng": world.rng.getstate(),
+        "ticketRng": world.ticket_rng.getstate(),
         "ruleRng": world.rule_rng.getstate(),
         "domains": [_record(d) for d in world.domains.values()],
         "users": [_record(u) for u in world.users.values()],
         "products": [_product(p) for p in world.products.values()],
         "devices": [_device(d) for d in world.devices.values()],
-        "families": [{**_record(f), "members": sorted(f.members)} for f in world.families.values()],
+        "families": [dataclasses.asdict(f) for f in world.families.values()],
+        "homeSerial": world.home_serial,
         "shares": [_record(s) for s in world.shares.values()],
         "tokens": [_record(t) for t in world.tokens.values()],
         "loginFailures": [[kind, account, _record(state)] for (kind, account), state in world.login_failures.items()],
@@ -80,6 +93,8 @@ def dump_world(world: World) -> dict:
         "codesSent": world.codes_sent,
         "lastMessageId": world.last_message_id,
         "lastRegistered": world.last_registered,
+        "lastRuleId": world.rules.last_id,
+        "timeline": [{"due": t.due, "kind": t.kind, "args": t.args} for t in world.pending()],
     }
 
 
@@ -89,6 +104,8 @@ def load_world(data: dict) -> World:
     world = World(settings, Clock(data["clock"]["now"], frozen=data["clock"]["frozen"]), data["seed"])
     world.started_at = data["startedAt"]
     world.rng.setstate(_state(data["rng"]))
+    if "ticketRng" in data:  # version 1 did not keep it
+        world.ticket_rng.setstate(_state(data["ticketRng"]))
     world.rule_rng.setstate(_state(data["ruleRng"]))
     for item in data["domains"]:
         world.add_domain(UserDomain(**item))
@@ -102,23 +119,29 @@ def load_world(data: dict) -> World:
         device.shadow = None if state is None else _load_state(state)
         world.add_device(device)
     for item in data["families"]:
-        world.add_family(Family(**{**item, "members": set(item["members"])}))
+        world.add_family(_family(item))
+    world.home_serial = data.get("homeSerial", 0)
     for item in data["shares"]:
         cause = item["failure_cause"]
         world.add_share(
             Share(**{**item, "status": ShareStatus(item["status"]), "failure_cause": cause and FailureCause(cause)})
         )
-    world._last_share_id = data["lastShareId"]
+    world.last_share_id = data["lastShareId"]
     for item in data["tokens"]:
         world.add_token(Token(**item))
     for kind, account, state in data["loginFailures"]:
         world.login_failures[(kind, account)] = LoginFailures(**state)
     for item in data["rules"]:
-        rule = world.rules.add({**item["spec"], "id": item["id"]})
+        rule = world.rules.add(item["spec"], item["id"])  # the spec as it was
         rule.fired, rule.seen = item["fired"], item["seen"]
     _load_accounts(world, data)
+    world.rules.last_id = data.get("lastRuleId", 0)
     world.scenario = _scenario(data["scenario"])
-    scripts.arm(world, after=world.now())  # on the same grid, from the restored clock
+    if "timeline" in data:
+        for entry in data["timeline"]:  # in the order it was to run
+            world.schedule(entry["due"], entry["kind"], entry["args"])
+    else:  # version 1: scripts again on the same grid, from the restored clock
+        scripts.arm(world, after=world.now())
     return world
 
 
@@ -132,6 +155,18 @@ def _load_accounts(world: World, data: dict) -> None:
     world.push_devices = dict(data.get("pushDevices", {}))
     world.last_message_id = max(world.last_message_id, data.get("lastMessageId", 0))
     world.last_registered = data.get("lastRegistered", 0)
+
+
+def _family(item: dict) -> Family:
+    return Family(
+        **{
+            **item,
+            "members": {uid: Member(**m) for uid, m in item["members"].items()},
+            "rooms": [Room(**r) for r in item["rooms"]],
+            "devices": [FamilyDevice(**d) for d in item["devices"]],
+            "invitations": [Invitation(**i) for i in item["invitations"]],
+        }
+    )
 
 
 def _device(device: Device) -> dict:
@@ -149,24 +184,27 @@ def _product(product: things.Product) -> dict:
     }
 
 
-# A device's state keeps its values and history; writes still waiting for their delay are not
-# kept (the device applies them, or not, before the snapshot).
+# A device's state keeps its values, history and the commands kept for it while offline;
+# writes waiting for their delay are on the world's timeline.
 _HISTORIES = ("history", "events", "locations")
 
 
 def _device_state(state: shadows.DeviceState | None) -> dict | None:
     if state is None:
         return None
-    data = {f.name: getattr(state, f.name) for f in dataclasses.fields(state) if f.name != "cached"}
+    data = _record(state)
     for name in _HISTORIES:
         data[name] = list(data[name])
+    data["cached"] = [_record(command) for command in state.cached]
     return data
 
 
 def _load_state(data: dict) -> shadows.DeviceState:
-    state = shadows.DeviceState(**{k: v for k, v in data.items() if k not in _HISTORIES})
+    skip = (*_HISTORIES, "cached")
+    state = shadows.DeviceState(**{k: v for k, v in data.items() if k not in skip})
     for name in _HISTORIES:
         getattr(state, name).extend(tuple(item) for item in data.get(name, []))
+    state.cached = [Cached(**command) for command in data.get("cached", [])]
     return state
 
 
@@ -222,7 +260,7 @@ def read_state(path: Path) -> dict[str, World]:
         raise StateFileError(f"{path}: not a state file (not JSON, or cut short)") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise StateFileError(f"{path}: not a state file of this simulator (no format {FORMAT!r})")
-    if data.get("version") != VERSION:
+    if data.get("version") not in READABLE:
         raise StateFileError(f"{path}: state file version {data.get('version')!r}; this simulator reads {VERSION}")
     worlds = {}
     for name, world in (data.get("worlds") or {}).items():

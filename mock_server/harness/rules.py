@@ -14,8 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..cloud import families
 from ..cloud.accounts import strip_bearer
-from ..cloud.errors import message_for
+from ..cloud.errors import QuectelError, message_for
 from ..cloud.models import FailureCause, ShareStatus
 from .patterns import compile_pattern, searches
 from .timeparse import delay_seconds, parse_duration, parse_instant
@@ -102,19 +103,19 @@ def value_matches(spec: Any, value: Any) -> bool:
 class RuleSet:
     def __init__(self, specs: list[dict] | None = None) -> None:
         self.rules: list[Rule] = []
-        self._last_id = 0
+        self.last_id = 0
         for spec in specs or []:
             self.add(spec)
 
     def __bool__(self) -> bool:
         return bool(self.rules)
 
-    def add(self, spec: dict) -> Rule:
-        """Append a validated rule; its id is the spec's `id` or the next `rN`."""
-        rule_id = spec.get("id")
+    def add(self, spec: dict, rule_id: str | None = None) -> Rule:
+        """Append a validated rule; its id is `rule_id`, the spec's `id` or the next `rN`."""
+        rule_id = rule_id or spec.get("id")
         if rule_id is None:
-            self._last_id += 1
-            rule_id = f"r{self._last_id}"
+            self.last_id += 1
+            rule_id = f"r{self.last_id}"
         if any(r.id == rule_id for r in self.rules):
             raise ValueError(f"a rule with id {rule_id} already exists")
         rule = Rule(rule_id, spec)
@@ -312,6 +313,8 @@ def _apply_effects(world: World, action: dict, req: Incoming) -> list[str]:
         elif action.get("expireAcceptWindow") and share.status is ShareStatus.PENDING:
             share.accepting_expire_at = world.now()
             world.end(share, FailureCause.ACCEPT_WINDOW_PASSED)
+    if action.get("expireInvitation"):
+        warnings += _expire_invitation(world, req)
     if action.get("revokeToken"):
         token = world.tokens.get(strip_bearer(req.authorization or ""))
         if token is None:
@@ -319,3 +322,12 @@ def _apply_effects(world: World, action: dict, req: Incoming) -> list[str]:
         else:
             token.revoked = True
     return warnings
+
+
+def _expire_invitation(world: World, req: Incoming) -> list[str]:
+    token = world.tokens.get(strip_bearer(req.authorization or ""))
+    try:
+        families.expire_invitation(world, str(req.params.get("fid") or ""), token.uid if token else "")
+    except QuectelError:
+        return ["rule effect found no invitation: the caller has none open to the family named by fid"]
+    return []

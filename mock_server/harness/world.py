@@ -39,6 +39,4 @@ class World(Cloud):
     def catch_up(self) -> int:
         """Run what devices were to do by now on the clock (writes applied after their delay,
         scripted changes), in time order, each at its own moment. The caller holds the lock."""
-        if not self._timeline:
-            return 0
         return self.run_due(self.clock.now_ms())

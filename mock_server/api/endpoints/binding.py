@@ -10,13 +10,13 @@ from marshmallow import validates
 from ...cloud import binding
 from ...cloud.views import page_info
 from ..declare import Area, UserCall
-from ..schemas import Lenient, NamedParams, Params, Text, described, ignored
+from ..schemas import Flag, Lenient, NamedParams, Params, Text, described, ignored
 
 area = Area("/v2/binding/enduserapi")
 AUTH_KEY = "d/DTr7TI9piTf+Xr6Xb0kQ=="
 # Every binding: the product (5229), the device (5314, 5361), the caller's share of it (6040),
-# the binding mode (5049, 5412), the name (5333) and a family (5041, 5669).
-BINDING_CODES = (5041, 5049, 5066, 5229, 5333, 5412, 5669, 6040)
+# the binding mode (5049, 5412), the name (5333) and a family (5041, 5624, 5636, 5669).
+BINDING_CODES = (5041, 5049, 5066, 5229, 5333, 5412, 5624, 5636, 5669, 6040)
 
 
 def _pk() -> Text:
@@ -41,7 +41,7 @@ class _Family(NamedParams):
     capabilitiesBitmask = _accepted("the device's network capabilities", 3)
     fid = described(Text(), "the family to bind the device into (home mode)", "F1001")
     frid = described(Text(), "a room of that family", "R1")
-    isCommonDevice = _accepted("in home mode, also a frequently used device", "true")
+    isCommonDevice = described(Flag(default=True), "with fid: also a frequently used device (default true)", True)
 
 
 class BindDkParams(_Family):

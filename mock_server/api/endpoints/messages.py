@@ -3,25 +3,16 @@ reading and deleting them, push settings and the phone's push registration."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from marshmallow import fields
 
 from ...cloud import messages, views
 from ..declare import Area, UserCall
-from ..schemas import Choice, CommaList, Lenient, Params, Text, described
+from ..schemas import Choice, CommaList, Flag, Lenient, Params, Text, described
 
 push = Area("/v2/mobilepush/enduserapi")
 
 MSG_TYPES = "1 device notification, 2 device alarm, 3 device fault, 4 system message"
 BATCH = {"successList": [{"id": "M1"}], "failureList": [{"id": "M9", "failureMsg": "Message does not exist"}]}
-
-
-class Flag(fields.Field):
-    """true/false (or 1/0); anything else counts as not given."""
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool | None:
-        return {"true": True, "1": True, "false": False, "0": False}.get(str(value).strip().lower())
 
 
 def _msg_type() -> Choice:
