@@ -274,6 +274,8 @@ def test_deleting_an_account_unbinds_its_devices_and_ends_its_shares(api):
     assert shares[given] == (2, 6) and shares[held] == (2, 4)
     state = api.mock.state()
     assert "C1001" not in [u["uid"] for u in state["users"]]
+    assert api.call("GET", "deviceInfo", FAY, pk="p11u5w", dk="LAMP00000002")["code"] == 5052  # her family went
+    assert api.call("GET", "/v2/family/enduserapi/getFamilyList", FAY)["data"]["list"] == []
     assert {d["owner"] for d in state["devices"] if d["dk"] in ("LAMP00000001", "PLUG00000001")} == {None}
     # the lamp is in stock again, and the phone can register anew
     assert api.call("POST", "bindDeviceSn", SAM, pk="p11u5w", sn="SN-LAMP-0001")["code"] == 200

@@ -64,7 +64,8 @@ def test_a_device_event_on_the_clock_reaches_everyone_who_may_use_the_device(api
     }  # fmt: skip
     alarms = [m for m in _messages(api, RUI) if m["msgType"] == 2]
     assert [(m["addTime"], m["title"]) for m in alarms] == [(at, "Overheat")]
-    assert _messages(api, SAM) == []
+    assert _messages(api, SAM) == []  # invited to Olivia's family, not yet a member
+    assert [m["title"] for m in _messages(api, "guest-token")] == ["Overheat"]  # Gus, a member of it
     # once the share ends, the next event no longer reaches Rui
     assert api.call("DELETE", "ownerUserUnshareDevice", OWNER, shareCode=code)["code"] == 200
     api.mock.advance("1m")
