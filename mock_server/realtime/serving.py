@@ -29,6 +29,7 @@ class Realtime:
         self.hub = Hub(app.extensions["mock_server"], loop)
         self.loop = loop
         self._started: asyncio.Future | None = None
+        self._closing: asyncio.Future | None = None
         self._listener: Any = None
 
     async def ensure_started(self) -> None:
@@ -73,6 +74,13 @@ class Realtime:
         return self._listener.sockets[0].getsockname()[1]
 
     async def close(self) -> None:
+        """Stop the listener and the hub, once however often it is asked (the stop signal
+        asks first, the worker's end again)."""
+        if self._closing is None:
+            self._closing = asyncio.ensure_future(self._close())
+        await asyncio.shield(self._closing)
+
+    async def _close(self) -> None:
         if self._listener is not None:
             self._listener.close()
         if self._started is not None and self._started.done():
@@ -80,7 +88,8 @@ class Realtime:
 
     def stop(self, loop: asyncio.AbstractEventLoop) -> None:
         if loop.is_running():
-            loop.create_task(self.close())
+            if self._closing is None:
+                self._closing = loop.create_task(self._close())
         else:
             with contextlib.suppress(Exception):
                 loop.run_until_complete(self.close())
