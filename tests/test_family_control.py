@@ -4,13 +4,11 @@ on the dashboard's Families page in headless Chromium against the real server.""
 from __future__ import annotations
 
 import pytest
-import test_dashboard_browser
 from browser import css, wait_for
 from helpers import OWNER, RECIPIENT, SECOND, api_with
 from test_dashboard_browser import click_and_reload, open_page
 
 pytest_plugins = ["pytester"]
-server = test_dashboard_browser.server  # the dashboard suite's fixture: a real server for the module
 
 FAM = "/v2/family/enduserapi/"
 
