@@ -267,6 +267,23 @@ class QuectelMock:
         """One device: values with their times, writes not yet applied, online, version."""
         return self.control("GET", f"/devices/{pk}/{dk}")
 
+    def outbox(self) -> list[dict]:
+        """Every SMS and e-mail the cloud sent in this world, newest first."""
+        return self.control("GET", "/outbox")["messages"]
+
+    def last_code(self, to: str) -> str:
+        """The newest verification code sent to `to` (a phone number or an e-mail address), as
+        a user would read it off their phone: `register(..., smsCode=mock.last_code(phone))`."""
+        wanted = to.strip().lower().lstrip("+")
+        for message in self.outbox():
+            if message["to"].lower() == wanted:
+                return message["code"]
+        raise AssertionError(f"no code was sent to {to}; outbox: {[m['to'] for m in self.outbox()]}")
+
+    def put_in_stock(self, pk: str, dk: str, **device: Any) -> dict:
+        """A new device bound to nobody (`sn=`, `bindingCode=`, `name=`, `online=`), for a user to bind."""
+        return self.control("POST", "/stock", {"pk": pk, "dk": dk, **device})
+
     def reset(self, scenario: str | None = None) -> dict:
         """Rebuild this world: from its own scenario, or from `scenario` (a name or a path)."""
         if scenario is None:

@@ -61,8 +61,8 @@ def test_code_5050():
 def test_code_6040():
     api = load("code-6040")
     path = "/v2/binding/enduserapi/bindDeviceSn"
-    assert api.post(path, RECIPIENT, pk="p11u5w", sn="SN1")["code"] == 6040
-    body = api.post(path, SECOND, pk="p11u5w", sn="SN1")
+    assert api.post(path, RECIPIENT, pk="p11u5w", sn="SN-LAMP-0001")["code"] == 6040
+    body = api.post(path, SECOND, pk="p11u5w", sn="SN-LAMP-0001")
     assert body["code"] == 200 and set(body["data"]) == {"pk", "dk", "authKey", "moduleType"}
     assert [d["deviceType"] for d in api.devices(RECIPIENT) if d["deviceKey"] == "LAMP00000001"] == [2]
 

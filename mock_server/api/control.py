@@ -10,10 +10,11 @@ from flask import redirect as redirect_to
 from marshmallow import Schema, ValidationError
 from werkzeug.wrappers import Response as BaseResponse  # what redirect_to() gives
 
-from ..cloud import devices, shadows, things
+from ..cloud import binding, codes, devices, shadows, things
 from ..cloud import shares as cloud_shares
 from ..cloud.accounts import issue_tokens
 from ..cloud.errors import QuectelError
+from ..cloud.models import Device
 from ..harness.scenario import Scenario, ScenarioInvalid, ScenarioNotFound, library
 from ..harness.scenario_schema import RuleSpec, flatten, validate_rule
 from ..harness.timeparse import parse_duration, parse_instant
@@ -34,6 +35,7 @@ from .control_schemas import (
     ResetBody,
     ScenarioBody,
     ShareCodeBody,
+    StockBody,
     TokenBody,
     documented,
     ok,
@@ -543,6 +545,52 @@ def expire_share(code: str) -> Response:
         share = _live_share(world, code)
         cloud_shares.expire_now(world, share)
         return jsonify(_share(share))
+
+
+@bp.get("/outbox")
+@documented("Every SMS and e-mail sent in this world, newest first", ok("messages"))
+def outbox() -> Response:
+    """Every SMS and e-mail the cloud sent in this world, newest first (nothing leaves it)."""
+    world = _world()
+    with world.lock:
+        return jsonify(messages=[codes.render(record) for record in codes.outbox(world)])
+
+
+@bp.delete("/outbox")
+@documented("Empty the outbox (codes already sent stay valid)", ok("cleared: how many went"))
+def clear_outbox() -> Response:
+    """Empty the outbox; codes already sent stay valid."""
+    world = _world()
+    with world.lock:
+        return jsonify(cleared=codes.clear_outbox(world))
+
+
+@bp.post("/stock")
+@documented(
+    "A new device bound to nobody, for a user to bind",
+    {"201": {"description": "the device, as in /_mock/state"}, **ERROR, "409": {"description": "it exists"}},
+    body=StockBody,
+)
+def put_in_stock() -> tuple[Response, int]:
+    """A new device bound to nobody, for a user to bind (by dk, sn, binding code or Bluetooth)."""
+    body = _body(StockBody)
+    world = _world()
+    with world.lock:
+        if (body["pk"], body["dk"]) in world.devices:
+            raise ControlError(409, f"device {body['pk']}/{body['dk']} exists")
+        product = world.products.get(body["pk"])
+        device = Device(
+            pk=body["pk"],
+            dk=body["dk"],
+            name=body.get("name") or body["dk"],
+            owner_uid=None,
+            online=body.get("online", False),
+            product_name=body.get("productName") or (product.name if product else "Smart device"),
+            sn=body.get("sn", ""),
+            binding_code=body.get("bindingCode", ""),
+        )
+        binding.put_in_stock(world, device)
+        return jsonify(_device(world, device)), 201
 
 
 @bp.post("/snapshot")

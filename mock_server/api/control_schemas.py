@@ -39,6 +39,16 @@ class TokenBody(Strict):
     uid = Str(required=True)
 
 
+class StockBody(Strict):
+    pk = Str(required=True)
+    dk = Str(required=True)
+    name = Str(metadata={"description": "default: the dk"})
+    sn = Str(metadata={"description": "serial number, for bindDeviceSn"})
+    bindingCode = Str(metadata={"description": "the code it reports while provisioned (v2/deviceBindingByWifi)"})
+    online = Bool(metadata={"description": "default false"})
+    productName = Str()
+
+
 class ShareCodeBody(Strict):
     pk = Str(required=True)
     dk = Str(required=True)

@@ -49,10 +49,19 @@ class Endpoint:
     @property
     def key(self) -> str:
         """A name unique among the endpoints: the endpoint's own, or `area/name` where two
-        areas have an endpoint of one name (setDeviceInfo)."""
-        if sum(1 for e in REGISTRY if e.name == self.name) == 1:
+        areas have an endpoint of one name (setDeviceInfo). One endpoint at two paths of one
+        area (registration's `v2/phonePwdRegister` and `phonePwdRegister`) keeps its name for
+        the path declared first; the other is known by its path."""
+        same = [e for e in REGISTRY if e.name == self.name]
+        if len(same) == 1:
             return self.name
-        return f"{self.path.split('/')[2]}/{self.name}"
+        area = self.path.split("/")[2]
+        twins = [e for e in same if e.path.split("/")[2] == area]
+        if len(twins) == 1:
+            return f"{area}/{self.name}"
+        if twins[0] is self and len(twins) == len(same):
+            return self.name
+        return self.path.lstrip("/")
 
 
 REGISTRY: list[Endpoint] = []

@@ -145,6 +145,34 @@ class CommaList(fields.Field):
         return [str(item).strip() for item in items if str(item).strip()]
 
 
+class Flag(fields.Field):
+    """A boolean parameter: true/false, 1/0 (as text or JSON); `code` when absent or otherwise."""
+
+    TRUE, FALSE = ("true", "1"), ("false", "0")
+
+    def __init__(self, code: int | None = None, default: bool | None = None, **kwargs: Any) -> None:
+        messages: ErrorMessages = {"invalid": str(code), "null": str(code), "required": str(code)} if code else {}
+        if code is None:
+            kwargs["load_default"] = default
+        super().__init__(
+            required=code is not None,
+            error_messages=messages,
+            metadata={"missing": code, "invalid": code},
+            **kwargs,
+        )
+        self.fallback = default
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool | None:
+        text = str(value).strip().lower()
+        if text in self.TRUE:
+            return True
+        if text in self.FALSE:
+            return False
+        if self.metadata["invalid"] is None:
+            return self.fallback  # an optional flag sent as nonsense is ignored
+        raise self.make_error("invalid")
+
+
 class Params(Schema):
     """Base: unknown parameters are ignored, and a blank value counts as absent.
 

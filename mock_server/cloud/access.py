@@ -1,4 +1,4 @@
-"""Who may use a device: its owner, the holders of an active share of it, and the members of
+"""Who may use a device: its owners, the holders of an active share of it, and the members of
 a family that holds it. Decided here once, for every device endpoint, history, control and
 the realtime channel alike.
 
@@ -42,7 +42,7 @@ def find_view(cloud: Cloud, uid: str, pk: str, dk: str) -> DeviceView | None:
     device = cloud.devices.get((pk, dk))
     if device is None or device.owner_uid is None:
         raise QuectelError(5052)
-    if device.owner_uid == uid:
+    if device.owner_uid == uid or uid in device.binders:
         return DeviceView(device)
     mine = cloud.active_shares_of(uid, device.key)
     if mine:
@@ -58,7 +58,7 @@ def still_placed(cloud: Cloud, held: FamilyDevice) -> bool:
     if device is None or device.owner_uid is None:
         return False
     if held.type != FamilyDeviceType.SHARED:
-        return device.owner_uid == held.placed_by
+        return held.placed_by == device.owner_uid or held.placed_by in device.binders
     share = cloud.find_share(held.share_code or "")
     return share is not None and share.status is ShareStatus.ACTIVE and share.recipient_uid == held.placed_by
 
@@ -97,3 +97,17 @@ def can_use(cloud: Cloud, uid: str, pk: str, dk: str) -> bool:
         return find_view(cloud, uid, pk, dk) is not None
     except QuectelError:
         return False
+
+
+def users_of(cloud: Cloud, device: Device) -> list[str]:
+    """Everyone who may use the device at this moment: its owners, the holders of an active
+    share, and the members of the families holding it, in that order."""
+    candidates = [device.owner_uid, *device.binders]
+    candidates += [s.recipient_uid for s in cloud.live_shares_of_device(device.key) if s.recipient_uid]
+    for fid in sorted(cloud.families_holding.get(device.key, ())):
+        candidates += list(cloud.families[fid].members)
+    users = []
+    for uid in dict.fromkeys(candidates):
+        if uid and can_use(cloud, uid, device.pk, device.dk):
+            users.append(uid)
+    return users

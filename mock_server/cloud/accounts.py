@@ -79,10 +79,30 @@ def _domain(cloud: Cloud, name: str) -> UserDomain:
 
 
 def _plain_password(pwd: str, random: str | None) -> str:
+    return plain_password(pwd, random)
+
+
+def plain_password(pwd: str, random: str | None, undecryptable: int = 5056, malformed: int = 5056) -> str:
+    """The password `pwd` stands for: AES-decrypted with `random`, or as sent without one;
+    6 to 20 characters."""
     plain = crypto.decrypt_password(pwd, random) if random else pwd.strip()
-    if plain is None or not 6 <= len(plain) <= 20:
-        raise QuectelError(5056)
+    if plain is None:
+        raise QuectelError(undecryptable)
+    if not 6 <= len(plain) <= 20:
+        raise QuectelError(malformed)
     return plain
+
+
+def user_domain(cloud: Cloud, name: str) -> UserDomain:
+    """The named user domain, if it is well formed (5013), known (5015) and enabled (5104)."""
+    return _domain(cloud, name)
+
+
+def revoke_all(cloud: Cloud, uid: str) -> None:
+    """Every token of the user stops working."""
+    for token in cloud.tokens.values():
+        if token.uid == uid:
+            token.revoked = True
 
 
 def _check_password(cloud: Cloud, user: User, plain: str, account: tuple[str, str], first: int) -> None:

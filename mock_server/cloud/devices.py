@@ -93,9 +93,10 @@ def unbind(cloud: Cloud, caller: User, *, pk: str, dk: str) -> int:
         raise QuectelError(5052)  # a family member uses the device; only its owner unbinds it
     if view.share is None:
         for share in cloud.live_shares_of_device(device.key):
-            cloud.end(share, FailureCause.DEVICE_UNBOUND)
-        cloud.unbind_device(device)
-        return 0
+            if share.owner_uid == caller.uid or not device.binders:
+                cloud.end(share, FailureCause.DEVICE_UNBOUND)
+        cloud.unbind_device(device, caller.uid)
+        return len(device.binders) + (1 if device.owner_uid else 0)
     for share in cloud.active_shares_of(caller.uid, device.key):
         cloud.end(share, FailureCause.LEFT_BY_RECIPIENT)
     recipients = {s.recipient_uid for s in cloud.live_shares_of_device(device.key) if s.status is ShareStatus.ACTIVE}

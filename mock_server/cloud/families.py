@@ -433,6 +433,18 @@ def place_device(cloud: Cloud, family: Family, device: Device, uid: str, frid: s
     return held
 
 
+def binding_family(cloud: Cloud, user: User, fid: str, frid: str | None) -> Family:
+    """The family a device is being bound into (bind with fid): home mode on (5624), a member
+    (5041), not a regular member (5669), and `frid` one of its rooms (5041)."""
+    if not user.home_mode:
+        raise fail(5624)
+    family, member = _membership(cloud, user, fid)
+    _not_regular(member, 5669)
+    if frid is not None and all(room.frid != frid for room in family.rooms):
+        raise fail(5041)
+    return family
+
+
 def _into_room(cloud: Cloud, held: FamilyDevice, frid: str) -> None:
     if held.frid != frid:
         held.frid, held.room_time = frid, cloud.now()
@@ -820,6 +832,21 @@ def _drop_device(cloud: Cloud, family: Family, held: FamilyDevice) -> None:
     family.devices.remove(held)
     if _entry(family, held.pk, held.dk) is None:
         _unindex(cloud.families_holding, (held.pk, held.dk), family.fid)
+
+
+def forget_user(cloud: Cloud, uid: str) -> None:
+    """An account is deleted (userDelete): families it created are deleted, it leaves the
+    others (the devices it placed leave with it), and its pending invitations go."""
+    for fid in sorted(cloud.families_of.get(uid, set())):
+        family = cloud.families[fid]
+        if family.owner_uid == uid:
+            drop_family(cloud, family)
+        else:
+            remove_member(cloud, family, uid)
+    for fid in sorted(cloud.invited_to.get(uid, set())):
+        family = cloud.families[fid]
+        for invitation in [i for i in family.invitations if i.uid == uid]:
+            _drop_invitation(cloud, family, invitation)
 
 
 def leave(cloud: Cloud, user: User, *, fid: str) -> None:

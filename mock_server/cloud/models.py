@@ -51,6 +51,8 @@ class Settings:
     logout_revokes_refresh: bool = True
     owner_reads_active_code: bool = False  # deviceInfo?shareCode= of an active share: 5041 for its owner
     write_delay_ms: int = 0  # how long a device takes to apply a write (a product may say otherwise)
+    code_valid_minutes: int = 5  # how long a verification code stays valid
+    code_sends_per_minute: int = 5  # more sends to one address within a minute: 5058
     default_family_name: str = "My Home"  # the family made when home mode first goes on
 
     @classmethod
@@ -88,6 +90,8 @@ class User:
     timezone: str = "UTC"
     head_img: str = ""
     status: int = 1
+    signature: str = ""
+    remark: str = ""
     home_mode: bool = False  # getFamilyModeConfig's enabledFamilyMode
     auto_switch: bool = False  # and its enabledAutoSwitch
 
@@ -107,6 +111,10 @@ class Device:
     create_time: int = 0
     bind_time: int = 0
     signal_strength: str = ""
+    binding_code: str = ""  # what the device reports while being provisioned (v2/deviceBindingByWifi)
+    binders: list[str] = field(default_factory=list)  # further owners, under binding mode 1
+    time_zone: str = ""
+    time_zone_id: str = ""
     # Its values (shadows.DeviceState), made on first use by shadows.shadow_of: most devices
     # of a large world are never read, and need not carry values until they are.
     shadow: Any = field(default=None, repr=False, compare=False)
@@ -230,3 +238,38 @@ class Token:
 class LoginFailures:
     count: int = 0
     frozen_until: int | None = None
+
+
+@dataclass(slots=True)
+class SentCode:
+    """A verification code the cloud sent by SMS or e-mail: kept for checking, and shown in
+    the world's outbox until the outbox is emptied (which leaves the code valid)."""
+
+    channel: str  # "sms" or "email"
+    to: str
+    type: int  # codeType (SMS) or emailType (e-mail)
+    code: str
+    sent_at: int
+    used_at: int | None = None
+    in_outbox: bool = True
+
+
+@dataclass(slots=True)
+class Message:
+    """One entry of a user's message centre."""
+
+    msg_id: str
+    uid: str
+    msg_type: int  # 1 notification, 2 alarm, 3 fault, 4 system
+    first_label: int  # 1 system, 2 smart, 3 device
+    secondary_label: int | None  # 5 notification, 6 alarm, 7 fault; None for share notices
+    title: str
+    content: str
+    add_time: int
+    pk: str = ""
+    dk: str = ""
+    device_name: str = ""
+    product_name: str = ""
+    share_code: str = ""
+    is_read: bool = False
+    read_time: int | None = None

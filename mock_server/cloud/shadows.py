@@ -10,7 +10,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from . import plausible, things
+from . import messages, plausible, things
 from .events import PropertyReport
 
 if TYPE_CHECKING:
@@ -100,14 +100,16 @@ def update_module(cloud: Cloud, device: Device, device_data: dict | None, locati
 def raise_event(cloud: Cloud, device: Device, code: str, output: dict[str, Any], at: int | None = None) -> dict:
     """The device raises event `code` of its thing model with `output` (output code -> value),
     checked here (ValueProblem when wrong); kept in its event history for deviceEventList.
-    Nothing is published yet. Returns the checked output."""
+    Everyone who may use the device gets a message of it. Returns the checked output."""
     product = cloud.products.get(device.pk)
     if product is None:
         raise things.ValueProblem(f"product {device.pk} has no thing model")
     checked = things.check_event(product, code, output)
     state = shadow_of(cloud, device)
-    state.events.append((cloud.now() if at is None else at, code, checked))
+    when = cloud.now() if at is None else at
+    state.events.append((when, code, checked))
     state.version += 1
+    messages.device_event(cloud, device, code, when)  # the users of the device hear of it
     return checked
 
 

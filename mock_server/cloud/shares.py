@@ -7,6 +7,7 @@ state checks, in the order of the behaviour table.
 
 from __future__ import annotations
 
+from . import messages
 from .access import family_holding
 from .errors import QuectelError
 from .models import Device, FailureCause, Share, ShareStatus, User
@@ -125,10 +126,12 @@ def share_by_uid(
     if cloud.settings.share_by_uid_needs_acceptance:
         share.invitee_uid = recipient.uid  # pending: only the invitee may accept it
         cloud.add_share(share)
+        messages.share_made(cloud, share, recipient.uid)
         return share.code
     replaced = _cover(cloud, share, recipient.uid, 5134)
     cloud.add_share(share)
     _activate(cloud, share, recipient.uid, replaced)
+    messages.share_made(cloud, share, recipient.uid)
     return share.code
 
 

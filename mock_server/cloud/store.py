@@ -25,6 +25,8 @@ from .models import (
     FailureCause,
     Family,
     LoginFailures,
+    Message,
+    SentCode,
     Settings,
     Share,
     ShareStatus,
@@ -102,6 +104,16 @@ class Cloud:
         self.tokens: dict[str, Token] = {}
         self.login_failures: dict[tuple[str, str], LoginFailures] = {}
         self.last_share_id = 0
+        # Accounts from nothing, binding and the message centre (codes.py, registration.py,
+        # messages.py): plain records, kept by state files like the rest.
+        self.sent_codes: list[SentCode] = []
+        self.messages: dict[str, Message] = {}
+        self.messages_of: defaultdict[str, dict[str, Message]] = defaultdict(dict)
+        self.push_settings: dict[str, dict] = {}  # uid -> {"setting": str, "addTime": ms}
+        self.push_devices: dict[str, dict[str, dict]] = {}  # uid -> phone push id -> its language and type
+        self.codes_sent = 0
+        self.last_message_id = 0
+        self.last_registered = 0
         self.products: dict[str, Product] = {}
         self.events = Listeners()
         # What devices will do later on the clock (apply a write, a scripted change): a heap of
@@ -148,15 +160,59 @@ class Cloud:
         if user.phone:
             self.users_by_phone[user.phone] = user
 
+    def remove_user(self, user: User) -> None:
+        """Forget an account and its addresses (what it owned and held is ended by the caller)."""
+        self.users.pop(user.uid, None)
+        if user.email and self.users_by_email.get(user.email.lower()) is user:
+            del self.users_by_email[user.email.lower()]
+        if user.phone and self.users_by_phone.get(user.phone) is user:
+            del self.users_by_phone[user.phone]
+        for message in self.messages_of.pop(user.uid, {}).values():
+            self.messages.pop(message.msg_id, None)
+        self.push_settings.pop(user.uid, None)
+        self.push_devices.pop(user.uid, None)
+
     def add_device(self, device: Device) -> None:
         self.devices[device.key] = device
-        if device.owner_uid:
-            self.owned[device.owner_uid][device.key] = device
+        for uid in (device.owner_uid, *device.binders):
+            if uid:
+                self.owned[uid][device.key] = device
 
-    def unbind_device(self, device: Device) -> None:
-        if device.owner_uid:
-            self.owned[device.owner_uid].pop(device.key, None)
-        device.owner_uid = None
+    def bind(self, device: Device, uid: str) -> None:
+        """`uid` owns the device (the first owner, or a further one under binding mode 1)."""
+        if device.owner_uid is None:
+            device.owner_uid = uid
+        elif uid != device.owner_uid and uid not in device.binders:
+            device.binders.append(uid)
+        self.owned[uid][device.key] = device
+
+    def unbind_device(self, device: Device, uid: str | None = None) -> None:
+        """Unbind the device from `uid` (default: from everyone). Under binding mode 1 the next
+        binder becomes the owner when the owner leaves."""
+        leaving = [device.owner_uid, *device.binders] if uid is None else [uid]
+        for who in leaving:
+            if who:
+                self.owned[who].pop(device.key, None)
+        if uid is None:
+            device.owner_uid, device.binders = None, []
+        elif uid == device.owner_uid:
+            device.owner_uid = device.binders.pop(0) if device.binders else None
+        elif uid in device.binders:
+            device.binders.remove(uid)
+
+    MESSAGES_KEPT = 5_000  # per user, the oldest going first, as device histories are bounded
+
+    def add_message(self, message: Message) -> None:
+        self.messages[message.msg_id] = message
+        mine = self.messages_of[message.uid]
+        mine[message.msg_id] = message
+        if len(mine) > self.MESSAGES_KEPT:
+            self.drop_message(next(iter(mine.values())))
+        self.last_message_id = max(self.last_message_id, int(message.msg_id.lstrip("M") or 0))
+
+    def drop_message(self, message: Message) -> None:
+        self.messages.pop(message.msg_id, None)
+        self.messages_of.get(message.uid, {}).pop(message.msg_id, None)
 
     def add_family(self, family: Family) -> None:
         """Store a family and index its members, devices and invitations (families.py keeps

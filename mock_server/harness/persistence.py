@@ -30,7 +30,9 @@ from ..cloud.models import (
     Invitation,
     LoginFailures,
     Member,
+    Message,
     Room,
+    SentCode,
     Settings,
     Share,
     ShareStatus,
@@ -84,6 +86,13 @@ def dump_world(world: World) -> dict:
         "tokens": [_record(t) for t in world.tokens.values()],
         "loginFailures": [[kind, account, _record(state)] for (kind, account), state in world.login_failures.items()],
         "rules": [{"spec": r.spec, "fired": r.fired, "seen": r.seen, "id": r.id} for r in world.rules.rules],
+        "sentCodes": [_record(c) for c in world.sent_codes],
+        "messages": [_record(m) for m in world.messages.values()],
+        "pushSettings": world.push_settings,
+        "pushDevices": world.push_devices,
+        "codesSent": world.codes_sent,
+        "lastMessageId": world.last_message_id,
+        "lastRegistered": world.last_registered,
         "lastRuleId": world.rules.last_id,
         "timeline": [{"due": t.due, "kind": t.kind, "args": t.args} for t in world.pending()],
     }
@@ -125,6 +134,7 @@ def load_world(data: dict) -> World:
     for item in data["rules"]:
         rule = world.rules.add(item["spec"], item["id"])  # the spec as it was
         rule.fired, rule.seen = item["fired"], item["seen"]
+    _load_accounts(world, data)
     world.rules.last_id = data.get("lastRuleId", 0)
     world.scenario = _scenario(data["scenario"])
     if "timeline" in data:
@@ -133,6 +143,18 @@ def load_world(data: dict) -> World:
     else:  # version 1: scripts again on the same grid, from the restored clock
         scripts.arm(world, after=world.now())
     return world
+
+
+def _load_accounts(world: World, data: dict) -> None:
+    """Codes, messages and push settings (absent from files written before they existed)."""
+    world.sent_codes = [SentCode(**item) for item in data.get("sentCodes", [])]
+    world.codes_sent = data.get("codesSent", len(world.sent_codes))
+    for item in data.get("messages", []):
+        world.add_message(Message(**item))
+    world.push_settings = dict(data.get("pushSettings", {}))
+    world.push_devices = dict(data.get("pushDevices", {}))
+    world.last_message_id = max(world.last_message_id, data.get("lastMessageId", 0))
+    world.last_registered = data.get("lastRegistered", 0)
 
 
 def _family(item: dict) -> Family:

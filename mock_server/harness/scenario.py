@@ -545,6 +545,7 @@ def _device(world: World, entry: dict, t0: int) -> Device:
         # The product's own name when the world has the product: one product, one name.
         product_name=product.name if product and product.name else entry.get("productName", "Smart device"),
         sn=entry.get("sn", ""),
+        binding_code=entry.get("bindingCode", ""),
         auth_key=entry.get("authKey", ""),
         device_tag=entry.get("deviceTag", ""),
         create_time=parse_instant(entry.get("created", "-60d"), t0),

@@ -154,6 +154,8 @@ class SettingsSpec(Strict):
     logoutRevokesRefresh = Bool()
     ownerReadsActiveCode = Bool(metadata={"description": "the owner may read deviceInfo by an active share's code"})
     writeDelay = Duration(metadata={"description": "how long devices take to apply a write (default 0: at once)"})
+    codeValidMinutes = Int(validate=at_least(1), metadata={"description": "how long a verification code lasts (5)"})
+    codeSendsPerMinute = Int(validate=at_least(1), metadata={"description": "codes to one address a minute (5)"})
     defaultFamilyName = Str(metadata={"description": "the family made when home mode first goes on (My Home)"})
 
 
@@ -267,7 +269,8 @@ class DeviceSpec(Strict):
     verified = Bool()
     online = Bool()
     productName = Str(metadata={"description": "for a device of a product the scenario lacks (else the product's)"})
-    sn = Str()
+    sn = Str(metadata={"description": "serial number, for bindDeviceSn"})
+    bindingCode = Str(metadata={"description": "the code it reports while provisioned, for v2/deviceBindingByWifi"})
     authKey = Str()
     deviceTag = Str()
     signalStrength = Str()

@@ -22,8 +22,10 @@ from ..api.control_schemas import redirect as redirected
 from ..api.declare import registry
 from ..api.dispatch import simulator
 from ..api.hooks import admin_ok
+from ..api.outbox import purpose
 from ..api.paths import CONTROL_PREFIX
 from ..api.steps import ADMIN_COOKIE
+from ..cloud import codes
 from ..harness.rules import FAULTS
 from ..harness.worlds import DEFAULT_WORLD
 from . import stream
@@ -172,6 +174,18 @@ def rules_page() -> str:
         scenarios=library_items(),
         scenario=world.scenario,
     )
+
+
+@bp.get("/outbox")
+@documented("The dashboard: the codes this world sent, its devices in stock, a form to add one", page("the page"))
+def outbox_page() -> str:
+    """The codes the world sent, and devices in stock (with a form to add one)."""
+    world = current().world
+    with world.lock:
+        messages = [{**codes.render(m), "purpose": purpose(m)} for m in codes.outbox(world)[:SHOWN]]
+        stock = [d for d in world.devices.values() if d.owner_uid is None][:SHOWN]
+        products = list(world.products.values())
+    return _page("outbox.html", messages=messages, stock=stock, products=products)
 
 
 @bp.get("/journal")

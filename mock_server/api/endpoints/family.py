@@ -13,7 +13,7 @@ from marshmallow.types import ErrorMessages
 from ...cloud import families, views
 from ...cloud.errors import QuectelError
 from ..declare import Area, UserCall
-from ..schemas import Choice, CommaList, Lenient, Params, Text, Timestamp, described, ignored
+from ..schemas import Choice, CommaList, Flag, Lenient, Params, Text, Timestamp, described, ignored
 
 family = Area("/v2/family/enduserapi")
 
@@ -22,34 +22,6 @@ FRID = "r_0a1b2c3d4e5f60718293a4b5c6d7e8f9"
 
 
 # ---- field kinds of these pages --------------------------------------------------------------
-
-
-class Flag(fields.Field):
-    """A boolean parameter: true/false, 1/0 (as text or JSON); `code` when absent or otherwise."""
-
-    TRUE, FALSE = ("true", "1"), ("false", "0")
-
-    def __init__(self, code: int | None = None, default: bool | None = None, **kwargs: Any) -> None:
-        messages: ErrorMessages = {"invalid": str(code), "null": str(code), "required": str(code)} if code else {}
-        if code is None:
-            kwargs["load_default"] = default
-        super().__init__(
-            required=code is not None,
-            error_messages=messages,
-            metadata={"missing": code, "invalid": code},
-            **kwargs,
-        )
-        self.fallback = default
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool | None:
-        text = str(value).strip().lower()
-        if text in self.TRUE:
-            return True
-        if text in self.FALSE:
-            return False
-        if self.metadata["invalid"] is None:
-            return self.fallback  # an optional flag sent as nonsense is ignored
-        raise self.make_error("invalid")
 
 
 class JsonList(fields.Field):
