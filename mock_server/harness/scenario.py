@@ -132,6 +132,16 @@ def _place(section: str, index: int, offsets: dict[str, int], base: str) -> str:
     return f"{section}[{index}] (of extends: {base})"
 
 
+def _replay_folders(source: str, dirs: Sequence[Path], paths: bool) -> tuple[list[Path], bool]:
+    """Where a scenario's replay files are looked up, and whether they must stay inside those
+    folders. A file on disk (the operator's) finds them beside itself first; a scenario sent
+    in a request has no folder of its own, and may read only the --scenario-dir folders and
+    the library, never a path of the host."""
+    if paths and Path(source).is_file():
+        return [Path(source).resolve().parent, *map(Path, dirs), SCENARIO_DIR], False
+    return [*map(Path, dirs), SCENARIO_DIR], True
+
+
 def _mtime_ns(path: Path) -> int:
     try:
         return path.stat().st_mtime_ns
@@ -251,9 +261,9 @@ class Scenario:
         scenario = cls(spec=spec, source=source, seed=spec.get("seed", 0) if seed is None else seed)
         scenario.offsets, scenario.spec_base = offsets, str(own.get("extends", "")) if offsets else ""
         scenario._expand()
-        try:  # replay files: beside the scenario first, then in the library
-            folders = [Path(source).resolve().parent, SCENARIO_DIR]
-            scenario.scripts = scripts.compile_scripts(spec.get("scripts", []), scenario.products, folders)
+        try:
+            folders, confined = _replay_folders(source, dirs, paths)
+            scenario.scripts = scripts.compile_scripts(spec.get("scripts", []), scenario.products, folders, confined)
         except scripts.ScriptInvalid as invalid:
             raise ScenarioInvalid([f"{Path(source).name}: {p}: {m}" for p, m in invalid.problems]) from None
         return scenario

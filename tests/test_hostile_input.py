@@ -1,0 +1,51 @@
+"""What a hostile or careless request can do to a running server: read no host file, stall
+nobody, exhaust no memory, break no save, get a 500 for nothing (issue 19)."""
+
+from __future__ import annotations
+
+import pytest
+from serving import Running
+
+ADMIN = "s3cret"
+SENSOR = {"pk": "p11u7a", "dk": "SENS00000001"}
+
+
+@pytest.fixture(scope="module")
+def host_csv(tmp_path_factory):
+    """A CSV of the host, outside every scenario folder, that parses as a replay."""
+    secret = tmp_path_factory.mktemp("host") / "secret.csv"
+    secret.write_text("time,temperature\n0s,42.5\n10m,43.5\n")
+    return secret
+
+
+@pytest.fixture(scope="module")
+def team(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("team")
+    (folder / "team-day.csv").write_text("time,temperature\n0s,21.5\n10m,22\n")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def server(team):
+    running = Running("--scenario-dir", str(team))
+    yield running
+    running.stop()
+
+
+def _replaying(name: str) -> dict:
+    return {"scenario": {"extends": "default", "scripts": [{"device": SENSOR, "replay": name}]}}
+
+
+def test_an_inline_replay_reads_no_file_of_the_host(server, host_csv):
+    control = {"X-Mock-Session": "replay-probe"}
+    missing = server.request("PUT", "/_mock/scenario", _replaying(str(host_csv.with_name("none.csv"))),
+                             headers=control)  # fmt: skip
+    assert missing[0] == 400
+    for name in (str(host_csv), "../" * 12 + str(host_csv)[1:]):
+        status, body = server.request("PUT", "/_mock/scenario", _replaying(name), headers=control)
+        assert status == 400, body
+        # the same answer as for a path that does not exist: nothing tells that this one does
+        assert body["problems"] == [p.replace(str(host_csv.with_name("none.csv")), name) for p in missing[1]["problems"]]
+        assert "42.5" not in str(body) and str(host_csv.parent) not in str(body).replace(name, "")
+    status, body = server.request("PUT", "/_mock/scenario", _replaying("team-day.csv"), headers=control)
+    assert status == 200, body  # a --scenario-dir folder's file is the operator's: it plays
