@@ -3,6 +3,9 @@ nobody, exhaust no memory, break no save, get a 500 for nothing (issue 19)."""
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 from serving import Running
 
@@ -49,3 +52,32 @@ def test_an_inline_replay_reads_no_file_of_the_host(server, host_csv):
         assert "42.5" not in str(body) and str(host_csv.parent) not in str(body).replace(name, "")
     status, body = server.request("PUT", "/_mock/scenario", _replaying("team-day.csv"), headers=control)
     assert status == 200, body  # a --scenario-dir folder's file is the operator's: it plays
+
+
+def _timed(server: Running, method: str, path: str, body=None, headers=None) -> tuple[int, float]:
+    started = time.perf_counter()
+    status, _ = server.request(method, path, body, headers=headers)
+    return status, time.perf_counter() - started
+
+
+def test_advancing_a_scripted_world_by_months_stalls_no_other_world(server):
+    behaving = {"X-Mock-Session": "months", "X-Mock-Scenario": "device-behaviour"}
+    assert server.request("POST", "/_mock/clock", {"freeze": True}, headers=behaving)[0] == 200
+    advanced: list = []
+    mover = threading.Thread(target=lambda: advanced.append(
+        _timed(server, "POST", "/_mock/clock", {"advance": "172815m"}, behaving)))  # 120 days, 15 minutes  # fmt: skip
+    mover.start()
+    waits = []
+    while mover.is_alive():
+        status, took = _timed(server, "GET", "/v2/enduser/enduserapi/userInfo",
+                              headers={"Authorization": "owner-token", "X-Mock-Session": "bystander"})  # fmt: skip
+        assert status == 200
+        waits.append(took)
+    mover.join()
+    assert advanced[0][0] == 200 and advanced[0][1] > 1.0, advanced  # a lot of work was done meanwhile
+    assert len(waits) > 5 and max(waits) < 0.5, (len(waits), max(waits))
+    print(f"advance 120 days took {advanced[0][1]:.2f} s; {len(waits)} requests of another world, the slowest "
+          f"{max(waits) * 1000:.0f} ms")  # fmt: skip
+    # every step ran before the answer: the plug's power (a sine of an hour) stands a quarter wave on
+    world = server.request("GET", "/_mock/state", headers=behaving)[1]
+    assert [d["values"]["power"] for d in world["devices"] if d["dk"] == "PLUG00000001"] == [1600.0]

@@ -88,16 +88,21 @@ class Cloud:
         """Run `action(due_ms)` once the clock reaches `due_ms`, after anything due earlier."""
         heapq.heappush(self._timeline, (due_ms, next(self._order), action))
 
-    def run_due(self, until_ms: int | None = None) -> int:
+    def run_due(self, until_ms: int | None = None, budget: int | None = None) -> int:
         """Run every scheduled action due by `until_ms` (default now), in time order; an action
-        may schedule more (a script's next step), which runs too if it is due. How many ran."""
+        may schedule more (a script's next step), which runs too if it is due. At most
+        `budget` of them when given (the rest stay due). How many ran."""
         until = self.now() if until_ms is None else until_ms
         ran = 0
-        while self._timeline and self._timeline[0][0] <= until:
+        while self._timeline and self._timeline[0][0] <= until and (budget is None or ran < budget):
             due, _, action = heapq.heappop(self._timeline)
             action(due)
             ran += 1
         return ran
+
+    def behind(self) -> bool:
+        """Whether something is due by now that has not run yet."""
+        return bool(self._timeline) and self._timeline[0][0] <= self.now()
 
     def next_due(self) -> int | None:
         return self._timeline[0][0] if self._timeline else None

@@ -49,7 +49,7 @@ def dump_world(world: World) -> dict:
     """Everything needed to rebuild `world`; the caller holds its lock. What devices were to
     do by now on its clock is done first, so that a restored world re-arms its scripts from
     its clock's reading without losing a step."""
-    world.catch_up()
+    world.catch_up(None)
     scenario = world.scenario
     return {
         "scenario": None
