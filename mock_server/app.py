@@ -28,6 +28,7 @@ DEFAULTS: dict[str, Any] = {
     "ADMIN_TOKEN": None,  # when set, the control API wants `Authorization: Bearer <it>`
     "LOG_FORMAT": "none",  # or "text" or "json": a line per request on standard output
     "SCENARIO_DIRS": (),  # folders whose scenarios requests may name, besides the library
+    "MAX_GENERATED": 100_000,  # users + devices + shares a scenario a request sends or names may generate
 }
 
 
@@ -51,6 +52,7 @@ def create_app(
         scenario = Scenario.load(app.config["SCENARIO"], app.config["SEED"])
     sim = Simulator(scenario, app.config["IDLE_TIMEOUT"], app.config["MAX_WORLDS"])
     sim.scenario_dirs = tuple(Path(d) for d in app.config["SCENARIO_DIRS"])
+    sim.max_generated = app.config["MAX_GENERATED"]
     if restored:
         persistence.restore(sim, restored)
     app.extensions["mock_server"] = sim

@@ -25,6 +25,7 @@ def host_csv(tmp_path_factory):
 def team(tmp_path_factory):
     folder = tmp_path_factory.mktemp("team")
     (folder / "team-day.csv").write_text("time,temperature\n0s,21.5\n10m,22\n")
+    (folder / "crowd.yaml").write_text("extends: default\nusers: [{generate: 60000}]\ndevices: [{generate: 60000}]\n")
     return folder
 
 
@@ -81,3 +82,26 @@ def test_advancing_a_scripted_world_by_months_stalls_no_other_world(server):
     # every step ran before the answer: the plug's power (a sine of an hour) stands a quarter wave on
     world = server.request("GET", "/_mock/state", headers=behaving)[1]
     assert [d["values"]["power"] for d in world["devices"] if d["dk"] == "PLUG00000001"] == [1600.0]
+
+
+def test_a_few_bytes_cannot_ask_for_a_hundred_million_users(server):
+    for body in ({"scenario": {"users": [{"generate": 100_000_000}]}},
+                 {"scenario": {"extends": "crowd", "shares": [{"generate": 1}]}}, {"name": "crowd"}):  # fmt: skip
+        status, took = _timed(server, "PUT", "/_mock/scenario", body, {"X-Mock-Session": "crowded"})
+        assert status == 400 and took < 2, (body, status, took)
+    status, body = server.request("PUT", "/_mock/scenario", {"scenario": {"users": [{"generate": 100_000_000}]}},
+                                  headers={"X-Mock-Session": "crowded"})  # fmt: skip
+    assert body["problems"] == ["inline: generate: asks for 100,000,000 users, devices and shares in all; a scenario "
+                                "a request sends or names may generate at most 100,000 (server option --max-generated)"]
+    headers = {"X-Mock-Session": "crowded-2", "X-Mock-Scenario": "crowd", "Authorization": "owner-token"}
+    status, body = server.request("GET", "/v2/enduser/enduserapi/userInfo", headers=headers)
+    assert status == 400 and "--max-generated" in body["data"]["problems"][0], body
+
+
+def test_the_operator_may_allow_more_or_fewer(team):
+    small = Running("--max-generated", "50")
+    try:
+        assert small.request("PUT", "/_mock/scenario", {"scenario": {"users": [{"generate": 50}]}})[0] == 200
+        assert small.request("PUT", "/_mock/scenario", {"scenario": {"users": [{"generate": 51}]}})[0] == 400
+    finally:
+        small.stop()

@@ -28,6 +28,8 @@ class Simulator:
         self._lock = threading.Lock()
         self._scenarios: dict[str, Scenario] = {}
         self.scenario_dirs: tuple[Path, ...] = ()  # where requests may name scenarios (--scenario-dir)
+        # The most users, devices and shares a scenario a request sends or names may generate.
+        self.max_generated: int | None = None
         self.worlds: dict[str, World] = {DEFAULT_WORLD: scenario.build()}
         self._last_used: dict[str, float] = {}
         self._next_sweep = 0.0
@@ -63,7 +65,9 @@ class Simulator:
         """A scenario a request names (never a path): from --scenario-dir or the library,
         loaded once and kept (it is read-only)."""
         if name not in self._scenarios:
-            self._scenarios[name] = Scenario.load(name, dirs=self.scenario_dirs, paths=False)
+            self._scenarios[name] = Scenario.load(
+                name, dirs=self.scenario_dirs, paths=False, max_generated=self.max_generated
+            )
         return self._scenarios[name]
 
     def load(self, name: str) -> Scenario:
@@ -73,7 +77,9 @@ class Simulator:
 
     def inline(self, spec: Any) -> Scenario:
         """A scenario sent in a request: its `extends` may only name one."""
-        return Scenario.from_spec(spec, "inline", dirs=self.scenario_dirs, paths=False)
+        return Scenario.from_spec(
+            spec, "inline", dirs=self.scenario_dirs, paths=False, max_generated=self.max_generated
+        )
 
     def _reloaded(self, scenario: Scenario) -> Scenario:
         fresh = scenario.reloaded()
