@@ -105,3 +105,19 @@ def test_the_operator_may_allow_more_or_fewer(team):
         assert small.request("PUT", "/_mock/scenario", {"scenario": {"users": [{"generate": 51}]}})[0] == 400
     finally:
         small.stop()
+
+
+def test_a_rule_pattern_is_bounded_in_size(server):
+    control = {"X-Mock-Session": "patterns"}
+    huge = {"match": {"path": "(a|b)" * 100_000}, "action": {"code": 5151}}
+    status, took = _timed(server, "POST", "/_mock/rules", huge, control)
+    assert status == 400 and took < 2
+    assert server.request("POST", "/_mock/rules", huge, headers=control)[1]["problems"] == [
+        "match.path: is longer than 1,000 characters, or too complex (expand fewer repetitions)"]  # fmt: skip
+    rule = {"match": {"path": "(.*a){30}" * 100}, "action": {"code": 5151}}  # 900 characters, 33,000 instructions
+    assert server.request("POST", "/_mock/rules", rule, headers=control)[0] == 400
+    # the most complex pattern allowed, against a long path, costs the other clients little
+    rule = {"match": {"path": "(.*a){30}" * 6}, "action": {"code": 5151}}
+    assert server.request("POST", "/_mock/rules", rule, headers=control)[0] == 201
+    status, took = _timed(server, "GET", "/v2/binding/enduserapi/" + "ab" * 30_000, headers=control)
+    assert status in (200, 404, 414) and took < 2, (status, took)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..cloud.accounts import strip_bearer
 from ..cloud.models import FailureCause, ShareStatus
-from .patterns import compile_pattern, searches
+from .patterns import compile_pattern, search, searches
 from .timeparse import parse_duration, parse_instant
 
 if TYPE_CHECKING:  # the world holds rules, so it imports this module
@@ -140,13 +140,13 @@ def _conditions(rule: Rule, world: World, req: Incoming) -> bool:
     m = rule.match
     if m.get("mqtt") != req.mqtt:  # REST rules never see realtime events, nor the reverse
         return False
-    if rule._topic is not None and not rule._topic.search(req.path):
+    if rule._topic is not None and not search(rule._topic, req.path):
         return False
     if "endpoint" in m:
         target = m["endpoint"]
         if (req.path if target.startswith("/") else req.endpoint) != target.rstrip("/") and req.path != target:
             return False
-    if rule._path is not None and not rule._path.search(req.path):
+    if rule._path is not None and not search(rule._path, req.path):
         return False
     if "method" in m:
         methods = m["method"] if isinstance(m["method"], list) else [m["method"]]

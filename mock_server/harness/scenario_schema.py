@@ -13,7 +13,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 from ..cloud import things
 from ..cloud.accounts import DOMAIN_FORMAT
 from . import scripts
-from .patterns import PatternError, compile_pattern
+from .patterns import PatternError, PatternTooLong, compile_pattern
 from .timeparse import parse_duration, parse_instant
 
 REQUIRED = {"required": "is required", "null": "must not be null"}
@@ -101,6 +101,8 @@ class Matcher(fields.Field):
         if "regex" in value:
             try:
                 compile_pattern(str(value["regex"]))
+            except PatternTooLong as too_long:
+                raise ValidationError(str(too_long)) from None
             except PatternError:
                 raise self.make_error("regex") from None
         if "present" in value and not isinstance(value["present"], bool):
@@ -319,6 +321,8 @@ class MatchSpec(Strict):
         for name in ("path", "topic"):
             try:
                 compile_pattern(data.get(name, ""))
+            except PatternTooLong as too_long:
+                raise ValidationError(str(too_long), name) from None
             except PatternError:
                 raise ValidationError("is not a valid regular expression", name) from None
         if "topic" in data and "mqtt" not in data:
