@@ -3,6 +3,7 @@ nobody, exhaust no memory, break no save, get a 500 for nothing (issue 19)."""
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 
@@ -121,3 +122,57 @@ def test_a_rule_pattern_is_bounded_in_size(server):
     assert server.request("POST", "/_mock/rules", rule, headers=control)[0] == 201
     status, took = _timed(server, "GET", "/v2/binding/enduserapi/" + "ab" * 30_000, headers=control)
     assert status in (200, 404, 414) and took < 2, (status, took)
+
+
+# ---- cross-site world creation -------------------------------------------------------------------
+
+EVIL = "https://evil.example"
+USER_INFO = "/v2/enduser/enduserapi/userInfo"
+
+
+def _worlds(server: Running) -> list[str]:
+    return server.request("GET", "/_mock/health")[1]["worlds"]
+
+
+def _upgrade(port: int, path: str, headers: dict) -> str:
+    """The status line a WebSocket upgrade gets."""
+    lines = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                     f"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{lines}\r\n".encode())  # fmt: skip
+        return sock.recv(4096).decode().split("\r\n", 1)[0]
+
+
+def test_a_page_of_another_site_cannot_make_worlds(server):
+    owner = {"Authorization": "owner-token", "Origin": EVIL}
+    for path, headers in ((f"/s/evil-1{USER_INFO}", owner), (USER_INFO, {**owner, "X-Mock-Session": "evil-2"}),
+                          (USER_INFO, {**owner, "X-Mock-Scenario": "products"}),
+                          ("/s/evil-3/_mock/state", {"Origin": EVIL}),
+                          (USER_INFO, {**owner, "Origin": "null", "X-Mock-Session": "evil-4"})):  # fmt: skip
+        status, body = server.request("GET", path, headers=headers)
+        assert status == 403 and "may not create worlds" in str(body), (path, headers, body)
+    assert not [w for w in _worlds(server) if w.startswith("evil")]
+    assert _upgrade(server.port, "/s/evil-5/ws/v2", {"Origin": EVIL}).startswith("HTTP/1.1 403")
+    assert "evil-5" not in _worlds(server)
+    # worlds that exist answer any site, as the simulated API does; pages of this machine make worlds
+    assert server.request("GET", USER_INFO, headers=owner) == (200, server.request("GET", USER_INFO, headers={
+        "Authorization": "owner-token"})[1])  # fmt: skip
+    for origin in ("http://localhost:5173", "capacitor://localhost", "http://127.0.0.1:3000", "http://192.168.1.20"):
+        name = "web-" + str(abs(hash(origin)))
+        status, _ = server.request("GET", USER_INFO, headers={**owner, "Origin": origin, "X-Mock-Session": name})
+        assert status == 200 and name in _worlds(server), origin
+    assert server.request("GET", USER_INFO, headers={**owner, "X-Mock-Session": "web-" + str(abs(hash(
+        "http://localhost:5173")))})[0] == 200  # fmt: skip
+
+
+def test_a_websocket_upgrade_wants_the_admin_token_for_a_scenario():
+    guarded = Running("--admin-token", ADMIN)
+    try:
+        scenario = {"X-Mock-Session": "ws-1", "X-Mock-Scenario": "products"}
+        assert _upgrade(guarded.port, "/ws/v2", scenario).startswith("HTTP/1.1 401")
+        assert _upgrade(guarded.port, "/ws/v2", {**scenario, "X-Mock-Admin-Token": "wrong"}).startswith("HTTP/1.1 401")
+        worlds = guarded.request("GET", "/_mock/health")[1]["worlds"]
+        assert "ws-1" not in worlds
+        assert _upgrade(guarded.port, "/ws/v2", {**scenario, "X-Mock-Admin-Token": ADMIN}).startswith("HTTP/1.1 101")
+    finally:
+        guarded.stop()

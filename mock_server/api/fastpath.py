@@ -69,7 +69,7 @@ class FastPath:
         while True:
             state = None
             try:
-                opened = steps.open_request(self.sim, req, self.admin_token)
+                opened = steps.open_request(self.sim, req, self.admin_token, self.host)
                 if isinstance(opened, Reply):
                     opened.headers += cross_site
                     return wire(opened, environ)  # no world, so no journal entry (as in the app)

@@ -84,7 +84,8 @@ def _admin_refusal(req) -> Response | None:
 
 def _route_to_world() -> Response | None:
     req = request._get_current_object()
-    opened = steps.open_request(simulator(), req, current_app.config.get("ADMIN_TOKEN"))
+    config = current_app.config
+    opened = steps.open_request(simulator(), req, config.get("ADMIN_TOKEN"), config.get("HOST") or "127.0.0.1")
     if isinstance(opened, Reply):
         return to_response(opened)
     state = g.state = opened

@@ -28,6 +28,7 @@ from ..harness.rules import Incoming, apply_effects, caller_uid, refusal
 from ..harness.scenario import ScenarioInvalid, ScenarioNotFound
 from ..harness.timeparse import delay_seconds
 from ..harness.worlds import DEFAULT_WORLD, BadSession, Simulator
+from ..network import is_local_origin
 from .context import RequestState
 from .envelope import Reply, render, render_error, render_http_error
 from .faults import fault, forced_answer
@@ -51,6 +52,15 @@ def split_session(environ: dict) -> None:
         environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + "/s/" + name
 
 
+def foreign_world_refusal(origin: str) -> str:
+    """Why a page of another site may not make a world: it could fill the world cap (and
+    lock every new client out) from any browser that visits it."""
+    return (
+        f"a page of another site ({origin}) may not create worlds or choose scenarios; use an existing "
+        "world, or serve the page from localhost or this network"
+    )
+
+
 def admin_given(environ: dict, admin_token: str | None, header: str = "HTTP_X_MOCK_ADMIN_TOKEN") -> bool:
     """No admin token is set, or the request carries it (in `header`, Bearer or not)."""
     if not admin_token:
@@ -59,14 +69,19 @@ def admin_given(environ: dict, admin_token: str | None, header: str = "HTTP_X_MO
     return hmac.compare_digest(given.encode(), admin_token.encode())
 
 
-def open_request(sim: Simulator, req: Request, admin_token: str | None) -> RequestState | Reply:
-    """The request's state in its world, or the 400 (401) answer when the world cannot be had
-    (may not be asked for)."""
+def open_request(
+    sim: Simulator, req: Request, admin_token: str | None, server_host: str = "127.0.0.1"
+) -> RequestState | Reply:
+    """The request's state in its world, or the 400 (401, 403) answer when the world cannot be
+    had (may not be asked for)."""
     env = req.environ
     name = env.get(SESSION) or env.get("HTTP_X_MOCK_SESSION") or DEFAULT_WORLD
     scenario = env.get("HTTP_X_MOCK_SCENARIO")
     if scenario and not (admin_given(env, admin_token) or admin_given(env, admin_token, "HTTP_AUTHORIZATION")):
         return render(401, "X-Mock-Scenario needs X-Mock-Admin-Token: <admin token>", status=401)
+    origin = env.get("HTTP_ORIGIN")
+    if origin and (scenario or name not in sim.worlds) and not is_local_origin(origin, server_host):
+        return render(403, foreign_world_refusal(origin), status=403)
     try:
         world = sim.world(name, scenario)
     except (BadSession, ScenarioNotFound) as exc:
