@@ -55,6 +55,8 @@ def create_app(
     sim.max_generated = app.config["MAX_GENERATED"]
     if restored:
         persistence.restore(sim, restored)
+    if app.config["STATE_FILE"]:
+        persistence.remove_leftovers(Path(app.config["STATE_FILE"]))  # of a write a kill cut short
     app.extensions["mock_server"] = sim
     areas = (sharing.bp, devices.bp, things.bp, accounts.bp, things.catalogue, history.bp, history.events)
     for blueprint in (*areas, control.bp):

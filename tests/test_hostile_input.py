@@ -3,9 +3,12 @@ nobody, exhaust no memory, break no save, get a 500 for nothing (issue 19)."""
 
 from __future__ import annotations
 
+import http.client
+import json
 import socket
 import threading
 import time
+import urllib.parse
 
 import pytest
 from serving import Running
@@ -176,3 +179,50 @@ def test_a_websocket_upgrade_wants_the_admin_token_for_a_scenario():
         assert _upgrade(guarded.port, "/ws/v2", {**scenario, "X-Mock-Admin-Token": ADMIN}).startswith("HTTP/1.1 101")
     finally:
         guarded.stop()
+
+
+# ---- input that used to end in a 500 -------------------------------------------------------------
+
+DIGITS = "9" * 5000
+DEEP = "[" * 1000 + "]" * 1000
+
+
+@pytest.mark.parametrize("method, path, body", [
+    ("GET", "/v2/binding/enduserapi/userDeviceList?pageSize=²", None),
+    ("GET", "/v2/binding/enduserapi/userDeviceList?pageNum=٣", None),
+    ("GET", f"/v2/binding/enduserapi/userDeviceList?pageSize={DIGITS}", None),
+    ("POST", f"/v2/binding/enduserapi/shareInfo?pk=p11u5w&dk=LAMP00000001&acceptingExpireAt={DIGITS}", None),
+    ("POST", "/v2/binding/enduserapi/shareInfo?pk=p11u5w&dk=LAMP00000001&acceptingExpireAt=²", None),
+    ("POST", "/v2/binding/enduserapi/batchControlDevice", DEEP),
+    ("POST", "/v2/binding/enduserapi/batchControlDevice", '{"type": 2, "data": %s}' % DEEP),
+    ("POST", "/v2/binding/enduserapi/batchControlDevice",
+     '{"type": 2, "data": "%s", "deviceList": [{"productKey": "p11u5w", "deviceKey": "LAMP00000001"}]}' % DEEP),
+    ("POST", "/v2/binding/enduserapi/batchControlDevice", '{"type": %s}' % DIGITS),
+    ("POST", "/v2/binding/enduserapi/batchControlDevice", '{"type": Infinity}'),
+    ("POST", "/_mock/clock", '{"advance": Infinity}'),
+    ("POST", "/_mock/clock", '{"advance": 1e400}'),
+    ("POST", "/_mock/clock", '{"advance": 1e300}'),
+    ("POST", "/_mock/clock", '{"set": 1e29}'),
+    ("POST", "/_mock/clock", '{"set": NaN}'),
+    ("POST", "/_mock/rules", '{"action": {"code": 5151, "delay": 1e400}}'),
+    ("POST", "/_mock/rules", '{"action": {"code": 5151, "delay": 1e300}}'),
+    ("POST", "/_mock/rules", '{"action": {"code": 5151, "data": %s}}' % DEEP),
+    ("POST", "/_mock/rules", DEEP),
+    ("PUT", "/_mock/scenario", '{"scenario": {"seed": %s}}' % DIGITS),
+    ("GET", "/_mock/ui/journal/stream?after=²", None),
+])  # fmt: skip
+def test_hostile_input_gets_a_documented_code_or_400(server, method, path, body):
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    try:
+        headers = {"Authorization": "owner-token", "Content-Type": "application/json", "X-Mock-Session": "hostile"}
+        conn.request(method, urllib.parse.quote(path, safe="/?=&"), body=body, headers=headers)
+        resp = conn.getresponse()
+        text = resp.read(65536).decode("utf-8", "replace") if "stream" not in path else resp.readline().decode()
+    finally:
+        conn.close()
+    assert resp.status in (200, 201, 400), (resp.status, text[:300])
+    assert "Traceback" not in text and '"code":500' not in text.replace(" ", ""), text[:300]
+    if path.startswith("/v2/"):
+        assert resp.status == 200 and json.loads(text)["code"] != 500, text[:300]
+    elif resp.status != 200:
+        assert resp.status == 400, text[:300]

@@ -12,6 +12,7 @@ from ..cloud import devices, things
 from ..cloud import shares as cloud_shares
 from ..cloud.accounts import issue_tokens
 from ..cloud.errors import QuectelError
+from ..cloud.jsontext import JsonRefused, read_json
 from ..harness.scenario import Scenario, ScenarioInvalid, ScenarioNotFound, library
 from ..harness.scenario_schema import (
     Bool,
@@ -104,11 +105,14 @@ class DeviceBody(Strict):
 
 
 def _body(schema: type[Schema] | None = None) -> Any:
-    data = request.get_json(silent=True)
-    if data is None:
-        if request.get_data(cache=True).strip():
-            raise ControlError(400, "the body must be JSON")
+    raw = request.get_data(cache=True)
+    if not raw.strip():
         data = {}
+    else:
+        try:
+            data = read_json(raw)
+        except JsonRefused as refused:
+            raise ControlError(400, "the body must be JSON", [str(refused)]) from None
     if schema is None:
         return data
     try:
@@ -540,8 +544,16 @@ def snapshot() -> Response:
     path = current_app.config.get("STATE_FILE")
     if not path:
         raise ControlError(400, "no state file: start the server with --state-file PATH")
-    written = write_state(Path(path), simulator().worlds)
-    return jsonify(path=str(path), bytes=written, worlds=sorted(simulator().worlds))
+    skipped: dict[str, str] = {}
+    try:
+        written = write_state(Path(path), simulator().worlds, skipped)
+    except OSError as exc:  # a full disk, a folder that went away: the old file is still whole
+        reason = exc.strerror or str(exc)
+        raise ControlError(507, f"cannot write the state file {path}: {reason}; the previous one is kept") from None
+    answer = {"path": str(path), "bytes": written, "worlds": sorted(simulator().worlds)}
+    if skipped:
+        answer["notSaved"] = skipped  # their copy from the previous write is kept, if there was one
+    return jsonify(answer)
 
 
 @bp.get("/worlds")

@@ -24,6 +24,7 @@ MAX_PROGRAM = 2000
 MAX_SUBJECT = 64 * 1024  # characters of a value or path a pattern looks at
 _OPTIONS = re2.Options()
 _OPTIONS.max_mem = 1 << 20  # bytes for the compiled program: larger ones are refused
+_OPTIONS.log_errors = False  # a bad pattern is refused with a message, not logged to stderr
 
 
 class PatternTooLong(PatternError):

@@ -7,12 +7,12 @@ This module decides *whether* a rule fires and applies its effects on the world;
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..cloud.accounts import strip_bearer
+from ..cloud.jsontext import read_json
 from ..cloud.models import FailureCause, ShareStatus
 from .patterns import compile_pattern, search, searches
 from .timeparse import parse_duration, parse_instant
@@ -186,7 +186,7 @@ def _codes(params: dict[str, Any]) -> set[str]:
     (codeList)."""
     codes = {c.strip() for c in str(params.get("codeList") or "").split(",") if c.strip()}
     try:
-        data = json.loads(params["data"]) if isinstance(params.get("data"), str) else None
+        data = read_json(params["data"]) if isinstance(params.get("data"), str) else None
     except ValueError:
         data = None
     for item in data if isinstance(data, list) else [data]:

@@ -8,6 +8,10 @@ import re
 from datetime import UTC, datetime
 
 _UNITS_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
+# Times a world can hold: up to the end of year 9999 (what ISO 8601 and the pages can show),
+# and durations up to 1,000 years. Beyond, a number broke the pages and the state file.
+LAST_INSTANT_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
+LONGEST_MS = 1000 * 365 * 86_400_000
 _DURATION = re.compile(r"^\s*([+-]?)\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
 
 
@@ -16,13 +20,22 @@ def parse_duration(text: str | int | float) -> int:
     if isinstance(text, bool):
         raise ValueError("must be a duration such as 90s, 10m, 2h or 30d")
     if isinstance(text, (int, float)):
-        return int(text)
-    match = _DURATION.match(text)
-    if not match:
-        raise ValueError("must be a duration such as 90s, 10m, 2h or 30d")
-    sign, amount, unit = match.groups()
-    ms = int(float(amount) * _UNITS_MS[unit])
-    return -ms if sign == "-" else ms
+        ms = _bounded(text, LONGEST_MS)
+    else:
+        match = _DURATION.match(text)
+        if not match:
+            raise ValueError("must be a duration such as 90s, 10m, 2h or 30d")
+        sign, amount, unit = match.groups()
+        ms = _bounded(float(amount) * _UNITS_MS[unit], LONGEST_MS)
+        ms = -ms if sign == "-" else ms
+    return ms
+
+
+def _bounded(number: int | float, limit: int) -> int:
+    """`number` as whole milliseconds; ValueError when it is beyond ±limit (or not finite)."""
+    if not -limit <= number <= limit:  # NaN fails this too
+        raise ValueError(f"must be at most {limit:,} ms (1,000 years)" if limit == LONGEST_MS else "is out of range")
+    return int(number)
 
 
 def is_relative(text: object) -> bool:
@@ -35,16 +48,22 @@ def parse_instant(value: str | int, start_ms: int) -> int:
     if isinstance(value, bool):
         raise ValueError("must be epoch milliseconds, ISO 8601, or relative such as +10m")
     if isinstance(value, int):
-        return value
-    if is_relative(value):
-        return start_ms + parse_duration(value)
+        return _instant(value)
+    if is_relative(value):  # a start of 0 is a check of the text alone (the start is not known yet)
+        return start_ms + parse_duration(value) if not start_ms else _instant(start_ms + parse_duration(value))
     try:
         parsed = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
     except ValueError:
         raise ValueError("must be epoch milliseconds, ISO 8601, or relative such as +10m") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return int(parsed.timestamp() * 1000)
+    return _instant(int(parsed.timestamp() * 1000))
+
+
+def _instant(ms: int) -> int:
+    if not 0 <= ms <= LAST_INSTANT_MS:
+        raise ValueError("must be a time from 1970 to the end of 9999")
+    return ms
 
 
 def delay_seconds(delay: object, rng: random.Random) -> float:

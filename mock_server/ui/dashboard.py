@@ -16,6 +16,7 @@ from ..api.context import current
 from ..api.control import library_items, state_of
 from ..api.dispatch import REGISTRY, simulator
 from ..api.hooks import ADMIN_COOKIE, admin_ok
+from ..api.schemas import whole_number
 from ..harness.worlds import DEFAULT_WORLD
 from . import stream
 
@@ -138,7 +139,7 @@ def journal_stream() -> Response:
     state = current()
     after = request.headers.get("Last-Event-ID", request.args.get("after"))
     can_stream = bool(request.environ.get(stream.CAN_STREAM))
-    text, seq = stream.backlog(state.world.journal, int(after) if (after or "").isdigit() else None, can_stream)
+    text, seq = stream.backlog(state.world.journal, whole_number(after or ""), can_stream)
     if can_stream:
         sim, name, world = simulator(), state.world_name, state.world
         request.environ[stream.STREAM] = (lambda: (sim.worlds.get(name) or world).journal, seq)
