@@ -78,6 +78,10 @@ class _Proto:
     async def __call__(self) -> bytes:
         return self.body
 
+    async def __aiter__(self):  # granian gives a body in chunks too
+        for start in range(0, len(self.body), 65536):
+            yield self.body[start : start + 65536]
+
     def response_bytes(self, status: int, headers: list, body: bytes) -> None:
         self.sent = (status, list(headers), body)
 

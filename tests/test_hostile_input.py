@@ -9,6 +9,7 @@ import socket
 import threading
 import time
 import urllib.parse
+from pathlib import Path
 
 import pytest
 from serving import Running
@@ -226,3 +227,103 @@ def test_hostile_input_gets_a_documented_code_or_400(server, method, path, body)
         assert resp.status == 200 and json.loads(text)["code"] != 500, text[:300]
     elif resp.status != 200:
         assert resp.status == 400, text[:300]
+
+
+# ---- memory ------------------------------------------------------------------------------------
+
+
+def _rss_mb(server: Running) -> float:
+    status = Path(f"/proc/{server.proc.pid}/status").read_text()
+    return int(status.split("VmRSS:")[1].split()[0]) / 1024
+
+
+def _post_raw(server: Running, path: str, body: bytes, headers: dict | None = None) -> int:
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    try:
+        conn.request("POST", path, body=body, headers={"Content-Type": "application/json", **(headers or {})})
+        resp = conn.getresponse()
+        resp.read()
+        return resp.status
+    finally:
+        conn.close()
+
+
+def test_the_journal_is_bounded_in_bytes():
+    from mock_server.harness.journal import MAX_BYTES, Journal
+
+    journal = Journal()
+    wide = {f"p{i}": "x" * 20_000 for i in range(500)}
+    for _ in range(3000):
+        journal.record(method="POST", path="/" + "p" * 100_000, endpoint="e", params={**wide, "n": [[1] * 50_000]},
+                       answer="a" * 2048)  # fmt: skip
+    assert journal.size <= MAX_BYTES and journal.total == 3000
+    entry = journal.query(limit=1)[0]
+    assert len(entry["params"]) == 65 and entry["params"]["..."] == "437 more parameters"
+    assert len(entry["path"]) < 1100 and all(len(str(v)) < 300 for v in entry["params"].values())
+
+
+def test_one_megabyte_bodies_do_not_grow_the_server():
+    server = Running()
+    try:
+        body = b'{"pk": "p11u5w", "dk": "LAMP00000001", "list": [' + b"1," * 500_000 + b'1]}'
+        assert len(body) < 1024 * 1024
+        for _ in range(5):  # the allocator's first arenas
+            _post_raw(server, "/v2/binding/enduserapi/shareInfo", body, {"Authorization": "owner-token"})
+        before = _rss_mb(server)
+        for _ in range(40):
+            assert _post_raw(server, "/v2/binding/enduserapi/shareInfo", body, {"Authorization": "owner-token"}) == 200
+        assert _rss_mb(server) - before < 60, (before, _rss_mb(server))
+        # bodies over the limit are not held whole while the 413 is made
+        big = b"pk=" + b"x" * (48 * 1024 * 1024)
+        before = _rss_mb(server)
+        assert _post_raw(server, "/v2/binding/enduserapi/shareInfo", big,
+                         {"Content-Type": "application/x-www-form-urlencoded", "Authorization": "owner-token"}) == 413  # fmt: skip
+        assert _rss_mb(server) - before < 30, (before, _rss_mb(server))
+    finally:
+        server.stop()
+
+
+def _stream(server: Running, world: str) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.sendall(f"GET /s/{world}/_mock/ui/journal/stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+    return sock
+
+
+def test_live_journal_streams_that_nobody_reads_are_bounded():
+    server = Running()
+    idle = []
+    try:
+        _timed(server, "GET", USER_INFO, headers={"X-Mock-Session": "flooded"})
+        idle = [_stream(server, "flooded") for _ in range(20)]
+        time.sleep(0.5)
+        before = _rss_mb(server)
+        query = "&".join(f"p{i}=" + "x" * 250 for i in range(60))
+        for _ in range(600):  # about 10 MB of events for each stream
+            server.request("GET", f"{USER_INFO}?{query}", headers={"X-Mock-Session": "flooded"})
+        time.sleep(1.0)
+        grown = _rss_mb(server) - before
+        print(f"20 streams nobody reads: the server grew {grown:.0f} MB")
+        assert grown < 70, grown  # 20 streams x 10 MB, were they all held
+    finally:
+        for sock in idle:
+            sock.close()
+        server.stop()
+
+
+def test_an_overflowing_number_never_ends_the_live_journal(server):
+    from mock_server.ui.stream import request_events
+
+    assert "1180591620717411303424" in request_events([{"seq": 1, "params": {"x": 2**70}}])
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    try:
+        sock.sendall(b"GET /s/overflow/_mock/ui/journal/stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        _post_raw(server, "/s/overflow/v2/binding/enduserapi/shareInfo",
+                  b'{"pk": "p11u5w", "dk": "LAMP00000001", "n": %d}' % 2**70, {"Authorization": "owner-token"})  # fmt: skip
+        server.request("GET", "/s/overflow" + USER_INFO, headers={"Authorization": "owner-token"})
+        seen, deadline = b"", time.monotonic() + 5
+        while b'"endpoint":"userInfo"' not in seen and time.monotonic() < deadline:
+            seen += sock.recv(65536)
+        assert b'"endpoint":"shareInfo"' in seen and b'"endpoint":"userInfo"' in seen, seen[-500:]
+    finally:
+        sock.close()

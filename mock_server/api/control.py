@@ -32,6 +32,7 @@ from .context import current
 from .dispatch import simulator
 from .hooks import CAN_DEFER, DEFERRED, RESUME
 from .rule_check import endpoint_warnings, scenario_warnings
+from .steps import forget_tracebacks
 from .warn import HEADER, warning_header
 
 bp = Blueprint("control", __name__, url_prefix="/_mock")
@@ -45,6 +46,7 @@ class ControlError(Exception):
 
 @bp.errorhandler(ControlError)
 def _control_error(err: ControlError) -> tuple[Response, int]:
+    forget_tracebacks(err)  # see there
     body: dict[str, Any] = {"error": err.message}
     if err.problems:
         body["problems"] = err.problems

@@ -165,12 +165,27 @@ def auth_status(err: QuectelError, state: RequestState | None) -> int:
 def error_reply(exc: Exception, state: RequestState | None) -> Reply:
     """The answer to an exception raised while answering: its Quectel code, its HTTP status,
     or a 500 envelope (a bug must not leak a stack trace to the client; it goes to the log)."""
-    if isinstance(exc, QuectelError):
-        return render_error(exc, auth_status(exc, state))
-    if isinstance(exc, HTTPException):
-        return render_http_error(exc.code or 500, getattr(exc, "valid_methods", None))
-    _unexpected.exception("unexpected error", exc_info=exc)
-    return render_http_error(500)
+    try:
+        if isinstance(exc, QuectelError):
+            return render_error(exc, auth_status(exc, state))
+        if isinstance(exc, HTTPException):
+            return render_http_error(exc.code or 500, getattr(exc, "valid_methods", None))
+        _unexpected.exception("unexpected error", exc_info=exc)
+        return render_http_error(500)
+    finally:
+        forget_tracebacks(exc)
+
+
+def forget_tracebacks(exc: BaseException | None) -> None:
+    """Drop the tracebacks of an answered exception and those it was raised from. Each holds
+    the frames it passed through, one of which holds the exception: a cycle that keeps the
+    request (its body, parsed and not) alive until a full collection, which the server makes
+    rare (cli.py). A 1 MB body answered with an error code held 3 MB each."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        exc.__traceback__ = None
+        exc = exc.__cause__ or exc.__context__
 
 
 ANSWER_MAX = 2048  # bytes of an answer the journal keeps

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
+
+import orjson
 
 INT_MIN = -(2**63)  # the widest integers any client (a Java long) or the state file holds
 INT_MAX = 2**64 - 1
@@ -24,23 +27,29 @@ class JsonRefused(ValueError):
 
 def read_json(text: str | bytes) -> Any:
     """The value of `text`; JsonRefused when it is not JSON, holds a number that is not
-    finite or does not fit in 64 bits, or nests deeper than MAX_DEPTH."""
+    finite or does not fit in 64 bits, or nests deeper than MAX_DEPTH. orjson reads it (fast,
+    and it refuses NaN, Infinity and 1e400), but turns integers over 64 bits into floats:
+    text with a run of 20 digits is read again, exactly, by the standard library."""
+    raw = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
     try:
-        value = json.loads(text, parse_int=_integer, parse_float=_finite, parse_constant=_constant)
-    except RecursionError:
-        raise JsonRefused(f"nested deeper than {MAX_DEPTH}") from None
-    except JsonRefused:
-        raise
-    except (ValueError, TypeError) as exc:  # JSONDecodeError, UnicodeDecodeError
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
         raise JsonRefused(f"not JSON: {exc}") from None
-    if _depth_over(value, MAX_DEPTH):
-        raise JsonRefused(f"nested deeper than {MAX_DEPTH}")
+    if _LONG_NUMBER.search(raw):
+        try:
+            value = json.loads(raw, parse_constant=_constant)
+        except (ValueError, RecursionError) as exc:  # over 4,300 digits, too deep for it
+            raise JsonRefused(f"not a number JSON takes: {str(exc)[:100]}") from None
+    if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH or _LONG_NUMBER.search(raw):
+        problem = problem_of(value)
+        if problem:
+            raise JsonRefused(problem)
     return value
 
 
-def fits(value: Any) -> bool:
-    """Whether every number in a parsed value (from JSON or YAML) is finite and fits in
-    64 bits, and it nests no deeper than MAX_DEPTH."""
+def problem_of(value: Any) -> str | None:
+    """What in a parsed value (from JSON or YAML) no JSON reader of 64 bits takes: a number
+    that is not finite or does not fit in 64 bits, nesting deeper than MAX_DEPTH; else None."""
     stack = [(value, 0)]
     while stack:
         item, depth = stack.pop()
@@ -48,44 +57,22 @@ def fits(value: Any) -> bool:
             continue
         if isinstance(item, int):
             if not INT_MIN <= item <= INT_MAX:
-                return False
+                return f"the number {str(item)[:24]}{'…' if len(str(item)) > 24 else ''} does not fit in 64 bits"
         elif isinstance(item, float):
             if not math.isfinite(item):
-                return False
+                return "numbers must be finite"
         elif isinstance(item, dict | list | tuple):
             if depth >= MAX_DEPTH:
-                return False
+                return f"nested deeper than {MAX_DEPTH}"
             children = item.values() if isinstance(item, dict) else item
             stack += [(child, depth + 1) for child in children]
-    return True
+    return None
 
 
-def _integer(text: str) -> int:
-    if len(text.lstrip("-")) > 20:  # before int(): thousands of digits cost time, then fail
-        raise JsonRefused(f"the number {text[:24]}… does not fit in 64 bits")
-    number = int(text)
-    if not INT_MIN <= number <= INT_MAX:
-        raise JsonRefused(f"the number {text} does not fit in 64 bits")
-    return number
-
-
-def _finite(text: str) -> float:
-    number = float(text)
-    if not math.isfinite(number):
-        raise JsonRefused(f"the number {text[:24]} is too large")
-    return number
+_LONG_NUMBER = re.compile(rb"\d{20}")
 
 
 def _constant(text: str) -> float:
     raise JsonRefused(f"{text} is not JSON (numbers must be finite)")
 
 
-def _depth_over(value: Any, limit: int) -> bool:
-    stack = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict | list):
-            if depth >= limit:
-                return True
-            stack += [(child, depth + 1) for child in (item.values() if isinstance(item, dict) else item)]
-    return False

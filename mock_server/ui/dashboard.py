@@ -138,7 +138,7 @@ def journal_stream() -> Response:
     """Server-sent events: the journal after Last-Event-ID (or ?after=), then live (see stream.py)."""
     state = current()
     after = request.headers.get("Last-Event-ID", request.args.get("after"))
-    can_stream = bool(request.environ.get(stream.CAN_STREAM))
+    can_stream = bool(request.environ.get(stream.CAN_STREAM)) and stream.has_room()
     text, seq = stream.backlog(state.world.journal, whole_number(after or ""), can_stream)
     if can_stream:
         sim, name, world = simulator(), state.world_name, state.world
