@@ -64,6 +64,17 @@ async def read_body(scope: Any, proto: Any, limit: int | None) -> tuple[bytes, i
     return b"".join(chunks), None
 
 
+def _undecodable(headers: Any, environ: dict) -> None:
+    """granian leaves out of items() a header whose value is not ASCII; such a header is
+    there with U+FFFD, so that a non-ASCII X-Mock-Session is refused as /s/émoji/ is,
+    instead of the request going, unnamed, to the default world."""
+    names = headers.keys()  # granian's headers are not iterable themselves
+    for name in names:
+        key = name.upper().replace("-", "_")
+        key = key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else "HTTP_" + key
+        environ.setdefault(key, "\ufffd")
+
+
 class RSGIBridge:
     def __init__(
         self,
@@ -162,6 +173,8 @@ class RSGIBridge:
             if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
                 key = "HTTP_" + key
             environ[key] = environ[key] + ", " + value if key in environ else value
+        if len(scope.headers.keys()) != len(scope.headers.items()):
+            _undecodable(scope.headers, environ)
         return environ
 
     def _run(self, environ: dict) -> tuple[int, list[tuple[str, str]], Any]:

@@ -51,6 +51,9 @@ class _Headers:
     def items(self) -> list[tuple[str, str]]:
         return self._items
 
+    def keys(self) -> list[str]:
+        return [k for k, _ in self._items]
+
     def get(self, name: str, default: str | None = None) -> str | None:
         return next((v for k, v in self._items if k == name), default)
 

@@ -327,3 +327,73 @@ def test_an_overflowing_number_never_ends_the_live_journal(server):
         assert b'"endpoint":"shareInfo"' in seen and b'"endpoint":"userInfo"' in seen, seen[-500:]
     finally:
         sock.close()
+
+
+# ---- smaller ones ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("target", ["/%09/evil.example/path", "/%0a/evil.example", "/\\evil.example", "//evil.example",
+                                    "https://evil.example/", "/%5cevil.example"])  # fmt: skip
+def test_the_dashboard_login_never_sends_a_browser_off_this_server(target):
+    from conftest import app_with
+
+    client = app_with(ADMIN_TOKEN=ADMIN).test_client()
+    answer = client.post("/_mock/ui/login", data={"token": ADMIN, "next": urllib.parse.unquote(target)})
+    location = urllib.parse.urlsplit(answer.headers["Location"])
+    assert answer.status_code in (302, 303) and not location.netloc and location.path.startswith("/_mock/ui"), location
+    assert "evil" not in answer.headers["Location"]
+
+
+def test_a_rule_id_is_a_name_not_a_path(server):
+    control = {"X-Mock-Session": "rule-ids"}
+    for bad in ("../world", "a/b", "..", ".hidden", "x" * 65, "é"):
+        status, body = server.request("POST", "/_mock/rules", {"id": bad, "action": {"code": 5151}}, headers=control)
+        assert status == 400 and "id" in str(body["problems"]), (bad, body)
+    assert server.request("POST", "/_mock/rules", {"id": "slow-1.b", "action": {"code": 5151}}, headers=control)[0] == 201
+    assert server.request("DELETE", "/_mock/rules/slow-1.b", headers=control)[0] in (200, 204)
+
+
+def test_a_non_ascii_session_header_is_refused_not_sent_to_the_default_world(server):
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(b"GET /v2/enduser/enduserapi/userInfo HTTP/1.1\r\nHost: x\r\nAuthorization: owner-token\r\n"
+                     b"X-Mock-Session: \xc3\xa9moji\r\nConnection: close\r\n\r\n")  # fmt: skip
+        head = sock.recv(4096)
+    assert head.startswith(b"HTTP/1.1 400") and b"session names are" in head, head
+
+
+def test_a_stub_rule_with_data_and_no_code_answers_200_with_the_data(server):
+    control = {"X-Mock-Session": "stub"}
+    stub = {"match": {"endpoint": "userInfo"}, "action": {"data": {"uid": "STUB"}, "extMsg": "stubbed"}}
+    assert server.request("POST", "/_mock/rules", stub, headers=control)[0] == 201
+    status, body = server.request("GET", USER_INFO, headers={**control, "Authorization": "owner-token"})
+    assert (status, body) == (200, {"code": 200, "msg": "", "data": {"uid": "STUB"}, "extMsg": "stubbed"})
+
+
+def test_a_share_code_that_can_never_be_accepted_is_warned_about(server):
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    try:
+        conn.request("POST", "/v2/binding/enduserapi/shareInfo?pk=p11u5w&dk=LAMP00000001&acceptingExpireAt=1700000000000",
+                     headers={"Authorization": "owner-token", "X-Mock-Session": "past"})  # fmt: skip
+        resp = conn.getresponse()
+        body = json.loads(resp.read())
+    finally:
+        conn.close()
+    assert body["code"] == 200  # as the cloud answers
+    assert "acceptingExpireAt=1700000000000 is in the past" in resp.getheader("X-Mock-Warning", ""), resp.getheaders()
+
+
+def test_log_lines_cannot_be_split_or_coloured_and_refusals_are_logged(tmp_path):
+    log = tmp_path / "out.log"
+    with log.open("w") as out:
+        logged = Running("--log-format", "text", log=out)
+        try:
+            logged.request("GET", "/v2/enduser/enduserapi/userInfo%0AGET%20/forged%20200%1B[31m",
+                           headers={"Authorization": "owner-token"})  # fmt: skip
+            status, _ = logged.request("GET", USER_INFO, headers={"X-Mock-Scenario": "no-such", "X-Mock-Session": "s9"})
+            assert status == 400
+        finally:
+            logged.stop()
+    lines = [line for line in log.read_text().splitlines() if line.startswith("GET /v2")]
+    assert len(lines) == 2 and "\x1b" not in log.read_text() and "/forged" not in log.read_text().replace(lines[0], "")
+    assert "userInfo\\x0aGET /forged 200\\x1b[31m 404" in lines[0]
+    assert lines[1].startswith(f"GET {USER_INFO} 400 code=400") and lines[1].endswith("[s9]")

@@ -14,7 +14,7 @@ from ..harness.world import World
 from ..harness.worlds import Simulator
 from .context import RequestState, current
 from .envelope import Reply, render, to_response
-from .params import parse, schema_for, seconds_warnings
+from .params import parse, past_warnings, schema_for, seconds_warnings
 from .schemas import Params
 
 
@@ -87,6 +87,6 @@ def answer(doc: EndpointDoc, state: RequestState) -> Reply:
         if doc.schema is not None:
             instance = schema_for(doc.schema, world.settings)
             params = parse(instance, state.params())
-            state.warnings += seconds_warnings(instance, params)
+            state.warnings += seconds_warnings(instance, params) + past_warnings(instance, params, world.now())
         data = doc.run(Call(world, params, user, token, state.refuse))
     return render(200, "", data)

@@ -11,6 +11,7 @@ control API, HEAD and OPTIONS, unknown paths, oversized bodies) goes to Flask.
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from flask import Flask
@@ -65,12 +66,13 @@ class FastPath:
         req = self.request_class(environ)
         # Never a refusal nor a preflight here: those are for /_mock and OPTIONS, which Flask answers.
         cross_site = cors(req.method, req.path, req.headers, self.host).headers
-        resume = None
+        resume, started = None, time.perf_counter()
         while True:
             state = None
             try:
                 opened = steps.open_request(self.sim, req, self.admin_token, self.host)
                 if isinstance(opened, Reply):
+                    steps.record_refused(req, opened, self.log_format, started)
                     opened.headers += cross_site
                     return wire(opened, environ)  # no world, so no journal entry (as in the app)
                 state = opened

@@ -39,6 +39,6 @@ def fault(kind: str) -> Reply:
 
 
 def forced_answer(action: dict) -> Reply:
-    code = action["code"]
+    code = action.get("code", 200)
     msg = action.get("msg", message_for(code))
     return render(code, msg, action.get("data"), action.get("extMsg"), status=action.get("status", 200))

@@ -9,6 +9,7 @@ again after the wait with RESUME = resume (the rule, its effects applied).
 from __future__ import annotations
 
 import hmac
+import time
 
 import orjson
 from flask import Flask, Response, current_app, g, request
@@ -87,6 +88,7 @@ def _route_to_world() -> Response | None:
     config = current_app.config
     opened = steps.open_request(simulator(), req, config.get("ADMIN_TOKEN"), config.get("HOST") or "127.0.0.1")
     if isinstance(opened, Reply):
+        steps.record_refused(req, opened, config["LOG_FORMAT"], g.get("started") or time.perf_counter())
         return to_response(opened)
     state = g.state = opened
     if state.control:

@@ -81,11 +81,14 @@ def whole_number(text: str) -> int | None:
 class Timestamp(fields.Field):
     """Epoch milliseconds: a non-negative integer within int64, as a number or digits."""
 
-    def __init__(self, missing: int | None = None, invalid: int = 5145, **kwargs: Any) -> None:
+    def __init__(
+        self, missing: int | None = None, invalid: int = 5145, future: str | None = None, **kwargs: Any
+    ) -> None:
+        """`future`: what it means when the time has already passed (a warning says so)."""
         super().__init__(
             required=missing is not None,
             error_messages=_codes(missing, invalid),
-            metadata={"missing": missing, "invalid": invalid, "timestamp": True},
+            metadata={"missing": missing, "invalid": invalid, "timestamp": True, "future": future},
             **kwargs,
         )
 
@@ -174,6 +177,7 @@ class Params(Schema):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.timestamp_fields = [n for n, f in self.fields.items() if f.metadata.get("timestamp")]
+        self.future_fields = [n for n, f in self.fields.items() if f.metadata.get("future")]
 
     def load(self, data: Any, **kwargs: Any) -> Any:
         # The steps before and after marshmallow's own are done here rather than as
@@ -273,7 +277,9 @@ class ShareInfoParams(Params):
     pk = _pk()
     dk = _dk()
     acceptingExpireAt = described(
-        Timestamp(missing=5132), f"until when the code can be accepted, {EPOCH_MS}", 1_767_225_600_000
+        Timestamp(missing=5132, future="the share code it makes can never be accepted"),
+        f"until when the code can be accepted, {EPOCH_MS}",
+        1_767_225_600_000,
     )
     sharingExpireAt = _sharing_expire_at()
     coverMark = _cover_mark()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -139,11 +140,14 @@ def incoming(state: RequestState) -> Incoming:
     )
 
 
+STUB_FIELDS = frozenset({"code", "data", "msg", "extMsg"})
+
+
 def rule_answer(action: dict) -> Reply | None:
     """The rule's answer once any wait is over: a fault, a forced code, or None (go on)."""
     if "fault" in action:
         return fault(action["fault"])
-    if "code" in action:
+    if STUB_FIELDS & action.keys():  # `data`, `msg` or `extMsg` alone: a stub answer of code 200
         return forced_answer(action)
     return None
 
@@ -215,22 +219,43 @@ def record(
     if not state.control:
         world.journal.record(**entry)
     if log_format != "none" or state.warnings:  # a warning is shown even when no log is asked for
-        _log("text" if log_format == "none" else log_format, entry, state)
+        _log("text" if log_format == "none" else log_format, entry, state.world_name, state.started)
     return [(WARNING_HEADER, warning_header(state.warnings))] if state.warnings else []
 
 
-def _log(fmt: str, entry: dict, state: RequestState) -> None:
-    ms = round((time.perf_counter() - state.started) * 1000, 3)
-    if fmt == "json":
+def record_refused(req: Request, reply: Reply, log_format: str, started: float) -> None:
+    """The log line of a request refused before it had a world (a bad X-Mock-Session or
+    X-Mock-Scenario, a foreign page making a world): no journal holds it, the log does."""
+    if log_format == "none":
+        return
+    env = req.environ
+    asked = env.get(SESSION) or env.get("HTTP_X_MOCK_SESSION") or DEFAULT_WORLD
+    entry = {"method": req.method, "path": req.path, "status": reply.status, "code": reply.code,
+             "uid": None, "rule": None, "warnings": []}  # fmt: skip
+    _log(log_format, entry, asked, started)
+
+
+def _log(fmt: str, entry: dict, world_name: str, started: float) -> None:
+    ms = round((time.perf_counter() - started) * 1000, 3)
+    if fmt == "json":  # JSON escapes what could split or colour a line
         line = {k: entry[k] for k in ("method", "path", "status", "code", "uid", "rule")}
         stamp = datetime.now(UTC).isoformat(timespec="milliseconds")
         extra = {"warnings": entry["warnings"]} if entry["warnings"] else {}
-        _request_log.info(orjson.dumps({"time": stamp, "world": state.world_name, **line, "ms": ms, **extra}).decode())
+        _request_log.info(orjson.dumps({"time": stamp, "world": world_name, **line, "ms": ms, **extra}).decode())
         return
     who = f" uid={entry['uid']}" if entry["uid"] else ""
     rule = f" rule={entry['rule']}" if entry["rule"] else ""
     warned = "".join(f" WARNING: {w}" for w in entry["warnings"])
-    _request_log.info(
+    _request_log.info(printable(
         f"{entry['method']} {entry['path']} {entry['status']} code={entry['code']}{who}{rule} {ms}ms"
-        f" [{state.world_name}]{warned}"
-    )
+        f" [{world_name}]{warned}"
+    ))  # fmt: skip
+
+
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """`text` with control characters written as \\xNN: a path's %0A cannot split a log line
+    into a forged one, nor an ANSI escape colour or rewrite the operator's terminal."""
+    return _CONTROL_CHARS.sub(lambda m: f"\\x{ord(m.group()):02x}", text)

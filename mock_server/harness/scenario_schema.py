@@ -373,8 +373,13 @@ class ActionSpec(Strict):
             raise ValidationError("cannot be combined with code, status or fault", "controlFailure")
 
 
+RULE_ID = r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$"
+
+
 class RuleSpec(Strict):
-    id = Str()
+    # An id goes into URLs (DELETE /_mock/rules/ID, the dashboard's remove button): `../world`
+    # made that button delete the world instead.
+    id = Str(validate=validate.Regexp(RULE_ID, error="must be 1 to 64 letters, digits, '.', '_' or '-', not first '.'"))
     description = Str()
     match = fields.Nested(MatchSpec, load_default=dict, error_messages=REQUIRED)
     action = fields.Nested(ActionSpec, required=True, error_messages=REQUIRED)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hmac
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import segno
 from flask import Blueprint, Flask, Response, current_app, redirect, render_template, request, url_for
@@ -154,8 +155,8 @@ def login() -> Response | str:
     SameSite=Strict cookie that the dashboard's pages and control calls then carry."""
     token = current_app.config.get("ADMIN_TOKEN") or ""
     target = request.values.get("next") or url_for("ui.world_page")
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("ui.world_page")  # never off this server
+    if not _on_this_server(target):
+        target = url_for("ui.world_page")
     if not token:
         return redirect(target)  # nothing to log into
     if request.method == "GET":
@@ -166,6 +167,15 @@ def login() -> Response | str:
     response = redirect(target)
     response.set_cookie(ADMIN_COOKIE, given, httponly=True, samesite="Strict", secure=request.is_secure)
     return response
+
+
+def _on_this_server(target: str) -> bool:
+    """Whether `next` is a path of this server. Browsers drop tabs and newlines from a URL and
+    read `\\` as `/`, so `/\t/host` and `/\\host` lead to another host as `//host` does."""
+    if any(ch < " " or ch in "\\\x7f" for ch in target):
+        return False
+    parts = urlsplit(target)
+    return target.startswith("/") and not target.startswith("//") and not parts.scheme and not parts.netloc
 
 
 @bp.post("/logout")
