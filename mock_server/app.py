@@ -28,7 +28,7 @@ DEFAULTS: dict[str, Any] = {
     "ADMIN_TOKEN": None,  # when set, the control API wants `Authorization: Bearer <it>`
     "LOG_FORMAT": "none",  # or "text" or "json": a line per request on standard output
     "SCENARIO_DIRS": (),  # folders whose scenarios requests may name, besides the library
-    "MAX_GENERATED": 100_000,  # users + devices + shares a scenario a request sends or names may generate
+    "MAX_GENERATED": 10_000,  # users + devices + shares a scenario a request sends or names may generate
 }
 
 

@@ -44,7 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--max-generated",
         type=_positive,
-        default=100_000,
+        default=10_000,
         help="the most users, devices and shares (in all) a scenario a request sends or names may generate",
     )
     run.add_argument("--log-format", choices=("none", "text", "json"), default="none", help="a line per request")

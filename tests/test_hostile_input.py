@@ -30,7 +30,7 @@ def host_csv(tmp_path_factory):
 def team(tmp_path_factory):
     folder = tmp_path_factory.mktemp("team")
     (folder / "team-day.csv").write_text("time,temperature\n0s,21.5\n10m,22\n")
-    (folder / "crowd.yaml").write_text("extends: default\nusers: [{generate: 60000}]\ndevices: [{generate: 60000}]\n")
+    (folder / "crowd.yaml").write_text("extends: default\nusers: [{generate: 6000}]\ndevices: [{generate: 6000}]\n")
     return folder
 
 
@@ -97,7 +97,7 @@ def test_a_few_bytes_cannot_ask_for_a_hundred_million_users(server):
     status, body = server.request("PUT", "/_mock/scenario", {"scenario": {"users": [{"generate": 100_000_000}]}},
                                   headers={"X-Mock-Session": "crowded"})  # fmt: skip
     assert body["problems"] == ["inline: generate: asks for 100,000,000 users, devices and shares in all; a scenario "
-                                "a request sends or names may generate at most 100,000 (server option --max-generated)"]
+                                "a request sends or names may generate at most 10,000 (server option --max-generated)"]
     headers = {"X-Mock-Session": "crowded-2", "X-Mock-Scenario": "crowd", "Authorization": "owner-token"}
     status, body = server.request("GET", "/v2/enduser/enduserapi/userInfo", headers=headers)
     assert status == 400 and "--max-generated" in body["data"]["problems"][0], body
