@@ -7,10 +7,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g
+from flask import Blueprint, Flask, Response, g, request_started
 from werkzeug.exceptions import HTTPException
 
-from .api import accounts, control, devices, history, hooks, sharing, steps, things
+from .api import control, hooks, steps
+from .api.declare import registry
 from .api.envelope import to_response
 from .cloud.errors import QuectelError
 from .harness import persistence
@@ -38,6 +39,13 @@ class SimulatorFlask(Flask):
         # every call to find out (3 % of a request's time).
         return func
 
+    def full_dispatch_request(self) -> Response:
+        """Flask's, with the request steps (api/steps.py) around the view: the same steps, in
+        the same order, as the fast path runs."""
+        self._got_first_request = True
+        request_started.send(self, _async_wrapper=self.ensure_sync)
+        return self.finalize_request(hooks.dispatch(self))
+
 
 def create_app(
     config: dict[str, Any] | None = None, scenario: Scenario | None = None, restored: dict | None = None
@@ -58,14 +66,29 @@ def create_app(
     if app.config["STATE_FILE"]:
         persistence.remove_leftovers(Path(app.config["STATE_FILE"]))  # of a write a kill cut short
     app.extensions["mock_server"] = sim
-    areas = (sharing.bp, devices.bp, things.bp, accounts.bp, things.catalogue, history.bp, history.events)
-    for blueprint in (*areas, control.bp):
-        app.register_blueprint(blueprint)
+    app.register_blueprint(_api_blueprint())
+    app.register_blueprint(control.bp)
     hooks.install(app)
     install_dashboard(app)
     _register_errors(app)
     _log_to_stdout()  # request lines when LOG_FORMAT asks for them, and any with a warning
     return app
+
+
+def _api_blueprint() -> Blueprint:
+    """One route per declared endpoint; each answers through `dispatch.answer`, as the RSGI
+    fast path does."""
+    from .api.context import current
+    from .api.dispatch import answer
+
+    bp = Blueprint("api", __name__)
+    for ep in registry():
+
+        def view(ep=ep):  # a Flask view, bound to its endpoint
+            return to_response(answer(ep, current()))
+
+        bp.add_url_rule(ep.path, endpoint=ep.path, view_func=view, methods=[ep.method])
+    return bp
 
 
 def _log_to_stdout() -> None:

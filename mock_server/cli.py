@@ -51,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("validate", help="check scenario files; exit 2 when any has a problem")
     check.add_argument("files", nargs="+", metavar="FILE")
     sub.add_parser("schema", help="print the scenario file format as JSON Schema")
+    _import_parser(sub)
     return parser
 
 
@@ -60,13 +61,38 @@ def _positive(text: str) -> int:
     return int(text)
 
 
+def _import_parser(sub) -> None:
+    grab = sub.add_parser(
+        "import",
+        help="sign in to a cloud of this API and write the account as a scenario",
+        description="Sign in to a cloud of this API (the real one, or a simulator) with the documented "
+        "password login, read what the user can see, and write a scenario that answers the same "
+        "userDeviceList, productTSL and getDeviceBusinessAttributes to that user. Progress goes to "
+        "standard error. The real password and tokens are not written unless --keep-password.",
+    )
+    grab.add_argument("--from", dest="from_url", required=True, metavar="URL",
+                      help="the cloud's base URL, e.g. https://iot-api.acceleronix.io")  # fmt: skip
+    who = grab.add_mutually_exclusive_group(required=True)
+    who.add_argument("--email", help="sign in with this e-mail")
+    who.add_argument("--phone", help="sign in with this phone number")
+    grab.add_argument("--international-code", help="the phone's country calling code, e.g. 86 (signed with it)")
+    grab.add_argument("--password", required=True, help="the account's password")
+    grab.add_argument("--user-domain", required=True, help="the app's user domain, e.g. C.DM.5903.1")
+    grab.add_argument("--domain-secret", help="the user domain's secret (login signatures); blank when not checked")
+    grab.add_argument("--ca-file", help="a PEM CA to trust for HTTPS (a simulator's --tls CA)")
+    grab.add_argument("--out", help="write the scenario here (default: standard output)")
+    grab.add_argument("--keep-password", action="store_true",
+                      help="write the real password, access token and domain secret into the file")  # fmt: skip
+
+
 def _banner(scenario: Scenario, urls: list[tuple[str, str]], extra: list[str] = ()) -> str:
     base_url = urls[0][1]
     lines = [f"Quectel sharing simulator: {base_url}  (scenario {scenario.name}, seed {scenario.seed})"]
     lines += [f"  {url:<32} {who}" for who, url in urls[1:]]
     for user in (u for u in scenario.named_users if u.get("token")):
         who = user.get("nickname") or user["uid"]
-        lines.append(f"  {user['uid']:<8} {who:<18} Authorization: {user['token']}")
+        password = f"   password: {user['password']}" if user.get("password") else ""
+        lines.append(f"  {user['uid']:<8} {who:<18} Authorization: {user['token']}{password}")
     lines.append(f"  dashboard: {base_url}/_mock/ui/   docs: {base_url}/_mock/docs/   health: {base_url}/_mock/health")
     lines += [f"  {line}" for line in extra]
     return "\n".join(lines)
@@ -168,6 +194,7 @@ def run(args: argparse.Namespace) -> int:
     except PortInUse as exc:
         _refuse(str(exc))
         return 1
+    args.port = sock.getsockname()[1]  # --port 0: the free port the system picked, in the banner too
     urls = reachable_urls(args.host, args.port, "https" if cert else "http")
     extra = []
     if ca:
@@ -219,6 +246,10 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
         argv = ["run", *argv]  # `mock-server` alone, or `mock-server --port 9000`, runs
     args = _parser().parse_args(argv)
+    if args.command == "import":
+        from .importer import main as import_main
+
+        return import_main(args)
     return {"run": run, "validate": validate, "schema": schema}[args.command](args)
 
 

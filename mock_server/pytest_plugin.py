@@ -21,9 +21,11 @@ import contextlib
 import functools
 import itertools
 import json as _json
-import socket
+import os
+import re
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -55,12 +57,6 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "quectel_scenario(name): the scenario this test's simulated world starts from")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _wait_ready(base_url: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -79,9 +75,10 @@ class _ThreadServer:
         from .app import create_app
         from .realtime.serving import ThreadedRealtime
 
-        self.port = _free_port()
         app = create_app()
-        self._server = make_server("127.0.0.1", self.port, app, threaded=True)
+        # Port 0: the system picks a free port as it binds, so two suites never race for one.
+        self._server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.port = self._server.server_port
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         # The WSGI server takes no WebSockets: the realtime channel gets a listener of its own.
@@ -95,12 +92,26 @@ class _ThreadServer:
 
 class _ProcessServer:
     def __init__(self) -> None:
-        self.port = self.realtime_port = _free_port()
+        # Port 0: the server binds a free port itself and prints it first, in its banner; its
+        # output goes to a file, which nothing has to keep reading.
+        self._out = tempfile.TemporaryFile()  # noqa: SIM115 - open as long as the server runs
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "mock_server", "run", "--port", str(self.port)],
-            stdout=subprocess.DEVNULL,
+            [sys.executable, "-m", "mock_server", "run", "--port", "0"],
+            stdout=self._out,
             stderr=subprocess.DEVNULL,
         )
+        self.port = self.realtime_port = self._banner_port()
+
+    def _banner_port(self, timeout: float = 30) -> int:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self._proc.poll() is None:
+            first, newline, _ = os.pread(self._out.fileno(), 4096, 0).decode(errors="replace").partition("\n")
+            found = re.search(r"://[^\s/]+:(\d+)", first) if newline else None
+            if found:
+                return int(found.group(1))
+            time.sleep(0.02)
+        self._proc.kill()
+        raise RuntimeError("the simulator did not start")
 
     def stop(self) -> None:
         self._proc.terminate()
@@ -238,7 +249,8 @@ class QuectelMock:
         """A paho-mqtt client signed in to this world's realtime channel as `token`'s user,
         subscribed to `subscribe` (topics or device suffixes via `topic()`), collecting what
         arrives: `.wait_for("bus_")`, `.messages`, `.publish(...)`, `.connack`. Closed after
-        the test. Needs paho-mqtt."""
+        the test. paho-mqtt comes with the package (a dependency, so this works on a plain
+        install)."""
         from .realtime.client import RealtimeClient
 
         client = RealtimeClient(self.realtime_url, token, client_id=client_id)
@@ -297,10 +309,9 @@ def _endpoint_path(name: str) -> str:
 
 @functools.cache
 def _registered_paths() -> dict[str, str]:
-    from . import app  # noqa: F401  (importing the app registers every endpoint)
-    from .api.dispatch import REGISTRY
+    from .api.declare import paths
 
-    return {doc.name: doc.path for doc in REGISTRY}
+    return paths()
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ the second answers once it is over (see api/hooks.py, "deferral").
 
 from __future__ import annotations
 
-import asyncio
 import io
 import sys
 from collections.abc import Callable
@@ -19,6 +18,8 @@ from typing import Any
 from .api.fastpath import FastPath
 from .api.faults import DroppedOnPurpose
 from .api.hooks import CAN_DEFER, DEFERRED, RESUME
+from .api.steps import Deferred, with_waits
+from .harness.rules import Outcome
 from .ui import stream
 
 _DROP = object()
@@ -114,26 +115,25 @@ class RSGIBridge:
         if doc is not None:
             environ = self._environ(scope, body)
             status, headers, payload = await self.fast.serve(doc, environ)
-            environ.clear()  # see below
+            environ.clear()  # see one_pass
             await self._send(proto, status, headers, _DROP if payload is None else payload)
             return
-        resume = None
-        while True:
+
+        def one_pass(resume: Outcome | None) -> tuple | Deferred:
             environ = self._environ(scope, body)
             if too_large:  # Werkzeug answers 413 (the envelope, CORS) for a length over the limit
                 environ["CONTENT_LENGTH"] = str(too_large)
             if resume is not None:
                 environ[RESUME] = resume
-            status, headers, payload = self._run(environ)
+            ran = self._run(environ)
             deferred, follow = environ.get(DEFERRED), environ.get(stream.STREAM)
-            # The environ and Werkzeug's request refer to each other (environ["werkzeug.request"]),
-            # a cycle that holds the body, its parsed form and JSON until a full collection,
-            # which the server makes rare (cli.py): emptied, they go at once.
+            # Werkzeug's request and the environ refer to each other (environ["werkzeug.request"]),
+            # a cycle that holds the body (and what was parsed of it) until a full collection,
+            # which the server makes rare (cli.py): emptied, both go at once.
             environ.clear()
-            if deferred is None:
-                break
-            seconds, resume = deferred
-            await asyncio.sleep(seconds)
+            return deferred or (*ran, follow)
+
+        status, headers, payload, follow = await with_waits(one_pass)
         if follow is not None:  # the live journal: the answer stays open (ui/stream.py)
             return await stream.serve(proto, status, headers, payload, follow)
         await self._send(proto, status, headers, payload)

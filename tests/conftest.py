@@ -76,8 +76,11 @@ class Api:
 
 
 def _path(name: str) -> str:
-    accounts = {"emailPwdLogin", "phonePwdLogin", "refreshToken", "userInfo", "userLogout"}
-    return (ENDUSER if name in accounts else BINDING) + name
+    """A declared endpoint's path by its name; an undeclared name (one a rule stubs) lives
+    beside the binding endpoints."""
+    from mock_server.api.declare import paths
+
+    return paths().get(name) or BINDING + name
 
 
 @pytest.fixture

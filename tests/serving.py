@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import ssl
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -18,23 +20,55 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def banner_port(proc: subprocess.Popen, out, timeout: float = 30) -> int:
+    """The port a server started with `--port 0` listens on, from the first line it prints to
+    the file `out`: `Quectel sharing simulator: http://127.0.0.1:PORT ...`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        first = _head(out).decode(errors="replace").partition("\n")
+        if first[1]:
+            found = re.search(r"://[^\s/]+:(\d+)", first[0])
+            if found:
+                return int(found.group(1))
+            break
+        if proc.poll() is not None:
+            break
+        time.sleep(0.02)
+    proc.kill()
+    raise RuntimeError("server did not start: " + proc.stderr.read().decode())
+
+
+def _head(out) -> bytes:
+    """The first bytes written to `out`, which a test may have opened for writing only."""
+    if isinstance(getattr(out, "name", None), str):
+        with open(out.name, "rb") as again:
+            return again.read(4096)
+    return os.pread(out.fileno(), 4096, 0)
+
+
 def free_port() -> int:
+    """A port free now, for the tests that must name one before a server starts (a busy port,
+    the CLI's own --port): others let the server pick (`Running`)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
 class Running:
+    """The real server on a port it picks itself (`--port 0`, read back from its banner), so
+    that no two servers ever race for a port found free a moment before."""
+
     def __init__(self, *args: str, scheme: str = "http", context: ssl.SSLContext | None = None, log=None):
-        self.port = free_port()
-        self.base = f"{scheme}://127.0.0.1:{self.port}"
         self.context = context
-        cmd = [sys.executable, "-m", "mock_server", "run", "--port", str(self.port), *args]
-        # Its own process group: the server's worker is a child process, which a kill of the
-        # parent alone would leave running.
+        cmd = [sys.executable, "-m", "mock_server", "run", "--port", "0", *args]
+        # Its own process group, so that kill() takes whatever it started too.
+        # Standard output goes to a file (the test's, or a temporary one), never filling a pipe.
+        self.out = log if log is not None else tempfile.TemporaryFile()  # noqa: SIM115 - lives with the server
         self.proc = subprocess.Popen(
-            cmd, cwd=ROOT, stdout=log or subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+            cmd, cwd=ROOT, stdout=self.out, stderr=subprocess.PIPE, start_new_session=True
         )
+        self.port = banner_port(self.proc, self.out)
+        self.base = f"{scheme}://127.0.0.1:{self.port}"
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -60,10 +94,10 @@ class Running:
             return err.code, json.loads(err.read() or b"null")
 
     def api(self, method: str, name: str, token: str | None = None, **params):
-        area = "enduser" if name in ("userInfo", "emailPwdLogin", "refreshToken") else "binding"
-        return self.request(
-            method, f"/v2/{area}/enduserapi/{name}", headers={"Authorization": token} if token else {}, **params
-        )[1]
+        from mock_server.api.declare import paths
+
+        path = paths().get(name) or f"/v2/binding/enduserapi/{name}"
+        return self.request(method, path, headers={"Authorization": token} if token else {}, **params)[1]
 
     def stop(self) -> int:
         self.proc.terminate()

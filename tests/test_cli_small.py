@@ -1,7 +1,6 @@
 """Smaller things a new user meets first: the bare command, --help, a misspelt scenario, a
-YAML slip, an edited scenario file, the journal's counts, the README's Python login."""
+YAML slip, an edited scenario file and the journal's counts (the README's examples: test_readme_examples.py)."""
 
-import json
 import re
 import signal
 import subprocess
@@ -85,16 +84,3 @@ def test_journal_total_counts_what_the_filters_select():
     api.get("userDeviceList", "owner-token")
     body = api.client.get("/_mock/journal?path=userInfo&limit=1").get_json()
     assert (body["total"], body["recorded"], len(body["entries"])) == (2, 3, 1)
-
-
-def test_the_readme_python_login_runs():
-    block = re.search(r"<!-- login example -->\s*```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)[1]
-    server = Running()
-    try:
-        code = block.replace("http://127.0.0.1:8080", server.base)
-        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd="/")
-    finally:
-        server.stop()
-    assert done.returncode == 0, done.stderr
-    answer = json.loads(done.stdout.replace("'", '"').replace("None", "null"))
-    assert answer["code"] == 200 and answer["data"]["accessToken"]["token"].startswith("Bearer ")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import socket
 import time
 
@@ -233,3 +234,15 @@ def test_without_a_browser_the_page_tests_say_why_they_skip(monkeypatch, tmp_pat
 
     monkeypatch.setenv("PATH", str(tmp_path))  # no chromium, no chromedriver
     assert "install Debian's chromium and chromium-driver" in find_browser()
+
+
+def test_the_rule_forms_faults_are_exactly_those_a_rule_may_name(ctl):
+    from mock_server.harness.rules import FAULTS
+
+    page = ctl.get("/_mock/ui/rules").get_data(as_text=True)
+    select = re.search(r'<select name="fault">(.*?)</select>', page, re.S)
+    offered = tuple(re.findall(r"<option>([^<]+)</option>", select.group(1)))
+    assert offered == FAULTS
+    for fault in offered:  # each one posts as a valid rule; another name does not
+        assert ctl.post("/_mock/rules", json={"action": {"fault": fault}}).status_code == 201
+    assert ctl.post("/_mock/rules", json={"action": {"fault": "teapot"}}).status_code == 400

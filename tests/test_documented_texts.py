@@ -1,4 +1,4 @@
-"""Texts and shapes as the docs give them (quectel-api-facts §4.2, §5.5; behaviour notes)."""
+"""Texts and shapes as the docs give them."""
 
 from conftest import LAMP, OWNER, RECIPIENT, SECOND, api_with
 

@@ -5,7 +5,7 @@ through Flask only, the other with the fast path. Every call goes to both, and t
 that status, headers and body are identical, that the fast bridge really answered without
 Flask, and that the two simulators' journals (every world's) are identical after it.
 
-Every endpoint in dispatch.REGISTRY gets the same treatment through each parameter source
+Every endpoint in declare.registry() gets the same treatment through each parameter source
 (query, form, multipart, JSON), so an endpoint declared later is covered as soon as it has
 cases in CASES; one without cases fails here.
 """
@@ -31,11 +31,13 @@ from serving import Running
 from test_accounts import email_params, phone_params
 from werkzeug.test import encode_multipart
 
-from mock_server.api.dispatch import REGISTRY
+from mock_server.api.declare import registry
 from mock_server.app import create_app
 from mock_server.cloud import crypto
 from mock_server.harness.scenario import Scenario
 from mock_server.rsgi import RSGIBridge
+
+REGISTRY = registry()
 
 FROZEN = {"extends": "default", "clock": {"start": "2026-03-01T12:00:00Z", "frozen": True}}
 PLUG = {"pk": "p11u6t", "dk": "PLUG00000001"}

@@ -10,7 +10,7 @@ import pytest
 from conftest import LAMP, OWNER, RECIPIENT, SECOND, Api
 from serving import Running
 
-from mock_server.cloud import things
+from mock_server.cloud import shadows
 
 HISTORY = "/v2/quecdatastorage/enduserapi/"
 T0 = 1_800_000_000_000  # 2027-01-15 08:00:00 UTC, a Friday
@@ -286,11 +286,11 @@ def test_an_ended_share_cuts_event_history_too(api):
 
 def test_history_is_bounded(api, world):
     lamp = world.devices[("p11u5w", "LAMP00000001")]
-    for i in range(things.HISTORY_MAX + 50):
-        things.report(world, lamp, {"brightness": i % 101}, T0 + i)
+    for i in range(shadows.HISTORY_MAX + 50):
+        shadows.report(world, lamp, {"brightness": i % 101}, T0 + i)
     page = data(api, "getPropertyDataList", attributeCode="brightness", startTimestamp=0, endTimestamp=END)
-    assert page["total"] == things.HISTORY_MAX
-    assert page["list"][0]["createTimeTs"] == T0 + things.HISTORY_MAX + 49
+    assert page["total"] == shadows.HISTORY_MAX
+    assert page["list"][0]["createTimeTs"] == T0 + shadows.HISTORY_MAX + 49
     oldest = data(api, "getPropertyDataList", attributeCode="brightness", startTimestamp=0, endTimestamp=T0 + 49)
     assert oldest["total"] == 0  # the first 50 (and the values at bind time) were dropped
     assert data(api, "getPropertyDataList", attributeCode="switch", startTimestamp=0, endTimestamp=END)["total"] == 0
@@ -336,10 +336,10 @@ def test_histories_survive_the_state_file(api, world):
     owner = again.users["C1001"]
     params = {"productKey": LAMP["pk"], "deviceKey": LAMP["dk"], "codeList": ["overheat"], "startTime": T0,
               "endTime": END, "page": 1, "pageSize": 10}  # fmt: skip
-    assert history.device_event_list(again, owner, params) == before
+    assert history.device_event_list(again, owner, **params) == before
     window = {**LAMP, "startTimestamp": T0, "endTimestamp": END}
-    assert history.location_history(again, owner, window)[0]["wgsLat"] == 1.5
-    page = history.property_data_list(again, owner, {**window, "attributeCode": ["brightness"], "pageSize": 10})
+    assert history.location_history(again, owner, **window)[0]["wgsLat"] == 1.5
+    page = history.property_data_list(again, owner, **window, attributeCode=["brightness"], pageSize=10)
     assert page["list"][0]["propertyValue"] == 7
 
 

@@ -5,8 +5,10 @@ import pytest
 from openapi_spec_validator import validate
 
 from mock_server.api import schemas
-from mock_server.api.dispatch import REGISTRY
+from mock_server.api.declare import registry
 from mock_server.app import create_app
+
+REGISTRY = registry()
 
 DOCUMENTS = ("/_mock/openapi/quectel.json", "/_mock/openapi.json")
 

@@ -10,7 +10,7 @@ import time
 import uuid
 
 import pytest
-from serving import Running
+from serving import Running, free_port
 
 from mock_server.realtime import ttlv
 from mock_server.realtime.client import RealtimeClient
@@ -24,17 +24,11 @@ QUIET = 0.7  # how long "nothing arrives" is watched for
 
 @pytest.fixture(scope="module")
 def server():
-    mqtt_port = _port()
+    mqtt_port = free_port()
     running = Running("--mqtt-port", str(mqtt_port))
     running.mqtt_port = mqtt_port
     yield running
     running.stop()
-
-
-def _port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class World:
@@ -295,6 +289,57 @@ def test_a_rule_withholds_the_ack_and_another_delays_reports(world):
     assert owner.received("ack_") == []
 
 
+def test_a_fault_on_connect_loses_the_connection_before_any_connack(world):
+    world.control("POST", "/rules", {"match": {"mqtt": "connect", "uid": "C1002"}, "action": {"fault": "drop"}})
+    with pytest.raises(TimeoutError, match="no CONNACK"):
+        world.connect("recipient-token", timeout=2)
+    [entry] = [e for e in world.control("GET", "/journal?kind=mqtt")["entries"] if e["endpoint"] == "mqtt.connect"]
+    assert entry["rule"] and entry["code"] is None
+    assert world.connect("owner-token").connack == 0  # the rule names Rui alone
+
+
+@pytest.mark.parametrize("fault", ["http503", "empty", "malformed"])
+def test_any_fault_on_delivery_withholds_the_message(world, fault):
+    world.control("POST", "/rules", {"match": {"mqtt": "deliver", "topic": "ack_$"}, "action": {"fault": fault}})
+    owner = world.connect("owner-token")
+    owner.subscribe(DOWN + "bus_", DOWN + "ack_")
+    world.switch("owner-token", switch=True)
+    owner.wait_for("bus_", timeout=5)
+    time.sleep(QUIET)
+    assert owner.received("ack_") == []
+
+
+def test_any_fault_on_publish_loses_the_message(world):
+    world.control("POST", "/rules", {"match": {"mqtt": "publish"}, "action": {"fault": "http500"}})
+    owner = world.connect("owner-token")
+    owner.subscribe(DOWN + "ack_")
+    before = world.values()
+    assert str(before["brightness"]) != "42"
+    owner.publish(UP + "sys_", {"msgId": 7, "type": "WRITE-ATTR", "kv": json.dumps([{"brightness": 42}])})
+    time.sleep(QUIET)
+    assert owner.received() == [] and world.values() == before
+
+
+@pytest.mark.parametrize("dedicated", [False, True], ids=["http-port", "mqtt-port"])
+def test_a_disconnect_on_subscribe_cuts_the_connection_after_the_suback(server, world, dedicated):
+    world.control("POST", "/rules", {"match": {"mqtt": "subscribe", "topic": "bus_$"}, "action": {"disconnect": True}})
+    if dedicated:
+        owner = RealtimeClient(f"ws://127.0.0.1:{server.mqtt_port}/s/{world.name}/ws/v2", "owner-token")
+        world.clients.append(owner)
+    else:
+        owner = world.connect("owner-token")
+    assert owner.subscribe(DOWN + "ack_") == [1] and not owner.disconnected.is_set()
+    assert owner.subscribe(DOWN + "bus_") == [1]  # granted, then cut
+    assert owner.disconnected.wait(5)
+
+
+def test_warnings_from_a_rules_effects_reach_the_realtime_journal(world):
+    world.control("POST", "/rules", {"match": {"mqtt": "connect"}, "action": {"expireShare": True}})
+    assert world.connect("owner-token").connack == 0  # an effect alone answers nothing
+    [entry] = [e for e in world.control("GET", "/journal?kind=mqtt")["entries"] if e["endpoint"] == "mqtt.connect"]
+    assert entry["rule"] and "shareCode" in entry["warnings"][0]
+
+
 def test_sessions_and_messages_are_in_the_journal_and_the_state(world):
     world.share_lamp_with_rui()
     rui = world.connect("recipient-token")
@@ -446,7 +491,7 @@ def test_wss_with_the_servers_certificate_on_both_ports(tmp_path):
     import ssl
 
     tls_dir = tmp_path / "tls"
-    mqtt_port = _port()
+    mqtt_port = free_port()
     server = Running("--tls", "--tls-dir", str(tls_dir), "--mqtt-port", str(mqtt_port),
                      scheme="https", context=ssl._create_unverified_context())
     try:

@@ -1,8 +1,10 @@
 """Rules: every condition, every action kind, nth, every, chance, times and rule order."""
 
+import concurrent.futures
 import time
 
 import pytest
+import requests
 from conftest import LAMP, OWNER, RECIPIENT, SECOND, api_with, codes_of
 
 from mock_server.api.faults import DroppedOnPurpose
@@ -231,3 +233,63 @@ def test_rule_before_token_check():
 def test_forced_data_with_a_huge_integer_is_still_json():
     api = rules({"match": {"endpoint": "userInfo"}, "action": {"code": 200, "data": {"n": 2**70}}})
     assert api.get("userInfo", OWNER)["data"] == {"n": 2**70}
+
+
+# ---- one outcome: the same rule means the same thing wherever it fires --------------------------
+
+EVENTS = "/v2/quecdatastorage/enduserapi/v2/deviceEventList"
+
+
+@pytest.mark.parametrize("match", [{"pk": "p11u5w", "dk": "LAMP00000001"}, {"dk": "LAMP00000001"}])
+def test_a_device_condition_fires_on_device_event_list_which_names_it_product_key_and_device_key(match):
+    api = rules({"match": {"endpoint": "deviceEventList", **match}, "action": {"code": 5151}})
+    body = {"productKey": "p11u5w", "deviceKey": "LAMP00000001", "codeList": ["overheat"]}
+    assert api.post(EVENTS, OWNER, via="json", **body)["code"] == 5151
+    other = {**body, "deviceKey": "PLUG00000001"}
+    assert api.post(EVENTS, OWNER, via="json", **other)["code"] != 5151
+
+
+def test_a_property_condition_reads_device_event_lists_code_list_as_an_array():
+    api = rules({"match": {"endpoint": "deviceEventList", "property": "overheat"}, "action": {"code": 5151}})
+    body = {"productKey": "p11u5w", "deviceKey": "LAMP00000001"}
+    assert api.post(EVENTS, OWNER, via="json", codeList=["overheat"], **body)["code"] == 5151
+    assert api.post(EVENTS, OWNER, via="json", codeList=["other"], **body)["code"] != 5151
+
+
+@pytest.fixture(scope="module")
+def server():
+    from serving import Running
+
+    running = Running()
+    yield running
+    running.stop()
+
+
+def test_a_delayed_rules_effect_warning_survives_the_wait_on_the_real_server(server):
+    rule = {"match": {"endpoint": "userInfo"}, "action": {"delay": "50ms", "expireShare": True}}
+    assert server.request("POST", "/s/warned/_mock/rules", rule)[0] == 201
+    resp = requests.get(server.base + "/s/warned/v2/enduser/enduserapi/userInfo", headers={"Authorization": OWNER})
+    assert resp.json()["code"] == 200
+    assert "shareCode" in resp.headers["X-Mock-Warning"]
+    [entry] = server.request("GET", "/s/warned/_mock/journal")[1]["entries"]
+    assert entry["rule"] and "shareCode" in entry["warnings"][0]
+
+
+def test_a_stubbed_path_waits_through_flask_without_holding_others_and_is_journalled_once(server):
+    """A path the simulator lacks goes through the Flask app, not the fast path: the same steps
+    (session world, rule, wait, answer, journal, warning) in the same order."""
+    stub = {"match": {"endpoint": "notSimulatedYet"}, "action": {"delay": "600ms", "code": 5151, "revokeToken": True}}
+    assert server.request("POST", "/s/stubbed/_mock/rules", stub)[0] == 201
+    base = server.base + "/s/stubbed/v2/binding/enduserapi/"
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        started = time.monotonic()
+        slow = pool.submit(requests.post, base + "notSimulatedYet", headers={"Authorization": "nobody"}, timeout=10)
+        time.sleep(0.1)
+        quick = requests.get(server.base + "/s/stubbed/v2/enduser/enduserapi/userInfo",
+                             headers={"Authorization": OWNER}, timeout=10)  # fmt: skip
+        assert quick.json()["code"] == 200 and time.monotonic() - started < 0.5
+        answer = slow.result()
+    assert time.monotonic() - started >= 0.6
+    assert answer.json()["code"] == 5151 and "no token to revoke" in answer.headers["X-Mock-Warning"]
+    entries = server.request("GET", "/s/stubbed/_mock/journal")[1]["entries"]
+    assert [(e["endpoint"], e["code"], e["rule"]) for e in entries] == [("userInfo", 200, None), ("notSimulatedYet", 5151, "r1")]

@@ -10,7 +10,7 @@ import pytest
 from conftest import OWNER, Api, app_with
 from serving import Running, run_cli
 
-from mock_server.cloud import things
+from mock_server.cloud import shadows
 from mock_server.cloud.events import OnlineChanged, PropertyReport
 from mock_server.harness import persistence
 from mock_server.harness.scenario import SCENARIO_DIR, Scenario, ScenarioInvalid
@@ -37,7 +37,7 @@ def advance(api: Api, duration: str) -> None:
 
 def history(world, key: tuple[str, str], code: str) -> list[tuple[int, object]]:
     """(minutes since the start, value) of every report of `code`."""
-    state = things.state_of(world, world.devices[key])
+    state = shadows.shadow_of(world, world.devices[key])
     return [((at - world.started_at) / MIN, v) for at, c, v in state.history if c == code]
 
 
@@ -119,12 +119,12 @@ def test_the_lamp_goes_offline_at_two_hours_and_comes_back_at_three():
 
 def test_a_frozen_clock_produces_nothing_until_moved():
     api, world = frozen_api("device-behaviour")
-    before = len(things.state_of(world, world.devices[PLUG]).history)
+    before = len(shadows.shadow_of(world, world.devices[PLUG]).history)
     for _ in range(3):
         values(api, PLUG)
-    assert len(things.state_of(world, world.devices[PLUG]).history) == before
+    assert len(shadows.shadow_of(world, world.devices[PLUG]).history) == before
     advance(api, "3m")
-    assert len(things.state_of(world, world.devices[PLUG]).history) == before + 3
+    assert len(shadows.shadow_of(world, world.devices[PLUG]).history) == before + 3
 
 
 def test_reports_reach_listeners_each_at_its_own_time():
@@ -250,10 +250,10 @@ def test_scripts_by_product_reach_generated_devices_and_pause_while_offline():
     api, world = script_world({"device": {"pk": "p11u7a"}, "property": "battery", "every": "1h", "ramp": {"by": -1}})
     sensors = [d for d in world.devices.values() if d.pk == "p11u7a"]
     assert len(sensors) > 2 and any(d.online for d in sensors) and any(not d.online for d in sensors)
-    before = {d.dk: things.state_of(world, d).reported["battery"] for d in sensors}
+    before = {d.dk: shadows.shadow_of(world, d).reported["battery"] for d in sensors}
     advance(api, "3h")
     for device in sensors:
-        now = things.state_of(world, device).reported["battery"]
+        now = shadows.shadow_of(world, device).reported["battery"]
         assert now == (max(before[device.dk] - 3, 0) if device.online else before[device.dk]), device.dk
 
 
@@ -279,7 +279,7 @@ def test_a_restored_world_goes_on_from_its_clock_without_losing_or_repeating_a_s
         w.catch_up()
     for key, code in ((STATION, "battery_percentage"), (PLUG, "power"), (SENSOR, "temperature")):
         assert history(restored, key, code) == history(world, key, code), code
-    assert restored.devices[STATION].state.reported["battery_percentage"] == 81
+    assert restored.devices[STATION].shadow.reported["battery_percentage"] == 81
 
 
 def test_random_steps_after_a_restore_are_those_of_an_uninterrupted_run():

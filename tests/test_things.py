@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import fields
 
 import pytest
 from conftest import ACCEPT_BY, LAMP, OWNER, RECIPIENT, SECOND, Api, api_with
+
+from mock_server.cloud.models import Device
 
 STATION = {"pk": "p11u8k", "dk": "POWR00000001"}
 PLUG = {"pk": "p11u6t", "dk": "PLUG00000001"}
@@ -334,3 +337,16 @@ def test_validate_checks_models_and_values(tmp_path):
     assert "bad.yaml: devices[0].values.brightness: 120 is above max 100" in problems
     assert any(p.startswith("bad.yaml: devices[0].values.dimmer: unknown property code dimmer") for p in problems)
     assert "bad.yaml: devices[0].values.lamp_stats: member led_temp is missing" in problems
+
+
+def test_a_new_auth_key_shows_in_device_info_and_the_list_and_the_device_record_is_data_only(api):
+    # The list and deviceInfo render the key; their rendering is cached off the record, by value.
+    before = api.get("deviceInfo", OWNER, **LAMP)["data"]["authKey"]
+    listed = {d["deviceKey"]: d for d in api.devices(OWNER)}
+    assert listed[LAMP["dk"]]["authKey"] == before
+    key = api.post("getAuthKey", OWNER, **LAMP)["data"]["authKey"]
+    if before:
+        assert key == before  # the live service hands out the key the device already has
+    assert api.get("deviceInfo", OWNER, **LAMP)["data"]["authKey"] == key
+    assert {d["deviceKey"]: d for d in api.devices(OWNER)}[LAMP["dk"]]["authKey"] == key
+    assert not [f.name for f in fields(Device) if "render" in f.name or "cache" in f.name]

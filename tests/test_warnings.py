@@ -129,3 +129,15 @@ def test_users_default_to_the_worlds_first_declared_domain():
     }
     world = Scenario.from_spec(spec, "own.yaml").build()
     assert {u.user_domain for u in world.users.values()} == {"U.SP.8589934603"}
+
+
+def test_a_device_condition_on_an_endpoint_that_names_no_device_is_kept_with_a_warning():
+    api = api_with()
+    resp = api.client.post("/_mock/rules", json={"match": {"endpoint": "userInfo", "dk": "LAMP00000001"},
+                                                 "action": {"code": 5047}})  # fmt: skip
+    assert resp.status_code == 201
+    assert resp.headers["X-Mock-Warning"] == "rule.match.dk: userInfo names no device, so a rule on its dk never fires"
+    # deviceEventList names its device productKey/deviceKey: a dk condition there is fine.
+    resp = api.client.post("/_mock/rules", json={"match": {"endpoint": "deviceEventList", "dk": "LAMP00000001"},
+                                                 "action": {"code": 5047}})  # fmt: skip
+    assert resp.status_code == 201 and "X-Mock-Warning" not in resp.headers

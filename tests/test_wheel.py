@@ -18,6 +18,16 @@ PLUGIN_TEST = """
 def test_the_fixture_serves_a_world(quectel_mock):
     body = quectel_mock.call("GET", "userInfo", "owner-token")
     assert body["code"] == 200 and body["data"]["uid"] == "C1001"
+
+
+def test_the_mqtt_helper_works_on_a_plain_install(quectel_mock):
+    # Only the wheel and pytest are installed: paho-mqtt must have come with the package.
+    lamp = {"pk": "p11u5w", "dk": "LAMP00000001"}
+    olivia = quectel_mock.mqtt("owner-token", quectel_mock.topic(**lamp, suffix="bus_"))
+    assert olivia.connack == 0
+    quectel_mock.set_property(**lamp, brightness=33)
+    [report] = olivia.wait_for("bus_")
+    assert report.json["data"]["kv"] == {"brightness": 33}
 """
 
 
@@ -108,4 +118,4 @@ def test_installed_pytest_plugin_gives_the_fixture(installed, tmp_path):
     (tmp_path / "test_app.py").write_text(PLUGIN_TEST)
     done = _run(str(installed / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_app.py",
                 cwd=tmp_path, env=_clean_env())  # fmt: skip
-    assert "1 passed" in done.stdout
+    assert "2 passed" in done.stdout

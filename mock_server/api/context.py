@@ -45,6 +45,13 @@ class RequestState:
             self._params = read_params(self.request, self.world.settings.parameter_sources)
         return self._params
 
+    def json_array(self) -> list | None:
+        """The JSON body when it is an array (setFamilyRoomSort, family setDeviceInfo), else None."""
+        if not self.request.is_json:
+            return None
+        body = json_body(self.request)
+        return body if isinstance(body, list) else None
+
 
 def read_params(req: Request, sources: tuple[str, ...]) -> dict[str, Any]:
     params: dict[str, Any] = {}

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, redirect, request, send_from_directory
 from marshmallow import Schema, ValidationError, fields
 
-from ..cloud import devices, things
+from ..cloud import devices, shadows, things
 from ..cloud import shares as cloud_shares
 from ..cloud.accounts import issue_tokens
 from ..cloud.errors import QuectelError
@@ -31,11 +31,12 @@ from ..harness.world import World
 from .context import current
 from .dispatch import simulator
 from .hooks import CAN_DEFER, DEFERRED, RESUME
+from .paths import CONTROL_PREFIX
 from .rule_check import endpoint_warnings, scenario_warnings
-from .steps import forget_tracebacks
+from .steps import Deferred, forget_tracebacks
 from .warn import HEADER, warning_header
 
-bp = Blueprint("control", __name__, url_prefix="/_mock")
+bp = Blueprint("control", __name__, url_prefix=CONTROL_PREFIX)
 
 
 class ControlError(Exception):
@@ -203,10 +204,10 @@ def _inline(spec: dict) -> Scenario:
 @bp.get("/state")
 def state() -> Response:
     limit = max(0, request.args.get("limit", default=1000, type=int))
-    return jsonify(state_of(_world(), _world_name(), limit))
+    return jsonify(world_state(_world(), _world_name(), limit))
 
 
-def state_of(world: World, name: str, limit: int = 1000) -> dict:
+def world_state(world: World, name: str, limit: int = 1000) -> dict:
     """What GET /_mock/state answers (the dashboard renders the same)."""
 
     def first(records: dict) -> list:  # without copying a world of a million records first
@@ -251,7 +252,7 @@ def _device(world: World, d) -> dict:
         "verified": d.verified,
         "online": d.online,
         "product": world.products[d.pk].name if d.pk in world.products else None,
-        "values": things.current_values(world, d),
+        "values": shadows.current_values(world, d),
     }
 
 
@@ -262,7 +263,7 @@ def device_state(pk: str, dk: str) -> Response:
     with world.lock:
         world.catch_up()
         device = _known_device(world, pk, dk)
-        state = things.state_of(world, device)
+        state = shadows.shadow_of(world, device)
         return jsonify(
             {
                 **_device(world, device),
@@ -287,10 +288,10 @@ def change_device(pk: str, dk: str) -> Response:
         values = _checked_values(world, device, body.get("values") or {})
         event = _checked_event(world, device, body["event"]) if "event" in body else None
         if "deviceData" in body or "location" in body:
-            things.update_module(world, device, body.get("deviceData"), body.get("location"))
-        things.report(world, device, values)
+            shadows.update_module(world, device, body.get("deviceData"), body.get("location"))
+        shadows.report(world, device, values)
         if event:
-            things.raise_event(world, device, *event)
+            shadows.raise_event(world, device, *event)
         if "online" in body:
             devices.set_online(world, device, body["online"])
     return device_state(pk, dk)
@@ -384,7 +385,7 @@ def set_clock() -> Response:
         world.catch_up()
         while world.behind():
             if environ.get(CAN_DEFER):
-                environ[DEFERRED] = (0, CATCHING_UP)
+                environ[DEFERRED] = Deferred(0, CATCHING_UP)  # type: ignore[arg-type]
                 return Response(status=204)  # never sent: the server calls again at once
             world.catch_up()
         return jsonify(_clock(world))
@@ -497,11 +498,16 @@ def create_share() -> tuple[Response, int]:
         if owner is None:
             raise ControlError(409, "the device is bound to nobody: no owner can share it")
         now = world.now()
-        params = {"pk": device.pk, "dk": device.dk, "coverMark": body["coverMark"]}
-        params["acceptingExpireAt"] = parse_instant(body["acceptingExpireAt"], now)
-        if "sharingExpireAt" in body:
-            params["sharingExpireAt"] = parse_instant(body["sharingExpireAt"], now)
-        code = cloud_shares.share_info(world, owner, params)
+        usage = parse_instant(body["sharingExpireAt"], now) if "sharingExpireAt" in body else None
+        code = cloud_shares.share_info(
+            world,
+            owner,
+            pk=device.pk,
+            dk=device.dk,
+            coverMark=body["coverMark"],
+            acceptingExpireAt=parse_instant(body["acceptingExpireAt"], now),
+            sharingExpireAt=usage,
+        )
         return jsonify(_share(world.shares[code])), 201
 
 
@@ -521,7 +527,7 @@ def end_share(code: str) -> Response:
         owner = world.users.get(share.owner_uid)
         if owner is None:
             raise ControlError(409, f"the share's owner {share.owner_uid} is not a user of this world")
-        cloud_shares.owner_unshare(world, owner, {"shareCode": code})
+        cloud_shares.owner_unshare(world, owner, shareCode=code)
         return jsonify(_share(share))
 
 

@@ -15,18 +15,17 @@ path serving a request can ask it.
 from __future__ import annotations
 
 import ipaddress
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-CONTROL_PREFIX = "/_mock"
+from .paths import is_control, session_path
+
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 API_METHODS = "GET, POST, PUT, DELETE, PATCH, OPTIONS"
 # What a web client may read beyond the CORS-safelisted response headers.
 EXPOSED = "X-Mock-Warning, Allow, Retry-After"
 PREFLIGHT_MAX_AGE = "600"
-_SESSION = re.compile(r"^/s/[^/]*")
 
 
 @dataclass(frozen=True)
@@ -45,8 +44,7 @@ NOTHING = CorsAnswer()
 def cors(method: str, path: str, headers: Mapping[str, str], server_host: str = "127.0.0.1") -> CorsAnswer:
     """What a request from a browser gets. `headers` is looked up with lower-case names
     (Werkzeug's headers and RSGI's both answer those); `path` may carry the `/s/NAME` prefix."""
-    path = _SESSION.sub("", path, count=1)
-    if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
+    if is_control(session_path(path)[1]):
         return _control(method, headers, server_host)
     return _simulated(method, headers)
 

@@ -68,19 +68,3 @@ def to_response(reply: Reply) -> Response:
         response.headers.add(name, value)
     response.quectel_code = reply.code  # for the journal
     return response
-
-
-def envelope(code: int, msg: str, data: Any = None, ext_msg: Any = None, status: int = 200) -> Response:
-    return to_response(render(code, msg, data, ext_msg, status))
-
-
-def ok(data: Any = None) -> Response:
-    return envelope(200, "", data)
-
-
-def error(err: QuectelError, status: int | None = None) -> Response:
-    return to_response(render_error(err, status))
-
-
-def http_error(status: int, allow: list[str] | None = None) -> Response:
-    return to_response(render_http_error(status, allow))

@@ -2,7 +2,7 @@
 
 Flask's per-request machinery (contexts, URL matching, hooks, Response objects) cost more than
 the simulated cloud itself; this path skips it for the endpoints declared with `endpoint(...)`
-(dispatch.REGISTRY), at their exact method and path, optionally under `/s/NAME/`. It runs the
+(declare.registry()), at their exact method and path, optionally under `/s/NAME/`. It runs the
 same steps as the Flask app (steps.py, dispatch.answer) on a plain Werkzeug Request, so the
 answers are byte for byte the same (tests/test_fastpath.py holds that). Anything else (the
 control API, HEAD and OPTIONS, unknown paths, oversized bodies) goes to Flask.
@@ -10,18 +10,19 @@ control API, HEAD and OPTIONS, unknown paths, oversized bodies) goes to Flask.
 
 from __future__ import annotations
 
-import asyncio
-import time
 from typing import Any
 
 from flask import Flask
 from werkzeug.wrappers import Request
 
+from ..harness.rules import Outcome
+from ..harness.worlds import session_path
 from . import steps
-from .cors import cors
-from .dispatch import REGISTRY, EndpointDoc, answer
+from .declare import Endpoint, registry
+from .dispatch import answer
 from .envelope import Reply, to_response
 from .faults import DroppedOnPurpose
+from .paths import split_session
 
 # Statuses Werkzeug answers without a body (or without Content-Length): rare, from rules;
 # their wire form is left to Werkzeug itself, as in the app.
@@ -30,14 +31,11 @@ _BODILESS = frozenset((204, 304))
 
 class FastPath:
     def __init__(self, app: Flask) -> None:
-        self.sim = app.extensions["mock_server"]
         config = app.config
         self.max_body: int | None = config["MAX_CONTENT_LENGTH"]
-        self.log_format: str = config["LOG_FORMAT"]
-        self.admin_token: str | None = config.get("ADMIN_TOKEN")
-        self.host: str = config.get("HOST") or "127.0.0.1"
+        self.served = steps.Served.of(app)
         served = {rule.rule for rule in app.url_map.iter_rules()}
-        self.table = {(doc.method, doc.path): doc for doc in REGISTRY if doc.path in served}
+        self.table = {(doc.method, doc.path): doc for doc in registry() if doc.path in served}
 
         class FastRequest(Request):  # the limits Flask's Request takes from the app's config
             max_content_length = config["MAX_CONTENT_LENGTH"]
@@ -51,47 +49,38 @@ class FastPath:
         """A fast path for the simulator's app; None for any other app."""
         return cls(app) if isinstance(app, Flask) and "mock_server" in app.extensions else None
 
-    def lookup(self, method: str, path: str, body: bytes) -> EndpointDoc | None:
+    def lookup(self, method: str, path: str, body: bytes) -> Endpoint | None:
         """The endpoint this path answers, or None when Flask should."""
-        if path.startswith("/s/"):
-            path = "/" + path[3:].partition("/")[2]
-        doc = self.table.get((method, path))
+        doc = self.table.get((method, session_path(path)[1]))
         if doc is None or (self.max_body is not None and len(body) > self.max_body):
             return None
         return doc
 
-    async def serve(self, doc: EndpointDoc, environ: dict) -> tuple[int, list[tuple[str, str]], bytes | None]:
+    async def serve(self, doc: Endpoint, environ: dict) -> tuple[int, list[tuple[str, str]], bytes | None]:
         """Status, headers and body (None: drop the connection) of one request."""
-        steps.split_session(environ)
+        split_session(environ)
         req = self.request_class(environ)
-        # Never a refusal nor a preflight here: those are for /_mock and OPTIONS, which Flask answers.
-        cross_site = cors(req.method, req.path, req.headers, self.host).headers
-        resume, started = None, time.perf_counter()
-        while True:
-            state = None
-            try:
-                opened = steps.open_request(self.sim, req, self.admin_token, self.host)
-                if isinstance(opened, Reply):
-                    steps.record_refused(req, opened, self.log_format, started)
-                    opened.headers += cross_site
-                    return wire(opened, environ)  # no world, so no journal entry (as in the app)
-                state = opened
-                reply = None
-                if state.world.rules:
-                    outcome = steps.apply_rules(state, resume, can_defer=True)
-                    if isinstance(outcome, steps.Deferred):
-                        await asyncio.sleep(outcome.seconds)  # holds nothing: others go on
-                        resume = outcome.resume
-                        continue
-                    reply = outcome
-                if reply is None:
-                    reply = answer(doc, state)
-            except Exception as exc:
-                reply = steps.error_reply(exc, state)
-            reply.headers += cross_site
-            if state is not None:
-                reply.headers += steps.record(state, reply.status, reply.code, self.log_format, reply.body)
-            return wire(reply, environ)
+
+        def one_pass(resume: Outcome | None) -> Reply | steps.Deferred:
+            return steps.handle(self.served, req, ReplyWire, lambda state: answer(doc, state), resume, can_defer=True)
+
+        return wire(await steps.with_waits(one_pass), environ)
+
+
+class ReplyWire:
+    """The steps' answers as they are: Replies."""
+
+    @staticmethod
+    def of(reply: Reply) -> Reply:
+        return reply
+
+    @staticmethod
+    def add_headers(answer: Reply, headers: list[tuple[str, str]]) -> None:
+        answer.headers += headers
+
+    @staticmethod
+    def facts(answer: Reply) -> tuple[int, int | None, bytes | None]:
+        return answer.status, answer.code, answer.body
 
 
 def wire(reply: Reply, environ: dict) -> tuple[int, list[tuple[str, str]], bytes | None]:

@@ -1,11 +1,10 @@
-"""What a rule's action turns into on the wire: a delay, a fault, or a forced answer."""
+"""What a rule's fault turns into on the HTTP wire (the rule's outcome is harness/rules.py's)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..cloud.errors import message_for
-from .envelope import Reply, render
+from .envelope import Reply
 
 MALFORMED = b'{"code":200,"msg":"","data":{"shareCode":'
 HTML = "text/html; charset=utf-8"
@@ -36,9 +35,3 @@ def fault(kind: str) -> Reply:
         return Reply(status, f"<html><body><h1>{status} {text}</h1></body></html>".encode(), HTML)
     # "drop" (and a hang that outlived the client): headers promise a body that never comes.
     return Reply(200, None)
-
-
-def forced_answer(action: dict) -> Reply:
-    code = action.get("code", 200)
-    msg = action.get("msg", message_for(code))
-    return render(code, msg, action.get("data"), action.get("extMsg"), status=action.get("status", 200))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
@@ -323,107 +324,54 @@ def infer(values: list) -> dict:
     return schema
 
 
-def _samples() -> dict[str, list]:
-    """Rendered examples of every `data` shape, from a small world with one share of each kind."""
-    from ..cloud import accounts, views
-    from ..cloud.access import DeviceView
-    from ..harness.scenario import Scenario
+class SampleWorld:
+    """A small world, with one share of each kind and a lamp with two days of history, in which
+    each endpoint's `data` examples are rendered (its declaration's sampler is called with it)."""
 
-    lamp = {"pk": "p11u5w", "dk": "LAMP00000001"}
-    spec = {
-        "extends": "default",
-        "clock": {"start": 1_800_000_000_000, "frozen": True},
-        "shares": [
-            {"device": lamp, "code": "share_dv_Csample1", "recipient": "C1002", "state": "active",
-             "sharingExpireAt": "+1d", "deviceName": "Hall"},
-            {"device": lamp, "code": "share_dv_Csample2", "acceptingExpireAt": "+1h"},
-        ],
-    }  # fmt: skip
-    world = Scenario.from_spec(spec, "samples").build()
-    owner = world.users["C1001"]
-    tokens = accounts.issue_tokens(world, owner)
-    device = world.devices[("p11u5w", "LAMP00000001")]
-    shares = [world.shares["share_dv_Csample1"], world.shares["share_dv_Csample2"]]
-    details = [
-        views.device_details(world, DeviceView(device)),
-        views.device_details(world, DeviceView(device, shares[0])),
-    ]
-    return {
-        "DeviceDetails": details,
-        "PageInfo": [views.page_info(details, 1, 10), views.page_info([], 1, 10)],
-        "ShareRows": [views.share_rows(world, shares)],
-        "TokenPair": [tokens],
-        "UserInfo": [views.user_info(owner), views.user_info(world.users["C900001"])],
-        "Binding": [{"bindingSum": 0}, {"bindingSum": 2}],
-        **_device_samples(world, owner),
-        **_history_samples(world, owner),
-    }
+    def __init__(self) -> None:
+        from ..cloud import accounts, views
+        from ..cloud.access import DeviceView
+        from ..harness.scenario import Scenario
 
-
-def _device_samples(world, owner) -> dict[str, list]:
-    """Rendered examples of the device endpoints' `data`: every product's thing model, the
-    values of a lamp and a power station, and a control answer with both lists filled."""
-    from ..cloud import control, devices, views
-
-    lamp = world.devices[("p11u5w", "LAMP00000001")]
-    station = world.devices[("p11u8k", "POWR00000001")]
-    keys = [{"productKey": d.pk, "deviceKey": d.dk} for d in (lamp, world.devices[("p11u5w", "LAMP00000002")])]
-    command = {"type": 2, "data": '[{"switch": true}]', "deviceList": keys, "isCache": 2}
-    by_key = {"pk": lamp.pk, "dk": lamp.dk}
-    return {
-        "Tsl": [p.tsl for p in world.products.values()],
-        "BusinessAttributes": [
-            views.business_attributes(world, device, None, None) for device in (lamp, station)
-        ] + [views.business_attributes(world, lamp, ["2"], ["switch"])],
-        "ControlResult": [control.batch_control(world, owner, command)],
-        "BindingCheck": [devices.info_by_binding(world, owner, {"pk": "p11u5w"})],
-        "AuthKey": [devices.auth_key(world, owner, by_key)],
-        "BindingInfo": [devices.binding_info(world, owner, by_key)],
-        "OnlineStatus": [devices.online_status(world, owner, by_key)],
-        "ProductPage": [views.page_info(devices.product_list(world), 1, 10), views.page_info([], 1, 10)],
-    }
-
-
-def _history_samples(world, owner) -> dict[str, list]:
-    """Rendered examples of the history endpoints' `data`, from a lamp that reported values
-    over two days, raised an event and moved."""
-    from ..cloud import history, things, views
-
-    lamp = world.devices[("p11u5w", "LAMP00000001")]
-    now = world.now()
-    for hours in range(48, 0, -6):
-        things.report(world, lamp, {"brightness": hours, "switch": hours % 12 == 0}, now - hours * 3_600_000)
-    things.raise_event(world, lamp, "overheat", {"lamp_stats": {"power_w": 7.5, "led_temp": 96}}, now - 60_000)
-    things.update_module(world, lamp, None, {"lat": 31.23, "lng": 121.47, "locateType": "GP"})
-    window = {"pk": lamp.pk, "dk": lamp.dk, "startTimestamp": 0, "endTimestamp": now, "page": 1, "pageSize": 10}
-    chart = {**window, "attributeCode": ["brightness", "switch"], "countType": 3, "timeGranularity": 2}
-    events = {"productKey": lamp.pk, "deviceKey": lamp.dk, "codeList": ["overheat"], "startTime": 0,
-              "endTime": now, "page": 1, "pageSize": 10, "timezone": "+08:00"}  # fmt: skip
-    return {
-        "PropertyDataPage": [
-            _every_value(world, owner, device, window)
-            for device in world.devices.values()
-            if device.owner_uid == owner.uid and device.pk in world.products
+        lamp = {"pk": "p11u5w", "dk": "LAMP00000001"}
+        spec = {
+            "extends": "default",
+            "clock": {"start": 1_800_000_000_000, "frozen": True},
+            "shares": [
+                {"device": lamp, "code": "share_dv_Csample1", "recipient": "C1002", "state": "active",
+                 "sharingExpireAt": "+1d", "deviceName": "Hall"},
+                {"device": lamp, "code": "share_dv_Csample2", "acceptingExpireAt": "+1h"},
+            ],
+        }  # fmt: skip
+        self.world = world = Scenario.from_spec(spec, "samples").build()
+        self.owner = world.users["C1001"]
+        self.tokens = accounts.issue_tokens(world, self.owner)
+        self.lamp = world.devices[("p11u5w", "LAMP00000001")]
+        self.station = world.devices[("p11u8k", "POWR00000001")]
+        self.shares = [world.shares["share_dv_Csample1"], world.shares["share_dv_Csample2"]]
+        self.details = [
+            views.device_details(world, DeviceView(self.lamp)),
+            views.device_details(world, DeviceView(self.lamp, self.shares[0])),
         ]
-        + [views.page_info([], 1, 10)],
-        "PropertyCharts": [history.property_chart_list(world, owner, chart)],
-        "PropertyStatistics": [
-            history.property_statistics(
-                world, owner, {**chart, "attributeCode": ["brightness"], "timeGranularities": ["1", "2", "3", "4"]}
-            )
-        ],
-        "EventPage": [history.device_event_list(world, owner, events), views.page_info([], 1, 10)],
-        "LocationHistory": [history.location_history(world, owner, window)],
-    }
+        self.window = {"pk": self.lamp.pk, "dk": self.lamp.dk, "startTimestamp": 0, "endTimestamp": world.now(),
+                       "page": 1, "pageSize": 10}  # fmt: skip
+        self._history()
 
+    def _history(self) -> None:
+        """The lamp reports values over two days, raises an event and moves."""
+        from ..cloud import shadows
 
-def _every_value(world, owner, device, window: dict) -> dict:
-    """A page of every property of `device`: one sample of each data type's native value."""
-    from ..cloud import history
+        world, lamp, now = self.world, self.lamp, self.world.now()
+        for hours in range(48, 0, -6):
+            shadows.report(world, lamp, {"brightness": hours, "switch": hours % 12 == 0}, now - hours * 3_600_000)
+        shadows.raise_event(world, lamp, "overheat", {"lamp_stats": {"power_w": 7.5, "led_temp": 96}}, now - 60_000)
+        shadows.update_module(world, lamp, None, {"lat": 31.23, "lng": 121.47, "locateType": "GP"})
 
-    codes = list(world.products[device.pk].properties)
-    params = {**window, "pk": device.pk, "dk": device.dk, "attributeCode": codes, "pageSize": len(codes) + 10}
-    return history.property_data_list(world, owner, params)
+    def examples(self, data: Any) -> list:
+        """The examples of one declaration's `data`: rendered, or the literal given."""
+        if data is None:
+            return []
+        return data(self) if callable(data) else [data]
 
 
 def _envelope(codes: tuple[int, ...], data: dict) -> dict:
@@ -458,14 +406,6 @@ def _parameter_example(self, field, ret: dict | None = None, **kwargs) -> dict:
     return {} if example is None else {"example": example}
 
 
-def _data_schema(kind: str) -> dict:
-    if kind == "string":
-        return {"type": "string"}
-    if kind == "null":
-        return {}
-    return {"$ref": f"#/components/schemas/{kind}"}
-
-
 def _codes_table(codes: tuple[int, ...]) -> str:
 
     rows = "\n".join(f"| {c} | {_msg(c) or '(empty)'} |" for c in codes)
@@ -474,10 +414,9 @@ def _codes_table(codes: tuple[int, ...]) -> str:
 
 @functools.cache
 def quectel_document() -> dict:
-    """OpenAPI 3.1 of the simulated endpoints, from the request schemas and rendered samples."""
-    from ..cloud.errors import ENDPOINT_CODES
-    from . import accounts, devices, history, sharing, things  # noqa: F401 - the endpoints register themselves
-    from .dispatch import REGISTRY
+    """OpenAPI 3.1 of the simulated endpoints, from their declarations (api/declare.py): the
+    request schemas, the codes, and `data` schemas inferred from rendered examples."""
+    from .declare import registry
 
     spec = _spec(
         "Quectel / Acceleronix end-user API (simulated)",
@@ -488,41 +427,55 @@ def quectel_document() -> dict:
     )
     spec.plugins[0].converter.add_parameter_attribute_function(_parameter_example)  # type: ignore[union-attr]
     spec.components.security_scheme("token", {"type": "apiKey", "in": "header", "name": "Authorization"})
-    samples = _samples()
-    for kind, values in samples.items():
-        spec.components.schema(kind, component=infer(values))
     for status, text in TRANSPORT_ERRORS.items():
         spec.components.response(f"E{status}", {"description": text, "content": _json(_envelope((status,), {}))})
-    for doc in REGISTRY:
-        codes = ENDPOINT_CODES[doc.name]
-        example = {"code": 200, "msg": "", "data": _data_example(doc.data, samples), "extMsg": None}
-        ok = {
-            "description": "the envelope; code 200 is success",
-            "content": {"application/json": {"schema": _envelope(codes, _data_schema(doc.data)), "example": example}},
-        }
-        operation = {
-            "operationId": doc.name,
-            "summary": doc.summary,
-            "description": _codes_table(codes),
-            "tags": [doc.path.split("/")[2]],
-            "parameters": [{"in": "query", "schema": doc.schema}] if doc.schema and doc.body == "query" else [],
-            "responses": {
-                "200": ok,
-                **{str(s): {"$ref": f"#/components/responses/E{s}"} for s in TRANSPORT_ERRORS},
-            },
-        }
-        if doc.schema and doc.body == "json":
-            operation["requestBody"] = {"required": True, "content": _json(doc.schema)}
-        if doc.auth:
-            operation["security"] = [{"token": []}]
-        spec.path(path=doc.path, operations={doc.method.lower(): operation})
+    endpoints = registry()
+    sample = SampleWorld()
+    examples = {ep.path: sample.examples(ep.data) for ep in endpoints}
+    data_schemas = _data_schemas(spec, endpoints, examples)
+    for ep in endpoints:
+        spec.path(path=ep.path, operations={ep.method.lower(): _operation(ep, examples[ep.path], data_schemas)})
     return spec.to_dict()
 
 
-def _data_example(kind: str, samples: dict[str, list]):
-    if kind == "string":
-        return "share_dv_C0123456789abcdef0123456789abcdef0123"
-    return samples[kind][0] if kind in samples else None
+def _data_schemas(spec: APISpec, endpoints: list, examples: dict[str, list]) -> dict[str, dict]:
+    """Each endpoint's `data` schema: a shared component where declarations name a shape, else
+    inline."""
+    by_shape: dict[str, list] = {}
+    for ep in endpoints:
+        if ep.shape:
+            by_shape.setdefault(ep.shape, []).extend(examples[ep.path])
+    for shape, values in by_shape.items():
+        spec.components.schema(shape, component=infer(values))
+    schemas = {}
+    for ep in endpoints:
+        if ep.shape:
+            schemas[ep.path] = {"$ref": f"#/components/schemas/{ep.shape}"}
+        else:
+            schemas[ep.path] = infer(examples[ep.path]) if examples[ep.path] else {}
+    return schemas
+
+
+def _operation(ep, examples: list, data_schemas: dict[str, dict]) -> dict:
+    example = {"code": 200, "msg": "", "data": examples[0] if examples else None, "extMsg": None}
+    ok = {
+        "description": "the envelope; code 200 is success",
+        "content": {"application/json": {"schema": _envelope(ep.codes, data_schemas[ep.path]), "example": example}},
+    }
+    operation = {
+        "operationId": ep.key.replace("/", "_"),
+        "summary": ep.summary,
+        "description": _codes_table(ep.codes),
+        "tags": [ep.path.split("/")[2]],
+        "parameters": [{"in": "query", "schema": ep.schema}] if ep.schema and ep.body == "query" else [],
+        "responses": {"200": ok, **{str(s): {"$ref": f"#/components/responses/E{s}"} for s in TRANSPORT_ERRORS}},
+    }
+    if ep.schema and ep.body == "json":
+        body = {"type": "array", "items": ep.schema} if ep.array else ep.schema
+        operation["requestBody"] = {"required": True, "content": _json(body)}
+    if ep.auth:
+        operation["security"] = [{"token": []}]
+    return operation
 
 
 def _json(schema: dict) -> dict:

@@ -1,9 +1,9 @@
 """Rules that are valid but will likely never fire: an `endpoint` the simulator does not
-have, though one is close to its name (a misspelling). Stubbing endpoints the simulator
-lacks is a feature, so such a rule is kept; its author is told the name it was close to.
+have, though one is close to its name (a misspelling), or a device condition (`pk`, `dk`)
+on an endpoint whose declaration says it names no device. Stubbing endpoints the simulator
+lacks is a feature, so such a rule is kept; its author is told why it may not fire.
 
-The known names are those registered with `dispatch.endpoint`, so every blueprint must be
-imported first (the app factory does; so does `known_endpoints`).
+The known names are those of the declared endpoints (`declare.registry()`).
 """
 
 from __future__ import annotations
@@ -16,20 +16,24 @@ from ..harness.scenario import Scenario
 
 
 def known_endpoints() -> list[str]:
-    from .. import app  # noqa: F401  (imports every blueprint, which fills the registry)
-    from .dispatch import REGISTRY
+    from .declare import registry
 
-    return sorted({doc.name for doc in REGISTRY})
+    return sorted({doc.name for doc in registry()})
 
 
 def endpoint_warnings(rules: Iterable[dict], place: Callable[[int], str] = lambda i: f"rules[{i}]") -> list[str]:
-    """One line per rule whose `match.endpoint` names no endpoint of the simulator."""
+    """One line per rule whose `match.endpoint` names no endpoint of the simulator, or whose
+    device condition the endpoint never meets."""
     known = known_endpoints()
     by_lower = {name.lower(): name for name in known}
     found = []
     for i, rule in enumerate(rules):
-        target = (rule.get("match") or {}).get("endpoint")
-        if not isinstance(target, str) or target.startswith("/") or target in known:
+        match = rule.get("match") or {}
+        target = match.get("endpoint")
+        if not isinstance(target, str) or target.startswith("/"):
+            continue
+        if target in known:
+            found += _deviceless(match, target, place(i))
             continue
         close = difflib.get_close_matches(target.lower(), list(by_lower), n=1, cutoff=0.75)
         if close:  # no near name: a stub of an endpoint the simulator lacks, on purpose
@@ -38,6 +42,16 @@ def endpoint_warnings(rules: Iterable[dict], place: Callable[[int], str] = lambd
                 f"on a path ending in /{target}); did you mean {by_lower[close[0]]}?"
             )
     return found
+
+
+def _deviceless(match: dict, target: str, place: str) -> list[str]:
+    """A pk or dk condition on an endpoint that names no device: it can never hold."""
+    from .declare import registry
+
+    named = [key for key in ("pk", "dk") if key in match]
+    if not named or any(doc.devices for doc in registry() if doc.name == target):
+        return []
+    return [f"{place}.match.{named[0]}: {target} names no device, so a rule on its {named[0]} never fires"]
 
 
 def scenario_warnings(scenario: Scenario) -> list[str]:

@@ -178,11 +178,20 @@ class Params(Schema):
         super().__init__(**kwargs)
         self.timestamp_fields = [n for n, f in self.fields.items() if f.metadata.get("timestamp")]
         self.future_fields = [n for n, f in self.fields.items() if f.metadata.get("future")]
+        # Accepted but meaning nothing here: checked like the rest, never handed to the cloud.
+        self.ignored = [n for n, f in self.fields.items() if f.metadata.get("ignored")]
+        self.page_aliases = [n for n in PAGE_ALIASES if n in self.fields]
 
     def load(self, data: Any, **kwargs: Any) -> Any:
         # The steps before and after marshmallow's own are done here rather than as
         # pre_load/post_load hooks: same effect, a fifth of the cost on every request.
-        return self._timestamps(super().load(self._drop_blank(data), **kwargs))
+        loaded = self._timestamps(super().load(self._drop_blank(data), **kwargs))
+        for name in self.ignored:
+            loaded.pop(name, None)
+        if self.page_aliases:  # one page number for the cloud, whichever name the client used
+            pages = [loaded.pop(name, None) for name in self.page_aliases]
+            loaded["page"] = next((p for p in [loaded.get("page"), *pages] if p), 1)
+        return loaded
 
     def _drop_blank(self, data: dict) -> dict:
         data = {k: v for k, v in data.items() if v is not None and not (isinstance(v, str) and not v.strip())}
@@ -208,6 +217,9 @@ class Params(Schema):
     def _check_name_length(self, value: str) -> None:
         if len(value) > self.device_name_max:
             raise ValidationError("5333")
+
+
+PAGE_ALIASES = ("pageNumber", "pageNum")  # other names clients give `page`
 
 
 class NamedParams(Params):
@@ -261,8 +273,14 @@ def _device_name(missing: int | None = None, what: str = "the recipient's own na
     return described(Text(missing=missing), f"{what}, at most 64 characters", "Living room lamp")
 
 
+def ignored(field: F) -> F:
+    """The field, accepted (and described) but not given to the cloud."""
+    field.metadata = {**field.metadata, "ignored": True}
+    return field
+
+
 def _ignored(example: Any = "") -> Text:
-    return described(Text(), "sent by some clients; accepted and ignored", example)
+    return ignored(described(Text(), "sent by some clients; accepted and ignored", example))
 
 
 def _page(what: str = "page number, from 1 (default 1)") -> Lenient:
@@ -389,7 +407,7 @@ class EmailLoginParams(Params):
     )
     userDomain = _user_domain()
     random = described(Text(), RANDOM, "j1acpdj2bmtqZXVb")
-    mcc = described(Text(), MCC, "460")
+    mcc = ignored(described(Text(), MCC, "460"))
 
 
 class PhoneLoginParams(Params):
@@ -403,7 +421,7 @@ class PhoneLoginParams(Params):
     userDomain = _user_domain()
     internationalCode = described(Text(), "country calling code (default 86)", "86")
     random = described(Text(), RANDOM, "j1acpdj2bmtqZXVb")
-    mcc = described(Text(), MCC, "460")
+    mcc = ignored(described(Text(), MCC, "460"))
 
 
 class RefreshParams(Params):
@@ -423,15 +441,15 @@ GATEWAY = "the gateway's {} when the device is a sub-device behind it"
 
 class ProductKeyParams(Params):
     pk = _pk()
-    gatewayPk = described(Text(), GATEWAY.format("Product Key"), "")
+    gatewayPk = ignored(described(Text(), GATEWAY.format("Product Key"), ""))
 
 
 class BusinessAttributesParams(DeviceKeyParams):
     type = described(CommaList(), "blocks, comma-separated: 1 device data, 2 thing-model properties, 3 location", "2")
     typeList = described(CommaList(), "an old Android SDK's name for type", "2")
     codeList = described(CommaList(), "only these property codes, comma-separated (needs type)", "switch,brightness")
-    gatewayPk = described(Text(), GATEWAY.format("Product Key"), "")
-    gatewayDk = described(Text(), GATEWAY.format("Device Key"), "")
+    gatewayPk = ignored(described(Text(), GATEWAY.format("Product Key"), ""))
+    gatewayDk = ignored(described(Text(), GATEWAY.format("Device Key"), ""))
 
     @validates_schema
     def _codes_need_a_type(self, data: dict, **kwargs: Any) -> None:
@@ -509,8 +527,10 @@ class BatchControlParams(Params):
 class BindingCheckParams(Params):
     pk = _pk()
     dk = _dk(missing=None)
-    checkExistInCloud = described(Text(), "whether to check that the device exists in the cloud (default true)", "true")
-    fid = described(Text(), "the family the device would be bound in", "F1001")
+    checkExistInCloud = ignored(
+        described(Text(), "whether to check that the device exists in the cloud (default true)", "true")
+    )
+    fid = ignored(described(Text(), "the family the device would be bound in", "F1001"))
 
 
 class ProductListParams(Params):
@@ -545,12 +565,16 @@ class CodeArray(Codes):
     """Codes sent as a JSON array of strings (a comma list is taken too)."""
 
 
+def _ignored_text(description: str) -> Text:
+    return ignored(described(Text(), description, ""))
+
+
 class HistoryExtras(Params):
     """What every history page also takes, and the simulator accepts and ignores."""
 
-    gatewayPk = described(Text(), "Product Key of the gateway of a sub-device; accepted and ignored", "")
-    gatewayDk = described(Text(), "Device Key of the gateway of a sub-device; accepted and ignored", "")
-    timeStr = described(Text(), "query date (format not documented); accepted and ignored", "")
+    gatewayPk = _ignored_text("Product Key of the gateway of a sub-device; accepted and ignored")
+    gatewayDk = _ignored_text("Device Key of the gateway of a sub-device; accepted and ignored")
+    timeStr = _ignored_text("query date (format not documented); accepted and ignored")
 
 
 def _since() -> Timestamp:
@@ -569,7 +593,7 @@ class PropertyParams(HistoryExtras, DeviceKeyParams):
     """The property history pages: pk, dk, then the property codes (`codeList` is an alias)."""
 
     attributeCode = described(Codes(missing=5000), "property code(s) of the thing model, comma-separated", "brightness")
-    codeList = described(CommaList(), "another name for attributeCode, used when it is absent", "brightness")
+    codeList = ignored(described(CommaList(), "another name for attributeCode, used when it is absent", "brightness"))
 
     def load(self, data: Any, **kwargs: Any) -> Any:
         if isinstance(data, dict) and data.get("codeList") and not data.get("attributeCode"):

@@ -1,9 +1,11 @@
-"""The steps of one request, as plain functions of the request and the simulator: which
-world it belongs to, the rules that may answer it first, how errors are answered, and the
-journal entry and log line it leaves.
+"""The steps of one request, in their one order (`handle`): CORS, the world it belongs to,
+the admin check or the rules that may answer it first, the answer and its errors, the
+journal entry, log line and warning header; and the one wait-and-resume of a rule's delay
+(`with_waits`).
 
-The Flask hooks (hooks.py) and the RSGI fast path (fastpath.py) both call these, so both
-answer alike; neither holds request logic of its own.
+The Flask app (hooks.py, around its view) and the RSGI fast path (fastpath.py, around an
+endpoint's answer) both run `handle`, so both answer alike; neither holds request logic of
+its own.
 
 A request picks its world with the `X-Mock-Session` header or the `/s/NAME/` path prefix;
 `X-Mock-Scenario` names the scenario a new world starts from.
@@ -11,13 +13,16 @@ A request picks its world with the `X-Mock-Session` header or the `/s/NAME/` pat
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import hmac
 import logging
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import orjson
 from werkzeug.exceptions import HTTPException
@@ -25,32 +30,121 @@ from werkzeug.wrappers import Request
 
 from ..cloud.accounts import strip_bearer
 from ..cloud.errors import QuectelError
-from ..harness.rules import Incoming, apply_effects, caller_uid, refusal
+from ..harness.rules import DEVICE_NAMES, Incoming, Outcome, caller_uid, decide
 from ..harness.scenario import ScenarioInvalid, ScenarioNotFound
-from ..harness.timeparse import delay_seconds
 from ..harness.worlds import DEFAULT_WORLD, BadSession, Simulator
 from ..network import is_local_origin
 from .context import RequestState
+from .cors import cors
+from .declare import REGISTRY
 from .envelope import Reply, render, render_error, render_http_error
-from .faults import fault, forced_answer
+from .faults import fault
+from .paths import PUBLIC_CONTROL, SESSION, is_control
 from .warn import HEADER as WARNING_HEADER
 from .warn import warning_header
 
-CONTROL_PREFIX = "/_mock"
-SESSION = "mock_server.session"  # environ key: the world named by a /s/NAME/ prefix
+A = TypeVar("A")  # an answer as a path builds it: a Reply (fast path) or a Flask Response
+T = TypeVar("T")
+REFUSED_ADMIN = "the control API needs Authorization: Bearer <admin token>"
+ADMIN_COOKIE = "mock_admin"  # the dashboard's login keeps the token here (HttpOnly, SameSite=Strict)
+AUTHENTICATE = 'Bearer realm="mock-server control API"'
+PREFLIGHT_TYPE = "text/html; charset=utf-8"  # what Flask gives a bodiless Response
 
 _unexpected = logging.getLogger("mock_server.app")
 _request_log = logging.getLogger("mock_server.requests")
 
 
-def split_session(environ: dict) -> None:
-    """`/s/NAME/rest` is served as `/rest` in the world NAME."""
-    path = environ.get("PATH_INFO", "")
-    if path.startswith("/s/"):
-        name, _, rest = path[3:].partition("/")
-        environ[SESSION] = name
-        environ["PATH_INFO"] = "/" + rest
-        environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + "/s/" + name
+@dataclass(frozen=True, slots=True)
+class Served:
+    """What the steps need of the server: its worlds and its configuration."""
+
+    sim: Simulator
+    admin_token: str | None
+    host: str  # the name the server was started with, for the control API's Host check
+    log_format: str
+
+    @classmethod
+    def of(cls, app: Any) -> Served:
+        """The simulator's Flask app's worlds and configuration."""
+        config = app.config
+        host = config.get("HOST") or "127.0.0.1"
+        return cls(app.extensions["mock_server"], config.get("ADMIN_TOKEN"), host, config["LOG_FORMAT"])
+
+
+class Wire(Protocol[A]):
+    """How a path holds its answers: the steps build Replies, add headers and read what the
+    journal keeps, and leave the answer's type to the path."""
+
+    def of(self, reply: Reply) -> A: ...
+
+    def add_headers(self, answer: A, headers: list[tuple[str, str]]) -> None: ...
+
+    def facts(self, answer: A) -> tuple[int, int | None, bytes | None]:
+        """Status, envelope code and body (None: streamed or dropped) of an answer."""
+        ...
+
+
+def handle(
+    served: Served,
+    req: Request,
+    wire: Wire[A],
+    answer: Callable[[RequestState], A],
+    resume: Outcome | None = None,
+    can_defer: bool = False,
+) -> A | Deferred:
+    """One request, through the steps in their one order: CORS (a refusal or a preflight ends
+    it), the session's world, the admin check (control API) or the rules (simulated API),
+    the answer (its errors answered by error_reply), CORS headers, then the journal entry, log
+    line and warning header. Both the Flask app and the fast path run this. A rule's wait
+    ends the pass with a Deferred when the server can wait without holding a thread (see
+    `with_waits`); the next pass gets the outcome back as `resume`."""
+    started = time.perf_counter()
+    cross = cors(req.method, req.path, req.headers, served.host)
+    if cross.refusal:
+        return wire.of(Reply(403, orjson.dumps({"error": cross.refusal})))
+    state = None
+    try:
+        opened = Reply(204, b"", PREFLIGHT_TYPE) if cross.preflight else open_request(served, req)
+        if isinstance(opened, Reply):  # no world, so no journal entry; a refusal is logged
+            if not cross.preflight:
+                record_refused(req, opened, served.log_format, started)
+            result = wire.of(opened)
+            wire.add_headers(result, cross.headers)
+            return result
+        state = opened
+        early = _before_answer(served, state, resume, can_defer)
+        if isinstance(early, Deferred):
+            return early
+        result = wire.of(early) if early is not None else answer(state)
+    except Exception as exc:
+        result = wire.of(error_reply(exc, state))
+    wire.add_headers(result, cross.headers)
+    status, code, body = wire.facts(result)
+    wire.add_headers(result, journal_request(state, status, code, served.log_format, body))
+    return result
+
+
+def _before_answer(
+    served: Served, state: RequestState, resume: Outcome | None, can_defer: bool
+) -> Reply | Deferred | None:
+    """The control API's admin check, or the simulated API's rules."""
+    if state.control:
+        return control_refusal(state.request, served.admin_token)
+    if not state.world.rules:
+        return None
+    return apply_rules(state, resume, can_defer)
+
+
+async def with_waits(run: Callable[[Outcome | None], T | Deferred]) -> T:
+    """The one wait-and-resume: run a pass; while it ends in a rule's wait, sleep (holding no
+    thread nor lock: other requests go on), then run it again with the rule's outcome."""
+    resume = None
+    while True:
+        result = run(resume)
+        if not isinstance(result, Deferred):
+            return result
+        await asyncio.sleep(result.seconds)
+        resume = result.resume
 
 
 def foreign_world_refusal(origin: str) -> str:
@@ -70,11 +164,10 @@ def admin_given(environ: dict, admin_token: str | None, header: str = "HTTP_X_MO
     return hmac.compare_digest(given.encode(), admin_token.encode())
 
 
-def open_request(
-    sim: Simulator, req: Request, admin_token: str | None, server_host: str = "127.0.0.1"
-) -> RequestState | Reply:
+def open_request(served: Served, req: Request) -> RequestState | Reply:
     """The request's state in its world, or the 400 (401, 403) answer when the world cannot be
     had (may not be asked for)."""
+    sim, admin_token, server_host = served.sim, served.admin_token, served.host
     env = req.environ
     name = env.get(SESSION) or env.get("HTTP_X_MOCK_SESSION") or DEFAULT_WORLD
     scenario = env.get("HTTP_X_MOCK_SCENARIO")
@@ -89,9 +182,23 @@ def open_request(
         return render(400, str(exc), status=400)
     except ScenarioInvalid as exc:
         return render(400, "invalid scenario", data={"problems": exc.problems}, status=400)
-    path = req.path
-    control = path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/")
-    return RequestState(world, name, req, control)
+    return RequestState(world, name, req, is_control(req.path))
+
+
+def admin_ok(req: Request, admin_token: str | None) -> bool:
+    """Whether the request may use the control API: no admin token is set, or it carries it
+    (Authorization: Bearer, or the dashboard's cookie)."""
+    if admin_given(req.environ, admin_token, "HTTP_AUTHORIZATION"):
+        return True
+    return hmac.compare_digest(req.cookies.get(ADMIN_COOKIE, "").encode(), str(admin_token).encode())
+
+
+def control_refusal(req: Request, admin_token: str | None) -> Reply | None:
+    """The 401 for a control call without the admin token; None when it may go on. The
+    dashboard checks the token itself (ui/dashboard.py), to send a browser to its login."""
+    if req.path.startswith(PUBLIC_CONTROL) or admin_ok(req, admin_token):
+        return None
+    return Reply(401, orjson.dumps({"error": REFUSED_ADMIN}), headers=[("WWW-Authenticate", AUTHENTICATE)])
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,33 +206,37 @@ class Deferred:
     """A rule's wait: the server sleeps `seconds`, then runs the request again with `resume`."""
 
     seconds: float
-    resume: tuple  # the rule's id, action and control refusal, its effects already applied
+    resume: Outcome  # the rule's outcome, its effects already applied
 
 
-def apply_rules(state: RequestState, resume: tuple | None, can_defer: bool) -> Reply | Deferred | None:
+def apply_rules(state: RequestState, resume: Outcome | None, can_defer: bool) -> Reply | Deferred | None:
     """The first matching rule's answer, a wait before it, or None (answer normally). The
     second pass after a wait (`resume`) only answers: the rule was decided before it."""
-    world = state.world
     if resume is not None:
-        state.rule, action, state.refuse = resume
-        return rule_answer(action)
+        return _take(state, resume)
+    world = state.world
     req = incoming(state)
     with world.lock:
-        rule = world.rules.match(world, req)
-        if rule is None:
-            return None
-        state.rule = rule.id
-        state.refuse = refusal(rule)
-        state.warnings += apply_effects(world, rule.action, req)
-    action = rule.action
-    wait = delay_seconds(action["delay"], world.rule_rng) if "delay" in action else 0.0
-    if action.get("fault") == "hang":
-        wait += world.settings.hang_seconds
-    if wait and can_defer:
-        return Deferred(wait, (rule.id, action, state.refuse))
-    if wait:
-        time.sleep(wait)  # outside the world lock
-    return rule_answer(action)
+        outcome = decide(world, req)
+    if outcome is None:
+        return None
+    if outcome.wait and can_defer:
+        return Deferred(outcome.wait, outcome)
+    if outcome.wait:
+        time.sleep(outcome.wait)  # outside the world lock
+    return _take(state, outcome)
+
+
+def _take(state: RequestState, outcome: Outcome) -> Reply | None:
+    """The outcome's answer over HTTP once any wait is over: a fault, a forced code, or None
+    (go on to the normal answer, with a controlFailure's refusal for the call)."""
+    state.rule, state.refuse = outcome.rule, outcome.refuse
+    state.warnings += outcome.warnings
+    if outcome.fault is not None:
+        return fault(outcome.fault)
+    if outcome.code is not None:
+        return render(outcome.code, outcome.msg, outcome.data, outcome.ext_msg, status=outcome.status)
+    return None
 
 
 def incoming(state: RequestState) -> Incoming:
@@ -137,19 +248,20 @@ def incoming(state: RequestState) -> Incoming:
         params=safe_params(state),
         headers={k.lower(): v for k, v in req.headers.items()},
         authorization=state.authorization,
+        devices=device_names(req.path),
     )
 
 
-STUB_FIELDS = frozenset({"code", "data", "msg", "extMsg"})
+def device_names(path: str) -> tuple[str, str] | None:
+    """The parameters that name a device on the endpoint at `path`, as its declaration says
+    (`devices=`), for rules' pk and dk; pk and dk on a path no endpoint declares (a stub)."""
+    return _declared_devices(len(REGISTRY)).get(path, DEVICE_NAMES)
 
 
-def rule_answer(action: dict) -> Reply | None:
-    """The rule's answer once any wait is over: a fault, a forced code, or None (go on)."""
-    if "fault" in action:
-        return fault(action["fault"])
-    if STUB_FIELDS & action.keys():  # `data`, `msg` or `extMsg` alone: a stub answer of code 200
-        return forced_answer(action)
-    return None
+@functools.lru_cache(maxsize=1)
+def _declared_devices(declared: int) -> dict[str, tuple[str, str] | None]:
+    """By path, once per size of the registry (endpoint modules are imported once)."""
+    return {ep.path: ep.devices for ep in REGISTRY[:declared]}
 
 
 def safe_params(state: RequestState) -> dict:
@@ -195,11 +307,18 @@ def forget_tracebacks(exc: BaseException | None) -> None:
 ANSWER_MAX = 2048  # bytes of an answer the journal keeps
 
 
-def record(
-    state: RequestState, status: int, code: int | None, log_format: str, answer: bytes | None = None
+VIEW_DEFERRED = "mock_server.deferred"  # hooks.DEFERRED, set by a view that waits
+
+
+def journal_request(
+    state: RequestState | None, status: int, code: int | None, log_format: str, answer: bytes | None = None
 ) -> list[tuple[str, str]]:
     """The request's journal entry (API calls) and log line (any call, when asked for or when
-    it has warnings), from one set of fields; the headers the answer gets for it."""
+    it has warnings), from one set of fields; the headers the answer gets for it. A request
+    that never had a world (`state` None) leaves neither, nor does a pass that a view ended
+    with a wait (the clock's catch-up, api/control.py): its last pass leaves them."""
+    if state is None or state.request.environ.get(VIEW_DEFERRED) is not None:
+        return []
     world, req = state.world, state.request
     path = req.path
     entry: dict[str, Any] = {

@@ -4,6 +4,8 @@ check every authenticated request starts with."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import Any
 
 from . import crypto
 from .errors import QuectelError
@@ -76,9 +78,8 @@ def _domain(cloud: Cloud, name: str) -> UserDomain:
     return domain
 
 
-def _plain_password(params: dict) -> str:
-    random = params.get("random")
-    plain = crypto.decrypt_password(params["pwd"], random) if random else params["pwd"].strip()
+def _plain_password(pwd: str, random: str | None) -> str:
+    plain = crypto.decrypt_password(pwd, random) if random else pwd.strip()
     if plain is None or not 6 <= len(plain) <= 20:
         raise QuectelError(5056)
     return plain
@@ -104,44 +105,58 @@ def _check_password(cloud: Cloud, user: User, plain: str, account: tuple[str, st
     raise QuectelError(first + min(left, 4))
 
 
-def _login(cloud: Cloud, user: User | None, params: dict, account: tuple[str, str], first: int) -> dict:
-    if user is None or user.user_domain != params["userDomain"]:
+@dataclass(frozen=True)
+class Credentials:
+    """What a login sends besides its account: the signed, encrypted password."""
+
+    pwd: str
+    signature: str
+    userDomain: str
+    random: str | None = None
+
+
+def _login(cloud: Cloud, user: User | None, domain: str, plain: str, account: tuple[str, str], first: int) -> dict:
+    if user is None or user.user_domain != domain:
         raise QuectelError(5031 if account[0] == "email" else 5004)
-    _check_password(cloud, user, params["plain"], account, first)
+    _check_password(cloud, user, plain, account, first)
     user.last_login_time = cloud.now()
     return issue_tokens(cloud, user)
 
 
-def _verify(cloud: Cloud, params: dict, *signed: str) -> None:
-    domain = _domain(cloud, params["userDomain"])
+def _verify(cloud: Cloud, given: Credentials, *signed: str) -> str:
+    """Check the domain and signature; the plain password."""
+    domain = _domain(cloud, given.userDomain)
     if domain.secret is not None and cloud.settings.check_signatures:
-        expected = crypto.signature(*signed, params["pwd"], params.get("random") or "", domain.secret)
-        if params["signature"].lower() != expected:
+        expected = crypto.signature(*signed, given.pwd, given.random or "", domain.secret)
+        if given.signature.lower() != expected:
             raise QuectelError(5420)
-    params["plain"] = _plain_password(params)
+    return _plain_password(given.pwd, given.random)
 
 
-def email_login(cloud: Cloud, params: dict) -> dict:
-    if not EMAIL_FORMAT.match(params["email"]):
+def email_login(cloud: Cloud, *, email: str, **credentials: Any) -> dict:
+    """POST emailPwdLogin."""
+    given = Credentials(**credentials)
+    if not EMAIL_FORMAT.match(email):
         raise QuectelError(5040)
-    _verify(cloud, params, params["email"])
-    user = cloud.users_by_email.get(params["email"].lower())
-    return _login(cloud, user, params, ("email", params["email"].lower()), EMAIL_COUNTDOWN)
+    plain = _verify(cloud, given, email)
+    user = cloud.users_by_email.get(email.lower())
+    return _login(cloud, user, given.userDomain, plain, ("email", email.lower()), EMAIL_COUNTDOWN)
 
 
-def phone_login(cloud: Cloud, params: dict) -> dict:
-    if not PHONE_FORMAT.match(params["phone"]):
+def phone_login(cloud: Cloud, *, phone: str, internationalCode: str | None = None, **credentials: Any) -> dict:
+    """POST phonePwdLogin."""
+    given = Credentials(**credentials)
+    if not PHONE_FORMAT.match(phone):
         raise QuectelError(5019)
-    code = params.get("internationalCode") or ""
-    _verify(cloud, params, code, params["phone"])
-    user = cloud.users_by_phone.get(params["phone"])
-    return _login(cloud, user, params, ("phone", params["phone"]), PHONE_COUNTDOWN)
+    plain = _verify(cloud, given, internationalCode or "", phone)
+    user = cloud.users_by_phone.get(phone)
+    return _login(cloud, user, given.userDomain, plain, ("phone", phone), PHONE_COUNTDOWN)
 
 
-def refresh(cloud: Cloud, params: dict) -> dict:
+def refresh(cloud: Cloud, *, refreshToken: str) -> dict:
     """PUT refreshToken: spend the refresh token, issue a new pair; the old access token
     lives until its own expiry."""
-    token = _live_token(cloud, strip_bearer(params["refreshToken"]), "refresh")
+    token = _live_token(cloud, strip_bearer(refreshToken), "refresh")
     user = cloud.users.get(token.uid)
     if user is None:
         raise QuectelError(5032)

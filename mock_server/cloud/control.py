@@ -10,10 +10,11 @@ live service. An offline device refuses commands, unless the command asked to be
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import access, things
+from . import access, shadows, things
 from .errors import QuectelError
 from .events import CommandAck
 from .jsontext import read_json
@@ -92,13 +93,13 @@ def write(cloud: Cloud, user: User, pk: str, dk: str, kv: dict[str, Any], msg_id
 def send_write(cloud: Cloud, device: Device, kv: dict[str, Any], uid: str | None, msg_id: int | None = None) -> str:
     """Record checked values as desired and have the device apply them after its delay."""
     ticket = new_ticket(cloud)
-    state = things.state_of(cloud, device)
+    state = shadows.shadow_of(cloud, device)
     state.desired.update(kv)
     state.version += 1
 
     def apply(at: int) -> None:
         cloud.events.emit(CommandAck(device.pk, device.dk, dict(kv), at, ticket, uid, msg_id))
-        things.report(cloud, device, kv, at)
+        shadows.report(cloud, device, kv, at)
 
     product = cloud.products.get(device.pk)
     own = product.write_delay_ms if product is not None else -1
@@ -118,10 +119,10 @@ def read(
     device = _usable(cloud, user, pk, dk)
     if not device.online:
         raise CommandRefused(4021, OFFLINE)
-    values = things.current_values(cloud, device, codes)
+    values = shadows.current_values(cloud, device, codes)
     now = cloud.now()
     cloud.events.emit(CommandAck(device.pk, device.dk, dict(values), now, new_ticket(cloud), user.uid, msg_id))
-    things.report(cloud, device, values, now)
+    shadows.report(cloud, device, values, now)
     return values
 
 
@@ -163,27 +164,38 @@ def _service_call(product: things.Product, data: str) -> dict[str, Any]:
     return calls
 
 
-def _passthrough(params: dict) -> dict[str, Any]:
-    if params.get("dataFormat") == 1 and not HEX.match(params["data"]):
+@dataclass(frozen=True)
+class Command:
+    """One batchControlDevice call's command, as its parameters give it."""
+
+    type: int  # 1 passthrough, 2 property write, 3 service call
+    data: str
+    dataFormat: int | None = None  # 1 hex, 2 text (passthrough)
+    cacheTime: int | None = None  # seconds an offline device's command waits (isCache 1)
+    isCache: int = 2
+    isCover: int = 2
+    qos: int = 1
+
+
+def _passthrough(command: Command) -> dict[str, Any]:
+    if command.dataFormat == 1 and not HEX.match(command.data):
         raise CommandRefused(5340, "data is not hexadecimal (dataFormat 1)")
     return {}
 
 
-def _one_device(cloud: Cloud, user: User, device: Device, params: dict) -> str:
+def _one_device(cloud: Cloud, user: User, device: Device, command: Command) -> str:
     """Send the command to one visible device; its ticket, or CommandRefused."""
-    kind = params["type"]
+    kind = command.type
     if kind == 1:
-        _passthrough(params)
+        _passthrough(command)
         kv: dict[str, Any] = {}
     else:
         product = _product(cloud, device)
-        if kind == 2:
-            kv = check_write(product, parse_properties(params["data"]))
-        else:
-            kv = _service_call(product, params["data"])
+        write = kind == 2
+        kv = check_write(product, parse_properties(command.data)) if write else _service_call(product, command.data)
     if not device.online:
-        if params.get("isCache") == 1 and kind != 1:
-            return _cache(cloud, device, kind, kv, user.uid, params)
+        if command.isCache == 1 and kind != 1:
+            return _cache(cloud, device, kind, kv, user.uid, command)
         raise CommandRefused(4021, OFFLINE)
     if kind == 2:
         return send_write(cloud, device, kv, user.uid)
@@ -192,19 +204,19 @@ def _one_device(cloud: Cloud, user: User, device: Device, params: dict) -> str:
     return ticket
 
 
-def _cache(cloud: Cloud, device: Device, kind: int, kv: dict, uid: str, params: dict) -> str:
-    state = things.state_of(cloud, device)
+def _cache(cloud: Cloud, device: Device, kind: int, kv: dict, uid: str, command: Command) -> str:
+    state = shadows.shadow_of(cloud, device)
     queue: list[Cached] = state.cached
-    if params.get("isCover") == 1:  # replace a queued command for the same codes
+    if command.isCover == 1:  # replace a queued command for the same codes
         queue[:] = [c for c in queue if set(c.kv) != set(kv)]
     ticket = new_ticket(cloud)
-    queue.append(Cached(cloud.now() + params["cacheTime"] * 1000, kind, kv, ticket, uid))
+    queue.append(Cached(cloud.now() + (command.cacheTime or 0) * 1000, kind, kv, ticket, uid))
     return ticket
 
 
 def deliver_cached(cloud: Cloud, device: Device) -> None:
     """A device that just connected gets the commands kept for it that have not expired."""
-    state = things.state_of(cloud, device)
+    state = shadows.shadow_of(cloud, device)
     queue: list[Cached] = state.cached
     state.cached = []
     now = cloud.now()
@@ -226,12 +238,17 @@ def _keys(entry: dict) -> dict:
     }
 
 
-def batch_control(cloud: Cloud, user: User, params: dict, refuse=None) -> dict:
+Refuse = Callable[[str, str, dict], "str | None"]
+
+
+def batch_control(
+    cloud: Cloud, user: User, *, deviceList: list[dict], refuse: Refuse | None = None, **command: Any
+) -> dict:
     """POST batchControlDevice: every listed device lands in successList or failureList; 5041
-    when the caller may use none of them. `refuse(pk, dk, kv) -> msg | None` lets whoever
-    calls force a failure (a rule)."""
-    entries = params["deviceList"]
-    visible = [(entry, _visible(cloud, user, entry)) for entry in entries]
+    when the caller may use none of them. `command` holds the Command's fields by name;
+    `refuse(pk, dk, command) -> msg | None` lets whoever calls force a failure (a rule)."""
+    order = Command(**command)
+    visible = [(entry, _visible(cloud, user, entry)) for entry in deviceList]
     if not any(device for _, device in visible):
         raise QuectelError(5041)
     success, failure = [], []
@@ -239,10 +256,10 @@ def batch_control(cloud: Cloud, user: User, params: dict, refuse=None) -> dict:
         try:
             if device is None:
                 raise CommandRefused(5041, "No permission")
-            forced = refuse(device.pk, device.dk, params) if refuse else None
+            forced = refuse(device.pk, device.dk, command) if refuse else None
             if forced:
                 raise CommandRefused(5340, forced)
-            success.append({"data": _keys(entry), "ticket": _one_device(cloud, user, device, params)})
+            success.append({"data": _keys(entry), "ticket": _one_device(cloud, user, device, order)})
         except CommandRefused as refused:
             failure.append({"data": _keys(entry), "msg": refused.msg})
     return {"successList": success, "failureList": failure}

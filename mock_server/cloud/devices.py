@@ -26,12 +26,13 @@ def _shared_views(cloud: Cloud, uid: str) -> list[DeviceView]:
     return sorted(views, key=lambda v: v.share.accept_time or 0)
 
 
-def device_info(cloud: Cloud, caller: User, params: dict) -> DeviceView:
+def device_info(
+    cloud: Cloud, caller: User, *, pk: str | None = None, dk: str | None = None, shareCode: str | None = None
+) -> DeviceView:
     """GET deviceInfo: by share code when one is given, else by pk and dk."""
-    code = params.get("shareCode")
-    if code:
-        return _view_by_code(cloud, caller, code)
-    view = find_view(cloud, caller.uid, params["pk"], params["dk"])
+    if shareCode:
+        return _view_by_code(cloud, caller, shareCode)
+    view = find_view(cloud, caller.uid, pk or "", dk or "")
     if view is None:
         raise QuectelError(5141)
     return view
@@ -53,13 +54,11 @@ def _view_by_code(cloud: Cloud, caller: User, code: str) -> DeviceView:
     return DeviceView(device, share)
 
 
-def _matches(view: DeviceView, params: dict) -> bool:
-    name = params.get("deviceName")
+def _matches(view: DeviceView, name: str | None, dk: str | None, pk_list: list[str] | None) -> bool:
     if name and name.lower() not in display_name(view).lower():
         return False
-    if params.get("dk") and view.device.dk != params["dk"]:
+    if dk and view.device.dk != dk:
         return False
-    pk_list = params.get("pkList")
     return not pk_list or view.device.pk in pk_list
 
 
@@ -69,19 +68,26 @@ def display_name(view: DeviceView) -> str:
     return view.device.name
 
 
-def user_device_list(cloud: Cloud, caller: User, params: dict) -> list[DeviceView]:
+def user_device_list(
+    cloud: Cloud,
+    caller: User,
+    *,
+    deviceName: str | None = None,
+    dk: str | None = None,
+    pkList: list[str] | None = None,
+) -> list[DeviceView]:
     """GET userDeviceList: owned devices, then devices shared with the caller."""
     views = [DeviceView(d) for d in cloud.owned.get(caller.uid, {}).values()]
     views += _shared_views(cloud, caller.uid)
-    return [v for v in views if _matches(v, params)]
+    return [v for v in views if _matches(v, deviceName, dk, pkList)]
 
 
-def unbind(cloud: Cloud, caller: User, params: dict) -> int:
+def unbind(cloud: Cloud, caller: User, *, pk: str, dk: str) -> int:
     """DELETE unbundlingDeviceDk: the owner unbinds (all shares end) or a recipient leaves.
 
     Returns bindingSum: the users still bound to the device afterwards.
     """
-    view = _in_use(cloud, caller, params)
+    view = _in_use(cloud, caller, pk, dk)
     device = view.device
     if view.share is None:
         for share in cloud.live_shares_of_device(device.key):
@@ -107,18 +113,18 @@ def set_online(cloud: Cloud, device: Device, online: bool, at: int | None = None
 # ---- helpers that apps and published clients call beside the documented pages ----------------
 
 
-def _in_use(cloud: Cloud, caller: User, params: dict) -> DeviceView:
-    """The caller's view of the device of `params`; to these helpers a device the caller may
-    not use does not exist (5052)."""
-    view = find_view(cloud, caller.uid, params["pk"], params["dk"])
+def _in_use(cloud: Cloud, caller: User, pk: str, dk: str) -> DeviceView:
+    """The caller's view of the device; to these helpers a device the caller may not use does
+    not exist (5052)."""
+    view = find_view(cloud, caller.uid, pk, dk)
     if view is None:
         raise QuectelError(5052)
     return view
 
 
-def binding_info(cloud: Cloud, caller: User, params: dict) -> dict:
+def binding_info(cloud: Cloud, caller: User, *, pk: str, dk: str) -> dict:
     """GET getDeviceBindingInfo (undocumented): a device the caller may use, else 5052."""
-    view = _in_use(cloud, caller, params)
+    view = _in_use(cloud, caller, pk, dk)
     device = view.device
     product = cloud.products.get(device.pk)
     return {
@@ -130,37 +136,35 @@ def binding_info(cloud: Cloud, caller: User, params: dict) -> dict:
     }
 
 
-def online_status(cloud: Cloud, caller: User, params: dict) -> dict:
+def online_status(cloud: Cloud, caller: User, *, pk: str, dk: str) -> dict:
     """GET getDeviceOnlineStatus (undocumented): online as 0/1, under both names clients read."""
-    view = _in_use(cloud, caller, params)
+    view = _in_use(cloud, caller, pk, dk)
     online = 1 if view.device.online else 0
     return {"productKey": view.device.pk, "deviceKey": view.device.dk, "online": online, "value": online}
 
 
-def auth_key(cloud: Cloud, caller: User, params: dict) -> dict:
+def auth_key(cloud: Cloud, caller: User, *, pk: str, dk: str) -> dict:
     """POST getAuthKey / regenerateAuthKey: the device's LAN key. Regenerating returns the same
     key, as the live service was seen to, so the device list's `authKey` stays right."""
-    view = _in_use(cloud, caller, params)
+    view = _in_use(cloud, caller, pk, dk)
     device = view.device
     if not device.auth_key:
         rng = random.Random(f"{cloud.seed}/authKey/{device.pk}/{device.dk}")
         device.auth_key = base64.b64encode(rng.getrandbits(128).to_bytes(16, "big")).decode()
-        device.rendered = None  # the device list shows the key too
     return {"authKey": device.auth_key}
 
 
 DK_FORMAT = re.compile(r"^[A-Za-z0-9_:-]{1,64}$")
 
 
-def info_by_binding(cloud: Cloud, caller: User, params: dict) -> dict:
+def info_by_binding(cloud: Cloud, caller: User, *, pk: str, dk: str | None = None) -> dict:
     """GET getDeviceInfoByBinding: whether the caller can bind the device, and how."""
-    product = cloud.products.get(params["pk"])
-    dk = params.get("dk")
+    product = cloud.products.get(pk)
     if dk and not DK_FORMAT.match(dk):
         raise QuectelError(5361)
     if product is None:
         raise QuectelError(5913)
-    device = cloud.devices.get((params["pk"], dk)) if dk else None
+    device = cloud.devices.get((pk, dk)) if dk else None
     if device is not None and device.owner_uid is not None:
         if device.owner_uid == caller.uid or product.binding_mode == 2:
             raise QuectelError(5049)
@@ -179,9 +183,9 @@ def product_list(cloud: Cloud) -> list[dict]:
     return [{"productKey": p.pk, "name": p.name, "productName": p.name} for p in cloud.products.values()]
 
 
-def product_tsl(cloud: Cloud, params: dict) -> dict:
+def product_tsl(cloud: Cloud, *, pk: str) -> dict:
     """GET productTSL: the thing model of any known product (5193 otherwise)."""
-    product = cloud.products.get(params["pk"])
+    product = cloud.products.get(pk)
     if product is None:
         raise QuectelError(5193)
     return product.tsl

@@ -1,5 +1,5 @@
 """History and statistics (`/v2/quecdatastorage/enduserapi/`): what a device reported, raised
-and where it was, answered from the bounded histories its state keeps (`things.DeviceState`),
+and where it was, answered from the bounded histories its state keeps (`shadows.DeviceState`),
 on the cloud's clock.
 
 Every query is a pure function of the cloud, the caller and the parsed parameters. Checks run
@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from . import things
+from . import shadows
 from .access import view_of
 from .errors import QuectelError
 from .models import Device, User
@@ -40,11 +40,22 @@ def _bad(reason: str) -> QuectelError:
 # ---- getPropertyDataList ---------------------------------------------------------------------
 
 
-def property_data_list(cloud: Cloud, user: User, params: dict) -> dict:
+def property_data_list(
+    cloud: Cloud,
+    user: User,
+    *,
+    pk: str,
+    dk: str,
+    attributeCode: list[str],
+    startTimestamp: int,
+    endTimestamp: int,
+    page: int = 1,
+    pageSize: int = 10,
+) -> dict:
     """The values a device reported for the properties asked for, newest first, a page at a time."""
-    start, end = _window(params, "startTimestamp", "endTimestamp")
-    device = _device(cloud, user, params["pk"], params["dk"])
-    codes = _properties(cloud, device, params["attributeCode"])
+    start, end = _window(startTimestamp, endTimestamp)
+    device = _device(cloud, user, pk, dk)
+    codes = _properties(cloud, device, attributeCode)
     found = sorted(_values(cloud, device, codes, start, end), key=lambda item: item[0], reverse=True)
 
     def render(item: tuple) -> dict:
@@ -60,7 +71,7 @@ def property_data_list(cloud: Cloud, user: User, params: dict) -> dict:
             "tsCreateTime": at,
         }
 
-    return page_info(found, _page(params), params["pageSize"], render)
+    return page_info(found, page, pageSize, render)
 
 
 # ---- getPropertyChartList --------------------------------------------------------------------
@@ -79,15 +90,26 @@ def _tidy(number: Any) -> Any:
     return round(number, 6) if isinstance(number, float) else number
 
 
-def property_chart_list(cloud: Cloud, user: User, params: dict) -> list[dict]:
+def property_chart_list(
+    cloud: Cloud,
+    user: User,
+    *,
+    pk: str,
+    dk: str,
+    attributeCode: list[str],
+    startTimestamp: int,
+    endTimestamp: int,
+    countType: int = 3,
+    timeGranularity: int = 2,
+) -> list[dict]:
     """Per property, its values in time buckets (month, day or hour), one aggregate each."""
-    start, end = _window(params, "startTimestamp", "endTimestamp")
-    if len(params["attributeCode"]) > MAX_CHART_CODES:
-        raise _bad(f"attributeCode names {len(params['attributeCode'])} codes; at most {MAX_CHART_CODES}")
-    device = _device(cloud, user, params["pk"], params["dk"])
-    codes = _properties(cloud, device, params["attributeCode"], numeric=True)
-    bucket_of = BUCKETS[params["timeGranularity"]]
-    count = COUNT[params["countType"]]
+    start, end = _window(startTimestamp, endTimestamp)
+    if len(attributeCode) > MAX_CHART_CODES:
+        raise _bad(f"attributeCode names {len(attributeCode)} codes; at most {MAX_CHART_CODES}")
+    device = _device(cloud, user, pk, dk)
+    codes = _properties(cloud, device, attributeCode, numeric=True)
+    bucket_of = BUCKETS[timeGranularity]
+    count = COUNT[countType]
     series = []
     for code in codes:
         buckets: dict[int, list] = {}
@@ -127,18 +149,28 @@ def _number(value: Any) -> int | float:
 # ---- getPropertyStatistics -------------------------------------------------------------------
 
 
-def property_statistics(cloud: Cloud, user: User, params: dict) -> list[dict]:
+def property_statistics(
+    cloud: Cloud,
+    user: User,
+    *,
+    pk: str,
+    dk: str,
+    attributeCode: list[str],
+    countType: int = 3,
+    currentTimestamp: int | None = None,
+    timeGranularities: list[str] | None = None,
+) -> list[dict]:
     """One aggregate of a property per requested period (day, week, month, year) holding
     `currentTimestamp`, beside the same aggregate over the period before it."""
-    granularities = _granularities(params.get("timeGranularities"))
-    if len(params["attributeCode"]) > 1:
+    granularities = _granularities(timeGranularities)
+    if len(attributeCode) > 1:
         raise _bad("getPropertyStatistics takes one attributeCode")
-    now = params.get("currentTimestamp") or cloud.now()
+    now = currentTimestamp or cloud.now()
     if now >= LAST_YEAR:  # its period's successor would not be a date
         raise QuectelError(5145, ext_msg="currentTimestamp is past the year 9998")
-    device = _device(cloud, user, params["pk"], params["dk"])
-    codes = _properties(cloud, device, params["attributeCode"], numeric=True)
-    count = COUNT[params["countType"]]
+    device = _device(cloud, user, pk, dk)
+    codes = _properties(cloud, device, attributeCode, numeric=True)
+    count = COUNT[countType]
     history = sorted(_values(cloud, device, codes, 0, None), key=lambda item: item[0])
     out = []
     for granularity in granularities:
@@ -186,19 +218,31 @@ def _aggregate(history: list[tuple], period: tuple[int, int], count: Callable[[l
 TIMEZONE = re.compile(r"^([+-])(\d{2}):(\d{2})$")
 
 
-def device_event_list(cloud: Cloud, user: User, params: dict) -> dict:
+def device_event_list(
+    cloud: Cloud,
+    user: User,
+    *,
+    productKey: str,
+    deviceKey: str,
+    codeList: list[str],
+    startTime: int,
+    endTime: int,
+    timezone: str | None = None,
+    page: int = 1,
+    pageSize: int = 10,
+) -> dict:
     """The events a device raised, newest first, a page at a time; `createTime` in the
     caller's `timezone`."""
-    start, end = _window(params, "startTime", "endTime")
-    offset = _offset(params.get("timezone"))
-    device = _device(cloud, user, params["productKey"], params["deviceKey"])
+    start, end = _window(startTime, endTime, "startTime", "endTime")
+    offset = _offset(timezone)
+    device = _device(cloud, user, productKey, deviceKey)
     product = cloud.products.get(device.pk)
     events = product.events if product else {}
-    unknown = [code for code in params["codeList"] if code not in events]
+    unknown = [code for code in codeList if code not in events]
     if unknown:
         raise _bad(f"{unknown[0]}: no such event in the thing model of {device.pk}")
-    wanted = set(params["codeList"])
-    state = things.state_of(cloud, device)
+    wanted = set(codeList)
+    state = shadows.shadow_of(cloud, device)
     found = [item for item in state.events if item[1] in wanted and start <= item[0] <= end]
     found.sort(key=lambda item: item[0], reverse=True)
 
@@ -221,7 +265,7 @@ def device_event_list(cloud: Cloud, user: User, params: dict) -> dict:
             "deviceKey": device.dk,
         }
 
-    return page_info(found, _page(params), params["pageSize"], render)
+    return page_info(found, page, pageSize, render)
 
 
 def _offset(zone: str | None) -> int:
@@ -244,16 +288,25 @@ def record_id(at: int, *content: Any) -> int:
 # ---- getLocationHistory ----------------------------------------------------------------------
 
 
-def location_history(cloud: Cloud, user: User, params: dict) -> list[dict]:
+def location_history(
+    cloud: Cloud,
+    user: User,
+    *,
+    pk: str,
+    dk: str,
+    startTimestamp: int,
+    endTimestamp: int,
+    locateTypes: list[str] | None = None,
+) -> list[dict]:
     """Where a device was, oldest first (a track to draw). Positions are WGS 84; the GCJ-02 and
     BD-09 fields repeat them (the simulator converts nothing)."""
-    start, end = _window(params, "startTimestamp", "endTimestamp")
-    kinds = params.get("locateTypes") or list(LOCATE_TYPES)
+    start, end = _window(startTimestamp, endTimestamp)
+    kinds = locateTypes or list(LOCATE_TYPES)
     wrong = [kind for kind in kinds if kind not in LOCATE_TYPES]
     if wrong:
         raise _bad(f"locateTypes: {wrong[0]} is not one of {', '.join(LOCATE_TYPES)}")
-    device = _device(cloud, user, params["pk"], params["dk"])
-    state = things.state_of(cloud, device)
+    device = _device(cloud, user, pk, dk)
+    state = shadows.shadow_of(cloud, device)
     found = [
         (at, place) for at, place in state.locations
         if start <= at <= end and str(place.get("locateType", "GP")) in kinds
@@ -286,16 +339,11 @@ def _location(device: Device, at: int, place: dict) -> dict:
 # ---- shared steps ----------------------------------------------------------------------------
 
 
-def _window(params: dict, first: str, last: str) -> tuple[int, int]:
+def _window(start: int, end: int, first: str = "startTimestamp", last: str = "endTimestamp") -> tuple[int, int]:
     """The period asked for; an end before the start is a malformed timestamp (5145)."""
-    start, end = params[first], params[last]
     if end < start:
         raise QuectelError(5145, ext_msg=f"{last} is before {first}")
     return start, end
-
-
-def _page(params: dict) -> int:
-    return params.get("page") or params.get("pageNumber") or params.get("pageNum") or 1
 
 
 def _device(cloud: Cloud, user: User, pk: str, dk: str) -> Device:
@@ -318,5 +366,5 @@ def _properties(cloud: Cloud, device: Device, codes: list[str], numeric: bool = 
 def _values(cloud: Cloud, device: Device, codes: Iterable[str], start: int, end: int | None) -> list[tuple]:
     """History records of `codes` within [start, end] (no end: all from start), in stored order."""
     wanted = set(codes)
-    history = things.state_of(cloud, device).history
+    history = shadows.shadow_of(cloud, device).history
     return [item for item in history if item[1] in wanted and start <= item[0] and (end is None or item[0] <= end)]

@@ -104,11 +104,9 @@ class Device:
     create_time: int = 0
     bind_time: int = 0
     signal_strength: str = ""
-    # The parts of its rendering that never change, kept by views.device_details.
-    rendered: dict | None = field(default=None, repr=False, compare=False)
-    # Its thing-model state (things.DeviceState), made on first use: most devices of a large
-    # world are never read, and need not carry values until they are.
-    state: Any = field(default=None, repr=False, compare=False)
+    # Its values (shadows.DeviceState), made on first use by shadows.shadow_of: most devices
+    # of a large world are never read, and need not carry values until they are.
+    shadow: Any = field(default=None, repr=False, compare=False)
 
     @property
     def key(self) -> DeviceKey:

@@ -26,17 +26,19 @@ def _shareable_device(cloud: Cloud, caller: User, pk: str, dk: str) -> Device:
     return device
 
 
-def _new_share(cloud: Cloud, caller: User, device: Device, params: dict) -> Share:
+def _new_share(
+    cloud: Cloud, caller: User, device: Device, cover_mark: int, sharing_expire_at: int | None, auth_key: str | None
+) -> Share:
     return Share(
         share_id=cloud.next_share_id(),
         code=cloud.new_share_code(),
         owner_uid=caller.uid,
         pk=device.pk,
         dk=device.dk,
-        cover_mark=params["coverMark"],
+        cover_mark=cover_mark,
         share_time=cloud.now(),
-        sharing_expire_at=params.get("sharingExpireAt"),
-        auth_key=params.get("authKey"),
+        sharing_expire_at=sharing_expire_at,
+        auth_key=auth_key,
     )
 
 
@@ -67,11 +69,21 @@ def _activate(cloud: Cloud, share: Share, recipient_uid: str, replaced: list[Sha
     cloud.settle(share)  # a usage window already past ends the share at once
 
 
-def share_info(cloud: Cloud, caller: User, params: dict) -> str:
+def share_info(
+    cloud: Cloud,
+    caller: User,
+    *,
+    pk: str,
+    dk: str,
+    acceptingExpireAt: int,
+    sharingExpireAt: int | None = None,
+    coverMark: int = 1,
+    authKey: str | None = None,
+) -> str:
     """POST shareInfo: a new pending share code for the caller's own device."""
-    device = _shareable_device(cloud, caller, params["pk"], params["dk"])
-    share = _new_share(cloud, caller, device, params)
-    share.accepting_expire_at = params["acceptingExpireAt"]
+    device = _shareable_device(cloud, caller, pk, dk)
+    share = _new_share(cloud, caller, device, coverMark, sharingExpireAt, authKey)
+    share.accepting_expire_at = acceptingExpireAt
     if share.cover_mark == 1:
         for other in cloud.live_shares_of_device(device.key):
             if other.status is ShareStatus.PENDING and other.owner_uid == caller.uid:
@@ -80,23 +92,35 @@ def share_info(cloud: Cloud, caller: User, params: dict) -> str:
     return share.code
 
 
-def _find_recipient(cloud: Cloud, params: dict) -> User | None:
-    if params.get("shareUid"):
-        return cloud.users.get(params["shareUid"])
-    if params.get("email"):
-        return cloud.users_by_email.get(params["email"].lower())
-    return cloud.users_by_phone.get(params["phone"])
+def _find_recipient(cloud: Cloud, uid: str | None, email: str | None, phone: str | None) -> User | None:
+    if uid:
+        return cloud.users.get(uid)
+    if email:
+        return cloud.users_by_email.get(email.lower())
+    return cloud.users_by_phone.get(phone or "")
 
 
-def share_by_uid(cloud: Cloud, caller: User, params: dict) -> str:
+def share_by_uid(
+    cloud: Cloud,
+    caller: User,
+    *,
+    pk: str,
+    dk: str,
+    sharingExpireAt: int | None = None,
+    coverMark: int = 1,
+    shareUid: str | None = None,
+    email: str | None = None,
+    phone: str | None = None,
+    authKey: str | None = None,
+) -> str:
     """POST shareByUid: a share that is active at once for the invited user."""
-    device = _shareable_device(cloud, caller, params["pk"], params["dk"])
-    recipient = _find_recipient(cloud, params)
+    device = _shareable_device(cloud, caller, pk, dk)
+    recipient = _find_recipient(cloud, shareUid, email, phone)
     if recipient is not None and recipient.uid != caller.uid and cloud.same_family(caller.uid, recipient.uid):
         raise QuectelError(5864)
     if recipient is None or recipient.uid == caller.uid:
         raise QuectelError(5134)
-    share = _new_share(cloud, caller, device, params)
+    share = _new_share(cloud, caller, device, coverMark, sharingExpireAt, authKey)
     if cloud.settings.share_by_uid_needs_acceptance:
         share.invitee_uid = recipient.uid  # pending: only the invitee may accept it
         cloud.add_share(share)
@@ -123,38 +147,38 @@ def _recipients_share(cloud: Cloud, caller: User, code: str) -> Share:
     return share
 
 
-def set_share_time(cloud: Cloud, caller: User, params: dict) -> None:
+def set_share_time(cloud: Cloud, caller: User, *, shareCode: str, sharingExpireAt: int | None) -> None:
     """PUT setShareTime: the owner moves the usage expiry (None: lifelong)."""
-    share = _owners_share(cloud, caller, params["shareCode"])
-    share.sharing_expire_at = params["sharingExpireAt"]
+    share = _owners_share(cloud, caller, shareCode)
+    share.sharing_expire_at = sharingExpireAt
     share.update_time = cloud.now()
     cloud.settle(share)
 
 
-def owner_unshare(cloud: Cloud, caller: User, params: dict) -> None:
+def owner_unshare(cloud: Cloud, caller: User, *, shareCode: str) -> None:
     """DELETE ownerUserUnshareDevice: the owner ends a pending or active share."""
-    share = _owners_share(cloud, caller, params["shareCode"])
+    share = _owners_share(cloud, caller, shareCode)
     if share.status is ShareStatus.ENDED:
         raise QuectelError(5142)
     cloud.end(share, FailureCause.CANCELLED_BY_OWNER)
 
 
-def recipient_unshare(cloud: Cloud, caller: User, params: dict) -> None:
+def recipient_unshare(cloud: Cloud, caller: User, *, shareCode: str) -> None:
     """DELETE shareUserUnshareDevice: the recipient leaves a share."""
-    share = _recipients_share(cloud, caller, params["shareCode"])
+    share = _recipients_share(cloud, caller, shareCode)
     cloud.end(share, FailureCause.LEFT_BY_RECIPIENT)
 
 
-def change_share_device_name(cloud: Cloud, caller: User, params: dict) -> None:
+def change_share_device_name(cloud: Cloud, caller: User, *, shareCode: str, deviceName: str) -> None:
     """PUT changeShareDeviceName: the recipient's own name for a shared device."""
-    share = _recipients_share(cloud, caller, params["shareCode"])
-    share.device_name = params["deviceName"]
+    share = _recipients_share(cloud, caller, shareCode)
+    share.device_name = deviceName
     share.update_time = cloud.now()
 
 
-def accept(cloud: Cloud, caller: User, params: dict) -> None:
+def accept(cloud: Cloud, caller: User, *, shareCode: str, deviceName: str | None = None) -> None:
     """POST shareDevice: the caller accepts a share code."""
-    share = cloud.find_share(params["shareCode"])
+    share = cloud.find_share(shareCode)
     if share is None or share.status is ShareStatus.ENDED:
         raise QuectelError(5137)
     if share.status is ShareStatus.ACTIVE and share.recipient_uid != caller.uid:
@@ -167,15 +191,15 @@ def accept(cloud: Cloud, caller: User, params: dict) -> None:
     if device is None or device.owner_uid != share.owner_uid:
         raise QuectelError(5138)
     replaced = _cover(cloud, share, caller.uid, 5151)
-    if params.get("deviceName"):
-        share.device_name = params["deviceName"]
+    if deviceName:
+        share.device_name = deviceName
     _activate(cloud, share, caller.uid, replaced)
 
 
-def share_user_list(cloud: Cloud, caller: User, params: dict) -> list[Share]:
+def share_user_list(cloud: Cloud, caller: User, *, pk: str, dk: str) -> list[Share]:
     """GET deviceShareUserList: the device's active shares (and pending ones, when the cloud
     lists them), newest first."""
-    device = _owned_device(cloud, caller, params["pk"], params["dk"], 5141)
+    device = _owned_device(cloud, caller, pk, dk, 5141)
     shown = {ShareStatus.ACTIVE, ShareStatus.PENDING} if cloud.settings.list_pending_shares else {ShareStatus.ACTIVE}
     rows = [s for s in cloud.live_shares_of_device(device.key) if s.status in shown]
     return sorted(rows, key=lambda s: s.share_id, reverse=True)

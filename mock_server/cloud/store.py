@@ -104,9 +104,6 @@ class Cloud:
         """Whether something is due by now that has not run yet."""
         return bool(self._timeline) and self._timeline[0][0] <= self.now()
 
-    def next_due(self) -> int | None:
-        return self._timeline[0][0] if self._timeline else None
-
     # ---- records ---------------------------------------------------------------------------
 
     def add_domain(self, domain: UserDomain) -> None:

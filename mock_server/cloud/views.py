@@ -11,7 +11,7 @@ import functools
 import math
 from datetime import UTC, datetime
 
-from . import things
+from . import shadows, things
 from .access import DeviceView
 from .devices import display_name
 from .models import Device, Share, User
@@ -81,7 +81,7 @@ def share_user_info(user: User | None) -> dict | None:
     return info
 
 
-def share_info(share: Share, device_name: str) -> dict:
+def share_details(share: Share, device_name: str) -> dict:
     """The `shareInfo` of a deviceShareUserList row."""
     return {
         "shareId": share.share_id,
@@ -117,7 +117,7 @@ def share_rows(cloud: Cloud, shares: list[Share]) -> list[dict]:
         device = cloud.devices.get(share.device_key)
         rows.append(
             {
-                "shareInfo": share_info(share, device.name if device else ""),
+                "shareInfo": share_details(share, device.name if device else ""),
                 "userInfo": share_user_info(cloud.users.get(share.recipient_uid or "")),
             }
         )
@@ -133,7 +133,7 @@ def device_details(cloud: Cloud, view: DeviceView) -> dict:
     device, share = view.device, view.share
     owner = cloud.users.get(device.owner_uid or "")
     shared = share is not None
-    data = dict(device.rendered or _fixed_details(device))
+    data = dict(_fixed_details(device))
     data.update(
         deviceName=display_name(view),
         deviceType=2 if shared else 1,
@@ -152,10 +152,24 @@ def device_details(cloud: Cloud, view: DeviceView) -> dict:
 
 
 def _fixed_details(device: Device) -> dict:
-    """The fields that only depend on what never changes about a device, made once."""
+    """The fields that depend only on what (almost) never changes about a device, rendered
+    once per distinct set of those values: the cache is keyed by the values themselves, so
+    the record needs no cache of its own and a new authKey needs no invalidation."""
+    return _rendered_details(
+        device.pk, device.dk, device.auth_key, device.product_name, device.device_tag, device.sn,
+        device.signal_strength, device.create_time, device.bind_time,
+    )  # fmt: skip
+
+
+@functools.lru_cache(maxsize=8192)
+def _rendered_details(
+    pk: str, dk: str, auth_key: str, product_name: str, device_tag: str, sn: str, signal_strength: str,
+    create_time: int, bind_time: int,
+) -> dict:  # fmt: skip
+    """Never mutated: device_details copies it."""
     data = {
-        "productKey": device.pk,
-        "deviceKey": device.dk,
+        "productKey": pk,
+        "deviceKey": dk,
         "status": 1,
         "bindStatus": 1,
         "bindMode": 1,
@@ -163,17 +177,17 @@ def _fixed_details(device: Device) -> dict:
         "accessType": "0",
         "networkType": "1",
         "capabilitiesBitmask": 1,
-        "authKey": device.auth_key,
+        "authKey": auth_key,
         "authCode": None,
         "bindingCode": None,
         "btPwd": None,
         "btLastUseTime": None,
         "protocol": "MQTT",
-        "productName": device.product_name,
+        "productName": product_name,
         "logoImage": "",
-        "deviceTag": device.device_tag,
-        "sn": device.sn,
-        "signalStrength": device.signal_strength,
+        "deviceTag": device_tag,
+        "sn": sn,
+        "signalStrength": signal_strength,
         "locateType": "",
         "fid": None,
         "frid": None,
@@ -196,13 +210,12 @@ def _fixed_details(device: Device) -> dict:
         "upgradeStatus": 0,
         "userConfirmStatus": 0,
     }
-    data.update(_timed("deviceCreateTime", device.create_time))
-    data.update(_timed("activeTime", device.create_time))
-    data.update(_timed("deviceBindTime", device.bind_time))
+    data.update(_timed("deviceCreateTime", create_time))
+    data.update(_timed("activeTime", create_time))
+    data.update(_timed("deviceBindTime", bind_time))
     data.update(_timed("lastConnTime", None))
     data.update(_timed("lastOfflineTime", None))
     data.update(_timed("invaildTime", None))
-    device.rendered = data
     return data
 
 
@@ -244,7 +257,7 @@ BLOCKS = {"1": "deviceData", "2": "customizeTslInfo", "3": "deviceLocateInfo"}
 def business_attributes(cloud: Cloud, device: Device, types: list[str] | None, codes: list[str] | None) -> dict:
     """getDeviceBusinessAttributes data: every block, or those `types` names (others null)."""
     wanted = set(BLOCKS.values()) if not types else {BLOCKS[t] for t in types if t in BLOCKS}
-    state = things.state_of(cloud, device)
+    state = shadows.shadow_of(cloud, device)
     data: dict = {"customizeTslInfo": None, "deviceData": None, "deviceLocateInfo": None}
     if "customizeTslInfo" in wanted:
         data["customizeTslInfo"] = _tsl_info(cloud.products.get(device.pk), state, codes)
@@ -255,7 +268,7 @@ def business_attributes(cloud: Cloud, device: Device, types: list[str] | None, c
     return data
 
 
-def _tsl_info(product: things.Product | None, state: things.DeviceState, codes: list[str] | None) -> list[dict]:
+def _tsl_info(product: things.Product | None, state: shadows.DeviceState, codes: list[str] | None) -> list[dict]:
     """One item per property with a reported value, in the thing model's order."""
     if product is None:
         return []
@@ -278,7 +291,7 @@ def _tsl_info(product: things.Product | None, state: things.DeviceState, codes: 
     return items
 
 
-def _device_data(device: Device, state: things.DeviceState) -> dict:
+def _device_data(device: Device, state: shadows.DeviceState) -> dict:
     """The module's own facts, as the device last reported them; a scenario may state any."""
     text = device.signal_strength.lstrip("-")
     signal = int(device.signal_strength) if text.isascii() and text.isdigit() and len(text) < 6 else 0

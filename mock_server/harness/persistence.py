@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from ..cloud import things
+from ..cloud import shadows, things
 from ..cloud.models import (
     Device,
     FailureCause,
@@ -94,7 +94,7 @@ def load_world(data: dict) -> World:
     for item in data["devices"]:
         state = item.pop("state", None)
         device = Device(**item)
-        device.state = None if state is None else _load_state(state)
+        device.shadow = None if state is None else _load_state(state)
         world.add_device(device)
     for item in data["families"]:
         world.add_family(Family(**{**item, "members": set(item["members"])}))
@@ -117,7 +117,7 @@ def load_world(data: dict) -> World:
 
 
 def _device(device: Device) -> dict:
-    return {**_record(device, ("rendered", "state")), "state": _device_state(device.state)}
+    return {**_record(device, ("shadow",)), "state": _device_state(device.shadow)}
 
 
 def _product(product: things.Product) -> dict:
@@ -136,7 +136,7 @@ def _product(product: things.Product) -> dict:
 _HISTORIES = ("history", "events", "locations")
 
 
-def _device_state(state: things.DeviceState | None) -> dict | None:
+def _device_state(state: shadows.DeviceState | None) -> dict | None:
     if state is None:
         return None
     data = {f.name: getattr(state, f.name) for f in dataclasses.fields(state) if f.name != "cached"}
@@ -145,8 +145,8 @@ def _device_state(state: things.DeviceState | None) -> dict | None:
     return data
 
 
-def _load_state(data: dict) -> things.DeviceState:
-    state = things.DeviceState(**{k: v for k, v in data.items() if k not in _HISTORIES})
+def _load_state(data: dict) -> shadows.DeviceState:
+    state = shadows.DeviceState(**{k: v for k, v in data.items() if k not in _HISTORIES})
     for name in _HISTORIES:
         getattr(state, name).extend(tuple(item) for item in data.get(name, []))
     return state

@@ -1,8 +1,10 @@
-"""Rules: conditions on incoming requests, and what to do instead of (or before) the normal
-answer. The first rule that matches wins; `times` bounds how often a rule fires.
+"""Rules: conditions on incoming requests and realtime events, and what to do instead of (or
+before) the normal answer. The first rule that matches wins; `times` bounds how often a rule
+fires.
 
-This module decides *whether* a rule fires and applies its effects on the world; answering
-(a code, a delay, a fault) is the HTTP layer's job.
+This module decides *whether* a rule fires, applies its effects on the world and reads its
+action once into an `Outcome` (wait, code, data, fault, disconnect, warnings); the REST paths
+(api/steps.py) and the realtime channel (realtime/) only map that outcome onto their wire.
 """
 
 from __future__ import annotations
@@ -12,13 +14,21 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..cloud.accounts import strip_bearer
+from ..cloud.errors import message_for
 from ..cloud.jsontext import read_json
 from ..cloud.models import FailureCause, ShareStatus
 from .patterns import compile_pattern, search, searches
-from .timeparse import parse_duration, parse_instant
+from .timeparse import delay_seconds, parse_duration, parse_instant
 
 if TYPE_CHECKING:  # the world holds rules, so it imports this module
     from .world import World
+
+# What a `fault` can be. Over HTTP each has its own wire form (api/faults.py); on the realtime
+# channel every fault loses the thing it hits (no CONNACK, no SUBACK grant, the message gone).
+FAULTS = ("drop", "empty", "malformed", "http500", "http502", "http503", "hang")
+DEVICE_NAMES = ("pk", "dk")  # the parameters that name a device, unless a request says otherwise
+
+Refusal = Callable[[str, str, dict], "str | None"]  # batchControlDevice's refuse(pk, dk, params)
 
 
 @dataclass
@@ -31,6 +41,7 @@ class Incoming:
     headers: dict[str, str]  # names in lower case
     authorization: str | None = None
     mqtt: str | None = None  # a realtime event (connect, subscribe, publish, deliver); `path` is its topic
+    devices: tuple[str, str] | None = DEVICE_NAMES  # the parameters naming its device; None: it names none
 
     @property
     def endpoint(self) -> str:
@@ -160,7 +171,7 @@ def _conditions(rule: Rule, world: World, req: Incoming) -> bool:
         return False
     if "uid" in m and caller_uid(world, req.authorization) != m["uid"]:
         return False
-    if not _device_conditions(m, req.params):
+    if not _device_conditions(m, req):
         return False
     return "window" not in m or _in_window(world, m["window"])
 
@@ -168,9 +179,10 @@ def _conditions(rule: Rule, world: World, req: Incoming) -> bool:
 # ---- devices and property codes: pk, dk, property --------------------------------------------
 
 
-def _device_keys(params: dict[str, Any]) -> list[tuple[Any, Any]]:
-    """The (pk, dk) pairs a request names: its pk and dk, and every entry of a deviceList."""
-    keys = [(params.get("pk"), params.get("dk"))]
+def _device_keys(params: dict[str, Any], names: tuple[str, str] | None) -> list[tuple[Any, Any]]:
+    """The (pk, dk) pairs a request names: the parameters `names` names (pk and dk, or
+    productKey and deviceKey), and every entry of a deviceList."""
+    keys = [(params.get(names[0]), params.get(names[1]))] if names else []
     entries = params.get("deviceList")
     if isinstance(entries, list):
         keys += [(e.get("productKey"), e.get("deviceKey")) for e in entries if isinstance(e, dict)]
@@ -184,7 +196,9 @@ def _names_device(m: dict, pk: Any, dk: Any) -> bool:
 def _codes(params: dict[str, Any]) -> set[str]:
     """The property or service codes a request writes (batchControlDevice's data) or asks for
     (codeList)."""
-    codes = {c.strip() for c in str(params.get("codeList") or "").split(",") if c.strip()}
+    asked = params.get("codeList") or ""
+    listed = asked if isinstance(asked, list) else str(asked).split(",")  # deviceEventList takes either
+    codes = {str(c).strip() for c in listed if str(c).strip()}
     try:
         data = read_json(params["data"]) if isinstance(params.get("data"), str) else None
     except ValueError:
@@ -195,13 +209,14 @@ def _codes(params: dict[str, Any]) -> set[str]:
     return codes
 
 
-def _device_conditions(m: dict, params: dict[str, Any]) -> bool:
-    if ("pk" in m or "dk" in m) and not any(_names_device(m, pk, dk) for pk, dk in _device_keys(params)):
+def _device_conditions(m: dict, req: Incoming) -> bool:
+    named = _device_keys(req.params, req.devices)
+    if ("pk" in m or "dk" in m) and not any(_names_device(m, pk, dk) for pk, dk in named):
         return False
-    return "property" not in m or m["property"] in _codes(params)
+    return "property" not in m or m["property"] in _codes(req.params)
 
 
-def refusal(rule: Rule) -> Callable[[str, str, dict], str | None] | None:
+def _refusal(rule: Rule) -> Refusal | None:
     """A `controlFailure` rule as batchControlDevice's `refuse(pk, dk, params)`: the failure
     message for the devices the rule names (every device when it names none), else None."""
     msg = rule.action.get("controlFailure")
@@ -232,7 +247,59 @@ def caller_uid(world: World, authorization: str | None) -> str | None:
     return token.uid if token else None
 
 
-def apply_effects(world: World, action: dict, req: Incoming) -> list[str]:
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one fired rule does, read once from its action. `wait` comes first (a hang's
+    included); then a `fault`, or an answer with `code`, or (neither) the normal answer."""
+
+    rule: str
+    wait: float = 0.0  # seconds
+    code: int | None = None
+    msg: str = ""
+    data: Any = None
+    ext_msg: Any = None
+    status: int = 200  # HTTP only
+    fault: str | None = None
+    disconnect: bool = False  # realtime only: cut the connection after this event
+    warnings: tuple[str, ...] = ()  # from the rule's effects
+    refuse: Refusal | None = None  # controlFailure, for batchControlDevice
+
+    @property
+    def answers(self) -> bool:
+        """Whether the rule answers instead of the normal handling."""
+        return self.fault is not None or self.code is not None
+
+
+def decide(world: World, req: Incoming) -> Outcome | None:
+    """The outcome of the first rule that fires for `req`, its effects applied; None when no
+    rule fires. The caller holds the world's lock."""
+    rule = world.rules.match(world, req)
+    if rule is None:
+        return None
+    action = rule.action
+    warnings = tuple(_apply_effects(world, action, req))
+    wait = delay_seconds(action["delay"], world.rule_rng) if "delay" in action else 0.0
+    if action.get("fault") == "hang":
+        wait += world.settings.hang_seconds
+    code = action.get("code")
+    if code is None and req.mqtt is None and {"data", "msg", "extMsg"} & action.keys():
+        code = 200  # a stub: `data` (or a msg) without a code answers 200 with it
+    return Outcome(
+        rule=rule.id,
+        wait=wait,
+        code=code,
+        msg=action.get("msg", message_for(code)) if code is not None else "",
+        data=action.get("data"),
+        ext_msg=action.get("extMsg"),
+        status=action.get("status", 200),
+        fault=action.get("fault"),
+        disconnect=bool(action.get("disconnect")),
+        warnings=warnings,
+        refuse=_refusal(rule),
+    )
+
+
+def _apply_effects(world: World, action: dict, req: Incoming) -> list[str]:
     """The rule's effects on the world, before the request is handled. Returns warnings."""
     warnings = []
     if action.get("advanceClock"):

@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from ..cloud import things
+from ..cloud import shadows, things
 from ..cloud.models import Device, FailureCause, Family, Settings, Share, ShareStatus, Token, User, UserDomain
 from . import scripts
 from .clock import Clock
@@ -422,14 +422,24 @@ def _device(world: World, entry: dict, t0: int) -> Device:
     if "values" in entry or "deviceData" in entry or "location" in entry:
         # Stated values replace the generated ones: a device reports exactly what its entry says.
         location = entry.get("location")
-        device.state = state = things.DeviceState(device_data=entry.get("deviceData"), location=location)
+        device.shadow = state = shadows.DeviceState(device_data=entry.get("deviceData"), location=location)
         state.located_at = device.bind_time if location else None
         if location:
             state.locations.append((device.bind_time, dict(location)))
         product = world.products.get(device.pk)
         if product is not None and entry.get("values"):
-            things.record(state, things.check_values(product, entry["values"]), device.bind_time)
+            _store_stated(state, things.check_values(product, entry["values"]), entry, device.bind_time, t0)
     return device
+
+
+def _store_stated(state: shadows.DeviceState, values: dict, entry: dict, bound: int, t0: int) -> None:
+    """Stated values, each at its `reportedAt` time (default: the bind time), oldest first."""
+    times = {code: parse_instant(at, t0) for code, at in (entry.get("reportedAt") or {}).items()}
+    by_time: dict[int, dict] = {}
+    for code, value in values.items():
+        by_time.setdefault(times.get(code, bound), {})[code] = value
+    for at in sorted(by_time):
+        shadows.store_reported(state, by_time[at], at)
 
 
 def _share(world: World, entry: dict, t0: int) -> Share:

@@ -14,10 +14,10 @@ from ..cloud import things
 from ..cloud.accounts import DOMAIN_FORMAT
 from . import scripts
 from .patterns import PatternError, PatternTooLong, compile_pattern
+from .rules import FAULTS
 from .timeparse import parse_duration, parse_instant
 
 REQUIRED = {"required": "is required", "null": "must not be null"}
-FAULTS = ("drop", "empty", "malformed", "http500", "http502", "http503", "hang")
 MQTT_EVENTS = ("connect", "subscribe", "publish", "deliver")
 SHARE_STATES = ("pending", "active", "ended")
 
@@ -215,6 +215,11 @@ class DeviceSpec(Strict):
     created = Instant()
     bound = Instant()
     values = Mapping(metadata={"description": "property code -> value, checked against the product's thing model"})
+    reportedAt = Mapping(
+        keys=Str(),
+        values=Instant(),
+        metadata={"description": "property code -> when that value was reported (default: bound)"},
+    )
     deviceData = Mapping(metadata={"description": "module facts for getDeviceBusinessAttributes: version, ..."})
     location = Mapping(metadata={"description": "lat, lng (numbers) and optional locateType, hdop, satellites"})
 
@@ -596,9 +601,11 @@ def _products(data: dict) -> dict[str, things.Product]:
 
 
 def _value_problems(dev: dict, products: dict[str, things.Product]) -> list[tuple[str, str]]:
-    values = dev.get("values")
+    values = dev.get("values") or {}
+    unstated = [(f"reportedAt.{code}", "states no value of this code") for code in dev.get("reportedAt") or {}
+                if code not in values]  # fmt: skip
     if not values:
-        return []
+        return unstated
     product = products.get(dev.get("pk", ""))
     if product is None:
         return [("values", f"product {dev.get('pk')} has no thing model in products")]
@@ -612,7 +619,7 @@ def _value_problems(dev: dict, products: dict[str, things.Product]) -> list[tupl
             feature.check(value)
         except things.ValueProblem as problem:
             problems.append((f"values.{code}", str(problem).removeprefix(f"{code}: ")))
-    return problems
+    return problems + unstated
 
 
 def flatten(messages: Any, prefix: str = "") -> list[str]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..cloud import devices, things
+from ..cloud import devices, shadows, things
 from ..cloud.models import Device
 from .timeparse import parse_duration, parse_instant
 
@@ -380,15 +380,15 @@ class Runner:
             return
         if not device.online:  # an offline device reports nothing
             return
-        reported = things.state_of(world, device).reported
+        reported = shadows.shadow_of(world, device).reported
         if any(reported.get(code) != value for code, value in script.conditions.items()):
             return
         if script.kind == "replay":
-            things.report(world, device, dict(script.rows[k % len(script.rows)][1]), at)
+            shadows.report(world, device, dict(script.rows[k % len(script.rows)][1]), at)
             return
         kv = self._next_values(reported, at)
         if kv:
-            things.report(world, device, kv, at)
+            shadows.report(world, device, kv, at)
 
     def _next_values(self, reported: dict, at: int) -> dict | None:
         script = self.script

@@ -20,6 +20,15 @@ class BadSession(ValueError):
     pass
 
 
+def session_path(path: str) -> tuple[str | None, str]:
+    """The one reading of a `/s/NAME/` prefix, for REST and the realtime channel alike:
+    `/s/NAME/rest` is ("NAME", "/rest"); a path without the prefix is (None, path)."""
+    if not path.startswith("/s/"):
+        return None, path
+    name, _, rest = path[3:].partition("/")
+    return name, "/" + rest
+
+
 class Simulator:
     def __init__(self, scenario: Scenario, idle_timeout_s: float = 1800, max_worlds: int = 1000) -> None:
         self.scenario = scenario

@@ -1,5 +1,5 @@
 """A paho-mqtt client for tests: connect to a world's realtime channel as a user, subscribe,
-publish, and collect what arrives. Needs `paho-mqtt` (the package's `test` extra).
+publish, and collect what arrives. Needs `paho-mqtt`, a dependency of the package.
 
     with RealtimeClient("ws://127.0.0.1:8080/ws/v2", "owner-token") as client:
         client.subscribe("q/2/d/qdp11u5wLAMP00000001/bus_")
@@ -45,7 +45,14 @@ class RealtimeClient:
         tls: ssl.SSLContext | None = None,
         timeout: float = 10,
     ) -> None:
-        import paho.mqtt.client as mqtt
+        try:
+            import paho.mqtt.client as mqtt
+        except ModuleNotFoundError as missing:  # installed with --no-deps, or uninstalled since
+            raise ModuleNotFoundError(
+                "the MQTT test client needs paho-mqtt, a dependency of quectel-mock-server that is "
+                "missing here: pip install 'paho-mqtt>=2.1,<3'",
+                name="paho",
+            ) from missing
 
         parts = urllib.parse.urlsplit(url)
         self.timeout = timeout

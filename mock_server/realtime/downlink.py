@@ -1,4 +1,4 @@
-"""What the cloud sends apps (facts §5.3, §7 #26): the topic and JSON payload for each cloud
+"""What the cloud sends apps: the topic and JSON payload for each cloud
 event, and the `BUSI-ERROR` system messages."""
 
 from __future__ import annotations

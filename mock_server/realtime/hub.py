@@ -30,12 +30,10 @@ from amqtt.session import Session
 
 from ..cloud import access
 from ..cloud.accounts import strip_bearer
-from ..cloud.errors import message_for
 from ..cloud.events import Event
-from ..harness.rules import Incoming, apply_effects
-from ..harness.timeparse import delay_seconds
+from ..harness.rules import Incoming, Outcome, decide
 from ..harness.world import World
-from ..harness.worlds import DEFAULT_WORLD, Simulator
+from ..harness.worlds import DEFAULT_WORLD, Simulator, session_path
 from . import downlink, topics
 from .plugins import HUBS
 from .transport import RSGIReader, RSGIWriter, WebSocketsWriter, peer_of
@@ -50,12 +48,12 @@ JOURNAL_PAYLOAD = 512  # payload characters kept in a journal entry
 
 def world_name(path: str, headers: Any) -> str | None:
     """The world a WebSocket path and its headers name; None for a path that is not ours."""
-    if path == PATH:
+    name, rest = session_path(path)
+    if rest != PATH:
+        return None
+    if name is None:
         return headers.get("x-mock-session") or DEFAULT_WORLD
-    if path.startswith("/s/") and path.endswith(PATH):
-        name = path[3 : -len(PATH)]
-        return name if name and "/" not in name else None
-    return None
+    return name or None
 
 
 @dataclass(eq=False)
@@ -285,16 +283,20 @@ class Hub:
             token = world.tokens.get(connection.token)
             live = token is not None and token.kind == "access" and token.is_live(world.now())
             connection.uid = token.uid if live and token.uid in world.users else None
-            rule, action = self.rule(world, connection, "connect", "")
-        if action.get("delay"):
-            await asyncio.sleep(delay_seconds(action["delay"], world.rule_rng))
+            outcome = self.rule(world, connection, "connect", "")
+        if outcome is not None and outcome.wait:
+            await asyncio.sleep(outcome.wait)
+        if outcome is not None and outcome.fault is not None:  # lost before any CONNACK
+            connection.writer.cut()
+            self.journal(world, connection, "connect", **ruled(outcome))
+            return False
         code = 0 if connection.uid else 5
-        if "code" in action:
-            code = action["code"] if action["code"] in (1, 2, 3, 4, 5) else 5
-        elif action.get("fault") or action.get("disconnect"):
+        if outcome is not None and outcome.code is not None:
+            code = outcome.code if outcome.code in (1, 2, 3, 4, 5) else 5
+        elif outcome is not None and outcome.disconnect:
             code = 5
         connection.writer.connack_code = code or None
-        self.journal(world, connection, "connect", code=code, rule=rule)
+        self.journal(world, connection, "connect", **{**ruled(outcome), "code": code})
         return code == 0
 
     def connected(self, session: Session) -> None:
@@ -324,12 +326,15 @@ class Hub:
                 allowed = target.direction == topics.DOWN and usable
             else:
                 allowed = _plausible(topic_filter, connection.client_id)
-            rule, action = self.rule(world, connection, "subscribe", topic_filter, target)
-        if action.get("delay"):
-            await asyncio.sleep(delay_seconds(action["delay"], world.rule_rng))
-        if rule is not None and ("code" in action or action.get("fault")):
+            outcome = self.rule(world, connection, "subscribe", topic_filter, target)
+        if outcome is not None and outcome.wait:
+            await asyncio.sleep(outcome.wait)
+        if outcome is not None and outcome.answers:
             allowed = False
-        self.journal(world, connection, "subscribe", topic=topic_filter, code=0 if allowed else 0x80, rule=rule)
+        if outcome is not None and outcome.disconnect:
+            connection.writer.cut_after_suback = True
+        fields = {**ruled(outcome), "code": 0 if allowed else 0x80}
+        self.journal(world, connection, "subscribe", topic=topic_filter, **fields)
         return allowed
 
     def subscribed(self, client_id: str, topic_filter: str, qos: int) -> None:
@@ -393,21 +398,20 @@ class Hub:
             self.send(connection, topic, payload, qos)
             return True
         target = topics.DeviceTopic(topics.DOWN, event.pk, event.dk, topic.rsplit("/", 1)[-1])
-        rule, action = self.rule(world, connection, "deliver", topic, target)
-        if rule is None:
+        outcome = self.rule(world, connection, "deliver", topic, target)
+        if outcome is None:
             self.send(connection, topic, payload, qos)
             return True
-        self.journal(world, connection, "deliver", topic=topic, payload=payload, rule=rule, code=action.get("code"))
-        if action.get("fault") == "drop":
-            pass
-        elif "code" in action:
-            self.send(connection, *downlink.busi_error(connection.client_id, event.dk, action["code"], _msg(action)), 0)
-        elif "delay" in action:
-            wait = delay_seconds(action["delay"], world.rule_rng)
-            self.loop.call_later(wait, self.send, connection, topic, payload, qos)
-        else:
-            self.send(connection, topic, payload, qos)
-        if action.get("disconnect"):
+        self.journal(world, connection, "deliver", topic=topic, payload=payload, **ruled(outcome))
+        if outcome.fault is None:  # any fault withholds the message
+            if outcome.code is not None:
+                topic, payload = downlink.busi_error(connection.client_id, event.dk, outcome.code, outcome.msg)
+                qos = 0
+            if outcome.wait:
+                self.loop.call_later(outcome.wait, self.send, connection, topic, payload, qos)
+            else:
+                self.send(connection, topic, payload, qos)
+        if outcome.disconnect:
             self.loop.call_soon(self.cut, connection)
         return False
 
@@ -429,20 +433,15 @@ class Hub:
 
     def rule(
         self, world: World, connection: Connection, kind: str, topic: str, target: topics.DeviceTopic | None = None
-    ) -> tuple[str | None, dict]:
-        """The first rule for this MQTT event, fired (its effects applied); (None, {}) if none.
-        The caller holds the world's lock."""
+    ) -> Outcome | None:
+        """The outcome of the first rule for this MQTT event (its effects applied); None if no
+        rule fires. The caller holds the world's lock."""
         if not world.rules:
-            return None, {}
+            return None
         params = {"clientId": connection.client_id}
         if target is not None:
             params.update(pk=target.pk, dk=target.dk)
-        incoming = Incoming("MQTT", topic, params, {}, connection.token, mqtt=kind)
-        rule = world.rules.match(world, incoming)
-        if rule is None:
-            return None, {}
-        apply_effects(world, rule.action, incoming)
-        return rule.id, rule.action
+        return decide(world, Incoming("MQTT", topic, params, {}, connection.token, mqtt=kind))
 
     def journal(self, world: World, connection: Connection | None, event: str, **fields: Any) -> None:
         payload = fields.pop("payload", None)
@@ -461,7 +460,7 @@ class Hub:
             "rule": fields.pop("rule", None),
             "code": fields.pop("code", None),
             "status": None,
-            "warnings": [],
+            "warnings": fields.pop("warnings", []),
             **fields,
         }
         world.journal.record(**entry)
@@ -491,8 +490,11 @@ class Hub:
                     log.exception("running the clock of world %s failed", name)
 
 
-def _msg(action: dict) -> str:
-    return action.get("msg") or message_for(action["code"])
+def ruled(outcome: Outcome | None) -> dict[str, Any]:
+    """A journal entry's fields for a rule's outcome: its rule, code and warnings."""
+    if outcome is None:
+        return {}
+    return {"rule": outcome.rule, "code": outcome.code, "warnings": list(outcome.warnings)}
 
 
 def _plausible(topic_filter: str, client_id: str) -> bool:

@@ -1,4 +1,4 @@
-"""The realtime channel's topics (facts §5.2): downlink `q/2/d/qd{pk}{dk}/{bus_|ack_|onl_}`,
+"""The realtime channel's topics: downlink `q/2/d/qd{pk}{dk}/{bus_|ack_|onl_}`,
 uplink `q/1/d/qd{pk}{dk}/{bus|sys_}`, and each client's system messages on
 `q/1/u/{clientId}/sys_`. The channel id is `qd` + pk + dk with no separator, so reading one
 back needs the world's devices; the slash form `q/2/d/qd/{pk}/{dk}/...` is read too.

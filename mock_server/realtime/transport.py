@@ -17,6 +17,7 @@ from amqtt import adapters as amqtt_adapters
 from amqtt.adapters import ReaderAdapter, WriterAdapter
 
 CLOSE = 0  # granian's WebsocketMessageType.close
+SUBACK = b"\x90"  # the fixed header's first byte
 BACKLOG = 1 << 20  # bytes a connection may have queued before its writers wait
 
 
@@ -78,6 +79,7 @@ class RSGIWriter(WriterAdapter):
         self.closed = False
         # A CONNACK return code to answer instead of amqtt's refusal (5): rules may want 4.
         self.connack_code: int | None = None
+        self.cut_after_suback = False  # a rule's disconnect on subscribe: the SUBACK, then the cut
         self._first = True
 
     def write(self, data: bytes) -> None:
@@ -87,6 +89,8 @@ class RSGIWriter(WriterAdapter):
         self._first = False
         if not self._cutting:
             self._pending += data
+            if self.cut_after_suback and data[:1] == SUBACK:
+                self.cut()
 
     async def drain(self) -> None:
         """Hand the packets to one sender per connection: packets written while a frame is on
@@ -146,6 +150,7 @@ class WebSocketsWriter(amqtt_adapters.WebSocketsWriter):
     def __init__(self, protocol: Any) -> None:
         super().__init__(protocol)
         self.connack_code: int | None = None
+        self.cut_after_suback = False
         self.closed = False
         self._first = True
 
@@ -154,6 +159,13 @@ class WebSocketsWriter(amqtt_adapters.WebSocketsWriter):
             data = data[:3] + bytes([self.connack_code]) + data[4:]
         self._first = False
         super().write(data)
+        if self.cut_after_suback and data[:1] == SUBACK:
+            asyncio.ensure_future(self._cut_once_sent())
+
+    async def _cut_once_sent(self) -> None:
+        with contextlib.suppress(Exception):
+            await super().drain()
+        self.cut()
 
     async def drain(self) -> None:
         try:

@@ -1,4 +1,4 @@
-"""The binary TTLV frames apps send on `q/1/d/qd{pk}{dk}/bus` (facts §5.4), decoded and
+"""The binary TTLV frames apps send on `q/1/d/qd{pk}{dk}/bus`, decoded and
 encoded with the product's thing model: field ids are TSL property ids, STRUCT members use
 their member ids.
 

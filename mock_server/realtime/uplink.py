@@ -1,4 +1,4 @@
-"""What apps publish (facts §5.4, §5.5): binary TTLV frames on `q/1/d/qd{pk}{dk}/bus` (read
+"""What apps publish: binary TTLV frames on `q/1/d/qd{pk}{dk}/bus` (read
 all 0x0011, write 0x0013) and JSON `READ-ATTR` / `WRITE-ATTR` on `q/1/d/qd{pk}{dk}/sys_`.
 
 Both go through the same control code as batchControlDevice; the device then answers with
@@ -18,8 +18,8 @@ import orjson
 from ..cloud import access, control
 from ..cloud.control import CommandRefused
 from ..cloud.errors import message_for
-from ..harness.timeparse import delay_seconds
 from . import downlink, topics, ttlv
+from .hub import ruled
 
 if TYPE_CHECKING:
     from .hub import Connection, Hub
@@ -37,18 +37,19 @@ async def handle(hub: Hub, connection: Connection, topic: str, payload: bytes) -
     dk = target.dk if target else ""
     with world.lock:
         world.catch_up()
-        rule, action = hub.rule(world, connection, "publish", topic, target)
-    hub.journal(world, connection, "publish", topic=topic, payload=payload, rule=rule, code=action.get("code"))
-    if action.get("delay"):
-        await asyncio.sleep(delay_seconds(action["delay"], world.rule_rng))
-    if action.get("disconnect"):
-        hub.cut(connection)
-        return
-    if action.get("fault") == "drop":
-        return
-    if "code" in action:
-        _refuse(hub, connection, dk, CommandRefused(action["code"], action.get("msg") or ""))
-        return
+        outcome = hub.rule(world, connection, "publish", topic, target)
+    hub.journal(world, connection, "publish", topic=topic, payload=payload, **ruled(outcome))
+    if outcome is not None:
+        if outcome.wait:
+            await asyncio.sleep(outcome.wait)
+        if outcome.disconnect:
+            hub.cut(connection)
+            return
+        if outcome.fault is not None:  # any fault loses the message
+            return
+        if outcome.code is not None:
+            _refuse(hub, connection, dk, CommandRefused(outcome.code, outcome.msg))
+            return
     try:
         with world.lock:
             world.catch_up()

@@ -14,14 +14,18 @@ import segno
 from flask import Blueprint, Flask, Response, current_app, redirect, render_template, request, url_for
 
 from ..api.context import current
-from ..api.control import library_items, state_of
-from ..api.dispatch import REGISTRY, simulator
-from ..api.hooks import ADMIN_COOKIE, admin_ok
+from ..api.control import library_items, world_state
+from ..api.declare import registry
+from ..api.dispatch import simulator
+from ..api.hooks import admin_ok
+from ..api.paths import CONTROL_PREFIX
 from ..api.schemas import whole_number
+from ..api.steps import ADMIN_COOKIE
+from ..harness.rules import FAULTS
 from ..harness.worlds import DEFAULT_WORLD
 from . import stream
 
-bp = Blueprint("ui", __name__, url_prefix="/_mock/ui", template_folder="templates", static_folder="static")
+bp = Blueprint("ui", __name__, url_prefix=CONTROL_PREFIX + "/ui", template_folder="templates", static_folder="static")
 SHOWN = 200  # records of each kind a page lists; /_mock/state?limit= gives more
 PUBLIC = ("ui.login", "ui.static")
 
@@ -92,14 +96,14 @@ def _page(template: str, **context: Any) -> str:
 @bp.get("/")
 def world_page() -> str:
     state = current()
-    body = state_of(state.world, state.world_name, SHOWN)
+    body = world_state(state.world, state.world_name, SHOWN)
     fixed = {t["uid"]: t["token"] for t in body["tokens"] if t["kind"] == "access" and t["expiresAt"] is None}
     return _page("world.html", state=body, fixed=fixed, device_control=_has_device_control())
 
 
 def _has_device_control() -> bool:
     """Whether the control API can switch a device (POST /_mock/devices/{pk}/{dk})."""
-    return any(rule.rule.startswith("/_mock/devices/<") for rule in current_app.url_map.iter_rules())
+    return any(rule.rule.startswith(CONTROL_PREFIX + "/devices/<") for rule in current_app.url_map.iter_rules())
 
 
 @bp.get("/worlds")
@@ -115,7 +119,7 @@ def worlds_page() -> str:
             "frozen": world.clock.frozen,
             "counts": {"users": len(world.users), "devices": len(world.devices), "shares": len(world.shares)},
             "requests": world.journal.total,
-            "href": ("" if name == DEFAULT_WORLD else f"/s/{name}") + "/_mock/ui/",
+            "href": ("" if name == DEFAULT_WORLD else f"/s/{name}") + CONTROL_PREFIX + "/ui/",
         })  # fmt: skip
     return _page("worlds.html", rows=rows)
 
@@ -125,8 +129,15 @@ def rules_page() -> str:
     world = current().world
     with world.lock:
         rules = [r.to_dict() for r in world.rules.rules]
-    endpoints = sorted({doc.name for doc in REGISTRY})
-    return _page("rules.html", rules=rules, endpoints=endpoints, scenarios=library_items(), scenario=world.scenario)
+    endpoints = sorted({doc.name for doc in registry()})
+    return _page(
+        "rules.html",
+        rules=rules,
+        endpoints=endpoints,
+        faults=FAULTS,  # the faults validation accepts, so the form offers no other
+        scenarios=library_items(),
+        scenario=world.scenario,
+    )
 
 
 @bp.get("/journal")

@@ -6,9 +6,8 @@ entry as it is recorded; any other server (the test client, werkzeug's thread se
 pytest plugin) ends the answer with `retry:`, and the browser's EventSource reconnects with
 Last-Event-ID: the same events, a little later.
 
-Event types: `request` (a journal entry), `reset` (the world was rebuilt: its journal starts
-again). The realtime channel's connections and messages will come as their own event types
-(`realtime`), from the same stream.
+Event types: `request` (a journal entry: an API call, or a realtime connection's event, whose
+`kind` is `mqtt`), `reset` (the world was rebuilt: its journal starts again).
 """
 
 from __future__ import annotations

@@ -189,7 +189,6 @@ if (journal) {
     empty.hidden = true;
     while (journal.childElementCount > MAX_ROWS) journal.lastElementChild.remove();
   });
-  // The realtime channel's events ("realtime") will be listed in #realtime.
   document.getElementById("journal-filter").addEventListener("input", () => {
     journal.querySelectorAll("details.entry").forEach(applyFilter);
   });

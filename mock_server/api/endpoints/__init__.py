@@ -1,0 +1,1 @@
+"""The simulated API, one module an area; `declare.registry()` imports every module here."""
