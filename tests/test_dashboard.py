@@ -77,12 +77,12 @@ def test_ending_and_expiring_shares_through_the_control_api(ctl, api, world):
     assert ctl.delete("/_mock/shares/share_dv_Cnothing").status_code == 404
 
 
-def test_the_new_control_calls_are_in_the_control_openapi_document():
-    paths = control_document()["paths"]
+def test_the_new_control_calls_are_in_the_control_openapi_document(app):
+    paths = control_document(app)["paths"]
     assert set(paths["/_mock/shares"]) == {"post"}
     assert set(paths["/_mock/shares/{code}"]) == {"delete"}
     assert set(paths["/_mock/shares/{code}/expire"]) == {"post"}
-    assert "ShareCodeBody" in control_document()["components"]["schemas"]
+    assert "ShareCodeBody" in control_document(app)["components"]["schemas"]
 
 
 def test_the_journal_keeps_the_answer_given(api, world):

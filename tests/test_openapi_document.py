@@ -6,6 +6,7 @@ from openapi_spec_validator import validate
 
 from mock_server.api import schemas
 from mock_server.api.declare import registry
+from mock_server.api.openapi import control_operations
 from mock_server.app import create_app
 
 REGISTRY = registry()
@@ -68,3 +69,20 @@ def test_success_msg_is_empty_as_answers_carry_it(client):
         headers={"Authorization": "owner-token"},
     ).get_json()
     assert answer["msg"] == media["example"]["msg"]
+
+
+def test_every_control_route_is_in_the_control_document():
+    """The document is collected from the routes: one without `@documented` fails here."""
+    app = create_app()
+    routes = list(control_operations(app))
+    assert [f"{method} {rule.rule}" for rule, method, operation in routes if operation is None] == []
+    paths = app.test_client().get("/_mock/openapi.json").get_json()["paths"]
+    assert sum(len(operations) for operations in paths.values()) == len(routes) >= 30
+    assert set(paths["/_mock/snapshot"]) == {"post"} and set(paths["/_mock/ui/login"]) == {"get", "post"}
+
+
+def test_an_undocumented_control_route_is_found():
+    app = create_app()
+    app.add_url_rule("/_mock/forgotten/<thing>", "forgotten", lambda thing: thing, methods=["POST"])
+    found = [f"{method} {rule.rule}" for rule, method, operation in control_operations(app) if operation is None]
+    assert found == ["POST /_mock/forgotten/<thing>"]

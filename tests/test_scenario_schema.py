@@ -177,10 +177,10 @@ def run_cli(*args):
 def test_validate_command(tmp_path):
     bad = tmp_path / "broken.yaml"
     bad.write_text("rules:\n  - action: {code: 1}\n  - action: {code: 2}\n  - action: {code: x}\n")
-    done = run_cli("validate", str(bad), "mock_server/scenarios/default.yaml")
+    done = run_cli("validate", str(bad), "scenarios/default.yaml")
     assert done.returncode == 2
     assert done.stderr.strip() == "broken.yaml: rules[2].action.code: must be an integer"
-    assert run_cli("validate", "mock_server/scenarios/default.yaml").returncode == 0
+    assert run_cli("validate", "scenarios/default.yaml").returncode == 0
 
 
 def test_run_refuses_a_bad_file_before_starting(tmp_path):

@@ -119,3 +119,11 @@ def test_installed_pytest_plugin_gives_the_fixture(installed, tmp_path):
     done = _run(str(installed / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_app.py",
                 cwd=tmp_path, env=_clean_env())  # fmt: skip
     assert "2 passed" in done.stdout
+
+
+def test_the_wheel_carries_the_whole_library(installed, tmp_path):
+    """The library lives in scenarios/ beside the package; installed, it is package data."""
+    script = "from mock_server.harness.scenario import SCENARIO_DIR as d; print(d); print(sorted(p.name for p in d.iterdir()))"
+    where, names = _run(str(installed / "python"), "-c", script, cwd=tmp_path, env=_clean_env()).stdout.splitlines()
+    assert Path(where).parts[-2:] == ("mock_server", "scenarios") and str(installed.parent) in where
+    assert names == str(sorted(p.name for p in (ROOT / "scenarios").iterdir()))

@@ -5,8 +5,9 @@ from __future__ import annotations
 from itertools import islice
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, redirect, request, send_from_directory
-from marshmallow import Schema, ValidationError, fields
+from flask import Blueprint, Response, current_app, jsonify, request, send_from_directory
+from flask import redirect as redirect_to
+from marshmallow import Schema, ValidationError
 
 from ..cloud import devices, shadows, things
 from ..cloud import shares as cloud_shares
@@ -14,21 +15,31 @@ from ..cloud.accounts import issue_tokens
 from ..cloud.errors import QuectelError
 from ..cloud.jsontext import JsonRefused, read_json
 from ..harness.scenario import Scenario, ScenarioInvalid, ScenarioNotFound, library
-from ..harness.scenario_schema import (
-    Bool,
-    Duration,
-    Instant,
-    Int,
-    Mapping,
-    Str,
-    Strict,
-    flatten,
-    one_of,
-    validate_rule,
-)
+from ..harness.scenario_schema import RuleSpec, flatten, validate_rule
 from ..harness.timeparse import parse_duration, parse_instant
 from ..harness.world import World
 from .context import current
+from .control_schemas import (
+    ASSET,
+    CODE_PARAM,
+    DEVICE_PATH,
+    ERROR,
+    JOURNAL_QUERY,
+    LIMIT,
+    NO_DEVICE,
+    NO_SHARE,
+    RULE_ID,
+    ClockBody,
+    DeviceBody,
+    ResetBody,
+    ScenarioBody,
+    ShareCodeBody,
+    TokenBody,
+    documented,
+    ok,
+    page,
+    redirect,
+)
 from .dispatch import simulator
 from .hooks import CAN_DEFER, DEFERRED, RESUME
 from .paths import CONTROL_PREFIX
@@ -63,50 +74,6 @@ def _cloud_refusal(err: QuectelError) -> tuple[Response, int]:
     return _control_error(ControlError(409, err.msg, code=err.code))
 
 
-# ---- request bodies (also the source of the control API's OpenAPI document) ----------------
-
-
-class ResetBody(Strict):
-    scenario = Str(
-        metadata={"description": "a scenario name (library or --scenario-dir); default: the world's own, re-read"}
-    )
-
-
-class ScenarioBody(Strict):
-    name = Str(metadata={"description": "a scenario name from the library or a --scenario-dir (never a path)"})
-    scenario = fields.Dict(metadata={"description": "an inline scenario, as in a file"})
-
-
-class ClockBody(Strict):
-    set = Instant(metadata={"description": "epoch ms, ISO 8601, or relative to now (+2h)"})
-    advance = Duration()
-    freeze = Bool(metadata={"description": "true freezes, false lets time run again"})
-
-
-class TokenBody(Strict):
-    uid = Str(required=True)
-
-
-class ShareCodeBody(Strict):
-    pk = Str(required=True)
-    dk = Str(required=True)
-    acceptingExpireAt = Instant(
-        load_default="+1h", metadata={"description": "when the code stops being acceptable; default +1h from now"}
-    )
-    sharingExpireAt = Instant(metadata={"description": "when the share ends once accepted; default lifelong"})
-    coverMark = Int(load_default=1, validate=one_of((1, 2, 3)))
-
-
-class DeviceBody(Strict):
-    online = Bool(metadata={"description": "connect (true) or disconnect (false): onl_ on the realtime channel"})
-    values = Mapping(metadata={"description": "property code -> value: the device reports them (bus_), checked"})
-    location = Mapping(metadata={"description": "lat, lng and optional locateType, hdop, satellites"})
-    deviceData = Mapping(metadata={"description": "module facts merged into deviceData (version, battery, ...)"})
-    event = Mapping(
-        metadata={"description": "{code, output}: the device raises an event of its thing model (deviceEventList)"}
-    )
-
-
 def _body(schema: type[Schema] | None = None) -> Any:
     raw = request.get_data(cache=True)
     if not raw.strip():
@@ -136,11 +103,13 @@ def _world_name() -> str:
 
 
 @bp.get("/health")
+@documented("Readiness and the worlds held", ok("status"))
 def health() -> Response:
     return jsonify(status="ok", **simulator().describe())
 
 
 @bp.get("/scenarios")
+@documented("The scenario library", ok("names and descriptions"))
 def scenarios() -> Response:
     return jsonify(library_items())
 
@@ -157,6 +126,12 @@ def library_items() -> list[dict]:
 
 
 @bp.post("/reset")
+@documented(
+    "Rebuild this world from its scenario, or another",
+    {**ok("the world and its scenario"), **ERROR},
+    body=ResetBody,
+    body_required=False,
+)
 def reset() -> Response:
     body = _body(ResetBody)
     scenario = _scenario(body["scenario"]) if "scenario" in body else None
@@ -177,6 +152,11 @@ def _reset_to(scenario: Scenario | None) -> Response:
 
 
 @bp.put("/scenario")
+@documented(
+    "Load a scenario (by name or inline) into this world",
+    {**ok("the world and its scenario"), **ERROR},
+    body=ScenarioBody,
+)
 def load_scenario() -> Response:
     body = _body(ScenarioBody)
     if ("name" in body) == ("scenario" in body):
@@ -202,6 +182,11 @@ def _inline(spec: dict) -> Scenario:
 
 
 @bp.get("/state")
+@documented(
+    "Users, devices, shares and tokens",
+    ok("state"),
+    parameters=[{**LIMIT, "description": "at most this many records of each kind"}],
+)
 def state() -> Response:
     limit = max(0, request.args.get("limit", default=1000, type=int))
     return jsonify(world_state(_world(), _world_name(), limit))
@@ -257,6 +242,11 @@ def _device(world: World, d) -> dict:
 
 
 @bp.get("/devices/<pk>/<dk>")
+@documented(
+    "One device's state: values and when each was reported, pending writes, version",
+    {**ok("the device"), **NO_DEVICE},
+    parameters=DEVICE_PATH,
+)
 def device_state(pk: str, dk: str) -> Response:
     """One device's state: values with their times, writes not yet applied, version."""
     world = _world()
@@ -278,6 +268,12 @@ def device_state(pk: str, dk: str) -> Response:
 
 
 @bp.post("/devices/<pk>/<dk>")
+@documented(
+    "The device reports values, moves, or goes online or offline",
+    {**ok("the device"), **ERROR, **NO_DEVICE},
+    body=DeviceBody,
+    parameters=DEVICE_PATH,
+)
 def change_device(pk: str, dk: str) -> Response:
     """Make a device report values, move, or go online or offline, as if it did so itself."""
     body = _body(DeviceBody)
@@ -363,6 +359,7 @@ def _clock(world: World) -> dict:
 
 
 @bp.get("/clock")
+@documented("The world's clock", ok("now, iso, frozen"))
 def get_clock() -> Response:
     return jsonify(_clock(_world()))
 
@@ -371,6 +368,7 @@ CATCHING_UP = "catching up"  # the clock endpoint's RESUME: its clock moved, ste
 
 
 @bp.post("/clock")
+@documented("Set, advance, freeze or unfreeze the clock", {**ok("now, iso, frozen"), **ERROR}, body=ClockBody)
 def set_clock() -> Response:
     body = _body(ClockBody)
     if not body:
@@ -403,6 +401,7 @@ def _move_clock(world: World, body: dict) -> None:
 
 
 @bp.get("/rules")
+@documented("The rules, with how often each fired", ok("rules"))
 def get_rules() -> Response:
     world = _world()
     with world.lock:
@@ -410,6 +409,9 @@ def get_rules() -> Response:
 
 
 @bp.post("/rules")
+@documented(
+    "Append a rule (or a list of rules)", {"201": {"description": "the rules as stored"}, **ERROR}, body=RuleSpec
+)
 def add_rules() -> tuple[Response, int]:
     """One rule, or a list of rules, appended after the existing ones (all or none)."""
     body = _body()
@@ -442,6 +444,7 @@ def _warn(response: Response, warnings: list[str]) -> None:
 
 
 @bp.delete("/rules")
+@documented("Remove every rule", ok("deleted"))
 def clear_rules() -> Response:
     world = _world()
     with world.lock:
@@ -450,6 +453,7 @@ def clear_rules() -> Response:
 
 
 @bp.delete("/rules/<rule_id>")
+@documented("Remove one rule", {**ok("deleted"), "404": {"description": "no such rule"}}, parameters=[RULE_ID])
 def delete_rule(rule_id: str) -> Response:
     world = _world()
     with world.lock:
@@ -459,6 +463,7 @@ def delete_rule(rule_id: str) -> Response:
 
 
 @bp.get("/journal")
+@documented("Requests this world received", ok("total and entries"), parameters=JOURNAL_QUERY)
 def journal() -> Response:
     code = request.args.get("code", type=int)
     limit = request.args.get("limit", type=int)
@@ -469,12 +474,18 @@ def journal() -> Response:
 
 
 @bp.delete("/journal")
+@documented("Empty the journal", ok("deleted"))
 def clear_journal() -> Response:
     _world().journal.clear()
     return jsonify(deleted="all")
 
 
 @bp.post("/tokens")
+@documented(
+    "A fresh token pair for a user, without logging in",
+    {"201": {"description": "the login token object"}, "404": {"description": "no user"}},
+    body=TokenBody,
+)
 def tokens() -> tuple[Response, int]:
     uid = _body(TokenBody)["uid"]
     world = _world()
@@ -486,6 +497,11 @@ def tokens() -> tuple[Response, int]:
 
 
 @bp.post("/shares")
+@documented(
+    "A share code for a device, created as its owner (as shareInfo would)",
+    {"201": {"description": "the share, as in /_mock/state"}, **ERROR, **NO_SHARE},
+    body=ShareCodeBody,
+)
 def create_share() -> tuple[Response, int]:
     """A share code for a device, created as its owner would with shareInfo."""
     body = _body(ShareCodeBody)
@@ -519,6 +535,7 @@ def _live_share(world: World, code: str):
 
 
 @bp.delete("/shares/<code>")
+@documented("End a share as its owner (cause 3)", {**ok("the share, ended"), **NO_SHARE}, parameters=[CODE_PARAM])
 def end_share(code: str) -> Response:
     """End a share as its owner would (ownerUserUnshareDevice: cause 3)."""
     world = _world()
@@ -532,6 +549,11 @@ def end_share(code: str) -> Response:
 
 
 @bp.post("/shares/<code>/expire")
+@documented(
+    "Close the share's current window now: accept window (cause 1) or usage (cause 2)",
+    {**ok("the share, ended"), **NO_SHARE},
+    parameters=[CODE_PARAM],
+)
 def expire_share(code: str) -> Response:
     """Close the share's current window now: a pending code can no longer be accepted (cause 1),
     an active share ends (cause 2)."""
@@ -543,6 +565,10 @@ def expire_share(code: str) -> Response:
 
 
 @bp.post("/snapshot")
+@documented(
+    "Write every world to the state file now (atomically)",
+    {**ok("path, bytes and worlds written"), "400": {"description": "the server has no --state-file"}},
+)
 def snapshot() -> Response:
     """Write every world to the state file now (atomically)."""
     from pathlib import Path
@@ -565,6 +591,7 @@ def snapshot() -> Response:
 
 
 @bp.get("/worlds")
+@documented("Every world held", ok("names"))
 def worlds() -> Response:
     sim = simulator()
     return jsonify(
@@ -573,6 +600,7 @@ def worlds() -> Response:
 
 
 @bp.delete("/world")
+@documented("Forget this world", {**ok("dropped"), "400": {"description": "the default world"}})
 def drop_world() -> Response:
     """Forget this request's world (not the default one, which can only be reset)."""
     name = _world_name()
@@ -582,13 +610,15 @@ def drop_world() -> Response:
 
 
 @bp.get("/openapi.json")
+@documented("This document", ok("OpenAPI 3.1"))
 def openapi() -> Response:
     from .openapi import control_document
 
-    return jsonify(control_document())
+    return jsonify(control_document(current_app._get_current_object()))  # the app itself, not its proxy
 
 
 @bp.get("/openapi/quectel.json")
+@documented("The simulated Quectel API's document", ok("OpenAPI 3.1"))
 def quectel_openapi() -> Response:
     from .openapi import quectel_document
 
@@ -614,10 +644,13 @@ window.ui = SwaggerUIBundle({
 
 
 @bp.get("/docs")
+@documented(
+    "Both OpenAPI documents in Swagger UI", {**page("the page (at /_mock/docs/)"), **redirect("to /_mock/docs/")}
+)
 def docs() -> Response:
     """Both OpenAPI documents in Swagger UI, served from the package: no internet needed."""
     if not request.path.endswith("/"):
-        return redirect(request.script_root + request.path + "/")
+        return redirect_to(request.script_root + request.path + "/")
     return Response(DOCS_PAGE, mimetype="text/html")
 
 
@@ -625,6 +658,9 @@ bp.add_url_rule("/docs/", view_func=docs, endpoint="docs_slash")
 
 
 @bp.get("/docs/assets/<path:name>")
+@documented(
+    "Swagger UI's files, served from the package", page("the file", "application/octet-stream"), parameters=[ASSET]
+)
 def docs_asset(name: str) -> Response:
     from swagger_ui_bundle import swagger_ui_path
 

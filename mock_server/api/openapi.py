@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import functools
+import re
+import weakref
+from collections.abc import Iterator
 from typing import Any
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import Flask
+from werkzeug.routing import Rule
 
 from .. import __version__
 from ..harness import scenario_schema as ss
+from .control_schemas import STATIC, Operation, operation_of
+from .paths import is_control
 
 
 def _spec(title: str, description: str, field_types=None, **options) -> APISpec:
@@ -45,11 +52,12 @@ def _custom_fields(self, field, ret: dict | None = None, **kwargs) -> dict:
     return {}
 
 
-def _scenario_components(spec: APISpec) -> None:
-    spec.components.schema("Delay", schema=ss.DelaySpec)
-    spec.components.schema("Replay", schema=ss.ReplaySpec)
-    spec.components.schema("Rule", schema=ss.RuleSpec)
-    spec.components.schema("Scenario", schema=ss.ScenarioSpec)
+def _scenario_components(spec: APISpec) -> dict[type, str]:
+    """The scenario format's schemas as components; their names by schema."""
+    names = {ss.DelaySpec: "Delay", ss.ReplaySpec: "Replay", ss.RuleSpec: "Rule", ss.ScenarioSpec: "Scenario"}
+    for schema, name in names.items():
+        spec.components.schema(name, schema=schema)
+    return dict(names)
 
 
 @functools.cache
@@ -79,186 +87,76 @@ def _rewrite_refs(node):
     return node
 
 
-def _json_body(ref: str) -> dict:
-    return {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}
-
-
-def _ok(description: str) -> dict:
-    return {"200": {"description": description, "content": {"application/json": {"schema": {"type": "object"}}}}}
-
-
-ERROR = {"400": {"description": "invalid body: {error, problems[]}"}}
-NO_SHARE = {
-    "404": {"description": "no such device or share"},
-    "409": {"description": "the cloud refused: {error, code} with the Quectel code (5142: already ended)"},
-}
-CODE_PARAM = {
-    "name": "code", "in": "path", "required": True, "schema": {"type": "string"},
-    "description": "the share code", "example": "share_dv_C00000000000000000000000000000000000aa",
-}  # fmt: skip
-DEVICE_PATH = [
-    {"name": "pk", "in": "path", "required": True, "schema": {"type": "string"}, "description": "product key"},
-    {"name": "dk", "in": "path", "required": True, "schema": {"type": "string"}, "description": "device key"},
-]
 SESSION_PARAMS = [
     {"name": "X-Mock-Session", "in": "header", "schema": {"type": "string"}, "description": "the world to act on"},
 ]
+_ROUTE_ARGUMENT = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")  # <pk>, <path:name>
+_control_documents: weakref.WeakKeyDictionary[Flask, dict] = weakref.WeakKeyDictionary()
 
 
-@functools.cache
-def control_document() -> dict:
-    from .control import ClockBody, DeviceBody, ResetBody, ScenarioBody, ShareCodeBody, TokenBody
+def control_document(app: Flask) -> dict:
+    """The control API's document, collected from the app's /_mock routes and the operation
+    each view declares (control_schemas.documented); made once per app."""
+    document = _control_documents.get(app)
+    if document is None:
+        document = _control_documents[app] = _control_document(app)
+    return document
 
+
+def control_operations(app: Flask) -> Iterator[tuple[Rule, str, Operation | None]]:
+    """(route, method, its declared operation or None) for every /_mock route of the app."""
+    for rule in app.url_map.iter_rules():
+        if not is_control(rule.rule):  # the control API's routes and the dashboard's
+            continue
+        view = app.view_functions[rule.endpoint]
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            # A blueprint's static files are served by Flask's own view: no place to declare.
+            yield rule, method, STATIC if rule.endpoint.endswith(".static") else operation_of(view, method)
+
+
+def _control_document(app: Flask) -> dict:
     spec = _spec(
         "Quectel sharing simulator: control API",
-        "Drive the simulator: worlds, scenarios, the clock, rules and the journal. Every path also "
-        "works under /s/{session}/ and honours X-Mock-Session.",
+        "Drive the simulator: worlds, scenarios, the clock, rules and the journal; the dashboard's "
+        "pages. Every path also works under /s/{session}/ and honours X-Mock-Session.",
     )
-    _scenario_components(spec)
-    for name, schema in (("ResetBody", ResetBody), ("ScenarioBody", ScenarioBody), ("ClockBody", ClockBody)):
-        spec.components.schema(name, schema=schema)
-    spec.components.schema("TokenBody", schema=TokenBody)
-    spec.components.schema("ShareCodeBody", schema=ShareCodeBody)
-    spec.components.schema("DeviceBody", schema=DeviceBody)
-    ops = {
-        "/_mock/health": {"get": {"summary": "Readiness and the worlds held", "responses": _ok("status")}},
-        "/_mock/scenarios": {"get": {"summary": "The scenario library", "responses": _ok("names and descriptions")}},
-        "/_mock/reset": {
-            "post": {
-                "summary": "Rebuild this world from its scenario, or another",
-                "requestBody": {**_json_body("ResetBody"), "required": False},
-                "responses": {**_ok("the world and its scenario"), **ERROR},
-            }
-        },
-        "/_mock/scenario": {
-            "put": {
-                "summary": "Load a scenario (by name or inline) into this world",
-                "requestBody": _json_body("ScenarioBody"),
-                "responses": {**_ok("the world and its scenario"), **ERROR},
-            }
-        },
-        "/_mock/state": {"get": {"summary": "Users, devices, shares and tokens", "responses": _ok("state")}},
-        "/_mock/clock": {
-            "get": {"summary": "The world's clock", "responses": _ok("now, iso, frozen")},
-            "post": {
-                "summary": "Set, advance, freeze or unfreeze the clock",
-                "requestBody": _json_body("ClockBody"),
-                "responses": {**_ok("now, iso, frozen"), **ERROR},
-            },
-        },
-        "/_mock/rules": {
-            "get": {"summary": "The rules, with how often each fired", "responses": _ok("rules")},
-            "post": {
-                "summary": "Append a rule (or a list of rules)",
-                "requestBody": _json_body("Rule"),
-                "responses": {"201": {"description": "the rules as stored"}, **ERROR},
-            },
-            "delete": {"summary": "Remove every rule", "responses": _ok("deleted")},
-        },
-        "/_mock/rules/{id}": {
-            "delete": {
-                "summary": "Remove one rule",
-                "parameters": [
-                    {
-                        "name": "id",
-                        "in": "path",
-                        "required": True,
-                        "schema": {"type": "string"},
-                        "description": "the rule's id (r1, r2, ... or its own)",
-                        "example": "r1",
-                    }
-                ],
-                "responses": {**_ok("deleted"), "404": {"description": "no such rule"}},
-            }
-        },
-        "/_mock/journal": {
-            "get": {
-                "summary": "Requests this world received",
-                "parameters": [
-                    {
-                        "name": "path",
-                        "in": "query",
-                        "schema": {"type": "string"},
-                        "example": "shareInfo",
-                        "description": "only requests to this path, or to this endpoint name",
-                    },
-                    {
-                        "name": "code",
-                        "in": "query",
-                        "schema": {"type": "integer"},
-                        "example": 5151,
-                        "description": "only requests answered with this business code",
-                    },
-                    {
-                        "name": "limit",
-                        "in": "query",
-                        "schema": {"type": "integer"},
-                        "example": 100,
-                        "description": "at most this many entries, the latest; total still counts all that match",
-                    },
-                    {
-                        "name": "kind",
-                        "in": "query",
-                        "schema": {"type": "string", "enum": ["rest", "mqtt"]},
-                        "example": "mqtt",
-                        "description": "only requests (rest) or only realtime sessions and messages (mqtt)",
-                    },
-                ],
-                "responses": _ok("total and entries"),
-            },
-            "delete": {"summary": "Empty the journal", "responses": _ok("deleted")},
-        },
-        "/_mock/devices/{pk}/{dk}": {
-            "get": {
-                "summary": "One device's state: values and when each was reported, pending writes, version",
-                "parameters": list(DEVICE_PATH),
-                "responses": {**_ok("the device"), "404": {"description": "no such device"}},
-            },
-            "post": {
-                "summary": "The device reports values, moves, or goes online or offline",
-                "parameters": list(DEVICE_PATH),
-                "requestBody": _json_body("DeviceBody"),
-                "responses": {**_ok("the device"), **ERROR, "404": {"description": "no such device"}},
-            },
-        },
-        "/_mock/tokens": {
-            "post": {
-                "summary": "A fresh token pair for a user, without logging in",
-                "requestBody": _json_body("TokenBody"),
-                "responses": {"201": {"description": "the login token object"}, "404": {"description": "no user"}},
-            }
-        },
-        "/_mock/shares": {
-            "post": {
-                "summary": "A share code for a device, created as its owner (as shareInfo would)",
-                "requestBody": _json_body("ShareCodeBody"),
-                "responses": {"201": {"description": "the share, as in /_mock/state"}, **ERROR, **NO_SHARE},
-            }
-        },
-        "/_mock/shares/{code}": {
-            "delete": {
-                "summary": "End a share as its owner (cause 3)",
-                "parameters": [CODE_PARAM],
-                "responses": {**_ok("the share, ended"), **NO_SHARE},
-            }
-        },
-        "/_mock/shares/{code}/expire": {
-            "post": {
-                "summary": "Close the share's current window now: accept window (cause 1) or usage (cause 2)",
-                "parameters": [CODE_PARAM],
-                "responses": {**_ok("the share, ended"), **NO_SHARE},
-            }
-        },
-        "/_mock/worlds": {"get": {"summary": "Every world held", "responses": _ok("names")}},
-        "/_mock/world": {"delete": {"summary": "Forget this world", "responses": _ok("dropped")}},
-        "/_mock/openapi.json": {"get": {"summary": "This document", "responses": _ok("OpenAPI 3.1")}},
-    }
-    for path, operations in ops.items():
-        for operation in operations.values():
-            # a new list: operations share lists such as DEVICE_PATH, which must not grow twice
-            operation["parameters"] = [*operation.get("parameters", []), *SESSION_PARAMS]
+    components = _scenario_components(spec)
+    paths: dict[str, dict] = {}
+    for rule, method, operation in control_operations(app):
+        if operation is not None:
+            path = _ROUTE_ARGUMENT.sub(r"{\1}", rule.rule)
+            paths.setdefault(path, {})[method.lower()] = _control_operation(spec, components, rule, operation)
+    for path, operations in paths.items():
         spec.path(path=path, operations=operations)
     return spec.to_dict()
+
+
+def _control_operation(spec: APISpec, components: dict[type, str], rule: Rule, operation: Operation) -> dict:
+    parameters = list(operation.parameters)
+    declared = {p["name"] for p in parameters if p["in"] == "path"}
+    for name in _ROUTE_ARGUMENT.findall(rule.rule):
+        if name not in declared:  # undescribed: the document test asks for a description
+            parameters.append({"name": name, "in": "path", "required": True, "schema": {"type": "string"}})
+    result: dict = {
+        "summary": operation.summary,
+        "parameters": [*parameters, *SESSION_PARAMS],
+        "responses": operation.responses,
+    }
+    if operation.body is not None:
+        name = components.get(operation.body) or _component(spec, components, operation.body)
+        media = {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}
+        result["requestBody"] = {"required": operation.body_required, "content": media}
+    elif operation.form is not None:
+        media = {"application/x-www-form-urlencoded": {"schema": operation.form}}
+        result["requestBody"] = {"required": True, "content": media}
+    return result
+
+
+def _component(spec: APISpec, components: dict[type, str], schema: type) -> str:
+    """A body schema as a component named after its class."""
+    spec.components.schema(schema.__name__, schema=schema)
+    components[schema] = schema.__name__
+    return schema.__name__
 
 
 # ---- the simulated Quectel API -------------------------------------------------------------

@@ -19,7 +19,7 @@ from .errors import QuectelError
 from .events import CommandAck
 from .jsontext import read_json
 from .models import Device, User
-from .store import Cloud
+from .store import Cloud, timed_action
 
 MAX_DEVICES = 100
 HEX = re.compile(r"^(?:[0-9A-Fa-f]{2})*$")
@@ -96,19 +96,26 @@ def send_write(cloud: Cloud, device: Device, kv: dict[str, Any], uid: str | None
     state = shadows.shadow_of(cloud, device)
     state.desired.update(kv)
     state.version += 1
-
-    def apply(at: int) -> None:
-        cloud.events.emit(CommandAck(device.pk, device.dk, dict(kv), at, ticket, uid, msg_id))
-        shadows.report(cloud, device, kv, at)
-
+    write = {"pk": device.pk, "dk": device.dk, "kv": kv, "ticket": ticket, "uid": uid, "msgId": msg_id}
     product = cloud.products.get(device.pk)
     own = product.write_delay_ms if product is not None else -1
     delay = own if own >= 0 else cloud.settings.write_delay_ms
     if delay:
-        cloud.schedule(cloud.now() + delay, apply)
+        cloud.schedule(cloud.now() + delay, "write", write)  # data, so a state file keeps it
     else:
-        apply(cloud.now())
+        apply_write(cloud, cloud.now(), write)
     return ticket
+
+
+@timed_action("write")
+def apply_write(cloud: Cloud, at: int, write: dict[str, Any]) -> None:
+    """The device applies a write: it acknowledges the ticket and reports the values."""
+    device = cloud.devices.get((write["pk"], write["dk"]))
+    if device is None:  # removed while the write waited
+        return
+    kv = write["kv"]
+    cloud.events.emit(CommandAck(device.pk, device.dk, dict(kv), at, write["ticket"], write["uid"], write["msgId"]))
+    shadows.report(cloud, device, kv, at)
 
 
 def read(

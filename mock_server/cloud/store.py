@@ -16,7 +16,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from .events import Listeners
 from .models import (
@@ -48,6 +48,33 @@ class SystemClock:
         return int(time.time() * 1000)
 
 
+class Timed(NamedTuple):
+    """Something the cloud will do later on its clock, as data: `ACTIONS[kind](cloud, due, args)`
+    runs it, so a state file keeps it. `order` breaks ties in scheduling order; `args` holds
+    plain JSON values only."""
+
+    due: int
+    order: int
+    kind: str
+    args: dict[str, Any]
+
+
+TimedAction = Callable[["Cloud", int, dict[str, Any]], None]
+# What each kind of timeline entry does, filled by the modules that schedule them (a delayed
+# write in cloud/control, a scripted step in the harness), so the cloud need not know them.
+ACTIONS: dict[str, TimedAction] = {}
+
+
+def timed_action(kind: str) -> Callable[[TimedAction], TimedAction]:
+    """Register the function that runs timeline entries of `kind`."""
+
+    def register(action: TimedAction) -> TimedAction:
+        ACTIONS[kind] = action
+        return action
+
+    return register
+
+
 class Cloud:
     def __init__(self, settings: Settings | None = None, clock: Clock | None = None, seed: int = 0):
         self.lock = threading.RLock()
@@ -71,12 +98,12 @@ class Cloud:
         self.active_by_recipient: defaultdict[str, dict[str, Share]] = defaultdict(dict)
         self.tokens: dict[str, Token] = {}
         self.login_failures: dict[tuple[str, str], LoginFailures] = {}
-        self._last_share_id = 0
+        self.last_share_id = 0
         self.products: dict[str, Product] = {}
         self.events = Listeners()
         # What devices will do later on the clock (apply a write, a scripted change): a heap of
-        # (due ms, order, action), run in time order once the clock has passed them.
-        self._timeline: list[tuple[int, int, Callable[[int], None]]] = []
+        # Timed entries, run in time order once the clock has passed them.
+        self._timeline: list[Timed] = []
         self._order = itertools.count()
 
     def now(self) -> int:
@@ -84,9 +111,16 @@ class Cloud:
 
     # ---- the timeline ------------------------------------------------------------------------
 
-    def schedule(self, due_ms: int, action: Callable[[int], None]) -> None:
-        """Run `action(due_ms)` once the clock reaches `due_ms`, after anything due earlier."""
-        heapq.heappush(self._timeline, (due_ms, next(self._order), action))
+    def schedule(self, due_ms: int, kind: str, args: dict[str, Any]) -> None:
+        """Run `ACTIONS[kind](self, due_ms, args)` once the clock reaches `due_ms`, after
+        anything due earlier or scheduled earlier for the same moment."""
+        if kind not in ACTIONS:
+            raise KeyError(f"no timeline action {kind!r}")
+        heapq.heappush(self._timeline, Timed(due_ms, next(self._order), kind, args))
+
+    def pending(self) -> list[Timed]:
+        """The timeline in the order it will run (what a state file keeps)."""
+        return sorted(self._timeline)
 
     def run_due(self, until_ms: int | None = None, budget: int | None = None) -> int:
         """Run every scheduled action due by `until_ms` (default now), in time order; an action
@@ -94,15 +128,15 @@ class Cloud:
         `budget` of them when given (the rest stay due). How many ran."""
         until = self.now() if until_ms is None else until_ms
         ran = 0
-        while self._timeline and self._timeline[0][0] <= until and (budget is None or ran < budget):
-            due, _, action = heapq.heappop(self._timeline)
-            action(due)
+        while self._timeline and self._timeline[0].due <= until and (budget is None or ran < budget):
+            entry = heapq.heappop(self._timeline)
+            ACTIONS[entry.kind](self, entry.due, entry.args)
             ran += 1
         return ran
 
     def behind(self) -> bool:
         """Whether something is due by now that has not run yet."""
-        return bool(self._timeline) and self._timeline[0][0] <= self.now()
+        return bool(self._timeline) and self._timeline[0].due <= self.now()
 
     # ---- records ---------------------------------------------------------------------------
 
@@ -140,8 +174,8 @@ class Cloud:
     # ---- shares ----------------------------------------------------------------------------
 
     def next_share_id(self) -> int:
-        self._last_share_id += 1
-        return self._last_share_id
+        self.last_share_id += 1
+        return self.last_share_id
 
     def new_share_code(self) -> str:
         prefix = "share_dv_" + self.settings.region
@@ -153,7 +187,7 @@ class Cloud:
     def add_share(self, share: Share) -> None:
         """Store a share in its current state and index it."""
         self.shares[share.code] = share
-        self._last_share_id = max(self._last_share_id, share.share_id)
+        self.last_share_id = max(self.last_share_id, share.share_id)
         if share.status is not ShareStatus.ENDED:
             self.live_by_device[share.device_key][share.code] = share
         if share.status is ShareStatus.ACTIVE and share.recipient_uid:

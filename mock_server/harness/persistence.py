@@ -1,8 +1,13 @@
 """Worlds to a state file and back: written atomically, read whole or not at all.
 
 The file is JSON: `{"format": FORMAT, "version": VERSION, "worlds": {name: world}}`. A world
-keeps its records, clock reading, settings, rules with their counters, and the random
-generators' states, so share codes go on where they left off. Journals are not kept.
+keeps its records, clock reading, settings, rules with their counters, every random
+generator's state (share codes and control tickets go on where they left off), its timeline
+(writes waiting for their delay, scripts' next steps) and the commands kept for offline
+devices. Journals and realtime connections are not kept.
+
+Version 1 files (before the timeline was kept) still load: their scripts are armed again from
+the restored clock, and writes that were waiting are lost, as they were then.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Any
 import orjson
 
 from ..cloud import shadows, things
+from ..cloud.control import Cached
 from ..cloud.models import (
     Device,
     FailureCause,
@@ -38,7 +44,8 @@ from .world import World
 _log = logging.getLogger("mock_server.state")
 
 FORMAT = "quectel-mock-server-state"
-VERSION = 1
+VERSION = 2
+READABLE = (1, 2)
 
 
 class StateFileError(ValueError):
@@ -63,8 +70,9 @@ def dump_world(world: World) -> dict:
         "settings": dataclasses.asdict(world.settings),
         "clock": {"now": world.now(), "frozen": world.clock.frozen},
         "startedAt": world.started_at,
-        "lastShareId": world._last_share_id,
+        "lastShareId": world.last_share_id,
         "rng": world.rng.getstate(),
+        "ticketRng": world.ticket_rng.getstate(),
         "ruleRng": world.rule_rng.getstate(),
         "domains": [_record(d) for d in world.domains.values()],
         "users": [_record(u) for u in world.users.values()],
@@ -75,6 +83,8 @@ def dump_world(world: World) -> dict:
         "tokens": [_record(t) for t in world.tokens.values()],
         "loginFailures": [[kind, account, _record(state)] for (kind, account), state in world.login_failures.items()],
         "rules": [{"spec": r.spec, "fired": r.fired, "seen": r.seen, "id": r.id} for r in world.rules.rules],
+        "lastRuleId": world.rules.last_id,
+        "timeline": [{"due": t.due, "kind": t.kind, "args": t.args} for t in world.pending()],
     }
 
 
@@ -84,6 +94,8 @@ def load_world(data: dict) -> World:
     world = World(settings, Clock(data["clock"]["now"], frozen=data["clock"]["frozen"]), data["seed"])
     world.started_at = data["startedAt"]
     world.rng.setstate(_state(data["rng"]))
+    if "ticketRng" in data:  # version 1 did not keep it
+        world.ticket_rng.setstate(_state(data["ticketRng"]))
     world.rule_rng.setstate(_state(data["ruleRng"]))
     for item in data["domains"]:
         world.add_domain(UserDomain(**item))
@@ -103,16 +115,21 @@ def load_world(data: dict) -> World:
         world.add_share(
             Share(**{**item, "status": ShareStatus(item["status"]), "failure_cause": cause and FailureCause(cause)})
         )
-    world._last_share_id = data["lastShareId"]
+    world.last_share_id = data["lastShareId"]
     for item in data["tokens"]:
         world.add_token(Token(**item))
     for kind, account, state in data["loginFailures"]:
         world.login_failures[(kind, account)] = LoginFailures(**state)
     for item in data["rules"]:
-        rule = world.rules.add({**item["spec"], "id": item["id"]})
+        rule = world.rules.add(item["spec"], item["id"])  # the spec as it was
         rule.fired, rule.seen = item["fired"], item["seen"]
+    world.rules.last_id = data.get("lastRuleId", 0)
     world.scenario = _scenario(data["scenario"])
-    scripts.arm(world, after=world.now())  # on the same grid, from the restored clock
+    if "timeline" in data:
+        for entry in data["timeline"]:  # in the order it was to run
+            world.schedule(entry["due"], entry["kind"], entry["args"])
+    else:  # version 1: scripts again on the same grid, from the restored clock
+        scripts.arm(world, after=world.now())
     return world
 
 
@@ -131,24 +148,27 @@ def _product(product: things.Product) -> dict:
     }
 
 
-# A device's state keeps its values and history; writes still waiting for their delay are not
-# kept (the device applies them, or not, before the snapshot).
+# A device's state keeps its values, history and the commands kept for it while offline;
+# writes waiting for their delay are on the world's timeline.
 _HISTORIES = ("history", "events", "locations")
 
 
 def _device_state(state: shadows.DeviceState | None) -> dict | None:
     if state is None:
         return None
-    data = {f.name: getattr(state, f.name) for f in dataclasses.fields(state) if f.name != "cached"}
+    data = _record(state)
     for name in _HISTORIES:
         data[name] = list(data[name])
+    data["cached"] = [_record(command) for command in state.cached]
     return data
 
 
 def _load_state(data: dict) -> shadows.DeviceState:
-    state = shadows.DeviceState(**{k: v for k, v in data.items() if k not in _HISTORIES})
+    skip = (*_HISTORIES, "cached")
+    state = shadows.DeviceState(**{k: v for k, v in data.items() if k not in skip})
     for name in _HISTORIES:
         getattr(state, name).extend(tuple(item) for item in data.get(name, []))
+    state.cached = [Cached(**command) for command in data.get("cached", [])]
     return state
 
 
@@ -216,6 +236,8 @@ def _saved_worlds(path: Path) -> dict[str, bytes]:
     """Each world of the file as it is now, as JSON text; nothing when there is no usable file."""
     try:
         data = orjson.loads(path.read_bytes())
+        if data["version"] != VERSION:  # an older file's copy would not load in this format
+            return {}
         return {name: orjson.dumps(world) for name, world in data["worlds"].items()}
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return {}
@@ -232,7 +254,7 @@ def read_state(path: Path) -> dict[str, World]:
         raise StateFileError(f"{path}: not a state file (not JSON, or cut short)") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise StateFileError(f"{path}: not a state file of this simulator (no format {FORMAT!r})")
-    if data.get("version") != VERSION:
+    if data.get("version") not in READABLE:
         raise StateFileError(f"{path}: state file version {data.get('version')!r}; this simulator reads {VERSION}")
     worlds = {}
     for name, world in (data.get("worlds") or {}).items():
@@ -249,14 +271,13 @@ def read_state(path: Path) -> dict[str, World]:
 
 def _check(world: World) -> None:
     """What load_world's constructors do not check but every request relies on: a clock that
-    reads a time, records that point at records, and a world that can be written again."""
+    reads a time, and shares that point at devices."""
     now = world.now()
     if type(now) is not int or not 0 <= now <= LAST_INSTANT_MS or type(world.started_at) is not int:
         raise ValueError("the clock does not read a time")
     for share in world.shares.values():
         if (share.pk, share.dk) not in world.devices:
             raise ValueError(f"share {share.share_id} names device {share.pk}/{share.dk}, which is not in the world")
-    orjson.dumps(dump_world(world))
 
 
 def restore(sim: Any, worlds: dict[str, World]) -> None:

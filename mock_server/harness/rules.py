@@ -102,19 +102,19 @@ def value_matches(spec: Any, value: Any) -> bool:
 class RuleSet:
     def __init__(self, specs: list[dict] | None = None) -> None:
         self.rules: list[Rule] = []
-        self._last_id = 0
+        self.last_id = 0
         for spec in specs or []:
             self.add(spec)
 
     def __bool__(self) -> bool:
         return bool(self.rules)
 
-    def add(self, spec: dict) -> Rule:
-        """Append a validated rule; its id is the spec's `id` or the next `rN`."""
-        rule_id = spec.get("id")
+    def add(self, spec: dict, rule_id: str | None = None) -> Rule:
+        """Append a validated rule; its id is `rule_id`, the spec's `id` or the next `rN`."""
+        rule_id = rule_id or spec.get("id")
         if rule_id is None:
-            self._last_id += 1
-            rule_id = f"r{self._last_id}"
+            self.last_id += 1
+            rule_id = f"r{self.last_id}"
         if any(r.id == rule_id for r in self.rules):
             raise ValueError(f"a rule with id {rule_id} already exists")
         rule = Rule(rule_id, spec)

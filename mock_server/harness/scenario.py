@@ -27,7 +27,16 @@ from .scenario_schema import generated_uid, validate_spec
 from .timeparse import parse_duration, parse_instant
 from .world import World
 
-SCENARIO_DIR = Path(__file__).resolve().parents[1] / "scenarios"  # package data: shipped in the wheel
+
+def _library_dir() -> Path:
+    """The scenario library: scenarios/ beside the package in a checkout (an editable install
+    runs from it), the package data the wheel carries (setup.py maps it) once installed."""
+    package = Path(__file__).resolve().parents[1]
+    checkout = package.parent
+    return checkout / "scenarios" if (checkout / "setup.cfg").is_file() else package / "scenarios"
+
+
+SCENARIO_DIR = _library_dir()
 SUFFIXES = (".yaml", ".yml", ".json")
 DEFAULT_DOMAIN = "C.DM.5903.1"
 

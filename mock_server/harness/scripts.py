@@ -3,9 +3,10 @@ scenario's `scripts` section describes them.
 
 A script is compiled once per scenario (its values checked, its CSV read) and armed on every
 world built from it: each device it targets gets a `Runner` whose steps sit on the world's
-timeline (`Cloud.schedule`), each step scheduling the next. Advancing the clock by an hour
-therefore runs the hour's steps at the next catch-up, each at its own time, and a frozen clock
-runs none until it moves. Randomness comes from the world's seed, the script's place in the
+timeline (`Cloud.schedule`) as data naming the script, the device and the step (so a state
+file keeps it), each step scheduling the next. Advancing the clock by an hour therefore runs
+the hour's steps at the next catch-up, each at its own time, and a frozen clock runs none
+until it moves. Randomness comes from the world's seed, the script's place in the
 file, the device and the step's number, so a world replays the same way, restored or not.
 """
 
@@ -18,10 +19,11 @@ import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..cloud import devices, shadows, things
 from ..cloud.models import Device
+from ..cloud.store import Cloud, timed_action
 from .timeparse import parse_duration, parse_instant
 
 if TYPE_CHECKING:
@@ -337,6 +339,18 @@ def arm(world: World, after: int | None = None) -> int:
     return armed
 
 
+@timed_action("script")
+def run_step(cloud: Cloud, at: int, step: dict[str, Any]) -> None:
+    """One scripted step from the timeline: the script by its place in the world's scenario,
+    on its device (a runner is cheap and keeps nothing between steps: each step is seeded)."""
+    world = cast("World", cloud)
+    scenario = world.scenario
+    device = world.devices.get((step["pk"], step["dk"]))
+    if scenario is None or device is None or not 0 <= step["script"] < len(scenario.scripts):
+        return  # the scenario could not be restored, or the device is gone
+    Runner(world, scenario.scripts[step["script"]], device).run(step["step"], at)
+
+
 def _targets(world: World, script: Script) -> list[Device]:
     if script.dk is not None:
         device = world.devices.get((script.pk, script.dk))
@@ -361,10 +375,12 @@ class Runner:
         at = self.script.due(self.start_ms, k, self.until)
         if at is None:
             return False
-        self.world.schedule(at, lambda when: self._run(k, when))
+        step = {"script": self.script.index, "pk": self.device.pk, "dk": self.device.dk, "step": k}
+        self.world.schedule(at, "script", step)  # data, so a state file keeps it
         return True
 
-    def _run(self, k: int, at: int) -> None:
+    def run(self, k: int, at: int) -> None:
+        """Run step `k` at `at`, then schedule step k + 1."""
         # Seeded per step (a few microseconds): step k draws the same numbers whether the world
         # ran from its start or was restored from a state file in between.
         if self.script.kind in RANDOM or self.script.member is not None:

@@ -45,6 +45,4 @@ class World(Cloud):
         At most `budget` steps: a clock moved on by years is caught up a slice per request
         (the clock endpoint waits for all of them), so no request holds the event loop long;
         None runs everything (a snapshot)."""
-        if not self._timeline:
-            return 0
         return self.run_due(self.clock.now_ms(), budget)

@@ -15,6 +15,8 @@ from flask import Blueprint, Flask, Response, current_app, redirect, render_temp
 
 from ..api.context import current
 from ..api.control import library_items, world_state
+from ..api.control_schemas import documented, page
+from ..api.control_schemas import redirect as redirected
 from ..api.declare import registry
 from ..api.dispatch import simulator
 from ..api.hooks import admin_ok
@@ -28,6 +30,14 @@ from . import stream
 bp = Blueprint("ui", __name__, url_prefix=CONTROL_PREFIX + "/ui", template_folder="templates", static_folder="static")
 SHOWN = 200  # records of each kind a page lists; /_mock/state?limit= gives more
 PUBLIC = ("ui.login", "ui.static")
+LOGIN_FORM = {
+    "type": "object",
+    "properties": {
+        "token": {"type": "string", "description": "the server's admin token (--admin-token)"},
+        "next": {"type": "string", "description": "the page to go to once logged in (on this server)"},
+    },
+    "required": ["token"],
+}
 
 
 def install(app: Flask) -> None:
@@ -94,6 +104,7 @@ def _page(template: str, **context: Any) -> str:
 
 
 @bp.get("/")
+@documented("The dashboard: this world's users, devices, shares and tokens", page("the page"))
 def world_page() -> str:
     state = current()
     body = world_state(state.world, state.world_name, SHOWN)
@@ -107,6 +118,7 @@ def _has_device_control() -> bool:
 
 
 @bp.get("/worlds")
+@documented("The dashboard: every world held", page("the page"))
 def worlds_page() -> str:
     rows = []
     for name, world in sorted(simulator().worlds.items()):
@@ -125,6 +137,7 @@ def worlds_page() -> str:
 
 
 @bp.get("/rules")
+@documented("The dashboard: this world's rules, and forms to add one or load a scenario", page("the page"))
 def rules_page() -> str:
     world = current().world
     with world.lock:
@@ -141,11 +154,22 @@ def rules_page() -> str:
 
 
 @bp.get("/journal")
+@documented("The dashboard: this world's journal, live", page("the page"))
 def journal_page() -> str:
     return _page("journal.html")
 
 
 @bp.get("/journal/stream")
+@documented(
+    "The journal as server-sent events: entries after Last-Event-ID (or after), then live",
+    page("text/event-stream, one event per entry", "text/event-stream"),
+    parameters=[
+        {
+            "name": "after", "in": "query", "schema": {"type": "integer"}, "example": 10,
+            "description": "only entries after this sequence number (Last-Event-ID wins)",
+        }
+    ],
+)  # fmt: skip
 def journal_stream() -> Response:
     """Server-sent events: the journal after Last-Event-ID (or ?after=), then live (see stream.py)."""
     state = current()
@@ -161,6 +185,26 @@ def journal_stream() -> Response:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@documented(
+    "The admin token form",
+    {**page("the form"), **redirected("no admin token set: to next")},
+    parameters=[
+        {
+            "name": "next",
+            "in": "query",
+            "schema": {"type": "string"},
+            "example": "/_mock/ui/rules",
+            "description": "the page to go to once logged in (on this server)",
+        }
+    ],
+    method="GET",
+)
+@documented(
+    "Log in with the admin token: an HttpOnly cookie the dashboard then carries",
+    {**redirected("to next, with the cookie"), "401": {"description": "wrong token: the form again"}},
+    form=LOGIN_FORM,
+    method="POST",
+)
 def login() -> Response | str:
     """Where a browser gives the admin token (when the server has one): kept in an HttpOnly,
     SameSite=Strict cookie that the dashboard's pages and control calls then carry."""
@@ -190,6 +234,7 @@ def _on_this_server(target: str) -> bool:
 
 
 @bp.post("/logout")
+@documented("Forget the admin cookie", redirected("to the login form"))
 def logout() -> Response:
     response = redirect(url_for("ui.login"))
     response.delete_cookie(ADMIN_COOKIE)
