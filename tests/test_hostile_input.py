@@ -71,7 +71,7 @@ def test_advancing_a_scripted_world_by_months_stalls_no_other_world(server):
     assert server.request("POST", "/_mock/clock", {"freeze": True}, headers=behaving)[0] == 200
     advanced: list = []
     mover = threading.Thread(target=lambda: advanced.append(
-        _timed(server, "POST", "/_mock/clock", {"advance": "172815m"}, behaving)))  # 120 days, 15 minutes  # fmt: skip
+        _timed(server, "POST", "/_mock/clock", {"advance": "64815m"}, behaving)))  # 45 days, 15 minutes  # fmt: skip
     mover.start()
     waits = []
     while mover.is_alive():
@@ -80,9 +80,9 @@ def test_advancing_a_scripted_world_by_months_stalls_no_other_world(server):
         assert status == 200
         waits.append(took)
     mover.join()
-    assert advanced[0][0] == 200 and advanced[0][1] > 1.0, advanced  # a lot of work was done meanwhile
+    assert advanced[0][0] == 200 and advanced[0][1] > 0.5, advanced  # a lot of work was done meanwhile
     assert len(waits) > 5 and max(waits) < 0.5, (len(waits), max(waits))
-    print(f"advance 120 days took {advanced[0][1]:.2f} s; {len(waits)} requests of another world, the slowest "
+    print(f"advance 45 days took {advanced[0][1]:.2f} s; {len(waits)} requests of another world, the slowest "
           f"{max(waits) * 1000:.0f} ms")  # fmt: skip
     # every step ran before the answer: the plug's power (a sine of an hour) stands a quarter wave on
     world = server.request("GET", "/_mock/state", headers=behaving)[1]

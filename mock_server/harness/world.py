@@ -20,8 +20,8 @@ from .rules import RuleSet
 if TYPE_CHECKING:
     from .scenario import Scenario
 
-# Script steps one catch-up runs at most: about 30 ms of work on a laptop.
-CATCH_UP_SLICE = 2000
+# Script steps one catch-up runs at most: about 35 ms of work on a laptop.
+CATCH_UP_SLICE = 1000
 
 
 class World(Cloud):
