@@ -204,10 +204,8 @@ def read_families(client: Client, progress, notes: list[str]) -> list[dict]:
         fid = family.get("fid")
         members = client.pages(FAMILY + "getFamilyMemberList", fid=fid)
         rooms = client.pages(FAMILY + "getFamilyRoomList", fid=fid)
-        families.append({"family": family, "members": members, "rooms": rooms})
-        if rooms:
-            names = ", ".join(r.get("roomName") or r.get("frid") or "?" for r in rooms)
-            notes.append(f"family {fid} has rooms the scenario format does not hold yet: {names}")
+        devices = client.pages(FAMILY + "getFamilyDeviceList", fid=fid)
+        families.append({"family": family, "members": members, "rooms": rooms, "devices": devices})
     progress(f"{len(families)} family(ies)")
     return families
 
@@ -416,8 +414,8 @@ class Builder:
 
     def _families(self) -> list[dict]:
         out = []
-        for entry in self.account.families:
-            family, members = entry["family"], entry["members"]
+        for entry_of in self.account.families:
+            family, members = entry_of["family"], entry_of["members"]
             creator = next((m.get("uid") for m in members if m.get("memberRole") == 1), None)
             if creator is None and family.get("memberRole") == 1:
                 creator = self.uid
@@ -427,12 +425,60 @@ class Builder:
             for member in members:
                 self._other(member.get("uid"), member)
             fid = str(family.get("fid"))
-            others = [m["uid"] for m in members if m.get("uid") not in (None, creator)]
-            out.append({"fid": fid, "name": family.get("familyName") or fid, "owner": creator, "members": others})
+            entry: dict[str, Any] = {"fid": fid, "name": family.get("familyName") or fid, "owner": creator}
+            for name, key in (("location", "familyLocation"), ("coordinates", "familyCoordinates")):
+                if family.get(key):
+                    entry[name] = family[key]
+            rooms = sorted(entry_of.get("rooms", []), key=lambda r: r.get("roomSort") or 0)
+            entry["rooms"] = [{"frid": str(r["frid"]), "name": r.get("roomName") or str(r["frid"])} for r in rooms]
+            entry["members"] = [_member(m) for m in members if m.get("uid") not in (None, creator)]
+            entry["devices"] = self._family_devices(fid, entry_of.get("devices", []), {creator, *_uids(members)})
+            out.append({k: v for k, v in entry.items() if v != []})
+        if out:  # the family endpoints answered: the account is in home mode
+            self.users[self.uid]["homeMode"] = True
+        return out
+
+    def _family_devices(self, fid: str, rows: list[dict], members: set[str]) -> list[dict]:
+        """The family's devices the file holds (imported devices owned by a member); the rest
+        are named in the file's header."""
+        owners = {(d.get("productKey"), d.get("deviceKey")): _owner_of(d, self.uid) for d in self.account.devices}
+        out, left = [], []
+        for row in rows:
+            key = (row.get("productKey"), row.get("deviceKey"))
+            if owners.get(key) not in members or row.get("type") == 2:
+                left.append(f"{key[0]}/{key[1]}")
+                continue
+            item: dict[str, Any] = {"pk": key[0], "dk": key[1]}
+            if row.get("frid"):
+                item["room"] = str(row["frid"])
+            if row.get("isCommonUsed"):
+                item["commonUsed"] = True
+            out.append(item)
+        if left:
+            self.account.notes.append(f"family {fid} holds devices of other users: {', '.join(left)}")
         return out
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)
+
+
+def _member(info: dict) -> dict:
+    """A family member as the scenario file holds one: uid, role, name in the family."""
+    member: dict[str, Any] = {"uid": info["uid"]}
+    if info.get("memberRole") in (2, 3):
+        member["role"] = info["memberRole"]
+    if info.get("memberName"):
+        member["name"] = info["memberName"]
+    return member
+
+
+def _uids(members: list[dict]) -> set[str]:
+    return {m["uid"] for m in members if m.get("uid")}
+
+
+def _owner_of(row: dict, me: str) -> str | None:
+    """Whose a device of the account's list is: the caller's own (deviceType 1) or its owner's."""
+    return me if row.get("deviceType") != 2 else row.get("ownerUid")
 
 
 def _user(info: dict) -> dict:

@@ -31,7 +31,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -242,6 +242,40 @@ class QuectelMock:
         if scenario is None:
             return self.control("POST", "/reset", {})
         return self.control("PUT", "/scenario", _scenario_body(scenario))
+
+    # ---- home mode ---------------------------------------------------------------------------
+
+    def family(
+        self,
+        owner: str,
+        name: str = "Home",
+        *,
+        rooms: Sequence[str] = (),
+        members: dict[str, int] | None = None,
+        devices: Sequence[dict] = (),
+        **extra: Any,
+    ) -> dict:
+        """A family set up in one call, home mode on for its members:
+        `family("C1001", "Beach house", rooms=["Kitchen"], members={"C1002": 3},
+        devices=[{"pk": ..., "dk": ..., "room": "Kitchen", "commonUsed": True}])`. Returns it as
+        GET /_mock/families shows it: its `fid`, rooms with their `frid`, members, devices.
+        `extra` takes the scenario file's other family fields (location, invitations, ...)."""
+        body = {"owner": owner, "name": name, "rooms": list(rooms), "devices": list(devices), **extra}
+        body["members"] = [{"uid": uid, "role": role} for uid, role in (members or {}).items()]
+        return self.control("POST", "/families", body)
+
+    def invite(self, fid: str, uid: str, role: int = 3, expires: str | int = "+1h", name: str | None = None) -> dict:
+        """The family's creator invites `uid` (role 2 admin or 3 regular), open until `expires`."""
+        body = {"uid": uid, "role": role, "expiresAt": expires, **({"name": name} if name else {})}
+        return self.control("POST", f"/families/{fid}/invitations", body)
+
+    def remove_member(self, fid: str, uid: str) -> dict:
+        """The family's creator removes `uid`: their access to its devices ends at once."""
+        return self.control("DELETE", f"/families/{fid}/members/{uid}")
+
+    def home_mode(self, uid: str, enabled: bool = True) -> dict:
+        """Turn `uid`'s home mode on (the first time: a family of their own) or off."""
+        return self.control("PUT", f"/users/{uid}/homeMode", {"enabled": enabled})
 
     # ---- realtime ----------------------------------------------------------------------------
 

@@ -192,7 +192,8 @@ def test_unknown_control_path_is_404(ctl):
 
 def test_quectel_openapi_document_lists_every_endpoint_and_its_codes(ctl):
     doc = ctl.get("/_mock/openapi/quectel.json").get_json()
-    assert doc["openapi"] == "3.1.0" and len(doc["paths"]) == 30
+    assert doc["openapi"] == "3.1.0" and len(doc["paths"]) == 58  # 30, and home mode's 28
+    assert "/v2/family/enduserapi/familyMemberInviteHandle" in doc["paths"]
     share_info = doc["paths"]["/v2/binding/enduserapi/shareInfo"]["post"]
     names = [p["name"] for p in share_info["parameters"]]
     assert names == ["pk", "dk", "acceptingExpireAt", "sharingExpireAt", "coverMark", "authKey"]

@@ -394,6 +394,58 @@ CASES |= {
     ],
 }  # fmt: skip
 
+# Home mode (the default world's family F1001: Olivia creates, Fay admin, Gus regular, Sam invited).
+GUEST, F = "guest-token", "F1001"
+INVITE = {"fid": F, "uid": "C1002", "memberRole": 3, "memberName": "Rui", "invalidTime": ACCEPT_BY}
+CASES |= {
+    "enabledFamilyMode": [("enabledFamilyMode", RECIPIENT, {"enabled": "true"}),
+                          ("enabledFamilyMode", OWNER, {"enabled": "maybe"})],
+    "getFamilyModeConfig": [("getFamilyModeConfig", OWNER, {})],
+    "enabledAutoSwitch": [("enabledAutoSwitch", OWNER, {"enabled": True}), ("enabledAutoSwitch", SECOND, {"enabled": 1})],
+    "addFamily": [("addFamily", OWNER, {"familyName": "Beach", "familyRoomList": ["Kitchen"]}),
+                  ("addFamily", OWNER, {"familyName": "x", "familyCoordinates": "north"})],
+    "deleteFamily": [("deleteFamily", OWNER, {"fid": F}), ("addFamily", OWNER, {"familyName": "Beach"}),
+                     ("deleteFamily", GUEST, {"fid": F}), ("deleteFamily", OWNER, {"fid": F})],
+    "getFamilyList": [("getFamilyList", FAMILY, {"role": "2", "pageSize": 5}), ("getFamilyList", SECOND, {})],
+    "getCurrentFamily": [("getCurrentFamily", OWNER, {}), ("getCurrentFamily", OWNER, {"fid": "f_nope"})],
+    "setFamily": [("setFamily", FAMILY, {"fid": F, "familyLocation": "Porto"}), ("setFamily", GUEST, {"fid": F})],
+    "getFamilyDeviceList": [("getFamilyDeviceList", GUEST, {"fid": F, "isAddOwnerDevice": "true"}),
+                            ("getFamilyDeviceList", GUEST, {})],
+    "setDeviceInfo": [("setDeviceInfo", OWNER, {"deviceInfoList": [{**LAMP, "fid": F, "newFrid": "F1001-R2"}]}),
+                      ("setDeviceInfo", SECOND, {"deviceInfoList": [{**LAMP, "fid": F}]})],
+    "getFamilyRoomList": [("getFamilyRoomList", GUEST, {"fid": F}), ("getFamilyRoomList", GUEST, {"fid": "f_x"})],
+    "addFamilyRoom": [("addFamilyRoom", FAMILY, {"fid": F, "roomName": "Attic"}),
+                      ("addFamilyRoom", GUEST, {"fid": F, "roomName": "Attic"})],
+    "setFamilyRoom": [("setFamilyRoom", OWNER, {"frid": "F1001-R2", "roomName": "Pantry"}),
+                      ("setFamilyRoom", OWNER, {"frid": "F1001-R2"})],
+    "setFamilyRoomSort": [("setFamilyRoomSort", OWNER, {"roomSortList": [{"frid": "F1001-R2", "roomSort": 0},
+                                                                         {"frid": "F1001-R1", "roomSort": 1}]}),
+                          ("setFamilyRoomSort", OWNER, {})],
+    "addDeviceInFamilyRoom": [("addDeviceInFamilyRoom", OWNER, {"deviceRoomList": [{**LAMP, "newFrid": "F1001-R3"}]}),
+                              ("addDeviceInFamilyRoom", OWNER, {"deviceRoomList": [LAMP]})],
+    "getFamilyRoomDeviceList": [("getFamilyRoomDeviceList", GUEST, {"frid": "F1001-R2"}),
+                                ("getFamilyRoomDeviceList", GUEST, {"frid": "r_x"})],
+    "deleteFamilyRoom": [("deleteFamilyRoom", OWNER, {"fridList": ["F1001-R3"]}), ("deleteFamilyRoom", OWNER, {})],
+    "getCommonUsedDeviceList": [("getCommonUsedDeviceList", GUEST, {"fid": F, "isGroupDeviceShow": "1"}),
+                                ("getCommonUsedDeviceList", GUEST, {})],
+    "addCommonUsedDevice": [("addCommonUsedDevice", GUEST, {"fid": F, "deviceList": [PLUG]}),
+                            ("addCommonUsedDevice", GUEST, {"fid": F, "deviceList": [{"pk": "x"}]})],
+    "deleteCommonUsedDevice": [("deleteCommonUsedDevice", GUEST, {"fid": F, "deviceList": [PLUG]}),
+                               ("deleteCommonUsedDevice", GUEST, {"deviceList": [PLUG]})],
+    "inviteFamilyMember": [("inviteFamilyMember", OWNER, INVITE), ("inviteFamilyMember", GUEST, INVITE)],
+    "setFamilyMemberRole": [("setFamilyMemberRole", OWNER, {"fid": F, "memberUid": "C1005", "memberRole": 2}),
+                            ("setFamilyMemberRole", OWNER, {"fid": F, "memberUid": "C1001", "memberRole": 2})],
+    "setFamilyMemberName": [("setFamilyMemberName", FAMILY, {"fid": F, "memberUid": "C1005", "memberName": "G"}),
+                            ("setFamilyMemberName", FAMILY, {"fid": F, "memberUid": "C1002", "memberName": "R"})],
+    "deleteFamilyMember": [("deleteFamilyMember", OWNER, {"fid": F, "memberUid": "C1005"}),
+                           ("deleteFamilyMember", OWNER, {"fid": F, "memberUid": "C1001"})],
+    "getFamilyMemberList": [("getFamilyMemberList", GUEST, {"fid": F}), ("getFamilyMemberList", GUEST, {})],
+    "getFamilyInviteList": [("getFamilyInviteList", SECOND, {}), ("getFamilyInviteList", SECOND, {"page": 2})],
+    "familyMemberInviteHandle": [("familyMemberInviteHandle", SECOND, {"fid": F, "decide": 1}),
+                                 ("familyMemberInviteHandle", SECOND, {"fid": F, "decide": 1})],
+    "leaveFamily": [("leaveFamily", GUEST, {"fid": F}), ("leaveFamily", OWNER, {"fid": F})],
+}  # fmt: skip
+
 ENDPOINTS = [doc.name for doc in REGISTRY]
 
 

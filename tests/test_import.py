@@ -60,7 +60,12 @@ def test_the_import_writes_what_olivia_sees_and_says_so_on_stderr(imported):
     assert (me["uid"], me["nickname"], me["email"]) == ("C1001", "Olivia Owner", "owner@example.com")
     assert {(d["pk"], d["dk"]) for d in spec["devices"]} >= {("p11u5w", "LAMP00000001"), ("p11u7a", "SENS00000001")}
     assert {s["recipient"] for s in spec["shares"]} == {"C1002", "C1001"}
-    assert "device 6/6: p11u7a/SENS00000001" in done.stderr and "families: skipped" in done.stderr
+    assert "device 6/6: p11u7a/SENS00000001" in done.stderr and "1 family(ies)" in done.stderr
+    [family] = spec["families"]
+    assert (family["fid"], family["owner"], me["homeMode"]) == ("F1001", "C1001", True)
+    assert family["members"] == [{"uid": "C1004", "role": 2, "name": "Fay"}, {"uid": "C1005", "role": 3, "name": "Gus"}]
+    assert [r["frid"] for r in family["rooms"]] == ["F1001-R1", "F1001-R2", "F1001-R3"]
+    assert {"pk": "p11u5w", "dk": "LAMP00000001", "room": "F1001-R1", "commonUsed": True} in family["devices"]
     assert done.stdout == ""
 
 
@@ -176,8 +181,8 @@ def _page(items: list) -> dict:
 
 def test_home_mode_families_come_with_their_members(cloud):
     """Where the family endpoints answer (stubbed here by rules in a world of its own), the
-    families, their creator and members are imported; rooms, which the scenario format does
-    not hold, are named in the file's header."""
+    families, their creator, members and rooms are imported; devices of users the file does
+    not hold are named in the file's header."""
     world = f"{cloud.base}/s/families"
     member = {"uid": "C1004", "memberRole": 3, "nikeName": "Fay Family", "email": "family@example.com"}
     rules = [
@@ -187,14 +192,19 @@ def test_home_mode_families_come_with_their_members(cloud):
             [{"uid": "C1001", "memberRole": 1, "nikeName": "Olivia Owner"}, member])}},
         {"match": {"path": "getFamilyRoomList$"}, "action": {"code": 200, "data": _page(
             [{"frid": "R1", "roomName": "Kitchen", "roomSort": 1}])}},
+        {"match": {"path": "getFamilyDeviceList$"}, "action": {"code": 200, "data": _page(
+            [{"productKey": "p11u5w", "deviceKey": "LAMP00000001", "frid": "R1", "type": 1},
+             {"productKey": "p11u5w", "deviceKey": "FAYS00000001", "type": 1}])}},
     ]  # fmt: skip
     assert cloud.request("POST", "/s/families/_mock/rules", rules)[0] == 201
     done = import_from(world, *OLIVIA)
     assert done.returncode == 0, done.stderr
     spec = yaml.safe_load(done.stdout)
-    assert spec["families"] == [{"fid": "F1001", "name": "Olivia's home", "owner": "C1001", "members": ["C1004"]}]
+    assert spec["families"] == [{"fid": "F1001", "name": "Olivia's home", "owner": "C1001",
+                                 "rooms": [{"frid": "R1", "name": "Kitchen"}], "members": [{"uid": "C1004", "role": 3}],
+                                 "devices": [{"pk": "p11u5w", "dk": "LAMP00000001", "room": "R1"}]}]  # fmt: skip
     assert {"uid": "C1004", "nickname": "Fay Family", "email": "family@example.com"} in spec["users"]
-    assert "# Not imported: family F1001 has rooms the scenario format does not hold yet: Kitchen" in done.stdout
+    assert "# Not imported: family F1001 holds devices of other users: p11u5w/FAYS00000001" in done.stdout
     assert "1 family(ies)" in done.stderr
 
 

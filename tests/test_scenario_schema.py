@@ -69,7 +69,7 @@ def test_every_section_loads_and_builds():
     assert world.settings.region == "E" and world.settings.parameter_sources == ("json", "query")
     assert world.clock.frozen and world.now() == 1_893_456_000_000
     assert world.users["E1"].international_code == "44" and "E900003" in world.users
-    assert world.families["F9"].members == {"E2", "E900001"}
+    assert set(world.families["F9"].members) == {"E1", "E2", "E900001"}  # the creator is a member too
     assert world.tokens["extra"].expires_ms == 1_900_000_000_000
     assert world.tokens["ta"].expires_ms == 1_893_459_600_000
     assert world.devices[("pk1", "dk2")].owner_uid is None
@@ -96,7 +96,46 @@ BAD = [
     ({"users": [{"uid": "C1"}, {"uid": "C1"}]}, ["users[1].uid: duplicate uid C1"]),
     ({"users": [{"generate": 0}]}, ["users[0].generate: must be at least 1"]),
     ({"families": [{"owner": "C404"}]}, ["families[0].owner: unknown user C404"]),
-    ({"families": [{"name": "x"}]}, ["families[0].owner: is required"]),
+    ({"families": [{"name": "x"}]}, ["families[0].owner: the family has no creator: give owner, or a member with role 1"]),
+    (
+        {
+            "users": [{"uid": "C1001"}, {"uid": "C1002"}],
+            "families": [{"owner": "C1001", "members": [{"uid": "C1002", "role": 1}, "C404", {"uid": "C1001", "role": 2}]}],
+        },
+        [
+            "families[0].members[0].role: two creators: C1001 and C1002",
+            "families[0].members[1].uid: unknown user C404",
+            "families[0].members[2].role: C1001 is the creator, who is a member with role 1",
+        ],
+    ),
+    (
+        {
+            "users": [{"uid": "C1001"}, {"uid": "C1002"}],
+            "devices": [
+                {"pk": "p11u5w", "dk": "LAMP00000001", "owner": "C1001"},
+                {"pk": "p11u7a", "dk": "SENS00000001", "owner": "C1002"},
+            ],
+            "families": [
+                {
+                    "owner": "C1002",
+                    "rooms": ["Hall"],
+                    "devices": [
+                        {"pk": "p11u5w", "dk": "LAMP00000001"},
+                        {"pk": "p11u5w", "dk": "NOPE"},
+                        {"pk": "p11u7a", "dk": "SENS00000001", "room": "Attic"},
+                    ],
+                    "invitations": [{"uid": "C404", "expiresAt": "+1h"}, {"uid": "C1002", "expiresAt": "+1h"}],
+                }
+            ]
+        },
+        [
+            "families[0].devices[0]: device p11u5w/LAMP00000001 is owned by C1001, not a member",
+            "families[0].devices[1]: unknown device p11u5w/NOPE",
+            "families[0].devices[2].room: unknown room Attic",
+            "families[0].invitations[0].uid: unknown user C404",
+            "families[0].invitations[1].uid: C1002 is already a member",
+        ],
+    ),
     ({"tokens": [{"token": "t", "uid": "C404"}]}, ["tokens[0].uid: unknown user C404"]),
     ({"devices": [{"pk": "p"}]}, ["devices[0].dk: is required"]),
     ({"devices": [{"pk": "p", "dk": "d", "owner": "C404"}]}, ["devices[0].owner: unknown user C404"]),

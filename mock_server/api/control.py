@@ -665,3 +665,6 @@ def docs_asset(name: str) -> Response:
     from swagger_ui_bundle import swagger_ui_path
 
     return send_from_directory(swagger_ui_path, name, max_age=86400)
+
+
+from . import control_families  # noqa: E402, F401 - the home-mode calls join this blueprint

@@ -49,12 +49,20 @@ def _custom_fields(self, field, ret: dict | None = None, **kwargs) -> dict:
         return {"oneOf": [{"type": "string"}, {"$ref": "#/components/schemas/Replay"}]}
     if isinstance(field, ss.OnlineField):
         return {"oneOf": [{"type": "boolean"}, {"const": "toggle"}]}
+    if isinstance(field, ss.MemberField):
+        return {"oneOf": [{"type": "string"}, {"$ref": "#/components/schemas/Member"}]}
+    if isinstance(field, ss.RoomField):
+        room = {"type": "object", "properties": {"name": {"type": "string"}, "frid": {"type": "string"}}}
+        return {"oneOf": [{"type": "string"}, {**room, "required": ["name"], "additionalProperties": False}]}
     return {}
 
 
 def _scenario_components(spec: APISpec) -> dict[type, str]:
     """The scenario format's schemas as components; their names by schema."""
-    names = {ss.DelaySpec: "Delay", ss.ReplaySpec: "Replay", ss.RuleSpec: "Rule", ss.ScenarioSpec: "Scenario"}
+    names = {
+        ss.DelaySpec: "Delay", ss.ReplaySpec: "Replay", ss.MemberSpec: "Member", ss.RuleSpec: "Rule",
+        ss.ScenarioSpec: "Scenario",
+    }  # fmt: skip
     for schema, name in names.items():
         spec.components.schema(name, schema=schema)
     return dict(names)

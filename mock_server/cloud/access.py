@@ -1,8 +1,10 @@
-"""Who may use a device: its owner, and the holders of an active share of it. Decided here
-once, for every device endpoint and the realtime channel alike.
+"""Who may use a device: its owner, the holders of an active share of it, and the members of
+a family that holds it. Decided here once, for every device endpoint, history, control and
+the realtime channel alike.
 
 Expiry is judged on the clock at the moment of asking, so a share that ended (cancelled, left,
-expired, device unbound) stops giving access at once.
+expired, device unbound) stops giving access at once, and so does the end of a membership
+(leaving, removal, the family's deletion), which takes the member out of the index at once.
 """
 
 from __future__ import annotations
@@ -10,16 +12,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .errors import QuectelError
-from .models import Device, Share, User
+from .models import Device, FamilyDevice, FamilyDeviceType, Share, ShareStatus, User
 from .store import Cloud
 
 
 @dataclass(frozen=True)
 class DeviceView:
-    """A device as one user sees it: their own (share is None) or through a share."""
+    """A device as one user sees it: their own (share and family None), through a share, or
+    as a member of the family `family` that holds it."""
 
     device: Device
     share: Share | None = None
+    family: str | None = None
+
+    @property
+    def owned(self) -> bool:
+        return self.share is None and self.family is None
 
 
 def latest(shares: list[Share]) -> Share:
@@ -37,7 +45,43 @@ def find_view(cloud: Cloud, uid: str, pk: str, dk: str) -> DeviceView | None:
     if device.owner_uid == uid:
         return DeviceView(device)
     mine = cloud.active_shares_of(uid, device.key)
-    return DeviceView(device, latest(mine)) if mine else None
+    if mine:
+        return DeviceView(device, latest(mine))
+    fid = family_holding(cloud, uid, device)
+    return None if fid is None else DeviceView(device, family=fid)
+
+
+def still_placed(cloud: Cloud, held: FamilyDevice) -> bool:
+    """Whether a family's entry for a device still stands: its placer still owns the device,
+    or (a shared device) still holds the active share they placed it with."""
+    device = cloud.devices.get((held.pk, held.dk))
+    if device is None or device.owner_uid is None:
+        return False
+    if held.type != FamilyDeviceType.SHARED:
+        return device.owner_uid == held.placed_by
+    share = cloud.find_share(held.share_code or "")
+    return share is not None and share.status is ShareStatus.ACTIVE and share.recipient_uid == held.placed_by
+
+
+def family_holding(cloud: Cloud, uid: str, device: Device) -> str | None:
+    """The first family (by fid) of which `uid` is a member that holds `device`, else None."""
+    holders = cloud.families_holding.get(device.key)
+    if not holders:
+        return None
+    for fid in sorted(holders & cloud.families_of.get(uid, set())):
+        family = cloud.families[fid]
+        if any(h.pk == device.pk and h.dk == device.dk and still_placed(cloud, h) for h in family.devices):
+            return fid
+    return None
+
+
+def usable_devices(cloud: Cloud, uid: str) -> list[Device]:
+    """Every device `uid` may use: owned, shared with them, and held by their families."""
+    keys = list(cloud.owned.get(uid, {}))
+    keys += [s.device_key for s in cloud.active_shares_of(uid)]
+    for fid in cloud.families_of.get(uid, ()):
+        keys += [(h.pk, h.dk) for h in cloud.families[fid].devices if still_placed(cloud, h)]
+    return [cloud.devices[k] for k in dict.fromkeys(keys) if k in cloud.devices]
 
 
 def view_of(cloud: Cloud, user: User, pk: str, dk: str) -> DeviceView:

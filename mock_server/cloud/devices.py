@@ -89,6 +89,8 @@ def unbind(cloud: Cloud, caller: User, *, pk: str, dk: str) -> int:
     """
     view = _in_use(cloud, caller, pk, dk)
     device = view.device
+    if view.family is not None:
+        raise QuectelError(5052)  # a family member uses the device; only its owner unbinds it
     if view.share is None:
         for share in cloud.live_shares_of_device(device.key):
             cloud.end(share, FailureCause.DEVICE_UNBOUND)

@@ -51,6 +51,7 @@ class Settings:
     logout_revokes_refresh: bool = True
     owner_reads_active_code: bool = False  # deviceInfo?shareCode= of an active share: 5041 for its owner
     write_delay_ms: int = 0  # how long a device takes to apply a write (a product may say otherwise)
+    default_family_name: str = "My Home"  # the family made when home mode first goes on
 
     @classmethod
     def from_spec(cls, spec: dict) -> Settings:
@@ -87,6 +88,8 @@ class User:
     timezone: str = "UTC"
     head_img: str = ""
     status: int = 1
+    home_mode: bool = False  # getFamilyModeConfig's enabledFamilyMode
+    auto_switch: bool = False  # and its enabledAutoSwitch
 
 
 @dataclass(slots=True)
@@ -113,12 +116,75 @@ class Device:
         return (self.pk, self.dk)
 
 
+class Role(IntEnum):
+    CREATOR = 1
+    ADMIN = 2
+    REGULAR = 3
+
+
+class FamilyDeviceType(IntEnum):
+    """How a device is in a family (family setDeviceInfo's `type`)."""
+
+    FAMILY = 1  # placed by its owner
+    SHARED = 2  # placed by the recipient of an active share
+    MULTI_BOUND = 3
+
+
+@dataclass(slots=True)
+class Member:
+    uid: str
+    role: int  # a Role
+    name: str  # the member's name in this family
+    accept_time: int  # when they joined (created, or accepted the invitation)
+    invalid_time: int | None = None  # the expiry of the invitation they accepted
+
+
+@dataclass(slots=True)
+class Room:
+    frid: str
+    name: str
+    sort: int
+    add_time: int
+
+
+@dataclass(slots=True)
+class FamilyDevice:
+    """A device in a family: placed by `placed_by` (its owner, or a share recipient), in a room
+    or none, on the frequently used list or not. Valid only while `placed_by` may still place
+    it (still its owner, or still holding the share): judged when asked."""
+
+    pk: str
+    dk: str
+    placed_by: str
+    type: int  # a FamilyDeviceType
+    add_time: int
+    frid: str | None = None
+    common: bool = False
+    share_code: str | None = None  # for type 2: the share that lets the recipient place it
+    room_time: int = 0  # when it went into its room: a room lists its devices in that order
+
+
+@dataclass(slots=True)
+class Invitation:
+    uid: str
+    role: int
+    name: str
+    add_time: int
+    invalid_time: int  # epoch ms on the world's clock
+
+
 @dataclass(slots=True)
 class Family:
     fid: str
     name: str
-    owner_uid: str
-    members: set[str] = field(default_factory=set)
+    owner_uid: str  # the creator (role 1), also in `members`
+    members: dict[str, Member] = field(default_factory=dict)  # by uid, in joining order
+    location: str = ""
+    coordinates: str = ""
+    add_time: int = 0
+    rooms: list[Room] = field(default_factory=list)  # kept in roomSort order
+    devices: list[FamilyDevice] = field(default_factory=list)  # in the order they joined
+    invitations: list[Invitation] = field(default_factory=list)  # pending ones, oldest first
 
 
 @dataclass(slots=True)

@@ -7,6 +7,7 @@ state checks, in the order of the behaviour table.
 
 from __future__ import annotations
 
+from .access import family_holding
 from .errors import QuectelError
 from .models import Device, FailureCause, Share, ShareStatus, User
 from .store import Cloud
@@ -116,8 +117,8 @@ def share_by_uid(
     """POST shareByUid: a share that is active at once for the invited user."""
     device = _shareable_device(cloud, caller, pk, dk)
     recipient = _find_recipient(cloud, shareUid, email, phone)
-    if recipient is not None and recipient.uid != caller.uid and cloud.same_family(caller.uid, recipient.uid):
-        raise QuectelError(5864)
+    if recipient is not None and recipient.uid != caller.uid and family_holding(cloud, recipient.uid, device):
+        raise QuectelError(5864)  # a member of a family holding the device uses it already
     if recipient is None or recipient.uid == caller.uid:
         raise QuectelError(5134)
     share = _new_share(cloud, caller, device, coverMark, sharingExpireAt, authKey)

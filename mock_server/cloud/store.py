@@ -91,7 +91,10 @@ class Cloud:
         self.devices: dict[DeviceKey, Device] = {}
         self.owned: defaultdict[str, dict[DeviceKey, Device]] = defaultdict(dict)
         self.families: dict[str, Family] = {}
-        self.families_of: defaultdict[str, set[str]] = defaultdict(set)
+        self.families_of: defaultdict[str, set[str]] = defaultdict(set)  # uid -> fids they are a member of
+        self.families_holding: defaultdict[DeviceKey, set[str]] = defaultdict(set)  # device -> fids
+        self.invited_to: defaultdict[str, set[str]] = defaultdict(set)  # uid -> fids with an invitation
+        self.home_serial = 0  # numbers the ids of new families and rooms
         self.shares: dict[str, Share] = {}
         # Live (pending or active) shares only; a share leaves these when it ends.
         self.live_by_device: defaultdict[DeviceKey, dict[str, Share]] = defaultdict(dict)
@@ -161,12 +164,24 @@ class Cloud:
         device.owner_uid = None
 
     def add_family(self, family: Family) -> None:
+        """Store a family and index its members, devices and invitations (families.py keeps
+        the indexes right as they change)."""
         self.families[family.fid] = family
-        for uid in family.members | {family.owner_uid}:
+        for uid in family.members:
             self.families_of[uid].add(family.fid)
+        for held in family.devices:
+            self.families_holding[(held.pk, held.dk)].add(family.fid)
+        for invitation in family.invitations:
+            self.invited_to[invitation.uid].add(family.fid)
 
     def same_family(self, a: str, b: str) -> bool:
         return bool(self.families_of.get(a, set()) & self.families_of.get(b, set()))
+
+    def new_home_id(self, prefix: str) -> str:
+        """A new family or room id: reproducible from the seed, never one used before."""
+        self.home_serial += 1
+        rng = random.Random(f"{self.seed}/home/{self.home_serial}")
+        return prefix + "%032x" % rng.getrandbits(128)
 
     def add_token(self, token: Token) -> None:
         self.tokens[token.value] = token

@@ -12,7 +12,7 @@ import math
 from datetime import UTC, datetime
 
 from . import shadows, things
-from .access import DeviceView
+from .access import DeviceView, family_holding
 from .devices import display_name
 from .models import Device, Share, User
 from .store import Cloud
@@ -128,8 +128,9 @@ def _timed(name: str, ms: int | None) -> dict:
     return {name: time_string(ms), name + "Ts": ms}
 
 
-def device_details(cloud: Cloud, view: DeviceView) -> dict:
-    """deviceInfo data, and one item of userDeviceList."""
+def device_details(cloud: Cloud, view: DeviceView, viewer: str | None = None) -> dict:
+    """deviceInfo data, and one item of userDeviceList; with the `viewer`'s uid, `fid` and
+    `frid` are their family and room for the device."""
     device, share = view.device, view.share
     owner = cloud.users.get(device.owner_uid or "")
     shared = share is not None
@@ -148,7 +149,19 @@ def device_details(cloud: Cloud, view: DeviceView) -> dict:
         onlineStatus=1 if device.online else 0,
         verified=1 if device.verified else 0,
     )
+    if view.family is not None:  # a family member's view: the owner is someone else
+        data.update(ownerUid=device.owner_uid)
+    if viewer is not None and cloud.families_of.get(viewer):
+        data.update(_placement(cloud, viewer, device))
     return data
+
+
+def _placement(cloud: Cloud, uid: str, device: Device) -> dict:
+    fid = family_holding(cloud, uid, device)
+    if fid is None:
+        return {}
+    held = next(h for h in cloud.families[fid].devices if h.pk == device.pk and h.dk == device.dk)
+    return {"fid": fid, "frid": held.frid}
 
 
 def _fixed_details(device: Device) -> dict:

@@ -27,7 +27,11 @@ from ..cloud.models import (
     Device,
     FailureCause,
     Family,
+    FamilyDevice,
+    Invitation,
     LoginFailures,
+    Member,
+    Room,
     Settings,
     Share,
     ShareStatus,
@@ -78,7 +82,8 @@ def dump_world(world: World) -> dict:
         "users": [_record(u) for u in world.users.values()],
         "products": [_product(p) for p in world.products.values()],
         "devices": [_device(d) for d in world.devices.values()],
-        "families": [{**_record(f), "members": sorted(f.members)} for f in world.families.values()],
+        "families": [dataclasses.asdict(f) for f in world.families.values()],
+        "homeSerial": world.home_serial,
         "shares": [_record(s) for s in world.shares.values()],
         "tokens": [_record(t) for t in world.tokens.values()],
         "loginFailures": [[kind, account, _record(state)] for (kind, account), state in world.login_failures.items()],
@@ -109,7 +114,8 @@ def load_world(data: dict) -> World:
         device.shadow = None if state is None else _load_state(state)
         world.add_device(device)
     for item in data["families"]:
-        world.add_family(Family(**{**item, "members": set(item["members"])}))
+        world.add_family(_family(item))
+    world.home_serial = data.get("homeSerial", 0)
     for item in data["shares"]:
         cause = item["failure_cause"]
         world.add_share(
@@ -131,6 +137,18 @@ def load_world(data: dict) -> World:
     else:  # version 1: scripts again on the same grid, from the restored clock
         scripts.arm(world, after=world.now())
     return world
+
+
+def _family(item: dict) -> Family:
+    return Family(
+        **{
+            **item,
+            "members": {uid: Member(**m) for uid, m in item["members"].items()},
+            "rooms": [Room(**r) for r in item["rooms"]],
+            "devices": [FamilyDevice(**d) for d in item["devices"]],
+            "invitations": [Invitation(**i) for i in item["invitations"]],
+        }
+    )
 
 
 def _device(device: Device) -> dict:

@@ -13,8 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..cloud import families
 from ..cloud.accounts import strip_bearer
-from ..cloud.errors import message_for
+from ..cloud.errors import QuectelError, message_for
 from ..cloud.jsontext import read_json
 from ..cloud.models import FailureCause, ShareStatus
 from .patterns import compile_pattern, search, searches
@@ -314,6 +315,8 @@ def _apply_effects(world: World, action: dict, req: Incoming) -> list[str]:
         elif action.get("expireAcceptWindow") and share.status is ShareStatus.PENDING:
             share.accepting_expire_at = world.now()
             world.end(share, FailureCause.ACCEPT_WINDOW_PASSED)
+    if action.get("expireInvitation"):
+        warnings += _expire_invitation(world, req)
     if action.get("revokeToken"):
         token = world.tokens.get(strip_bearer(req.authorization or ""))
         if token is None:
@@ -321,3 +324,12 @@ def _apply_effects(world: World, action: dict, req: Incoming) -> list[str]:
         else:
             token.revoked = True
     return warnings
+
+
+def _expire_invitation(world: World, req: Incoming) -> list[str]:
+    token = world.tokens.get(strip_bearer(req.authorization or ""))
+    try:
+        families.expire_invitation(world, str(req.params.get("fid") or ""), token.uid if token else "")
+    except QuectelError:
+        return ["rule effect found no invitation: the caller has none open to the family named by fid"]
+    return []

@@ -20,7 +20,23 @@ from typing import Any
 import yaml
 
 from ..cloud import shadows, things
-from ..cloud.models import Device, FailureCause, Family, Settings, Share, ShareStatus, Token, User, UserDomain
+from ..cloud.models import (
+    Device,
+    FailureCause,
+    Family,
+    FamilyDevice,
+    FamilyDeviceType,
+    Invitation,
+    Member,
+    Role,
+    Room,
+    Settings,
+    Share,
+    ShareStatus,
+    Token,
+    User,
+    UserDomain,
+)
 from . import scripts
 from .clock import Clock
 from .scenario_schema import generated_uid, validate_spec
@@ -367,8 +383,7 @@ class Scenario:
         for entry in self.devices:
             world.add_device(_device(world, entry, t0))
         for i, entry in enumerate(self.spec.get("families", []), start=1):
-            fid = str(entry.get("fid", f"F{i}"))
-            world.add_family(Family(fid, entry.get("name", fid), entry["owner"], set(entry.get("members", []))))
+            world.add_family(family_from_spec(world, entry, t0, i))
         for entry in self.spec.get("shares", []):
             if "generate" in entry:
                 _generate_shares(world, entry, t0, self.generated_uids)
@@ -391,6 +406,8 @@ class Scenario:
             international_code=str(entry.get("internationalCode", "86")),
             nickname=entry.get("nickname", ""),
             register_time=parse_instant(entry.get("registered", "-30d"), t0),
+            home_mode=bool(entry.get("homeMode", False)),
+            auto_switch=bool(entry.get("autoSwitch", False)),
         )
         world.add_user(user)
         if entry.get("token"):
@@ -403,6 +420,60 @@ class Scenario:
                     None if expires is None else parse_instant(expires, t0),
                 )
             )
+
+
+def _at(value: str | int | None, t0: int) -> int:
+    return t0 if value is None else parse_instant(value, t0)
+
+
+def family_from_spec(world: World, entry: dict, t0: int, n: int = 0) -> Family:
+    """A family of the scenario: the creator is `owner` (or the member with role 1); rooms in
+    the order listed; devices owned by a member, placed by their owner."""
+    fid = str(entry.get("fid", f"F{n}"))
+    members = list(entry.get("members", []))
+    creator = entry.get("owner") or next(m["uid"] for m in members if m.get("role") == Role.CREATOR)
+    family = Family(
+        fid,
+        entry.get("name", fid),
+        creator,
+        location=entry.get("location", ""),
+        coordinates=entry.get("coordinates", ""),
+        add_time=_at(entry.get("created"), t0),
+    )
+
+    def nickname(uid: str) -> str:
+        user = world.users.get(uid)
+        return (user.nickname if user else "") or uid
+
+    for member in [{"uid": creator, "role": Role.CREATOR}, *members]:
+        uid = member["uid"]
+        if uid in family.members:
+            continue
+        role = Role.CREATOR if uid == creator else member.get("role", Role.REGULAR)
+        joined = _at(member.get("joined"), t0)
+        family.members[uid] = Member(uid, int(role), member.get("name") or nickname(uid), joined)
+    for j, room in enumerate(entry.get("rooms", [])):
+        family.rooms.append(Room(str(room.get("frid") or f"{fid}-R{j + 1}"), room["name"], j, family.add_time))
+    by_name = {r.name: r.frid for r in family.rooms} | {r.frid: r.frid for r in family.rooms}
+    for item in entry.get("devices", []):
+        device = world.devices[(item["pk"], item["dk"])]
+        held = FamilyDevice(device.pk, device.dk, device.owner_uid or creator, FamilyDeviceType.FAMILY, family.add_time)
+        held.frid = by_name.get(item.get("room", ""))
+        held.room_time = family.add_time
+        held.common = bool(item.get("commonUsed", False))
+        family.devices.append(held)
+    for item in entry.get("invitations", []):
+        uid = item["uid"]
+        family.invitations.append(
+            Invitation(
+                uid,
+                int(item.get("role", Role.REGULAR)),
+                item.get("name") or nickname(uid),
+                _at(item.get("invited"), t0),
+                parse_instant(item["expiresAt"], t0),
+            )
+        )
+    return family
 
 
 def _settings(spec: dict) -> Settings:

@@ -155,6 +155,7 @@ class SettingsSpec(Strict):
     logoutRevokesRefresh = Bool()
     ownerReadsActiveCode = Bool(metadata={"description": "the owner may read deviceInfo by an active share's code"})
     writeDelay = Duration(metadata={"description": "how long devices take to apply a write (default 0: at once)"})
+    defaultFamilyName = Str(metadata={"description": "the family made when home mode first goes on (My Home)"})
 
 
 # A user domain as the live cloud writes them, for declared domains and users' own alike.
@@ -185,6 +186,8 @@ class UserSpec(Strict):
     token = Str(metadata={"description": "a fixed access token for this user"})
     tokenExpiresAt = Instant()
     registered = Instant()
+    homeMode = Bool(metadata={"description": "home mode is on (default off)"})
+    autoSwitch = Bool(metadata={"description": "home mode's automatic family switching is on"})
 
     @validates_schema
     def _uid_or_generate(self, data: dict, **kwargs: Any) -> None:
@@ -192,11 +195,68 @@ class UserSpec(Strict):
             raise ValidationError("is required", "uid")
 
 
+class MemberSpec(Strict):
+    uid = Str(required=True, error_messages=REQUIRED)
+    role = Int(validate=one_of((1, 2, 3)), metadata={"description": "1 creator, 2 admin, 3 regular (default)"})
+    name = Str(metadata={"description": "the member's name in the family (default: their nickname)"})
+    joined = Instant(metadata={"description": "when they joined (default: the start)"})
+
+
+class MemberField(fields.Field):
+    """A member: a uid (a regular member), or {uid, role, name, joined}."""
+
+    default_error_messages = {**REQUIRED, "invalid": "must be a uid or a mapping with uid"}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, str) and value:
+            return {"uid": value}
+        if isinstance(value, dict):
+            return MemberSpec().load(value)
+        raise self.make_error("invalid")
+
+
+class RoomField(fields.Field):
+    """A room: its name, or {name, frid}."""
+
+    default_error_messages = {**REQUIRED, "invalid": "must be a room name or a mapping with name"}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, str) and value:
+            return {"name": value}
+        if isinstance(value, dict) and isinstance(value.get("name"), str) and set(value) <= {"name", "frid"}:
+            return value
+        raise self.make_error("invalid")
+
+
+class FamilyDeviceSpec(Strict):
+    pk = Str(required=True, error_messages=REQUIRED)
+    dk = Str(required=True, error_messages=REQUIRED)
+    room = Str(metadata={"description": "the name (or frid) of one of the family's rooms; default: no room"})
+    commonUsed = Bool(metadata={"description": "on the family's frequently used list"})
+
+
+class InvitationSpec(Strict):
+    uid = Str(required=True, error_messages=REQUIRED)
+    role = Int(validate=one_of((2, 3)), metadata={"description": "2 admin, 3 regular (default)"})
+    name = Str(metadata={"description": "the name offered in the family (default: their nickname)"})
+    invited = Instant(metadata={"description": "when it was sent (default: the start)"})
+    expiresAt = Instant(required=True, error_messages=REQUIRED)
+
+
 class FamilySpec(Strict):
     fid = Str()
     name = Str()
-    owner = Str(required=True)
-    members = Listing(Str())
+    owner = Str(metadata={"description": "the creator (role 1); or give a member role 1"})
+    location = Str()
+    coordinates = Str(
+        validate=validate.Regexp(r"^\s*-?\d+(\.\d+)?\s*,\s*-?\d+(\.\d+)?\s*$", error="must be lat,lng"),
+        metadata={"description": "WGS84 lat,lng"},
+    )
+    created = Instant()
+    rooms = Listing(RoomField(), metadata={"description": "in display order"})
+    members = Listing(MemberField())
+    devices = Listing(fields.Nested(FamilyDeviceSpec), metadata={"description": "in the order they joined"})
+    invitations = Listing(fields.Nested(InvitationSpec), metadata={"description": "pending invitations"})
 
 
 class DeviceSpec(Strict):
@@ -360,6 +420,9 @@ class ActionSpec(Strict):
     fault = Str(validate=one_of(FAULTS))
     expireShare = Bool(metadata={"description": "the share named by shareCode ends now (cause 2)"})
     expireAcceptWindow = Bool(metadata={"description": "the pending share named by shareCode ends now (cause 1)"})
+    expireInvitation = Bool(
+        metadata={"description": "the caller's open invitation to the family named by fid expires now"}
+    )
     advanceClock = Duration()
     revokeToken = Bool(metadata={"description": "the caller's token is revoked"})
     controlFailure = Str(
@@ -550,12 +613,10 @@ def _reference_problems(data: dict) -> dict:
                 add("users", i, "uid", f"duplicate uid {user['uid']}")
             uids.add(user["uid"])
     known = uids | _generated_uids(data)
+    owners = {(d["pk"], d["dk"]): d.get("owner") for d in data.get("devices", []) if d.get("pk") and d.get("dk")}
     for i, fam in enumerate(data.get("families", [])):
-        if fam.get("owner") and fam["owner"] not in known:
-            add("families", i, "owner", f"unknown user {fam['owner']}")
-        for name in fam.get("members", []):
-            if name not in known:
-                add("families", i, "members", f"unknown user {name}")
+        for path, message in family_problems(fam, known, owners):
+            add("families", i, path, message)
     for i, token in enumerate(data.get("tokens", [])):
         if token.get("uid") and token["uid"] not in known:
             add("tokens", i, "uid", f"unknown user {token['uid']}")
@@ -588,6 +649,48 @@ def _reference_problems(data: dict) -> dict:
             if share["code"] in codes:
                 add("shares", i, "code", f"duplicate code {share['code']}")
             codes.add(share["code"])
+    return problems
+
+
+def family_creator(fam: dict) -> str | None:
+    """The creator: `owner`, else the member with role 1."""
+    return fam.get("owner") or next((m["uid"] for m in fam.get("members", []) if m.get("role") == 1), None)
+
+
+def family_problems(fam: dict, known: set[str], owners: dict) -> list[tuple[str, str]]:
+    """A family's references as (path, message): users, creator, rooms, devices, invitations."""
+    problems = []
+    if fam.get("owner") and fam["owner"] not in known:
+        problems.append(("owner", f"unknown user {fam['owner']}"))
+    creator = family_creator(fam)
+    if creator is None:
+        problems.append(("owner", "the family has no creator: give owner, or a member with role 1"))
+    members = {creator} if creator else set()
+    for j, member in enumerate(fam.get("members", [])):
+        uid, role = member["uid"], member.get("role", 3 if member["uid"] != creator else 1)
+        if uid not in known:
+            problems.append((f"members[{j}].uid", f"unknown user {uid}"))
+        elif role == 1 and uid != creator:
+            problems.append((f"members[{j}].role", f"two creators: {creator} and {uid}"))
+        elif uid == creator and role != 1:
+            problems.append((f"members[{j}].role", f"{uid} is the creator, who is a member with role 1"))
+        elif uid in members and uid != creator:
+            problems.append((f"members[{j}].uid", f"{uid} is listed twice"))
+        members.add(uid)
+    rooms = {r["name"] for r in fam.get("rooms", [])} | {r["frid"] for r in fam.get("rooms", []) if r.get("frid")}
+    for j, device in enumerate(fam.get("devices", [])):
+        key = (device["pk"], device["dk"])
+        if key not in owners:
+            problems.append((f"devices[{j}]", f"unknown device {key[0]}/{key[1]}"))
+        elif owners[key] not in members:
+            problems.append((f"devices[{j}]", f"device {key[0]}/{key[1]} is owned by {owners[key]}, not a member"))
+        if device.get("room") and device["room"] not in rooms:
+            problems.append((f"devices[{j}].room", f"unknown room {device['room']}"))
+    for j, invitation in enumerate(fam.get("invitations", [])):
+        if invitation["uid"] not in known:
+            problems.append((f"invitations[{j}].uid", f"unknown user {invitation['uid']}"))
+        elif invitation["uid"] in members:
+            problems.append((f"invitations[{j}].uid", f"{invitation['uid']} is already a member"))
     return problems
 
 

@@ -509,6 +509,4 @@ def _plausible(topic_filter: str, client_id: str) -> bool:
 def _devices_of(world: World, uid: str | None) -> list[tuple[str, str]]:
     if uid is None:
         return []
-    keys = [d.key for d in world.owned.get(uid, {}).values()]
-    keys += [s.device_key for s in world.active_shares_of(uid)]
-    return [k for k in dict.fromkeys(keys) if k in world.devices]
+    return [d.key for d in access.usable_devices(world, uid)]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hmac
 from datetime import UTC, datetime
+from itertools import islice
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,6 +16,7 @@ from flask import Blueprint, Flask, Response, current_app, redirect, render_temp
 
 from ..api.context import current
 from ..api.control import library_items, world_state
+from ..api.control_families import families_state
 from ..api.control_schemas import documented, page
 from ..api.control_schemas import redirect as redirected
 from ..api.declare import registry
@@ -115,6 +117,20 @@ def world_page() -> str:
 def _has_device_control() -> bool:
     """Whether the control API can switch a device (POST /_mock/devices/{pk}/{dk})."""
     return any(rule.rule.startswith(CONTROL_PREFIX + "/devices/<") for rule in current_app.url_map.iter_rules())
+
+
+@bp.get("/families")
+@documented("The dashboard: home-mode switches, families, rooms, members and invitations", page("the page"))
+def families_page() -> str:
+    """Each user's home-mode switch; families with rooms, members, devices and invitations."""
+    world = current().world
+    with world.lock:
+        body = families_state(world)
+        users = [
+            {"uid": u.uid, "nickname": u.nickname, "homeMode": u.home_mode}
+            for u in islice(world.users.values(), SHOWN)
+        ]
+    return _page("families.html", state=body, users=users)
 
 
 @bp.get("/worlds")

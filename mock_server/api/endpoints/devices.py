@@ -29,7 +29,7 @@ def user_device_list(call: UserCall) -> dict:
     params = dict(call.params)
     page, size = params.pop("page"), params.pop("pageSize")
     items = devices.user_device_list(call.world, call.user, **params)
-    return views.page_info(items, page, size, partial(views.device_details, call.world))
+    return views.page_info(items, page, size, partial(views.device_details, call.world, viewer=call.user.uid))
 
 
 @binding.endpoint(
@@ -38,7 +38,8 @@ def user_device_list(call: UserCall) -> dict:
 )  # fmt: skip
 def device_info(call: UserCall) -> dict:
     """One device, by pk and dk or by share code."""
-    return views.device_details(call.world, devices.device_info(call.world, call.user, **call.params))
+    view = devices.device_info(call.world, call.user, **call.params)
+    return views.device_details(call.world, view, viewer=call.user.uid)
 
 
 @binding.endpoint(
