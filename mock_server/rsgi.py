@@ -11,6 +11,7 @@ the second answers once it is over (see api/hooks.py, "deferral").
 from __future__ import annotations
 
 import io
+import logging
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -19,9 +20,11 @@ from .api.fastpath import FastPath
 from .api.faults import DroppedOnPurpose
 from .api.hooks import CAN_DEFER, DEFERRED, RESUME
 from .api.steps import Deferred, with_waits
+from .api.waits import Waits
 from .harness.rules import Outcome
 from .ui import stream
 
+log = logging.getLogger(__name__)
 _DROP = object()
 
 
@@ -86,8 +89,9 @@ class RSGIBridge:
         fast: bool = True,
     ) -> None:
         self.app = wsgi_app
+        self.waits = Waits()  # requests waiting in a rule's delay or hang
         # The simulated API's endpoints are answered without Flask (api/fastpath.py).
-        self.fast = FastPath.for_app(wsgi_app) if fast else None
+        self.fast = FastPath.for_app(wsgi_app, self.waits) if fast else None
         self.server_name = server_name
         self.server_port = server_port
         self.on_shutdown = on_shutdown
@@ -102,8 +106,24 @@ class RSGIBridge:
         """granian calls this when the worker stops cleanly (SIGTERM, SIGINT)."""
         if getattr(self, "realtime", None) is not None:
             self.realtime.stop(loop)
-        if self.on_shutdown is not None:
+        self.save()
+
+    def stopping(self, loop: Any) -> None:
+        """The server was told to stop (server.py): save the worlds first, then end what would
+        hold the stop up (granian waits for every open answer): requests waiting in a rule's
+        delay are answered now and hangs dropped, and the realtime sessions end."""
+        self.save()
+        self.waits.end_all()
+        if getattr(self, "realtime", None) is not None:
+            self.realtime.stop(loop)
+
+    def save(self) -> None:
+        if self.on_shutdown is None:
+            return
+        try:
             self.on_shutdown()
+        except Exception:  # one failure to save must not keep the server from stopping
+            log.exception("saving the state on stop failed")
 
     async def __call__(self, scope: Any, proto: Any) -> None:
         if scope.proto == "ws":  # the realtime channel, MQTT over WebSocket (realtime/)
@@ -133,7 +153,7 @@ class RSGIBridge:
             environ.clear()
             return deferred or (*ran, follow)
 
-        status, headers, payload, follow = await with_waits(one_pass)
+        status, headers, payload, follow = await with_waits(one_pass, self.waits.wait)
         if follow is not None:  # the live journal: the answer stays open (ui/stream.py)
             return await stream.serve(proto, status, headers, payload, follow)
         await self._send(proto, status, headers, payload)

@@ -11,14 +11,24 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
+import os
+import resource
 import signal
 import socket
+import sys
 from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
 
-BACKLOG = 1024
+BACKLOG = 1024  # connections the kernel queues before the server accepts them
+# Connections served at once. granian's default (its backlog, 128) counts idle keep-alive
+# sockets and requests waiting in a delay rule too, so 128 of either froze every world. A
+# wait holds no thread (rsgi.py), so thousands cost little; each needs a file descriptor.
+CONNECTIONS = 4096
+STOP_GRACE_S = 5.0  # how long a stop waits for answers still going out before it exits anyway
+
+log = logging.getLogger(__name__)
 
 
 class PortInUse(OSError):
@@ -60,7 +70,7 @@ def serve(
     sock: socket.socket | None = None,
 ) -> None:
     """Serve the app that `make_app` builds on host:port (or on `sock`, from `listen`) until
-    SIGINT or SIGTERM; the RSGI hooks of the app object run in this process."""
+    SIGINT or SIGTERM, then exit; the RSGI hooks of the app object run in this process."""
     from .rsgi import RSGIBridge
 
     def make_target() -> Any:
@@ -79,10 +89,16 @@ def serve_rsgi(
     sock: socket.socket | None = None,
 ) -> None:
     """Serve the RSGI target `make_target` builds as the simulator is served (`make bench`
-    serves its bare-handler limit so), on host:port or `sock`, until SIGINT or SIGTERM."""
+    serves its bare-handler limit so), on host:port or `sock`, until SIGINT or SIGTERM; then
+    the process exits (status 0)."""
     sock = sock or listen(host, port)
     server = _embedded_server(sock, host, port, log_level, cert, key)
     asyncio.run(_run(server, make_target()))
+    # Stopped, and the state saved. Python's own finalization would now race granian's runtime
+    # threads, which then panic ("panic in a function that cannot unwind") on every other stop.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _embedded_server(sock: socket.socket, host: str, port: int, log_level: str, cert: str | None, key: str | None):
@@ -105,6 +121,8 @@ def _embedded_server(sock: socket.socket, host: str, port: int, log_level: str, 
         address=host,
         port=port,
         interface=Interfaces.RSGI,
+        backlog=BACKLOG,
+        backpressure=_connections_allowed(),
         log_level=LogLevels(log_level),
         ssl_cert=Path(cert) if cert else None,
         ssl_key=Path(key) if key else None,
@@ -114,9 +132,54 @@ def _embedded_server(sock: socket.socket, host: str, port: int, log_level: str, 
     return server
 
 
+def _connections_allowed() -> int:
+    """CONNECTIONS, with the open-file limit raised to hold them where the hard limit lets it
+    (many systems start processes at a soft limit of 1024); fewer when it cannot be."""
+    spare = 256  # state files, scenario files, the realtime listener, logs
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = CONNECTIONS + spare
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):
+            pass
+    limit = CONNECTIONS if soft == resource.RLIM_INFINITY else soft - spare
+    return max(128, min(CONNECTIONS, limit))
+
+
 async def _run(server, bridge) -> None:
     loop = asyncio.get_running_loop()
+    stop = _Stop(server, bridge, loop)
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, server.stop)
+        loop.add_signal_handler(signum, stop, signum)
     server.target = bridge
     await server.serve()
+
+
+class _Stop:
+    """SIGTERM or SIGINT: the bridge saves the worlds and ends what waits (rsgi.py), granian
+    stops; past STOP_GRACE_S (a client still sending its body, say) the process exits anyway,
+    after saving again. A second signal exits at once: the worlds were saved on the first."""
+
+    def __init__(self, server: Any, bridge: Any, loop: asyncio.AbstractEventLoop) -> None:
+        self.server, self.bridge, self.loop = server, bridge, loop
+        self.signalled = False
+
+    def __call__(self, signum: int) -> None:
+        if self.signalled:
+            os._exit(128 + signum)
+        self.signalled = True
+        stopping = getattr(self.bridge, "stopping", None)  # a bare RSGI target (make bench) has none
+        if stopping is not None:
+            stopping(self.loop)
+        self.server.stop()
+        self.loop.call_later(STOP_GRACE_S, self._overdue)
+
+    def _overdue(self) -> None:
+        log.warning("answers still open %.0f s after the stop signal: exiting without them", STOP_GRACE_S)
+        save = getattr(self.bridge, "save", None)
+        if save is not None:
+            save()
+        os._exit(0)

@@ -46,6 +46,17 @@ def _head(out) -> bytes:
     return os.pread(out.fileno(), 4096, 0)
 
 
+def read_to_end(sock: socket.socket) -> bytes:
+    """Everything the server sends on `sock` until it closes (or the socket's timeout)."""
+    chunks = []
+    try:
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    except (TimeoutError, ConnectionResetError):
+        pass
+    return b"".join(chunks)
+
+
 def free_port() -> int:
     """A port free now, for the tests that must name one before a server starts (a busy port,
     the CLI's own --port): others let the server pick (`Running`)."""

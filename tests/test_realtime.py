@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import time
+import urllib.request
 import uuid
 
 import pytest
@@ -558,3 +560,147 @@ def test_a_scenario_script_on_the_clock_publishes_onl_and_reports_with_no_reques
     offline = owner.wait_for("onl_", count=2)[1]
     assert offline.json["data"] == {"value": 0} and not offline.retain
     assert kv_of(owner.wait_for("bus_", count=3)) == [{"brightness": 15}] * 3  # at +30m, +1h, +1h30m
+
+
+# ---- client ids --------------------------------------------------------------------------------
+
+
+def _write_brightness(client: RealtimeClient, level: int) -> None:
+    client.publish(UP + "sys_", {"msgId": level, "type": "WRITE-ATTR", "kv": json.dumps([{"brightness": level}])})
+
+
+def test_one_client_id_in_two_worlds_makes_two_clients_each_in_its_own_world(server, world):
+    other = World(server)
+    try:
+        first = world.connect("owner-token", client_id="ci-job-fixed-id")
+        second = other.connect("owner-token", client_id="ci-job-fixed-id")
+        for client in (first, second):
+            assert client.subscribe(DOWN + "bus_", DOWN + "ack_") == [1, 1]
+        _write_brightness(first, 31)  # acts in the first client's world, answered to it
+        assert first.wait_for("ack_")[0].json["msgId"] == 31
+        _write_brightness(second, 62)
+        assert second.wait_for("ack_")[0].json["msgId"] == 62
+        assert world.values()["brightness"] == "31" and other.values()["brightness"] == "62"
+        time.sleep(QUIET)
+        assert kv_of(first.received("bus_")) == [{"brightness": 31}]
+        assert kv_of(second.received("bus_")) == [{"brightness": 62}]
+        assert not first.disconnected.is_set() and not second.disconnected.is_set()
+    finally:
+        other.close()
+
+
+def test_one_client_id_for_two_users_keeps_each_users_identity(world):
+    owner = world.connect("owner-token", client_id="shared-id")
+    rui = world.connect("recipient-token", client_id="shared-id")  # the lamp is not shared with rui
+    assert owner.subscribe(DOWN + "bus_", DOWN + "ack_") == [1, 1]
+    assert rui.subscribe(DOWN + "bus_", "q/1/u/shared-id/sys_") == [128, 1]
+    _write_brightness(owner, 44)  # the owner's write, as the owner: done
+    assert owner.wait_for("ack_")[0].json["msgId"] == 44
+    assert kv_of(owner.wait_for("bus_")) == [{"brightness": 44}]
+    _write_brightness(rui, 45)  # rui's, as rui: refused to rui alone
+    assert rui.wait_for("sys_")[0].json["code"] == 4007
+    time.sleep(QUIET)
+    assert world.values()["brightness"] == "44"
+    assert owner.received("sys_") == [] and rui.received("bus_") == []
+    assert not owner.disconnected.is_set() and not rui.disconnected.is_set()
+    sessions = {s["uid"]: s for s in world.control("GET", "/state")["mqttSessions"]}
+    assert sessions["C1001"]["subscriptions"] == [{"topic": DOWN + "bus_", "qos": 1}, {"topic": DOWN + "ack_", "qos": 1}]
+    assert sessions["C1002"]["subscriptions"] == [{"topic": "q/1/u/shared-id/sys_", "qos": 1}]
+
+
+def test_the_same_users_second_connection_with_one_client_id_takes_over_and_the_first_is_closed(world):
+    first = world.connect("owner-token", client_id="phone")
+    first.subscribe(DOWN + "bus_")
+    second = world.connect("owner-token", client_id="phone")
+    assert first.disconnected.wait(5)
+    assert second.subscribe(DOWN + "bus_") == [1]
+    world.switch("owner-token", brightness=70)
+    assert kv_of(second.wait_for("bus_")) == [{"brightness": 70}]
+    assert first.received("bus_") == []
+    [session] = world.control("GET", "/state")["mqttSessions"]
+    assert session["clientId"] == "phone" and session["subscriptions"] == [{"topic": DOWN + "bus_", "qos": 1}]
+    ends = [e for e in world.control("GET", "/journal?kind=mqtt")["entries"] if e["endpoint"] == "mqtt.disconnect"]
+    assert len(ends) == 1 and "taken over" in ends[0]["reason"]
+
+
+# ---- a subscription is live when its SUBACK goes out ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def threaded():
+    """The realtime channel as the pytest plugin's thread mode runs it: REST on a WSGI server's
+    threads, MQTT on a loop in a thread of its own."""
+    from werkzeug.serving import make_server
+
+    from mock_server.app import create_app
+    from mock_server.realtime.serving import ThreadedRealtime
+
+    app = create_app()
+    http = make_server("127.0.0.1", 0, app, threaded=True)
+    serving = threading.Thread(target=http.serve_forever, daemon=True)
+    serving.start()
+    realtime = ThreadedRealtime(app)
+    yield http.server_port, realtime
+    realtime.stop()
+    http.shutdown()
+
+
+def test_a_subscription_is_live_before_its_suback_is_written(threaded, monkeypatch):
+    from mock_server.realtime.transport import WebSocketsWriter
+
+    _, realtime = threaded
+    hub = realtime.realtime.hub
+    at_suback: list[dict] = []
+    write = WebSocketsWriter.write
+
+    def watching(self, data: bytes) -> None:
+        if data[:1] == b"\x90":  # SUBACK: what the hub holds for this client at that moment
+            [connection] = [c for c in hub.by_peer.values() if c.writer is self]
+            at_suback.append(dict(connection.subscriptions))
+        write(self, data)
+
+    monkeypatch.setattr(WebSocketsWriter, "write", watching)
+    name = "rt-" + uuid.uuid4().hex[:10]
+    with RealtimeClient(f"ws://127.0.0.1:{realtime.port}/s/{name}/ws/v2", "owner-token") as client:
+        assert client.subscribe(DOWN + "bus_", DOWN + "ack_") == [1, 1]
+    assert at_suback == [{DOWN + "bus_": 1, DOWN + "ack_": 1}]
+
+
+READ_SWITCH = {"msgId": 1, "type": "READ-ATTR", "kv": json.dumps(["switch"])}
+
+
+def _report_on_every_suback(url: str, rounds: int, report) -> None:
+    """`rounds` clients each subscribe to the lamp's acknowledgements and, the moment the
+    SUBACK arrives, make the lamp report (`report(client)`): each must get the ack."""
+    for attempt in range(rounds):
+        with RealtimeClient(url, "owner-token", client_id=f"race-{attempt}") as client:
+            assert client.subscribe_then(DOWN + "ack_", then=lambda: report(client)) == [1]
+            assert client.wait_for("ack_", timeout=5)[0].json["data"]["kv"], attempt
+
+
+def _read_by_mqtt(client: RealtimeClient) -> None:
+    client.publish(UP + "sys_", READ_SWITCH)
+
+
+@pytest.mark.parametrize("port", ["http", "mqtt"])
+def test_what_is_published_the_moment_the_suback_arrives_is_delivered_every_time(server, world, port):
+    url = world.ws_url if port == "http" else f"ws://127.0.0.1:{server.mqtt_port}/s/{world.name}/ws/v2"
+    _report_on_every_suback(url, 20, _read_by_mqtt)
+    _report_on_every_suback(url, 20, lambda client: world.switch("owner-token", brightness=50))
+
+
+def test_in_thread_mode_a_rest_switch_the_moment_the_suback_arrives_is_delivered_every_time(threaded):
+    port, realtime = threaded
+    name = "rt-" + uuid.uuid4().hex[:10]
+
+    def switch(client: RealtimeClient) -> None:
+        body = {"data": json.dumps([{"brightness": 50}]), "deviceList": [{"productKey": LAMP[0], "deviceKey": LAMP[1]}],
+                "type": 2}  # fmt: skip
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/s/{name}/v2/binding/enduserapi/batchControlDevice",
+                                         data=json.dumps(body).encode(), method="POST",
+                                         headers={"Authorization": "owner-token", "Content-Type": "application/json"})  # fmt: skip
+        urllib.request.urlopen(request, timeout=10).close()
+
+    url = f"ws://127.0.0.1:{realtime.port}/s/{name}/ws/v2"
+    _report_on_every_suback(url, 30, switch)
+    _report_on_every_suback(url, 20, _read_by_mqtt)

@@ -9,7 +9,7 @@ import urllib.parse
 
 import pytest
 from conftest import LAMP, OWNER
-from serving import Running
+from serving import Running, read_to_end
 from werkzeug.serving import make_server
 
 from mock_server.app import create_app
@@ -28,15 +28,7 @@ def server():
 def raw(server, payload: bytes, read: bool = True) -> bytes:
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
         sock.sendall(payload)
-        if not read:
-            return b""
-        chunks = []
-        try:
-            while chunk := sock.recv(65536):
-                chunks.append(chunk)
-        except (TimeoutError, ConnectionResetError):
-            pass
-        return b"".join(chunks)
+        return read_to_end(sock) if read else b""
 
 
 def still_serving(server) -> bool:

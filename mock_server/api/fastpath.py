@@ -23,6 +23,7 @@ from .dispatch import answer
 from .envelope import Reply, to_response
 from .faults import DroppedOnPurpose
 from .paths import split_session
+from .waits import Waits
 
 # Statuses Werkzeug answers without a body (or without Content-Length): rare, from rules;
 # their wire form is left to Werkzeug itself, as in the app.
@@ -30,7 +31,8 @@ _BODILESS = frozenset((204, 304))
 
 
 class FastPath:
-    def __init__(self, app: Flask) -> None:
+    def __init__(self, app: Flask, waits: Waits | None = None) -> None:
+        self.waits = waits if waits is not None else Waits()
         config = app.config
         self.max_body: int | None = config["MAX_CONTENT_LENGTH"]
         self.served = steps.Served.of(app)
@@ -45,9 +47,9 @@ class FastPath:
         self.request_class = FastRequest
 
     @classmethod
-    def for_app(cls, app: Any) -> FastPath | None:
+    def for_app(cls, app: Any, waits: Waits | None = None) -> FastPath | None:
         """A fast path for the simulator's app; None for any other app."""
-        return cls(app) if isinstance(app, Flask) and "mock_server" in app.extensions else None
+        return cls(app, waits) if isinstance(app, Flask) and "mock_server" in app.extensions else None
 
     def lookup(self, method: str, path: str, body: bytes) -> Endpoint | None:
         """The endpoint this path answers, or None when Flask should."""
@@ -64,7 +66,7 @@ class FastPath:
         def one_pass(resume: Outcome | None) -> Reply | steps.Deferred:
             return steps.handle(self.served, req, ReplyWire, lambda state: answer(doc, state), resume, can_defer=True)
 
-        return wire(await steps.with_waits(one_pass), environ)
+        return wire(await steps.with_waits(one_pass, self.waits.wait), environ)
 
 
 class ReplyWire:

@@ -19,7 +19,7 @@ import hmac
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
@@ -135,15 +135,18 @@ def _before_answer(
     return apply_rules(state, resume, can_defer)
 
 
-async def with_waits(run: Callable[[Outcome | None], T | Deferred]) -> T:
+async def with_waits(
+    run: Callable[[Outcome | None], T | Deferred], sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+) -> T:
     """The one wait-and-resume: run a pass; while it ends in a rule's wait, sleep (holding no
-    thread nor lock: other requests go on), then run it again with the rule's outcome."""
+    thread nor lock: other requests go on; waits.py's sleep ends early when the server stops),
+    then run it again with the rule's outcome."""
     resume = None
     while True:
         result = run(resume)
         if not isinstance(result, Deferred):
             return result
-        await asyncio.sleep(result.seconds)
+        await sleep(result.seconds)
         resume = result.resume
 
 

@@ -15,6 +15,7 @@ import ssl
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,6 +62,7 @@ class RealtimeClient:
         self.disconnected = threading.Event()
         self._changed = threading.Condition()
         self._subacks: dict[int, list[int]] = {}
+        self._on_suback: Callable[[], Any] | None = None
         uid = client_id or f"qu_test_{time.time_ns() // 1000}"
         self.client_id = uid
         client = self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=uid, transport="websockets")
@@ -89,6 +91,9 @@ class RealtimeClient:
 
     def _on_subscribe(self, client: Any, userdata: Any, mid: int, reasons: list, properties: Any) -> None:
         self._subacks[mid] = [r.value for r in reasons]
+        then, self._on_suback = self._on_suback, None
+        if then is not None:
+            then()
         self._notify()
 
     def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
@@ -112,6 +117,12 @@ class RealtimeClient:
         _, mid = self._client.subscribe([(f, qos) for f in filters])
         self._wait(lambda: mid in self._subacks, "no SUBACK")
         return self._subacks.pop(mid)
+
+    def subscribe_then(self, *filters: str, then: Callable[[], Any]) -> list[int]:
+        """Subscribe, and call `then` the moment the SUBACK arrives, in paho's network thread
+        before it reads anything else: to publish or report what the subscription must not miss."""
+        self._on_suback = then
+        return self.subscribe(*filters)
 
     def publish(self, topic: str, payload: bytes | str | dict, qos: int = 1) -> None:
         if isinstance(payload, dict):

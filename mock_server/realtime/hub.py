@@ -11,6 +11,11 @@ client's publish to another: nothing on this cloud comes from another app.
 
 A connection belongs to the default world, to `/s/NAME/ws/v2`'s NAME, or to the world in
 its upgrade request's `X-Mock-Session` header, as REST requests do.
+
+A client id names a client only within one user of one world: amqtt keys its sessions by a
+key of each connection's own (never the client's id), so two CI jobs with one fixed id in two
+worlds, or two users who picked the same id, are two clients. A second connection of the same
+user in the same world with the same id takes over, as MQTT has it: the first is closed.
 """
 
 from __future__ import annotations
@@ -19,13 +24,13 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import secrets
 import threading
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
 from amqtt.adapters import WebSocketsReader
-from amqtt.broker import Broker
 from amqtt.session import Session
 
 from ..cloud import access
@@ -35,6 +40,7 @@ from ..harness.rules import Incoming, Outcome, decide
 from ..harness.world import World
 from ..harness.worlds import DEFAULT_WORLD, Simulator, session_path
 from . import downlink, topics
+from .broker import SimulatorBroker
 from .plugins import HUBS
 from .transport import RSGIReader, RSGIWriter, WebSocketsWriter, peer_of
 
@@ -64,14 +70,22 @@ class Connection:
     world: str
     peer: tuple[str, int]
     writer: RSGIWriter | WebSocketsWriter
-    client_id: str = ""
+    client_id: str = ""  # as the client gave it
+    # amqtt's name for the session: unguessable, so no client can name another's session
+    key: str = field(default_factory=lambda: secrets.token_urlsafe(12))
     uid: str | None = None
     token: str = ""
     handler: Any = None  # amqtt's protocol handler, once the client is signed in
     subscriptions: dict[str, int] = field(default_factory=dict)  # filter -> granted QoS
     connected_at: int = 0
+    leaving: bool = False  # being dropped: nothing more is sent to it
     delivered: int = 0
     received: int = 0
+
+    @property
+    def owner(self) -> tuple[str, str | None, str]:
+        """Whose client this is: a second connection with the same owner takes over."""
+        return self.world, self.uid, self.client_id
 
     def describe(self) -> dict:
         return {
@@ -158,11 +172,12 @@ class Hub:
         self.key = f"hub-{id(self)}"
         self.channels: dict[str, Channel] = {}
         self.by_peer: dict[tuple[str, int], Connection] = {}
-        self.by_client: dict[str, Connection] = {}
+        self.by_client: dict[str, Connection] = {}  # by Connection.key, amqtt's client id
+        self.by_owner: dict[tuple[str, str | None, str], Connection] = {}
         self._ids = itertools.count(1)
         self._tasks: set[asyncio.Future] = set()
         self._ticker: asyncio.Task | None = None
-        self.broker: Broker | None = None
+        self.broker: SimulatorBroker | None = None
         self.thread: int | None = None  # the loop's thread, once started
 
     # ---- lifecycle ------------------------------------------------------------------------
@@ -185,7 +200,7 @@ class Hub:
         self.thread = threading.get_ident()
         logging.getLogger("amqtt").setLevel(logging.ERROR)  # refusals are journaled, not logged
         logging.getLogger("transitions").setLevel(logging.ERROR)
-        self.broker = Broker(self.config(), loop=self.loop)
+        self.broker = SimulatorBroker(self, self.config(), loop=self.loop)
         await self.broker.start()
         self._ticker = self.loop.create_task(self._tick())
 
@@ -195,6 +210,8 @@ class Hub:
         for connection in list(self.by_peer.values()):
             connection.writer.closed = True
         if self.broker is not None:
+            # amqtt logs the cancelling of its own broadcast loop as an error, with a traceback
+            logging.getLogger("amqtt.broker").setLevel(logging.CRITICAL)
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.broker.shutdown(), 5)
         for channel in self.channels.values():
@@ -239,6 +256,7 @@ class Hub:
             log.exception("realtime session failed")
         finally:
             self._gone(connection)
+            await self.broker.end_session(connection.key)
 
     def _channel(self, name: str, scenario: str | None = None) -> Channel:
         world = self.sim.world(name, scenario)
@@ -249,18 +267,23 @@ class Hub:
             channel.rebind(world)
         return channel
 
-    def _gone(self, connection: Connection) -> None:
-        self.by_peer.pop(connection.peer, None)
-        if self.by_client.get(connection.client_id) is connection:
-            del self.by_client[connection.client_id]
+    def _gone(self, connection: Connection, **why: Any) -> None:
+        """The connection ended (or was taken over: it is closed next): forget it."""
+        if self.by_peer.get(connection.peer) is connection:
+            del self.by_peer[connection.peer]
+        if self.by_client.get(connection.key) is connection:
+            del self.by_client[connection.key]
+        if self.by_owner.get(connection.owner) is connection:
+            del self.by_owner[connection.owner]
         channel = self.channels.get(connection.world)
         if channel is not None and connection in channel.connections:
             channel.forget(connection)
             channel.world.mqtt_sessions.pop(connection.id, None)
-            self.journal(channel.world, connection, "disconnect")
+            self.journal(channel.world, connection, "disconnect", **why)
 
     def cut(self, connection: Connection) -> None:
         """Drop a client's connection, as a network failure would."""
+        connection.leaving = True
         connection.writer.cut()
 
     # ---- what the broker asks ---------------------------------------------------------------
@@ -275,6 +298,7 @@ class Hub:
         # A will would let one client publish on a device's topics: the cloud has none.
         session.will_flag, session.will_retain = False, False
         connection.client_id = session.client_id or ""
+        session.client_id = connection.key  # before amqtt files the session under it
         world = self._channel(connection.world).world
         given = session.password or session.username or ""
         connection.token = strip_bearer(str(given))
@@ -297,18 +321,32 @@ class Hub:
             code = 5
         connection.writer.connack_code = code or None
         self.journal(world, connection, "connect", **{**ruled(outcome), "code": code})
+        if code == 0:
+            self._admit(connection)
         return code == 0
 
-    def connected(self, session: Session) -> None:
-        connection = self.by_peer.get((session.remote_address, session.remote_port))
-        if connection is None or self.broker is None:
-            return
-        connection.handler = self.broker.sessions.get(session.client_id, (None, None))[1]
-        self.by_client[connection.client_id] = connection
+    def _admit(self, connection: Connection) -> None:
+        """A client signed in: it takes over from its owner's earlier connection with the same
+        client id, and is served from before its CONNACK goes out."""
+        earlier = self.by_owner.get(connection.owner)
+        if earlier is not None and earlier is not connection:
+            self._gone(earlier, reason="taken over by a new connection with this client id")
+            self.cut(earlier)
+        self.by_owner[connection.owner] = connection
+        self.by_client[connection.key] = connection
         channel = self._channel(connection.world)
         connection.connected_at = channel.world.now()
         channel.connections.add(connection)
         channel.world.mqtt_sessions[connection.id] = connection
+
+    def connected(self, session: Session) -> None:
+        """amqtt made the protocol handler that sends to the client."""
+        connection = self.by_client.get(session.client_id)
+        if connection is not None and connection.handler is None:
+            connection.handler = self._handler_of(connection)
+
+    def _handler_of(self, connection: Connection) -> Any:
+        return self.broker.sessions.get(connection.key, (None, None))[1] if self.broker is not None else None
 
     async def may_subscribe(self, session: Session, topic_filter: str) -> bool:
         """SUBSCRIBE: a device's topics only for its owner and the holders of an active share
@@ -338,6 +376,8 @@ class Hub:
         return allowed
 
     def subscribed(self, client_id: str, topic_filter: str, qos: int) -> None:
+        """A subscription granted: live from now, before amqtt sends its SUBACK, so that a
+        message published the moment the client has the SUBACK reaches it."""
         connection = self.by_client.get(client_id)
         if connection is None:
             return
@@ -345,7 +385,11 @@ class Hub:
         channel = self.channels.get(connection.world)
         if channel is not None:
             channel.add_filter(connection, topic_filter)
-        self._send_online_state(connection, topic_filter)
+
+    def suback_sent(self, client_id: str, topic_filter: str) -> None:
+        connection = self.by_client.get(client_id)
+        if connection is not None and topic_filter in connection.subscriptions:
+            self._send_online_state(connection, topic_filter)
 
     def unsubscribed(self, client_id: str, topic_filter: str) -> None:
         connection = self.by_client.get(client_id)
@@ -403,6 +447,7 @@ class Hub:
             self.send(connection, topic, payload, qos)
             return True
         self.journal(world, connection, "deliver", topic=topic, payload=payload, **ruled(outcome))
+        sending = None
         if outcome.fault is None:  # any fault withholds the message
             if outcome.code is not None:
                 topic, payload = downlink.busi_error(connection.client_id, event.dk, outcome.code, outcome.msg)
@@ -410,19 +455,34 @@ class Hub:
             if outcome.wait:
                 self.loop.call_later(outcome.wait, self.send, connection, topic, payload, qos)
             else:
-                self.send(connection, topic, payload, qos)
+                sending = self.send(connection, topic, payload, qos)
         if outcome.disconnect:
-            self.loop.call_soon(self.cut, connection)
+            self._cut_after(connection, sending)
         return False
 
-    def send(self, connection: Connection, topic: str, payload: bytes, qos: int, retain: bool = False) -> None:
-        handler = connection.handler
-        if handler is None or connection.writer.closed:
-            return
+    def _cut_after(self, connection: Connection, sending: asyncio.Future | None) -> None:
+        """Drop the connection once the message it gets first has gone through (at QoS 1, its
+        PUBACK is in): closed earlier, the client's PUBACK would meet a closed socket, whose
+        reset can discard the message unread on the client's side."""
+        connection.leaving = True
+        if sending is None:
+            self.loop.call_soon(self.cut, connection)
+        else:
+            sending.add_done_callback(lambda _: self.cut(connection))
+
+    def send(
+        self, connection: Connection, topic: str, payload: bytes, qos: int, retain: bool = False
+    ) -> asyncio.Future | None:
+        """Publish to one client; the task ends when the message has gone through (None: the
+        client is gone)."""
+        handler = connection.handler = connection.handler or self._handler_of(connection)
+        if handler is None or connection.writer.closed or connection.leaving:
+            return None
         connection.delivered += 1
         task = asyncio.ensure_future(handler.mqtt_publish(topic, payload, qos, retain))
         self._tasks.add(task)
         task.add_done_callback(self._sent)
+        return task
 
     def _sent(self, task: asyncio.Future) -> None:
         self._tasks.discard(task)

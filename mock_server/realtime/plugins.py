@@ -54,7 +54,7 @@ class Events(BasePlugin):
         HUBS[self.config.hub].connected(client_session)
 
     async def on_broker_client_subscribed(self, *, client_id: str, topic: str, qos: int) -> None:
-        HUBS[self.config.hub].subscribed(client_id, topic, qos)
+        HUBS[self.config.hub].suback_sent(client_id, topic)  # the subscription was live before
 
     async def on_broker_client_unsubscribed(self, *, client_id: str, topic: str) -> None:
         HUBS[self.config.hub].unsubscribed(client_id, topic)

@@ -34,6 +34,7 @@ class Realtime:
         self.admin_token: str | None = app.config.get("ADMIN_TOKEN")
         self.host: str = app.config.get("HOST") or "127.0.0.1"
         self._started: asyncio.Future | None = None
+        self._closing: asyncio.Future | None = None
         self._listener: Any = None
 
     async def ensure_started(self) -> None:
@@ -102,6 +103,13 @@ class Realtime:
         return self._listener.sockets[0].getsockname()[1]
 
     async def close(self) -> None:
+        """Stop the listener and the hub, once however often it is asked (the stop signal
+        asks first, the worker's end again)."""
+        if self._closing is None:
+            self._closing = asyncio.ensure_future(self._close())
+        await asyncio.shield(self._closing)
+
+    async def _close(self) -> None:
         if self._listener is not None:
             self._listener.close()
         if self._started is not None and self._started.done():
@@ -109,7 +117,8 @@ class Realtime:
 
     def stop(self, loop: asyncio.AbstractEventLoop) -> None:
         if loop.is_running():
-            loop.create_task(self.close())
+            if self._closing is None:
+                self._closing = loop.create_task(self._close())
         else:
             with contextlib.suppress(Exception):
                 loop.run_until_complete(self.close())
