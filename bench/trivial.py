@@ -14,6 +14,7 @@ METHODS = ["GET", "POST", "PUT", "DELETE"]
 
 def make_app(replies: dict[str, bytes]) -> Flask:
     app = Flask(__name__)
+    app.config["MQTT"] = False  # the bridge opens no realtime channel for it
 
     @app.route("/<path:path>", methods=METHODS)
     def answer(path: str) -> Response:

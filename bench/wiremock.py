@@ -1,6 +1,10 @@
 """WireMock 3 for the side-by-side runs: installed from the `wiremock` npm package (it carries
-the standalone jar) into bench/.wiremock when absent, run with Java, and given one templated
-stub per compared path that answers the simulator's reply for it."""
+the standalone jar) into bench/.wiremock when absent, run with Java, and given one stub per
+compared path that answers the simulator's reply for it.
+
+Three configurations are measured (bench/run.py): templated stubs with the request journal
+off (as WireMock advises for load) and on (its default, unbounded), and plain stubs (the same
+bytes, no template engine) with the journal off: the sanity check of the other two."""
 
 from __future__ import annotations
 
@@ -33,26 +37,23 @@ def jar() -> Path | None:
     return found[-1] if found else None
 
 
-def command(jar_path: Path, port: int) -> list[str]:
-    # Without its request journal, as WireMock advises for load: unbounded, it grows by the
-    # request; bounded (--max-request-journal-entries), it counts its queue on every request
-    # and spends milliseconds doing so. The simulator keeps its journal throughout.
-    return ["java", "-jar", str(jar_path), "--port", str(port), "--disable-banner", "--no-request-journal"]
+def command(jar_path: Path, port: int, journal: bool = False) -> list[str]:
+    """WireMock on `port`; with `journal`, its request journal as it comes (on, unbounded: it
+    grows by the request), else without it, as WireMock advises for load. The simulator keeps
+    its own journal throughout."""
+    args = ["java", "-jar", str(jar_path), "--port", str(port), "--disable-banner"]
+    return args if journal else [*args, "--no-request-journal"]
 
 
-def stub(method: str, path: str, body: str) -> dict:
-    """A templated stub of the simulator's reply: a share code is made afresh for each call,
-    as the simulator makes one, and every reply goes through the template engine."""
-    templated = re.sub(r'"share_dv_[0-9a-f]+"', "\"share_dv_{{randomValue length=36 type='HEXADECIMAL'}}\"", body)
-    return {
-        "request": {"method": method, "urlPath": path},
-        "response": {
-            "status": 200,
-            "headers": {"Content-Type": "application/json"},
-            "body": templated,
-            "transformers": ["response-template"],
-        },
-    }
+def stub(method: str, path: str, body: str, templated: bool = True) -> dict:
+    """A stub of the simulator's reply. Templated: a share code is made afresh for each call,
+    as the simulator makes one, and every reply goes through the template engine. Plain: the
+    same bytes as they are."""
+    response: dict = {"status": 200, "headers": {"Content-Type": "application/json"}, "body": body}
+    if templated:
+        code = "\"share_dv_{{randomValue length=36 type='HEXADECIMAL'}}\""
+        response |= {"body": re.sub(r'"share_dv_[0-9a-f]+"', code, body), "transformers": ["response-template"]}
+    return {"request": {"method": method, "urlPath": path}, "response": response}
 
 
 def add_stubs(base: str, stubs: list[dict]) -> None:

@@ -70,27 +70,48 @@ def _wait_ready(base_url: str, timeout: float = 30) -> None:
 
 class _ThreadServer:
     def __init__(self) -> None:
-        from werkzeug.serving import make_server
+        from werkzeug.serving import WSGIRequestHandler, make_server
 
         from .app import create_app
-        from .realtime.serving import ThreadedRealtime
 
-        app = create_app()
+        class QuietHandler(WSGIRequestHandler):
+            def log_request(self, *args: Any, **kwargs: Any) -> None:
+                """No line per request on stderr: writing it took two thirds of a call's time
+                (the journal keeps every request; errors are still logged)."""
+
+        app = self._app = create_app()
+        # The simulator itself: tests in this process make and drop their worlds by a call,
+        # not by two HTTP round trips each.
+        self.simulator = app.extensions["mock_server"]
         # Port 0: the system picks a free port as it binds, so two suites never race for one.
-        self._server = make_server("127.0.0.1", 0, app, threaded=True)
+        self._server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
         self.port = self._server.server_port
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll: shutting down waits for it, at the end of every test session.
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
-        # The WSGI server takes no WebSockets: the realtime channel gets a listener of its own.
-        self._realtime = ThreadedRealtime(app)
-        self.realtime_port = self._realtime.port
+        self._realtime: Any = None
+        self._realtime_lock = threading.Lock()
+
+    @property
+    def realtime_port(self) -> int:
+        """The WSGI server takes no WebSockets: the realtime channel gets a listener of its
+        own, started when a test first wants it (a session without it never loads the broker)."""
+        with self._realtime_lock:
+            if self._realtime is None:
+                from .realtime.serving import ThreadedRealtime
+
+                self._realtime = ThreadedRealtime(self._app)
+            return self._realtime.port
 
     def stop(self) -> None:
-        self._realtime.stop()
+        if self._realtime is not None:
+            self._realtime.stop()
         self._server.shutdown()
 
 
 class _ProcessServer:
+    simulator = None  # in another process: worlds are made and dropped over HTTP
+
     def __init__(self) -> None:
         # Port 0: the server binds a free port itself and prints it first, in its banner; its
         # output goes to a file, which nothing has to keep reading.
@@ -121,7 +142,12 @@ class _ProcessServer:
 class ServerURL(str):
     """The simulator's base URL; `.realtime` is where its realtime channel listens (ws://...)."""
 
-    realtime: str
+    server: Any
+    simulator: Any  # the Simulator when it runs in this process (thread mode), else None
+
+    @property
+    def realtime(self) -> str:
+        return f"ws://127.0.0.1:{self.server.realtime_port}"
 
 
 @pytest.fixture(scope="session")
@@ -130,7 +156,7 @@ def quectel_mock_server(pytestconfig: pytest.Config) -> Iterator[str]:
     mode = pytestconfig.getoption("quectel_mock_mode") or pytestconfig.getini("quectel_mock_mode")
     server = _ProcessServer() if mode == "process" else _ThreadServer()
     base_url = ServerURL(f"http://127.0.0.1:{server.port}")
-    base_url.realtime = f"ws://127.0.0.1:{server.realtime_port}"
+    base_url.server, base_url.simulator = server, server.simulator
     try:
         _wait_ready(base_url)
         yield base_url
@@ -146,9 +172,13 @@ class QuectelMock:
         self.world = world
         self.scenario = scenario
         self.base_url = f"{server_url}/s/{world}"
-        realtime = getattr(server_url, "realtime", server_url.replace("http", "ws", 1))
-        self.realtime_url = f"{realtime}/s/{world}/ws/v2"
         self._clients: list = []
+
+    @property
+    def realtime_url(self) -> str:
+        """Where this world's realtime channel listens (its listener starts on first use)."""
+        realtime = getattr(self.server_url, "realtime", self.server_url.replace("http", "ws", 1))
+        return f"{realtime}/s/{self.world}/ws/v2"
 
     # ---- HTTP ----------------------------------------------------------------------------
 
@@ -307,9 +337,21 @@ class QuectelMock:
 
 def _open_world(mock: QuectelMock, scenario: str) -> None:
     """Make the test's world in one step: a library name is built straight from the scenario
-    the server keeps (a world per test stays cheap); a file of this suite is sent inline."""
+    the server keeps (a world per test stays cheap), by a call when the simulator runs in this
+    process; a file of this suite is sent inline."""
     if "/" in scenario or Path(scenario).is_file():
         mock.reset(scenario)
+        return
+    sim = getattr(mock.server_url, "simulator", None)
+    if sim is not None:
+        from .harness.scenario import ScenarioInvalid
+
+        try:
+            sim.world(mock.world, scenario)
+        except ScenarioInvalid as err:
+            raise AssertionError(f"invalid scenario: {err.problems}") from None
+        except LookupError as err:  # ScenarioNotFound
+            raise AssertionError(str(err)) from None
         return
     req = urllib.request.Request(mock.base_url + "/_mock/health", headers={"X-Mock-Scenario": scenario})
     try:
@@ -365,5 +407,9 @@ def quectel_mock(request: pytest.FixtureRequest, quectel_mock_server: str) -> It
         raise pytest.UsageError(f"quectel_mock: cannot load scenario {scenario!r}: {err}") from None
     yield mock
     mock.close_clients()
+    sim = getattr(quectel_mock_server, "simulator", None)
+    if sim is not None:
+        sim.drop(mock.world)
+        return
     with contextlib.suppress(AssertionError, OSError):  # the server may already be gone
         mock.control("DELETE", "/world")

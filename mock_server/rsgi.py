@@ -97,14 +97,26 @@ class RSGIBridge:
         self.on_shutdown = on_shutdown
         self.max_body: int | None = getattr(wsgi_app, "config", {}).get("MAX_CONTENT_LENGTH")
 
-    def __rsgi_init__(self, loop: Any) -> None:
-        from .realtime.serving import realtime_for
+    realtime: Any = None  # the realtime channel, once made
 
-        self.realtime = realtime_for(self.app, loop)
+    def __rsgi_init__(self, loop: Any) -> None:
+        self.loop = loop
+        # The channel (and its broker, amqtt) is made on the first WebSocket: the HTTP port
+        # answers without waiting for it. A dedicated listener (MQTT_PORT) is awaited by
+        # clients as soon as the banner names it, so it starts with the server.
+        if self.app.config.get("MQTT_PORT"):
+            self._realtime()
+
+    def _realtime(self) -> Any:
+        if self.realtime is None:
+            from .realtime.serving import realtime_for
+
+            self.realtime = realtime_for(self.app, self.loop)
+        return self.realtime
 
     def __rsgi_del__(self, loop: Any) -> None:
         """granian calls this when the worker stops cleanly (SIGTERM, SIGINT)."""
-        if getattr(self, "realtime", None) is not None:
+        if self.realtime is not None:
             self.realtime.stop(loop)
         self.save()
 
@@ -127,9 +139,9 @@ class RSGIBridge:
 
     async def __call__(self, scope: Any, proto: Any) -> None:
         if scope.proto == "ws":  # the realtime channel, MQTT over WebSocket (realtime/)
-            if getattr(self, "realtime", None) is None:
+            if not self.app.config.get("MQTT", True):
                 return proto.close(404)
-            return await self.realtime.websocket(scope, proto)
+            return await self._realtime().websocket(scope, proto)
         body, too_large = await read_body(scope, proto, self.max_body)
         doc = self.fast.lookup(scope.method, scope.path, body) if self.fast is not None and not too_large else None
         if doc is not None:

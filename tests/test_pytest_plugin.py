@@ -159,3 +159,52 @@ def test_device_helpers(pytester):
     pytester.makepyfile(test_devices=DEVICES_EXAMPLE)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=4)
+
+
+WORLDS_GO = """
+import json, urllib.request
+
+SEEN = []
+
+
+def _worlds(mock):
+    with urllib.request.urlopen(mock.server_url + "/_mock/worlds") as resp:
+        return [w["name"] for w in json.loads(resp.read())]
+
+
+def test_first(quectel_mock):
+    SEEN.append(quectel_mock.world)
+    assert quectel_mock.world in _worlds(quectel_mock)
+
+
+def test_second(quectel_mock):
+    assert quectel_mock.world in _worlds(quectel_mock) and SEEN[0] not in _worlds(quectel_mock)
+"""
+
+
+@pytest.mark.parametrize("mode", ["thread", "process"])
+def test_each_world_is_made_for_its_test_and_dropped_after_it(pytester, mode):
+    """In thread mode the plugin makes and drops worlds by calling the simulator it runs,
+    in process mode over HTTP: the server sees the same either way."""
+    pytester.makepyfile(test_worlds=WORLDS_GO)
+    result = pytester.runpytest_subprocess(f"--quectel-mock-mode={mode}", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+
+
+def test_a_session_without_realtime_loads_neither_broker_nor_jwt(pytester):
+    """What the first answer does not need is not loaded for it: the broker (amqtt) comes
+    with the first realtime client, jwt and cryptography with the first login."""
+    pytester.makepyfile(
+        test_lazy="""
+import sys
+
+def test_rest_only(quectel_mock):
+    assert quectel_mock.call("GET", "userInfo", "owner-token")["code"] == 200
+    assert [m for m in ("amqtt", "jwt", "cryptography") if m in sys.modules] == []
+
+def test_then_realtime(quectel_mock):
+    client = quectel_mock.mqtt(quectel_mock.token("C1001"))
+    assert client.connack == 0 and "amqtt" in sys.modules and "jwt" in sys.modules
+"""
+    )
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=2)

@@ -32,6 +32,25 @@ def test_generated_records(default_scenario):
     assert "token-C900001" in world.tokens
 
 
+@pytest.mark.parametrize("seed", [1, 99])
+def test_generated_names_are_fakers_own(seed):
+    """Names come from a generator with Faker's person provider alone (quick to set up): they
+    are those a full Faker("en_US") gives for the seed, users and devices alike."""
+    from faker import Faker
+
+    faker = Faker("en_US")
+    faker.seed_instance(seed)
+    scenario = Scenario.load("default", seed=seed)
+    generated = [u for u in scenario.users if u["uid"].startswith("C9")]
+    assert generated and [u["nickname"] for u in generated] == [
+        f"{faker.first_name()} {faker.last_name()}" for _ in generated
+    ]
+    kinds = ("Lamp", "Plug", "Sensor", "Camera", "Thermostat", "Lock")  # the generated ones
+    named = [d["name"] for d in scenario.devices if d.get("name", "").partition("'s ")[2] in kinds]
+    kinds = [name.split("'s ")[1] for name in named]
+    assert named and named == [f"{faker.first_name()}'s {kind}" for kind in kinds]
+
+
 def test_reset_rebuilds_a_fresh_world(default_scenario):
     sim = Simulator(default_scenario)
     old = sim.world()

@@ -13,11 +13,12 @@ import binascii
 import functools
 import hashlib
 import uuid
+from typing import TYPE_CHECKING
 
-import jwt
-from cryptography.hazmat.primitives import padding
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+# jwt and cryptography are imported where they are used: they cost a third of the start-up
+# time, and the first request (or a run without a login) needs neither.
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import rsa
 
 
 def key_and_iv(random: str) -> tuple[bytes, bytes]:
@@ -27,6 +28,9 @@ def key_and_iv(random: str) -> tuple[bytes, bytes]:
 
 
 def encrypt_password(password: str, random: str) -> str:
+    from cryptography.hazmat.primitives import padding
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
     key, iv = key_and_iv(random)
     padder = padding.PKCS7(128).padder()
     data = padder.update(password.encode("utf-8")) + padder.finalize()
@@ -37,6 +41,9 @@ def encrypt_password(password: str, random: str) -> str:
 def decrypt_password(pwd: str, random: str) -> str | None:
     """The plain password, or None when `pwd` is not a valid ciphertext for this random.
     Whitespace is ignored: Android's Base64.DEFAULT ends the text with a newline."""
+    from cryptography.hazmat.primitives import padding
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
     key, iv = key_and_iv(random)
     try:
         raw = base64.b64decode("".join(pwd.split()), validate=True)
@@ -54,12 +61,16 @@ def signature(*parts: str) -> str:
 
 @functools.cache
 def _signing_key() -> rsa.RSAPrivateKey:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     # One key per process, made on the first login: tokens are looked up in the cloud, so
     # the key only makes them well-formed RS256 JWTs like the real ones.
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
 def issue_jwt(uid: str, kind: str, issued_ms: int, expires_ms: int) -> str:
+    import jwt
+
     iat = issued_ms // 1000
     claims = {
         "iss": "enduser",

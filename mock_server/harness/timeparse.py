@@ -3,6 +3,7 @@ duration relative to the clock's start) as scenario files and the control API wr
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 from datetime import UTC, datetime
@@ -48,19 +49,33 @@ def parse_instant(value: str | int, start_ms: int) -> int:
     if isinstance(value, bool):
         raise ValueError("must be epoch milliseconds, ISO 8601, or relative such as +10m")
     if isinstance(value, int):
-        return _instant(value)
-    if is_relative(value):  # a start of 0 is a check of the text alone (the start is not known yet)
-        return start_ms + parse_duration(value) if not start_ms else _instant(start_ms + parse_duration(value))
+        return _within(value)
+    relative, ms = _instant(value) if isinstance(value, str) else _parse_instant(value)
+    if relative:  # a start of 0 is a check of the text alone (the start is not known yet)
+        return start_ms + ms if not start_ms else _within(start_ms + ms)
+    return _within(ms)
+
+
+# A world is built from the same few texts ("-30d", "+1h") thousands of times: each is read once.
+@functools.lru_cache(maxsize=4096)
+def _instant(text: str) -> tuple[bool, int]:
+    return _parse_instant(text)
+
+
+def _parse_instant(value: object) -> tuple[bool, int]:
+    """(True, offset ms) of a relative duration, (False, epoch ms) of an absolute time."""
+    if is_relative(value):
+        return True, parse_duration(value)  # type: ignore[arg-type]
     try:
         parsed = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
     except ValueError:
         raise ValueError("must be epoch milliseconds, ISO 8601, or relative such as +10m") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return _instant(int(parsed.timestamp() * 1000))
+    return False, int(parsed.timestamp() * 1000)
 
 
-def _instant(ms: int) -> int:
+def _within(ms: int) -> int:
     if not 0 <= ms <= LAST_INSTANT_MS:
         raise ValueError("must be a time from 1970 to the end of 9999")
     return ms
