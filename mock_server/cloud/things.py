@@ -399,7 +399,7 @@ def _type_problems(item: dict, allowed: tuple[str, ...]) -> list[tuple[str, str]
     if data_type in ("BOOL", "ENUM"):
         if not isinstance(specs, list) or not specs or not all(isinstance(s, dict) and "value" in s for s in specs):
             return [(".specs", "must be a list of {name, value}")]
-        if data_type == "ENUM" and not all(_ascii_digits(str(s["value"]).lstrip("-")) for s in specs):
+        if data_type == "ENUM" and not all(ascii_digits(str(s["value"]).lstrip("-")) for s in specs):
             return [(".specs", "ENUM values must be integers")]
         return []
     if data_type == "STRUCT":
@@ -473,6 +473,8 @@ def check_values(product: Product, kv: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _ascii_digits(text: str) -> bool:
-    """Digits int() reads as written (`isdigit()` alone passes `²`), not too many of them."""
+def ascii_digits(text: str) -> bool:
+    """Whether int() reads `text` as its digits show: `isdigit()` alone passes `²` (which int()
+    refuses: a 500) and thousands of digits (which it reads slowly, then refuses)."""
+    text = text.strip()
     return text.isascii() and text.isdigit() and len(text) <= 20
