@@ -397,3 +397,29 @@ def test_log_lines_cannot_be_split_or_coloured_and_refusals_are_logged(tmp_path)
     assert len(lines) == 2 and "\x1b" not in log.read_text() and "/forged" not in log.read_text().replace(lines[0], "")
     assert "userInfo\\x0aGET /forged 200\\x1b[31m 404" in lines[0]
     assert lines[1].startswith(f"GET {USER_INFO} 400 code=400") and lines[1].endswith("[s9]")
+
+
+# ---- every declared parameter, odd values: a documented code or a 400, never a 500 --------------
+
+ODD_VALUES = ["²", "1" * 5000, "Infinity", "1e400", "\x00", " ", True, {}, [], None, [[[[[]]]]]]
+
+
+def test_no_declared_parameter_answers_500_to_an_odd_value():
+    from helpers import app_with
+
+    from mock_server.api.declare import registry
+
+    client = app_with().test_client()
+    token = {"Authorization": "owner-token"}
+    failures = []
+    for ep in registry():
+        for name in ep.schema().fields if ep.schema else ():
+            for value in ODD_VALUES:
+                sent = [{"query_string": {name: value}}] if isinstance(value, str) else []
+                sent.append({"json": [{name: value}] if ep.array else {name: value}})
+                for how in sent:
+                    resp = client.open(ep.path, method=ep.method, headers=token, **how)
+                    code = (resp.get_json(silent=True) or {}).get("code")
+                    if resp.status_code >= 500 or code == 500:
+                        failures.append((ep.path, name, repr(value)[:12], list(how)[0]))
+    assert failures == []

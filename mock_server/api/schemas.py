@@ -242,8 +242,9 @@ class Params(Schema):
                 data[name] = value * 1000
         return data
 
-    def _check_name_length(self, value: str) -> None:
-        if len(value) > self.device_name_max:
+    def _check_name_length(self, value: str | None) -> None:
+        # None: an object or array where an optional name belongs, which Text ignores.
+        if value is not None and len(value) > self.device_name_max:
             raise ValidationError("5333")
 
 
