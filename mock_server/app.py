@@ -39,6 +39,7 @@ DEFAULTS: dict[str, Any] = {
     "TLS_CERT": None,  # certificate and key files of that listener's TLS (both, or neither)
     "TLS_KEY": None,
     "TLS_CA": None,  # the certificate authority of a generated certificate: the dashboard's CA page offers it
+    "MAX_GENERATED": 10_000,  # users + devices + shares a scenario a request sends or names may generate
 }
 
 
@@ -74,8 +75,11 @@ def create_app(
         scenario = Scenario.load(app.config["SCENARIO"], app.config["SEED"])
     sim = Simulator(scenario, app.config["IDLE_TIMEOUT"], app.config["MAX_WORLDS"])
     sim.scenario_dirs = tuple(Path(d) for d in app.config["SCENARIO_DIRS"])
+    sim.max_generated = app.config["MAX_GENERATED"]
     if restored:
         persistence.restore(sim, restored)
+    if app.config["STATE_FILE"]:
+        persistence.remove_leftovers(Path(app.config["STATE_FILE"]))  # of a write a kill cut short
     app.extensions["mock_server"] = sim
     app.register_blueprint(_api_blueprint())
     app.register_blueprint(control.bp)

@@ -42,12 +42,24 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--mqtt-port", type=int, help="also serve /ws/v2 on this port of its own (the HTTP port always serves it)"
     )
+    run.add_argument(
+        "--max-generated",
+        type=_positive,
+        default=10_000,
+        help="the most users, devices and shares (in all) a scenario a request sends or names may generate",
+    )
     run.add_argument("--log-format", choices=("none", "text", "json"), default="none", help="a line per request")
     check = sub.add_parser("validate", help="check scenario files; exit 2 when any has a problem")
     check.add_argument("files", nargs="+", metavar="FILE")
     sub.add_parser("schema", help="print the scenario file format as JSON Schema")
     _import_parser(sub)
     return parser
+
+
+def _positive(text: str) -> int:
+    if not text.isascii() or not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
+    return int(text)
 
 
 def _import_parser(sub) -> None:
@@ -154,6 +166,7 @@ def run(args: argparse.Namespace) -> int:
         "LOG_FORMAT": args.log_format,
         "HOST": args.host,
         "SCENARIO_DIRS": tuple(args.scenario_dir),
+        "MAX_GENERATED": args.max_generated,
         "MQTT": not args.no_mqtt,
         "MQTT_HOST": args.host,
         "MQTT_PORT": args.mqtt_port,

@@ -7,6 +7,7 @@ import datetime
 import ipaddress
 import socket
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ANDROID_EMULATOR_HOST = "10.0.2.2"  # the emulator's alias for the machine running it
 
@@ -18,6 +19,26 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def is_local_origin(origin: str, server_host: str = "127.0.0.1") -> bool:
+    """Whether a browser's `Origin` is a page of this machine or its network: localhost (also
+    `capacitor://localhost` and the like), the --host name, or a loopback, private or
+    link-local address. A page of any other site (or the opaque `null` origin of a sandboxed
+    frame) is foreign: it may use the worlds that exist, but not make new ones."""
+    try:
+        host = urlsplit(origin.strip()).hostname
+    except ValueError:
+        return False
+    if not host:
+        return False
+    if host in ("localhost", server_host.lower()) or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_private or address.is_link_local
 
 
 def lan_addresses() -> list[str]:

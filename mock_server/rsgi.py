@@ -42,6 +42,46 @@ def has_body(scope: Any) -> bool:
     return bool(length and length.strip() != "0") or headers.get("transfer-encoding") is not None
 
 
+DRAINED = 64  # times the limit of a too large body read and thrown away, so the client sees the 413
+
+
+async def read_body(scope: Any, proto: Any, limit: int | None) -> tuple[bytes, int | None]:
+    """The body, or (b"", its size) once it is over `limit` (the app answers 413). A body is
+    kept only while it is within the limit: the rest is read in chunks and thrown away (a
+    client that is still sending when the connection closes would miss the answer), so no
+    request makes the server hold more than `limit` bytes of it."""
+    if not has_body(scope):
+        return b"", None
+    length = (scope.headers.get("content-length") or "").strip()
+    declared = int(length[:20]) if length.isascii() and length.isdigit() else None
+    if limit is None or (declared is not None and declared <= limit and not scope.headers.get("transfer-encoding")):
+        return await proto(), None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in proto:
+        size += len(chunk)
+        if size > DRAINED * limit:
+            break
+        if size <= limit and (declared is None or declared <= limit):
+            chunks.append(chunk)
+        else:
+            chunks.clear()
+    if size > limit or (declared is not None and declared > limit):
+        return b"", max(size, declared or 0)
+    return b"".join(chunks), None
+
+
+def _undecodable(headers: Any, environ: dict) -> None:
+    """granian leaves out of items() a header whose value is not ASCII; such a header is
+    there with U+FFFD, so that a non-ASCII X-Mock-Session is refused as /s/émoji/ is,
+    instead of the request going, unnamed, to the default world."""
+    names = headers.keys()  # granian's headers are not iterable themselves
+    for name in names:
+        key = name.upper().replace("-", "_")
+        key = key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else "HTTP_" + key
+        environ.setdefault(key, "\ufffd")
+
+
 class RSGIBridge:
     def __init__(
         self,
@@ -59,6 +99,7 @@ class RSGIBridge:
         self.server_name = server_name
         self.server_port = server_port
         self.on_shutdown = on_shutdown
+        self.max_body: int | None = getattr(wsgi_app, "config", {}).get("MAX_CONTENT_LENGTH")
 
     def __rsgi_init__(self, loop: Any) -> None:
         self.loop = loop
@@ -106,24 +147,33 @@ class RSGIBridge:
                 return
             await realtime.websocket(scope, proto)
             return
-        body = await proto() if has_body(scope) else b""
+        body, too_large = await read_body(scope, proto, self.max_body)
         fast = self.fast
-        doc = fast.lookup(scope.method, scope.path, body) if fast is not None else None
+        doc = fast.lookup(scope.method, scope.path, body) if fast is not None and not too_large else None
         if fast is not None and doc is not None:
-            status, headers, payload = await fast.serve(doc, self._environ(scope, body))
+            environ = self._environ(scope, body)
+            status, headers, payload = await fast.serve(doc, environ)
+            environ.clear()  # see one_pass
             await self._send(proto, status, headers, _DROP if payload is None else payload)
             return
 
         def one_pass(resume: Outcome | None) -> tuple | Deferred:
             environ = self._environ(scope, body)
+            if too_large:  # Werkzeug answers 413 (the envelope, CORS) for a length over the limit
+                environ["CONTENT_LENGTH"] = str(too_large)
             if resume is not None:
                 environ[RESUME] = resume
             ran = self._run(environ)
-            return environ.get(DEFERRED) or (*ran, environ)
+            deferred, follow = environ.get(DEFERRED), environ.get(stream.STREAM)
+            # Werkzeug's request and the environ refer to each other (environ["werkzeug.request"]),
+            # a cycle that holds the body (and what was parsed of it) until a full collection,
+            # which the server makes rare (cli.py): emptied, both go at once.
+            environ.clear()
+            return deferred or (*ran, follow)
 
-        status, headers, payload, environ = await with_waits(one_pass, self.waits.wait)
-        if stream.STREAM in environ:  # the live journal: the answer stays open (ui/stream.py)
-            return await stream.serve(proto, status, headers, payload, environ[stream.STREAM])
+        status, headers, payload, follow = await with_waits(one_pass, self.waits.wait)
+        if follow is not None:  # the live journal: the answer stays open (ui/stream.py)
+            return await stream.serve(proto, status, headers, payload, follow)
         await self._send(proto, status, headers, payload)
 
     async def _send(self, proto: Any, status: int, headers: list, payload: Any) -> None:
@@ -161,6 +211,8 @@ class RSGIBridge:
             if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
                 key = "HTTP_" + key
             environ[key] = environ[key] + ", " + value if key in environ else value
+        if len(scope.headers.keys()) != len(scope.headers.items()):
+            _undecodable(scope.headers, environ)
         return environ
 
     def _run(self, environ: dict) -> tuple[int, list[tuple[str, str]], Any]:

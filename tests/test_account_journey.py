@@ -25,13 +25,18 @@ def test_readme_account_walk_through(tmp_path):
         server = Running(log=log)
         try:
             world = f"{server.base}/s/journey{time.monotonic_ns()}"
+            first = subprocess.run(["bash", "-euo", "pipefail", "-c", block], env={**os.environ, "BASE": world},
+                                   capture_output=True, text=True, timeout=60)  # fmt: skip
+            # Pasted a second time: it starts from the default world again and does the same.
             done = subprocess.run(["bash", "-euo", "pipefail", "-c", block], env={**os.environ, "BASE": world},
                                   capture_output=True, text=True, timeout=60)  # fmt: skip
             outbox = server.request("GET", f"/s/{world.rsplit('/', 1)[1]}/_mock/outbox")[1]["messages"]
         finally:
             server.stop()
+    assert first.returncode == 0, first.stderr
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
+    assert first.stdout.splitlines()[1:] == lines[1:] or first.stdout.splitlines()[2:] == lines[2:]
     assert lines[0] == '{"code":200,"msg":"","data":null,"extMsg":null}'  # the code was sent
     assert re.fullmatch(r'\{"code":200,"msg":"","data":\{"uid":"C800001"\},"extMsg":null\}', lines[1])
     assert lines[2] == "200 LAMP00000009"  # bound by serial number

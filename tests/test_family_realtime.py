@@ -90,3 +90,7 @@ def test_the_readme_family_walk_through_pasted_into_bash(server):
     assert '"resourceCode":"switch","resourceValce":"true"' in lines[6]
     assert lines[7] == ok
     assert lines[8] == '{"code":5041,"msg":"No permission","data":null,"extMsg":null}'
+    again = subprocess.run(["bash", "-euo", "pipefail", "-c", block], env={**os.environ, "BASE": base},
+                           capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert again.returncode == 0, again.stderr  # pasted again: the same story from the default world
+    assert again.stdout.splitlines()[3] == "Beach house" and again.stdout.splitlines()[8] == lines[8]

@@ -52,6 +52,9 @@ class _Headers:
     def items(self) -> list[tuple[str, str]]:
         return self._items
 
+    def keys(self) -> list[str]:
+        return [k for k, _ in self._items]
+
     def get(self, name: str, default: str | None = None) -> str | None:
         return next((v for k, v in self._items if k == name), default)
 
@@ -78,6 +81,10 @@ class _Proto:
 
     async def __call__(self) -> bytes:
         return self.body
+
+    async def __aiter__(self):  # granian gives a body in chunks too
+        for start in range(0, len(self.body), 65536):
+            yield self.body[start : start + 65536]
 
     def response_bytes(self, status: int, headers: list, body: bytes) -> None:
         self.sent = (status, list(headers), body)

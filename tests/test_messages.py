@@ -113,6 +113,13 @@ def test_filters_and_pages(api):
     assert api.call("GET", "userMsgList")["code"] == 5106
 
 
+def test_label_filters_with_digits_int_cannot_read_are_ignored_not_a_500(api):
+    _raise(api)
+    for odd in ("²", "1" * 5000, "٣", "-"):
+        body = api.call("GET", "userMsgList", RUI, secondaryLabelList=odd)
+        assert body["code"] == 200 and body["data"]["list"] == [], (odd, body)
+
+
 def test_read_and_stats(api):
     api.call("POST", "shareByUid", OWNER, **LAMP, shareUid="C1002")
     _raise(api)

@@ -16,6 +16,7 @@ from typing import Any
 from flask import g
 from werkzeug.wrappers import Request
 
+from ..cloud.jsontext import JsonRefused, read_json
 from ..harness.world import World
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -48,7 +49,7 @@ class RequestState:
         """The JSON body when it is an array (setFamilyRoomSort, family setDeviceInfo), else None."""
         if not self.request.is_json:
             return None
-        body = self.request.get_json(silent=True)
+        body = json_body(self.request)
         return body if isinstance(body, list) else None
 
 
@@ -61,10 +62,19 @@ def read_params(req: Request, sources: tuple[str, ...]) -> dict[str, Any]:
             if req.mimetype in FORM_TYPES:
                 params.update(req.form.items())
         elif req.is_json:
-            body = req.get_json(silent=True)
+            body = json_body(req)
             if isinstance(body, dict):
                 params.update(body)
     return params
+
+
+def json_body(req: Request) -> Any:
+    """The JSON body; None when there is none or it is refused (cloud/jsontext.py): the
+    endpoint then answers the documented code of the parameter it lacks."""
+    try:
+        return read_json(req.get_data(cache=True))
+    except JsonRefused:
+        return None
 
 
 def current() -> RequestState:

@@ -14,6 +14,7 @@ from ..cloud import binding, codes, devices, shadows, things
 from ..cloud import shares as cloud_shares
 from ..cloud.accounts import issue_tokens
 from ..cloud.errors import QuectelError
+from ..cloud.jsontext import JsonRefused, read_json
 from ..cloud.models import Device
 from ..harness.scenario import Scenario, ScenarioInvalid, ScenarioNotFound, library
 from ..harness.scenario_schema import RuleSpec, flatten, validate_rule
@@ -43,8 +44,10 @@ from .control_schemas import (
     redirect,
 )
 from .dispatch import simulator
+from .hooks import CAN_DEFER, DEFERRED, RESUME
 from .paths import CONTROL_PREFIX
 from .rule_check import endpoint_warnings, scenario_warnings, uid_warnings
+from .steps import Deferred, forget_tracebacks
 from .warn import HEADER, warning_header
 
 bp = Blueprint("control", __name__, url_prefix=CONTROL_PREFIX)
@@ -58,6 +61,7 @@ class ControlError(Exception):
 
 @bp.errorhandler(ControlError)
 def _control_error(err: ControlError) -> tuple[Response, int]:
+    forget_tracebacks(err)  # see there
     body: dict[str, Any] = {"error": err.message}
     if err.problems:
         body["problems"] = err.problems
@@ -74,11 +78,14 @@ def _cloud_refusal(err: QuectelError) -> tuple[Response, int]:
 
 
 def _body(schema: type[Schema] | None = None) -> Any:
-    data = request.get_json(silent=True)
-    if data is None:
-        if request.get_data(cache=True).strip():
-            raise ControlError(400, "the body must be JSON")
+    raw = request.get_data(cache=True)
+    if not raw.strip():
         data = {}
+    else:
+        try:
+            data = read_json(raw)
+        except JsonRefused as refused:
+            raise ControlError(400, "the body must be JSON", [str(refused)]) from None
     if schema is None:
         return data
     try:
@@ -362,6 +369,9 @@ def get_clock() -> Response:
     return jsonify(_clock(_world()))
 
 
+CATCHING_UP = "catching up"  # the clock endpoint's RESUME: its clock moved, steps still due
+
+
 @bp.post("/clock")
 @documented("Set, advance, freeze or unfreeze the clock", {**ok("now, iso, frozen"), **ERROR}, body=ClockBody)
 def set_clock() -> Response:
@@ -369,17 +379,30 @@ def set_clock() -> Response:
     if not body:
         raise ControlError(400, "give set, advance or freeze")
     world = _world()
+    environ = request.environ
     with world.lock:
-        if "set" in body:
-            world.clock.set(parse_instant(body["set"], world.now()))
-        if "advance" in body:
-            world.clock.advance(parse_duration(body["advance"]))
-        if body.get("freeze") is True:
-            world.clock.freeze()
-        elif body.get("freeze") is False:
-            world.clock.unfreeze()
-        world.catch_up()  # the devices' steps up to the new time happen now, each at its own time
+        if environ.get(RESUME) != CATCHING_UP:  # a later pass only goes on catching up
+            _move_clock(world, body)
+        # The devices' steps up to the new time happen now, each at its own time: a slice at
+        # a time, the event loop free for other clients between two (see rsgi.py, deferral).
+        world.catch_up()
+        while world.behind():
+            if environ.get(CAN_DEFER):
+                environ[DEFERRED] = Deferred(0, CATCHING_UP)  # type: ignore[arg-type]
+                return Response(status=204)  # never sent: the server calls again at once
+            world.catch_up()
         return jsonify(_clock(world))
+
+
+def _move_clock(world: World, body: dict) -> None:
+    if "set" in body:
+        world.clock.set(parse_instant(body["set"], world.now()))
+    if "advance" in body:
+        world.clock.advance(parse_duration(body["advance"]))
+    if body.get("freeze") is True:
+        world.clock.freeze()
+    elif body.get("freeze") is False:
+        world.clock.unfreeze()
 
 
 @bp.get("/rules")
@@ -607,8 +630,16 @@ def snapshot() -> Response:
     path = current_app.config.get("STATE_FILE")
     if not path:
         raise ControlError(400, "no state file: start the server with --state-file PATH")
-    written = write_state(Path(path), simulator().worlds)
-    return jsonify(path=str(path), bytes=written, worlds=sorted(simulator().worlds))
+    skipped: dict[str, str] = {}
+    try:
+        written = write_state(Path(path), simulator().worlds, skipped)
+    except OSError as exc:  # a full disk, a folder that went away: the old file is still whole
+        reason = exc.strerror or str(exc)
+        raise ControlError(507, f"cannot write the state file {path}: {reason}; the previous one is kept") from None
+    answer = {"path": str(path), "bytes": written, "worlds": sorted(simulator().worlds)}
+    if skipped:
+        answer["notSaved"] = skipped  # their copy from the previous write is kept, if there was one
+    return jsonify(answer)
 
 
 @bp.get("/worlds")

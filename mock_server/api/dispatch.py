@@ -11,7 +11,7 @@ from ..harness.worlds import Simulator
 from .context import RequestState
 from .declare import Call, Endpoint, UserCall
 from .envelope import Reply, render
-from .params import parse, schema_for, seconds_warnings
+from .params import parse, past_warnings, schema_for, seconds_warnings
 
 
 def simulator() -> Simulator:
@@ -29,7 +29,7 @@ def answer(ep: Endpoint, state: RequestState) -> Reply:
         if ep.schema is not None:
             instance = schema_for(ep.schema, world.settings)
             params = parse(instance, _sent(ep, state))
-            state.warnings += seconds_warnings(instance, params)
+            state.warnings += seconds_warnings(instance, params) + past_warnings(instance, params, world.now())
         if auth is None:
             call = Call(world=world, params=params, refuse=state.refuse)
         else:

@@ -15,7 +15,7 @@ from .envelope import Reply, to_response
 from .paths import split_session
 
 CAN_DEFER = "mock_server.can_defer"
-DEFERRED = "mock_server.deferred"
+DEFERRED = steps.VIEW_DEFERRED
 RESUME = "mock_server.resume"
 
 

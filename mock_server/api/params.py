@@ -49,6 +49,16 @@ def first_code(schema: Schema, messages: dict) -> int:
     return int(messages["_schema"][0])
 
 
+def past_warnings(schema: Params, data: dict[str, Any], now: int) -> list[str]:
+    """A time that is to be in the future (`future` in its metadata) but has passed on the
+    world's clock: valid, and answered, but what it makes has already ended."""
+    return [
+        f"{name}={data[name]} is in the past (the clock reads {now}): {schema.fields[name].metadata['future']}"
+        for name in schema.future_fields
+        if data.get(name) and SECONDS_BELOW <= data[name] <= now  # seconds have their own warning
+    ]
+
+
 def seconds_warnings(schema: Params, data: dict[str, Any]) -> list[str]:
     """Timestamps below 10^12 are most likely seconds, not milliseconds: worth a warning."""
     return [

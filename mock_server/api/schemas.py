@@ -8,12 +8,12 @@ declaration order, then each parameter's format in declaration order, then the s
 
 from __future__ import annotations
 
-import json
 from typing import Any, TypeVar
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates, validates_schema
 from marshmallow.types import ErrorMessages
 
+from ..cloud.jsontext import read_json
 from ..cloud.models import Settings
 
 INT64_MAX = 2**63 - 1
@@ -71,22 +71,36 @@ class Verbatim(Text):
         return value
 
 
+def whole_number(text: str) -> int | None:
+    """The integer `text` spells in ASCII digits (an optional minus, at most 20 digits), else
+    None. `isdigit()` alone passes `²` and `٣`, which int() refuses or reads, and int() of
+    thousands of digits is slow, then fails."""
+    text = text.strip()
+    digits = text[1:] if text.startswith("-") else text
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 20:
+        return None
+    return int(text)
+
+
 class Timestamp(fields.Field):
     """Epoch milliseconds: a non-negative integer within int64, as a number or digits."""
 
-    def __init__(self, missing: int | None = None, invalid: int = 5145, **kwargs: Any) -> None:
+    def __init__(
+        self, missing: int | None = None, invalid: int = 5145, future: str | None = None, **kwargs: Any
+    ) -> None:
+        """`future`: what it means when the time has already passed (a warning says so)."""
         super().__init__(
             required=missing is not None,
             error_messages=_codes(missing, invalid),
-            metadata={"missing": missing, "invalid": invalid, "timestamp": True},
+            metadata={"missing": missing, "invalid": invalid, "timestamp": True, "future": future},
             **kwargs,
         )
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
         if isinstance(value, bool):
             raise self.make_error("invalid")
-        if isinstance(value, str) and value.strip().isdigit():
-            value = int(value.strip())
+        if isinstance(value, str):
+            value = whole_number(value)
         if not isinstance(value, int) or not 0 <= value <= INT64_MAX:
             raise self.make_error("invalid")
         return value
@@ -117,10 +131,10 @@ class Choice(fields.Field):
         )
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
-        text = str(value).strip()
-        if isinstance(value, bool) or not text.lstrip("-").isdigit() or int(text) not in self.choices:
+        number = None if isinstance(value, bool) else whole_number(str(value))
+        if number not in self.choices:
             raise self.make_error("invalid")
-        return int(text)
+        return number
 
 
 class Lenient(fields.Field):
@@ -131,10 +145,10 @@ class Lenient(fields.Field):
         super().__init__(load_default=default, metadata={"minimum": 1}, **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int | None:
-        text = str(value).strip()
-        if isinstance(value, bool) or not text.isdigit() or int(text) < 1 or int(text) > INT64_MAX:
+        number = None if isinstance(value, bool) else whole_number(str(value))
+        if number is None or not 1 <= number <= INT64_MAX:
             return self.default
-        return int(text)
+        return number
 
 
 class CommaList(fields.Field):
@@ -195,6 +209,7 @@ class Params(Schema):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.timestamp_fields = [n for n, f in self.fields.items() if f.metadata.get("timestamp")]
+        self.future_fields = [n for n, f in self.fields.items() if f.metadata.get("future")]
         # Accepted but meaning nothing here: checked like the rest, never handed to the cloud.
         self.ignored = [n for n, f in self.fields.items() if f.metadata.get("ignored")]
         self.page_aliases = [n for n in PAGE_ALIASES if n in self.fields]
@@ -231,8 +246,9 @@ class Params(Schema):
                 data[name] = value * 1000
         return data
 
-    def _check_name_length(self, value: str) -> None:
-        if len(value) > self.device_name_max:
+    def _check_name_length(self, value: str | None) -> None:
+        # None: an object or array where an optional name belongs, which Text ignores.
+        if value is not None and len(value) > self.device_name_max:
             raise ValidationError("5333")
 
 
@@ -312,7 +328,9 @@ class ShareInfoParams(Params):
     pk = _pk()
     dk = _dk()
     acceptingExpireAt = described(
-        Timestamp(missing=5132), f"until when the code can be accepted, {EPOCH_MS}", 1_767_225_600_000
+        Timestamp(missing=5132, future="the share code it makes can never be accepted"),
+        f"until when the code can be accepted, {EPOCH_MS}",
+        1_767_225_600_000,
     )
     sharingExpireAt = _sharing_expire_at()
     coverMark = _cover_mark()
@@ -477,9 +495,8 @@ class Loose(fields.Field):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int | str:
         text = str(value).strip()
-        if isinstance(value, bool) or not text.lstrip("-").isdigit():
-            return text
-        return int(text)
+        number = None if isinstance(value, bool) else whole_number(text)
+        return text if number is None else number
 
 
 class DeviceList(fields.Field):
@@ -496,7 +513,7 @@ class DeviceList(fields.Field):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[dict]:
         if isinstance(value, str):
             try:
-                value = json.loads(value)
+                value = read_json(value)
             except ValueError:
                 raise self.make_error("invalid") from None
         if not isinstance(value, list) or not value:

@@ -17,6 +17,7 @@ import asyncio
 import functools
 import hmac
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from ..cloud.errors import QuectelError
 from ..harness.rules import DEVICE_NAMES, Incoming, Outcome, caller_uid, decide
 from ..harness.scenario import ScenarioInvalid, ScenarioNotFound
 from ..harness.worlds import DEFAULT_WORLD, BadSession, Simulator
+from ..network import is_local_origin
 from .context import RequestState
 from .cors import cors
 from .declare import REGISTRY
@@ -96,13 +98,16 @@ def handle(
     line and warning header. Both the Flask app and the fast path run this. A rule's wait
     ends the pass with a Deferred when the server can wait without holding a thread (see
     `with_waits`); the next pass gets the outcome back as `resume`."""
+    started = time.perf_counter()
     cross = cors(req.method, req.path, req.headers, served.host)
     if cross.refusal:
         return wire.of(Reply(403, orjson.dumps({"error": cross.refusal})))
     state = None
     try:
         opened = Reply(204, b"", PREFLIGHT_TYPE) if cross.preflight else open_request(served, req)
-        if isinstance(opened, Reply):  # no world, so no journal entry
+        if isinstance(opened, Reply):  # no world, so no journal entry; a refusal is logged
+            if not cross.preflight:
+                record_refused(req, opened, served.log_format, started)
             result = wire.of(opened)
             wire.add_headers(result, cross.headers)
             return result
@@ -145,6 +150,15 @@ async def with_waits(
         resume = result.resume
 
 
+def foreign_world_refusal(origin: str) -> str:
+    """Why a page of another site may not make a world: it could fill the world cap (and
+    lock every new client out) from any browser that visits it."""
+    return (
+        f"a page of another site ({origin}) may not create worlds or choose scenarios; use an existing "
+        "world, or serve the page from localhost or this network"
+    )
+
+
 def admin_given(environ: dict, admin_token: str | None, header: str = "HTTP_X_MOCK_ADMIN_TOKEN") -> bool:
     """No admin token is set, or the request carries it (in `header`, Bearer or not)."""
     if not admin_token:
@@ -154,14 +168,17 @@ def admin_given(environ: dict, admin_token: str | None, header: str = "HTTP_X_MO
 
 
 def open_request(served: Served, req: Request) -> RequestState | Reply:
-    """The request's state in its world, or the 400 (401) answer when the world cannot be had
-    (may not be asked for)."""
-    sim, admin_token = served.sim, served.admin_token
+    """The request's state in its world, or the 400 (401, 403) answer when the world cannot be
+    had (may not be asked for)."""
+    sim, admin_token, server_host = served.sim, served.admin_token, served.host
     env = req.environ
     name = env.get(SESSION) or env.get("HTTP_X_MOCK_SESSION") or DEFAULT_WORLD
     scenario = env.get("HTTP_X_MOCK_SCENARIO")
     if scenario and not (admin_given(env, admin_token) or admin_given(env, admin_token, "HTTP_AUTHORIZATION")):
         return render(401, "X-Mock-Scenario needs X-Mock-Admin-Token: <admin token>", status=401)
+    origin = env.get("HTTP_ORIGIN")
+    if origin and (scenario or name not in sim.worlds) and not is_local_origin(origin, server_host):
+        return render(403, foreign_world_refusal(origin), status=403)
     try:
         world = sim.world(name, scenario)
     except (BadSession, ScenarioNotFound) as exc:
@@ -267,15 +284,33 @@ def auth_status(err: QuectelError, state: RequestState | None) -> int:
 def error_reply(exc: Exception, state: RequestState | None) -> Reply:
     """The answer to an exception raised while answering: its Quectel code, its HTTP status,
     or a 500 envelope (a bug must not leak a stack trace to the client; it goes to the log)."""
-    if isinstance(exc, QuectelError):
-        return render_error(exc, auth_status(exc, state))
-    if isinstance(exc, HTTPException):
-        return render_http_error(exc.code or 500, getattr(exc, "valid_methods", None))
-    _unexpected.exception("unexpected error", exc_info=exc)
-    return render_http_error(500)
+    try:
+        if isinstance(exc, QuectelError):
+            return render_error(exc, auth_status(exc, state))
+        if isinstance(exc, HTTPException):
+            return render_http_error(exc.code or 500, getattr(exc, "valid_methods", None))
+        _unexpected.exception("unexpected error", exc_info=exc)
+        return render_http_error(500)
+    finally:
+        forget_tracebacks(exc)
+
+
+def forget_tracebacks(exc: BaseException | None) -> None:
+    """Drop the tracebacks of an answered exception and those it was raised from. Each holds
+    the frames it passed through, one of which holds the exception: a cycle that keeps the
+    request (its body, parsed and not) alive until a full collection, which the server makes
+    rare (cli.py). A 1 MB body answered with an error code held 3 MB each."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        exc.__traceback__ = None
+        exc = exc.__cause__ or exc.__context__
 
 
 ANSWER_MAX = 2048  # bytes of an answer the journal keeps
+
+
+VIEW_DEFERRED = "mock_server.deferred"  # hooks.DEFERRED, set by a view that waits
 
 
 def journal_request(
@@ -283,8 +318,9 @@ def journal_request(
 ) -> list[tuple[str, str]]:
     """The request's journal entry (API calls) and log line (any call, when asked for or when
     it has warnings), from one set of fields; the headers the answer gets for it. A request
-    that never had a world (`state` None) leaves neither."""
-    if state is None:
+    that never had a world (`state` None) leaves neither, nor does a pass that a view ended
+    with a wait (the clock's catch-up, api/control.py): its last pass leaves them."""
+    if state is None or state.request.environ.get(VIEW_DEFERRED) is not None:
         return []
     world, req = state.world, state.request
     path = req.path
@@ -305,22 +341,43 @@ def journal_request(
     if not state.control:
         world.journal.record(**entry)
     if log_format != "none" or state.warnings:  # a warning is shown even when no log is asked for
-        _log("text" if log_format == "none" else log_format, entry, state)
+        _log("text" if log_format == "none" else log_format, entry, state.world_name, state.started)
     return [(WARNING_HEADER, warning_header(state.warnings))] if state.warnings else []
 
 
-def _log(fmt: str, entry: dict, state: RequestState) -> None:
-    ms = round((time.perf_counter() - state.started) * 1000, 3)
-    if fmt == "json":
+def record_refused(req: Request, reply: Reply, log_format: str, started: float) -> None:
+    """The log line of a request refused before it had a world (a bad X-Mock-Session or
+    X-Mock-Scenario, a foreign page making a world): no journal holds it, the log does."""
+    if log_format == "none":
+        return
+    env = req.environ
+    asked = env.get(SESSION) or env.get("HTTP_X_MOCK_SESSION") or DEFAULT_WORLD
+    entry = {"method": req.method, "path": req.path, "status": reply.status, "code": reply.code,
+             "uid": None, "rule": None, "warnings": []}  # fmt: skip
+    _log(log_format, entry, asked, started)
+
+
+def _log(fmt: str, entry: dict, world_name: str, started: float) -> None:
+    ms = round((time.perf_counter() - started) * 1000, 3)
+    if fmt == "json":  # JSON escapes what could split or colour a line
         line = {k: entry[k] for k in ("method", "path", "status", "code", "uid", "rule")}
         stamp = datetime.now(UTC).isoformat(timespec="milliseconds")
         extra = {"warnings": entry["warnings"]} if entry["warnings"] else {}
-        _request_log.info(orjson.dumps({"time": stamp, "world": state.world_name, **line, "ms": ms, **extra}).decode())
+        _request_log.info(orjson.dumps({"time": stamp, "world": world_name, **line, "ms": ms, **extra}).decode())
         return
     who = f" uid={entry['uid']}" if entry["uid"] else ""
     rule = f" rule={entry['rule']}" if entry["rule"] else ""
     warned = "".join(f" WARNING: {w}" for w in entry["warnings"])
-    _request_log.info(
+    _request_log.info(printable(
         f"{entry['method']} {entry['path']} {entry['status']} code={entry['code']}{who}{rule} {ms}ms"
-        f" [{state.world_name}]{warned}"
-    )
+        f" [{world_name}]{warned}"
+    ))  # fmt: skip
+
+
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """`text` with control characters written as \\xNN: a path's %0A cannot split a log line
+    into a forged one, nor an ANSI escape colour or rewrite the operator's terminal."""
+    return _CONTROL_CHARS.sub(lambda m: f"\\x{ord(m.group()):02x}", text)

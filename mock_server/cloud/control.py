@@ -9,7 +9,6 @@ live service. An offline device refuses commands, unless the command asked to be
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from typing import Any
 from . import access, shadows, things
 from .errors import QuectelError
 from .events import CommandAck
+from .jsontext import read_json
 from .models import Device, User
 from .store import Cloud, timed_action
 
@@ -139,7 +139,7 @@ def read(
 def parse_properties(data: str) -> dict[str, Any]:
     """Type-2 `data`: JSON text of an array of single-key objects (or one object)."""
     try:
-        parsed = json.loads(data)
+        parsed = read_json(data)
     except ValueError:
         raise CommandRefused(5340, "data is not JSON text of [{code: value}, ...]") from None
     items = parsed if isinstance(parsed, list) else [parsed]

@@ -30,6 +30,7 @@ from .models import (
     User,
 )
 from .store import Cloud
+from .things import ascii_digits
 from .views import device_details, share_user_info, time_string
 
 NAME_MAX = 256  # family name, address, member name (5659, 5660, 5649)
@@ -243,7 +244,7 @@ def _my_families(cloud: Cloud, user: User) -> list[tuple[Family, Member]]:
 
 def family_list(cloud: Cloud, user: User, *, role: list[str] | None = None) -> list[dict]:
     _home_mode(user)
-    wanted = {int(r) for r in role or [] if r.strip().isdigit()}
+    wanted = {int(r) for r in role or [] if ascii_digits(r)}
     return [family_row(f, m.role) for f, m in _my_families(cloud, user) if not wanted or m.role in wanted]
 
 
@@ -358,7 +359,7 @@ def set_room_sort(cloud: Cloud, user: User, *, roomSortList: list) -> dict:
     for item in roomSortList:
         frid = item.get("frid") if isinstance(item, dict) else None
         sort = item.get("roomSort") if isinstance(item, dict) else None
-        if isinstance(sort, str) and sort.strip().isdigit():
+        if isinstance(sort, str) and ascii_digits(sort):
             sort = int(sort)
         if not isinstance(frid, str) or not frid or isinstance(sort, bool) or not isinstance(sort, int) or sort < 0:
             raise fail(5003)
@@ -874,3 +875,5 @@ def member_row(member: Member, user: User | None) -> dict:
         invalidTime=time_string(member.invalid_time),
     )
     return info
+
+

@@ -17,6 +17,7 @@ from .access import users_of
 from .errors import QuectelError
 from .models import Device, Message, Share, User
 from .store import Cloud
+from .things import ascii_digits
 
 # Event subType -> (msgType, secondaryLabel); firstLabel 3 (device) for all of them.
 BY_SUB_TYPE = {"INFO": (1, 5), "WARN": (2, 6), "ERROR": (3, 7)}
@@ -115,7 +116,7 @@ def share_made(cloud: Cloud, share: Share, recipient_uid: str) -> Message:
 def _numbers(values: list[str] | None) -> set[int] | None:
     if not values:
         return None
-    return {int(v) for v in values if v.lstrip("-").isdigit()}
+    return {int(v) for v in values if ascii_digits(v.lstrip("-"))}
 
 
 def _select(

@@ -137,16 +137,21 @@ class Cloud:
         """The timeline in the order it will run (what a state file keeps)."""
         return sorted(self._timeline)
 
-    def run_due(self, until_ms: int | None = None) -> int:
+    def run_due(self, until_ms: int | None = None, budget: int | None = None) -> int:
         """Run every scheduled action due by `until_ms` (default now), in time order; an action
-        may schedule more (a script's next step), which runs too if it is due. How many ran."""
+        may schedule more (a script's next step), which runs too if it is due. At most
+        `budget` of them when given (the rest stay due). How many ran."""
         until = self.now() if until_ms is None else until_ms
         ran = 0
-        while self._timeline and self._timeline[0].due <= until:
+        while self._timeline and self._timeline[0].due <= until and (budget is None or ran < budget):
             entry = heapq.heappop(self._timeline)
             ACTIONS[entry.kind](self, entry.due, entry.args)
             ran += 1
         return ran
+
+    def behind(self) -> bool:
+        """Whether something is due by now that has not run yet."""
+        return bool(self._timeline) and self._timeline[0].due <= self.now()
 
     # ---- records ---------------------------------------------------------------------------
 

@@ -406,7 +406,7 @@ def _type_problems(item: dict, allowed: tuple[str, ...]) -> list[tuple[str, str]
     if data_type in ("BOOL", "ENUM"):
         if not isinstance(specs, list) or not specs or not all(isinstance(s, dict) and "value" in s for s in specs):
             return [(".specs", "must be a list of {name, value}")]
-        if data_type == "ENUM" and not all(str(s["value"]).lstrip("-").isdigit() for s in specs):
+        if data_type == "ENUM" and not all(ascii_digits(str(s["value"]).lstrip("-")) for s in specs):
             return [(".specs", "ENUM values must be integers")]
         return []
     if data_type == "STRUCT":
@@ -478,3 +478,10 @@ def check_values(product: Product, kv: dict[str, Any]) -> dict[str, Any]:
             raise ValueProblem(f"{code}: no such property in the thing model of {product.pk}")
         out[code] = feature.check(value)
     return out
+
+
+def ascii_digits(text: str) -> bool:
+    """Whether int() reads `text` as its digits show: `isdigit()` alone passes `²` (which int()
+    refuses: a 500) and thousands of digits (which it reads slowly, then refuses)."""
+    text = text.strip()
+    return text.isascii() and text.isdigit() and len(text) <= 20

@@ -308,7 +308,8 @@ def _tsl_info(product: things.Product | None, state: shadows.DeviceState, codes:
 
 def _device_data(device: Device, state: shadows.DeviceState) -> dict:
     """The module's own facts, as the device last reported them; a scenario may state any."""
-    signal = int(device.signal_strength) if device.signal_strength.lstrip("-").isdigit() else 0
+    text = device.signal_strength.lstrip("-")
+    signal = int(device.signal_strength) if text.isascii() and text.isdigit() and len(text) < 6 else 0
     data = {
         "battery": 100,
         "voltage": 3.3,

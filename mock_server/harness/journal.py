@@ -1,34 +1,94 @@
-"""The journal: what each world was asked and what it answered, newest last, bounded."""
+"""The journal: what each world was asked and what it answered, newest last, bounded in
+entries and in bytes (a request's parameters are cut down to what a person reads)."""
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import deque
 from typing import Any
 
+import orjson
+
 MAX_ENTRIES = 10_000
+MAX_BYTES = 32 * 1024 * 1024  # about: the sizes of the texts the entries keep
 MAX_VALUE = 256  # long parameter values are cut so a huge request cannot bloat the journal
+MAX_PARAMS = 64  # parameters kept per entry; the rest are counted
+MAX_PATH = 1024
+_INT_RANGE = (-(2**63), 2**64 - 1)
 
 
 def _short(value: Any) -> Any:
-    if isinstance(value, str) and len(value) > MAX_VALUE:
+    """A parameter's value as the journal keeps it: numbers that any JSON reader takes, and
+    texts and nested values of at most MAX_VALUE characters (a longer nested value becomes
+    the start of its JSON text)."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int) and _INT_RANGE[0] <= value <= _INT_RANGE[1]:
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return value
+    if not isinstance(value, str):
+        try:
+            text = orjson.dumps(value, default=str).decode()
+        except TypeError:  # an integer over 64 bits, nesting too deep
+            text = repr(value)[: MAX_VALUE + 1]
+        else:
+            if len(text) <= MAX_VALUE:
+                return value  # small: kept as it came (a deviceList stays a list)
+        value = text
+    if len(value) > MAX_VALUE:
         return value[:MAX_VALUE] + f"...({len(value)} chars)"
     return value
 
 
+def _params(params: dict) -> tuple[dict, int]:
+    """The parameters kept, and about how many bytes they take."""
+    kept, size = {}, 0
+    for i, (name, value) in enumerate(params.items()):
+        if i == MAX_PARAMS:
+            kept["..."] = f"{len(params) - MAX_PARAMS} more parameters"
+            break
+        key, short = _short(str(name))[:MAX_VALUE], _short(value)
+        kept[key] = short
+        nested = isinstance(short, list | dict)
+        size += len(key) + (len(short) if isinstance(short, str) else MAX_VALUE if nested else 8)
+    return kept, size
+
+
+def _size(entry: dict, params_size: int) -> int:
+    return 200 + params_size + sum(len(v) for v in entry.values() if isinstance(v, str))
+
+
 class Journal:
-    def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
-        self._entries: deque[dict] = deque(maxlen=max_entries)
+    def __init__(self, max_entries: int = MAX_ENTRIES, max_bytes: int = MAX_BYTES) -> None:
+        self._entries: deque[dict] = deque()
+        self._sizes: deque[int] = deque()
+        self.max_entries, self.max_bytes = max_entries, max_bytes
+        self._bytes = 0
         self._lock = threading.Lock()
         self._seq = 0
 
     def record(self, **entry: Any) -> dict:
-        entry["params"] = {k: _short(v) for k, v in (entry.get("params") or {}).items()}
+        entry["params"], params_size = _params(entry.get("params") or {})
+        if isinstance(entry.get("path"), str) and len(entry["path"]) > MAX_PATH:
+            entry["path"] = entry["path"][:MAX_PATH] + f"...({len(entry['path'])} chars)"
+        size = _size(entry, params_size)
         with self._lock:
             self._seq += 1
             entry = {"seq": self._seq, **entry}
             self._entries.append(entry)
+            self._sizes.append(size)
+            self._bytes += size
+            while len(self._entries) > self.max_entries or (self._bytes > self.max_bytes and len(self._entries) > 1):
+                self._entries.popleft()
+                self._bytes -= self._sizes.popleft()
         return entry
+
+    @property
+    def size(self) -> int:
+        """About how many bytes the entries kept take."""
+        return self._bytes
 
     def query(
         self, path: str | None = None, code: int | None = None, limit: int | None = None, kind: str | None = None
@@ -61,6 +121,8 @@ class Journal:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._sizes.clear()
+            self._bytes = 0
 
     @property
     def total(self) -> int:

@@ -13,6 +13,7 @@ the restored clock, and writes that were waiting are lost, as they were then.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -43,7 +44,10 @@ from ..cloud.models import (
 from . import scripts
 from .clock import Clock
 from .scenario import Scenario, ScenarioInvalid, ScenarioNotFound
+from .timeparse import LAST_INSTANT_MS
 from .world import World
+
+_log = logging.getLogger("mock_server.state")
 
 FORMAT = "quectel-mock-server-state"
 VERSION = 2
@@ -62,7 +66,7 @@ def dump_world(world: World) -> dict:
     """Everything needed to rebuild `world`; the caller holds its lock. What devices were to
     do by now on its clock is done first, so that a restored world re-arms its scripts from
     its clock's reading without losing a step."""
-    world.catch_up()
+    world.catch_up(None)
     scenario = world.scenario
     return {
         "scenario": None
@@ -222,14 +226,26 @@ def _scenario(data: dict | None) -> Scenario | None:
         return None  # a reset then falls back to the server's scenario
 
 
-def write_state(path: Path, worlds: dict[str, World]) -> int:
-    """Write every world to `path` atomically (temporary file, fsync, rename); bytes written."""
-    dumped = {}
+def write_state(path: Path, worlds: dict[str, World], skipped: dict[str, str] | None = None) -> int:
+    """Write every world to `path` atomically (temporary file, fsync, rename); bytes written.
+    A world that cannot be written (a number beyond 64 bits got into it) keeps the copy the
+    file had, or is left out, and never stops the others being saved: `skipped` gets its name
+    and why. OSError when the file cannot be written (a full disk): the old file stays."""
+    path = Path(path)
+    remove_leftovers(path)
+    pieces = []
     for name, world in list(worlds.items()):
         with world.lock:
-            dumped[name] = dump_world(world)
-    payload = orjson.dumps({"format": FORMAT, "version": VERSION, "worlds": dumped})
-    path = Path(path)
+            try:
+                pieces.append((name, orjson.dumps(dump_world(world))))
+            except (TypeError, ValueError) as exc:  # orjson.JSONEncodeError is a TypeError
+                if skipped is not None:
+                    skipped[name] = str(exc)
+                _log.error("world %r not saved: %s", name, exc)
+    written = {name for name, _ in pieces}
+    pieces += [(name, raw) for name, raw in _saved_worlds(path).items() if name in worlds and name not in written]
+    body = b",".join(orjson.dumps(name) + b":" + raw for name, raw in pieces)
+    payload = orjson.dumps({"format": FORMAT, "version": VERSION})[:-1] + b',"worlds":{' + body + b"}}"
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
@@ -249,6 +265,24 @@ def write_state(path: Path, worlds: dict[str, World]) -> int:
     return len(payload)
 
 
+def remove_leftovers(path: Path) -> None:
+    """Temporary files of a write that a kill cut short (`NAME.*.tmp` beside the file)."""
+    path = Path(path)
+    for leftover in path.parent.glob(path.name + ".*.tmp") if path.parent.is_dir() else ():
+        leftover.unlink(missing_ok=True)
+
+
+def _saved_worlds(path: Path) -> dict[str, bytes]:
+    """Each world of the file as it is now, as JSON text; nothing when there is no usable file."""
+    try:
+        data = orjson.loads(path.read_bytes())
+        if data["version"] != VERSION:  # an older file's copy would not load in this format
+            return {}
+        return {name: orjson.dumps(world) for name, world in data["worlds"].items()}
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return {}
+
+
 def read_state(path: Path) -> dict[str, World]:
     """Every world in the file, or StateFileError: a file that is not ours, or is damaged,
     loads nothing at all."""
@@ -266,11 +300,24 @@ def read_state(path: Path) -> dict[str, World]:
     for name, world in (data.get("worlds") or {}).items():
         try:
             worlds[name] = load_world(world)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise StateFileError(f"{path}: world {name!r} is damaged ({type(exc).__name__}: {exc})") from None
+            _check(worlds[name])
+        except Exception as exc:  # anything a damaged file can raise: one line, never a traceback
+            reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+            raise StateFileError(f"{path}: world {name!r} is damaged ({reason})") from None
     if not worlds:
         raise StateFileError(f"{path}: holds no worlds")
     return worlds
+
+
+def _check(world: World) -> None:
+    """What load_world's constructors do not check but every request relies on: a clock that
+    reads a time, and shares that point at devices."""
+    now = world.now()
+    if type(now) is not int or not 0 <= now <= LAST_INSTANT_MS or type(world.started_at) is not int:
+        raise ValueError("the clock does not read a time")
+    for share in world.shares.values():
+        if (share.pk, share.dk) not in world.devices:
+            raise ValueError(f"share {share.share_id} names device {share.pk}/{share.dk}, which is not in the world")
 
 
 def restore(sim: Any, worlds: dict[str, World]) -> None:

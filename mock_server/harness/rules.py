@@ -9,7 +9,6 @@ action once into an `Outcome` (wait, code, data, fault, disconnect, warnings); t
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -17,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 from ..cloud import families
 from ..cloud.accounts import strip_bearer
 from ..cloud.errors import QuectelError, message_for
+from ..cloud.jsontext import read_json
 from ..cloud.models import FailureCause, ShareStatus
-from .patterns import compile_pattern, searches
+from .patterns import compile_pattern, search, searches
 from .timeparse import delay_seconds, parse_duration, parse_instant
 
 if TYPE_CHECKING:  # the world holds rules, so it imports this module
@@ -152,13 +152,13 @@ def _conditions(rule: Rule, world: World, req: Incoming) -> bool:
     m = rule.match
     if m.get("mqtt") != req.mqtt:  # REST rules never see realtime events, nor the reverse
         return False
-    if rule._topic is not None and not rule._topic.search(req.path):
+    if rule._topic is not None and not search(rule._topic, req.path):
         return False
     if "endpoint" in m:
         target = m["endpoint"]
         if (req.path if target.startswith("/") else req.endpoint) != target.rstrip("/") and req.path != target:
             return False
-    if rule._path is not None and not rule._path.search(req.path):
+    if rule._path is not None and not search(rule._path, req.path):
         return False
     if "method" in m:
         methods = m["method"] if isinstance(m["method"], list) else [m["method"]]
@@ -201,7 +201,7 @@ def _codes(params: dict[str, Any]) -> set[str]:
     listed = asked if isinstance(asked, list) else str(asked).split(",")  # deviceEventList takes either
     codes = {str(c).strip() for c in listed if str(c).strip()}
     try:
-        data = json.loads(params["data"]) if isinstance(params.get("data"), str) else None
+        data = read_json(params["data"]) if isinstance(params.get("data"), str) else None
     except ValueError:
         data = None
     for item in data if isinstance(data, list) else [data]:
@@ -283,6 +283,8 @@ def decide(world: World, req: Incoming) -> Outcome | None:
     if action.get("fault") == "hang":
         wait += world.settings.hang_seconds
     code = action.get("code")
+    if code is None and req.mqtt is None and {"data", "msg", "extMsg"} & action.keys():
+        code = 200  # a stub: `data` (or a msg) without a code answers 200 with it
     return Outcome(
         rule=rule.id,
         wait=wait,

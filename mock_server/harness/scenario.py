@@ -196,6 +196,36 @@ def _place(section: str, index: int, offsets: dict[str, int], base: str) -> str:
     return f"{section}[{index}] (of extends: {base})"
 
 
+def check_generated(spec: Any, source: str, limit: int) -> None:
+    """ScenarioInvalid when the users, devices and shares that `generate:` entries ask for
+    exceed `limit`: a world built for a request is built on the one event loop, and a few
+    bytes asking for 100,000,000 users held it for 22 s before running out of memory."""
+    if not isinstance(spec, dict):
+        return
+    asked = sum(
+        entry["generate"]
+        for section in ("users", "devices", "shares")
+        if isinstance(entries := spec.get(section), list)
+        for entry in entries
+        if isinstance(entry, dict) and type(entry.get("generate")) is int and entry["generate"] > 0
+    )
+    if asked > limit:
+        raise ScenarioInvalid([
+            f"{source}: generate: asks for {asked:,} users, devices and shares in all; a scenario a request "
+            f"sends or names may generate at most {limit:,} (server option --max-generated)"
+        ])  # fmt: skip
+
+
+def _replay_folders(source: str, dirs: Sequence[Path], paths: bool) -> tuple[list[Path], bool]:
+    """Where a scenario's replay files are looked up, and whether they must stay inside those
+    folders. A file on disk (the operator's) finds them beside itself first; a scenario sent
+    in a request has no folder of its own, and may read only the --scenario-dir folders and
+    the library, never a path of the host."""
+    if paths and Path(source).is_file():
+        return [Path(source).resolve().parent, *map(Path, dirs), SCENARIO_DIR], False
+    return [*map(Path, dirs), SCENARIO_DIR], True
+
+
 def _mtime_ns(path: Path) -> int:
     try:
         return path.stat().st_mtime_ns
@@ -304,7 +334,7 @@ class Scenario:
     named_users: list[dict] = field(default_factory=list)  # written out, not generated
     generated_uids: list[str] = field(default_factory=list)
     # How it was loaded, so that a reset can read an edited file again (`reloaded`).
-    loaded: tuple[int | None, tuple[Path, ...]] | None = None
+    loaded: tuple[int | None, tuple[Path, ...], int | None] | None = None
     mtime_ns: int = 0
     offsets: dict[str, int] = field(default_factory=dict)  # entries an `extends:` base put first
     spec_base: str = ""
@@ -336,14 +366,20 @@ class Scenario:
 
     @classmethod
     def load(
-        cls, name_or_path: str, seed: int | None = None, dirs: Sequence[Path] = (), paths: bool = True
+        cls,
+        name_or_path: str,
+        seed: int | None = None,
+        dirs: Sequence[Path] = (),
+        paths: bool = True,
+        max_generated: int | None = None,
     ) -> Scenario:
         """A library scenario or a file; ScenarioNotFound or ScenarioInvalid otherwise.
-        `paths=False` (a name from a request) looks only in `dirs` and the library."""
+        `paths=False` (a name from a request) looks only in `dirs` and the library;
+        `max_generated` bounds what its `generate:` entries make (see check_generated)."""
         path = resolve(name_or_path, dirs, paths)
         mtime_ns = _mtime_ns(path)
-        scenario = cls.from_spec(read_file(path), str(path), seed, dirs)
-        scenario.loaded, scenario.mtime_ns = (seed, tuple(dirs)), mtime_ns
+        scenario = cls.from_spec(read_file(path), str(path), seed, dirs, max_generated=max_generated)
+        scenario.loaded, scenario.mtime_ns = (seed, tuple(dirs), max_generated), mtime_ns
         return scenario
 
     def reloaded(self) -> Scenario:
@@ -351,15 +387,23 @@ class Scenario:
         when the edit broke it); itself when it did not change or has no file."""
         if self.loaded is None or _mtime_ns(Path(self.source)) == self.mtime_ns:
             return self
-        seed, dirs = self.loaded
-        return Scenario.load(self.source, seed, dirs)
+        seed, dirs, max_generated = self.loaded
+        return Scenario.load(self.source, seed, dirs, max_generated=max_generated)
 
     @classmethod
     def from_spec(
-        cls, spec: Any, source: str = "<inline>", seed: int | None = None, dirs: Sequence[Path] = (), paths: bool = True
+        cls,
+        spec: Any,
+        source: str = "<inline>",
+        seed: int | None = None,
+        dirs: Sequence[Path] = (),
+        paths: bool = True,
+        max_generated: int | None = None,
     ) -> Scenario:
         own = spec
         merged = with_base(spec, Path(source).name, dirs=dirs, paths=paths)
+        if max_generated is not None:
+            check_generated(merged, Path(source).name, max_generated)
         offsets = _base_lengths(own, merged)
         spec, problems = validate_spec(merged, Path(source).name)
         if problems:
@@ -367,9 +411,9 @@ class Scenario:
         scenario = cls(spec=spec, source=source, seed=spec.get("seed", 0) if seed is None else seed)
         scenario.offsets, scenario.spec_base = offsets, str(own.get("extends", "")) if offsets else ""
         scenario._expand()
-        try:  # replay files: beside the scenario first, then in the library
-            folders = [Path(source).resolve().parent, SCENARIO_DIR]
-            scenario.scripts = scripts.compile_scripts(spec.get("scripts", []), scenario.products, folders)
+        try:
+            folders, confined = _replay_folders(source, dirs, paths)
+            scenario.scripts = scripts.compile_scripts(spec.get("scripts", []), scenario.products, folders, confined)
         except scripts.ScriptInvalid as invalid:
             raise ScenarioInvalid([f"{Path(source).name}: {p}: {m}" for p, m in invalid.problems]) from None
         return scenario

@@ -14,7 +14,7 @@ from marshmallow.types import ErrorMessages
 from ..cloud import things
 from ..cloud.accounts import DOMAIN_FORMAT
 from . import scripts
-from .patterns import PatternError, compile_pattern
+from .patterns import PatternError, PatternTooLong, compile_pattern
 from .rules import FAULTS
 from .timeparse import DURATION_RULE, parse_duration, parse_instant
 
@@ -102,6 +102,8 @@ class Matcher(fields.Field):
         if "regex" in value:
             try:
                 compile_pattern(str(value["regex"]))
+            except PatternTooLong as too_long:
+                raise ValidationError(str(too_long)) from None
             except PatternError:
                 raise self.make_error("regex") from None
         if "present" in value and not isinstance(value["present"], bool):
@@ -388,6 +390,8 @@ class MatchSpec(Strict):
         for name in ("path", "topic"):
             try:
                 compile_pattern(data.get(name, ""))
+            except PatternTooLong as too_long:
+                raise ValidationError(str(too_long), name) from None
             except PatternError:
                 raise ValidationError("is not a valid regular expression", name) from None
         if "topic" in data and "mqtt" not in data:
@@ -441,8 +445,13 @@ class ActionSpec(Strict):
             raise ValidationError("cannot be combined with code, status or fault", "controlFailure")
 
 
+RULE_ID = r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$"
+
+
 class RuleSpec(Strict):
-    id = Str()
+    # An id goes into URLs (DELETE /_mock/rules/ID, the dashboard's remove button): `../world`
+    # made that button delete the world instead.
+    id = Str(validate=validate.Regexp(RULE_ID, error="must be 1 to 64 letters, digits, '.', '_' or '-', not first '.'"))
     description = Str()
     match = fields.Nested(MatchSpec, load_default=dict, error_messages=REQUIRED)
     action = fields.Nested(ActionSpec, required=True, error_messages=REQUIRED)

@@ -197,13 +197,16 @@ class Script:
         return k
 
 
-def compile_scripts(entries: list[dict], products: dict[str, things.Product], folders: list[Path]) -> list[Script]:
+def compile_scripts(
+    entries: list[dict], products: dict[str, things.Product], folders: list[Path], confined: bool = False
+) -> list[Script]:
     """Scripts ready to arm; ScriptInvalid with every CSV problem. `folders` are searched in
-    order for replay files (the scenario's own folder, then the library)."""
+    order for replay files (the scenario's own folder, then the library); `confined` keeps
+    a replay file inside them (a scenario sent in a request)."""
     scripts, problems = [], []
     for i, entry in enumerate(entries):
         try:
-            scripts.append(_compile(i, entry, products, folders))
+            scripts.append(_compile(i, entry, products, folders, confined))
         except ScriptInvalid as invalid:
             problems += [(f"scripts[{i}].{p}", m) for p, m in invalid.problems]
     if problems:
@@ -211,7 +214,9 @@ def compile_scripts(entries: list[dict], products: dict[str, things.Product], fo
     return scripts
 
 
-def _compile(index: int, entry: dict, products: dict[str, things.Product], folders: list[Path]) -> Script:
+def _compile(
+    index: int, entry: dict, products: dict[str, things.Product], folders: list[Path], confined: bool
+) -> Script:
     kind = kind_of(entry)
     assert kind is not None  # validated
     pk, dk = entry["device"]["pk"], entry["device"].get("dk")
@@ -220,7 +225,7 @@ def _compile(index: int, entry: dict, products: dict[str, things.Product], folde
         return Script(index, kind, pk, dk, entry)
     conditions = things.check_values(product, entry.get("while") or {})
     if kind == "replay":
-        rows, period = read_replay(entry["replay"], product, folders)
+        rows, period = read_replay(entry["replay"], product, folders, confined)
         return Script(index, kind, pk, dk, entry, conditions=conditions, rows=rows, period=period)
     feature = target_feature(product, entry["property"])
     code, _, member = entry["property"].partition(".")
@@ -232,13 +237,18 @@ def _compile(index: int, entry: dict, products: dict[str, things.Product], folde
     return Script(index, kind, pk, dk, spec, feature, code, member or None, conditions)
 
 
-def read_replay(spec: dict | str, product: things.Product, folders: list[Path]) -> tuple[list, int | None]:
+def read_replay(
+    spec: dict | str, product: things.Product, folders: list[Path], confined: bool = False
+) -> tuple[list, int | None]:
     """A CSV of timestamped values: a `time` column (epoch ms, ISO 8601 or a duration such as
     10m), then one column per property code; blank cells report nothing. Times count from the
     first row, so a recording plays from the script's start."""
     spec = {"file": spec} if isinstance(spec, str) else spec
     name = spec["file"]
-    path = next((folder / name for folder in folders if (folder / name).is_file()), None)
+    path = next((p for p in (_inside(folder, name, confined) for folder in folders) if p and p.is_file()), None)
+    if path is None and confined:  # the same words whether or not the path exists elsewhere
+        raise ScriptInvalid([("replay", f"CSV not found: {name} (a scenario sent in a request replays "
+                                        "files of the library or a --scenario-dir folder only)")])  # fmt: skip
     if path is None:
         raise ScriptInvalid([("replay", f"CSV not found: {name} (looked in {', '.join(map(str, folders))})")])
     try:
@@ -254,6 +264,18 @@ def read_replay(spec: dict | str, product: things.Product, folders: list[Path]) 
             raise ScriptInvalid([("replay.loop", f"{name}: a loop needs rows at two different times")])
         period = span + (rows[-1][0] - rows[-2][0])
     return rows, period
+
+
+def _inside(folder: Path, name: str, confined: bool) -> Path | None:
+    """`folder / name`; None when `confined` and it would leave the folder (an absolute path,
+    `..`, a link out)."""
+    candidate = folder / name
+    if not confined:
+        return candidate
+    try:
+        return candidate if candidate.resolve().is_relative_to(folder.resolve()) else None
+    except (OSError, ValueError):
+        return None
 
 
 def _rows(name: str, table: list[list[str]], product: things.Product) -> list[tuple[int, dict]]:

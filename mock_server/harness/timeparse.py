@@ -28,6 +28,10 @@ DURATION_RULE = (
     "90 minutes (units ms, s, m, h, d, w, or their words: seconds, minutes, hours, days, weeks), "
     "or a whole number of milliseconds"
 )
+# Times a world can hold: up to the end of year 9999 (what ISO 8601 and the pages can show),
+# and durations up to 1,000 years. Beyond, a number broke the pages and the state file.
+LAST_INSTANT_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
+LONGEST_MS = 1000 * 365 * 86_400_000
 
 
 def parse_duration(text: str | int | float) -> int:
@@ -36,16 +40,23 @@ def parse_duration(text: str | int | float) -> int:
     if isinstance(text, bool):
         raise ValueError(DURATION_RULE)
     if isinstance(text, (int, float)):
-        return int(text)
+        return _bounded(text, LONGEST_MS)
     if not isinstance(text, str):
         raise ValueError(DURATION_RULE)
     if text.strip().isdigit():
-        return int(text.strip())
+        return _bounded(int(text.strip()), LONGEST_MS)
     match = _DURATION.match(text)
     if not match:
         raise ValueError(DURATION_RULE)
-    ms = round(sum(float(n) * _UNIT_MS[_SPELLING[u.lower()]] for n, u in _PARTS.findall(match.group(2))))
+    ms = _bounded(sum(float(n) * _UNIT_MS[_SPELLING[u.lower()]] for n, u in _PARTS.findall(match.group(2))), LONGEST_MS)
     return -ms if match.group(1) == "-" else ms
+
+
+def _bounded(number: int | float, limit: int) -> int:
+    """`number` as whole milliseconds; ValueError when it is beyond ±limit (or not finite)."""
+    if not -limit <= number <= limit:  # NaN fails this too
+        raise ValueError(f"must be at most {limit:,} ms (1,000 years)" if limit == LONGEST_MS else "is out of range")
+    return round(number)
 
 
 def is_relative(text: object) -> bool:
@@ -58,9 +69,11 @@ def parse_instant(value: str | int, start_ms: int) -> int:
     if isinstance(value, bool):
         raise ValueError("must be epoch milliseconds, ISO 8601, or relative such as +10m")
     if isinstance(value, int):
-        return value
+        return _within(value)
     relative, ms = _instant(value) if isinstance(value, str) else _parse_instant(value)
-    return start_ms + ms if relative else ms
+    if relative:  # a start of 0 is a check of the text alone (the start is not known yet)
+        return start_ms + ms if not start_ms else _within(start_ms + ms)
+    return _within(ms)
 
 
 # A world is built from the same few texts ("-30d", "+1h") thousands of times: each is read once.
@@ -80,6 +93,12 @@ def _parse_instant(value: object) -> tuple[bool, int]:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return False, int(parsed.timestamp() * 1000)
+
+
+def _within(ms: int) -> int:
+    if not 0 <= ms <= LAST_INSTANT_MS:
+        raise ValueError("must be a time from 1970 to the end of 9999")
+    return ms
 
 
 def delay_seconds(delay: str | int | float | dict, rng: random.Random) -> float:

@@ -39,6 +39,8 @@ class Simulator:
         self.scenario_dirs: tuple[Path, ...] = ()  # where requests may name scenarios (--scenario-dir)
         self._scan_key: tuple | None = None  # the --scenario-dir files (and times) _names was read from
         self._names: dict[str, str] = {}
+        # The most users, devices and shares a scenario a request sends or names may generate.
+        self.max_generated: int | None = None
         self.worlds: dict[str, World] = {DEFAULT_WORLD: scenario.build()}
         self._last_used: dict[str, float] = {}
         self._next_sweep = 0.0
@@ -76,11 +78,15 @@ class Simulator:
         worlds list shows it); loaded once and kept (it is read-only)."""
         if name not in self._scenarios:
             try:
-                self._scenarios[name] = Scenario.load(name, dirs=self.scenario_dirs, paths=False)
+                self._scenarios[name] = Scenario.load(
+                    name, dirs=self.scenario_dirs, paths=False, max_generated=self.max_generated
+                )
             except ScenarioNotFound:
                 stem = self._declared_names().get(name)
                 if stem is not None:
-                    self._scenarios[name] = Scenario.load(stem, dirs=self.scenario_dirs, paths=False)
+                    self._scenarios[name] = Scenario.load(
+                        stem, dirs=self.scenario_dirs, paths=False, max_generated=self.max_generated
+                    )
                 elif name == self.scenario.name:  # the server's own, from a path on the command line
                     return self.scenario
                 else:
@@ -104,7 +110,9 @@ class Simulator:
 
     def inline(self, spec: Any) -> Scenario:
         """A scenario sent in a request: its `extends` may only name one."""
-        return Scenario.from_spec(spec, "inline", dirs=self.scenario_dirs, paths=False)
+        return Scenario.from_spec(
+            spec, "inline", dirs=self.scenario_dirs, paths=False, max_generated=self.max_generated
+        )
 
     def _reloaded(self, scenario: Scenario) -> Scenario:
         fresh = scenario.reloaded()

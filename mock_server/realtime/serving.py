@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 import ssl
 import threading
 from http import HTTPStatus
 from typing import Any
 
+from ..cloud.accounts import strip_bearer
+from ..network import is_local_origin
 from .hub import Hub, world_name
 
 log = logging.getLogger(__name__)
@@ -28,6 +31,8 @@ class Realtime:
     def __init__(self, app: Any, loop: asyncio.AbstractEventLoop) -> None:
         self.hub = Hub(app.extensions["mock_server"], loop)
         self.loop = loop
+        self.admin_token: str | None = app.config.get("ADMIN_TOKEN")
+        self.host: str = app.config.get("HOST") or "127.0.0.1"
         self._started: asyncio.Future | None = None
         self._closing: asyncio.Future | None = None
         self._listener: Any = None
@@ -43,8 +48,28 @@ class Realtime:
         if name is None:
             proto.close(404)  # before the upgrade: an HTTP 404, as for any unknown path
             return
+        refused = self.refusal(name, scope.headers)
+        if refused is not None:
+            log.info("realtime connection refused: %s", refused[1])
+            proto.close(refused[0])
+            return
         await self.ensure_started()
         await self.hub.serve_rsgi(scope, proto, name)
+
+    def refusal(self, name: str, headers: Any) -> tuple[int, str] | None:
+        """What an upgrade may not ask for, as on the REST side (api/steps.open_request):
+        X-Mock-Scenario without the admin token (401), a new world or a scenario from a page
+        of another site (403)."""
+        scenario = headers.get("x-mock-scenario")
+        if scenario and self.admin_token and not any(
+            hmac.compare_digest(strip_bearer(headers.get(h) or "").encode(), self.admin_token.encode())
+            for h in ("x-mock-admin-token", "authorization")
+        ):
+            return 401, "X-Mock-Scenario needs X-Mock-Admin-Token: <admin token>"
+        origin = headers.get("origin")
+        if origin and (scenario or name not in self.hub.sim.worlds) and not is_local_origin(origin, self.host):
+            return 403, f"a page of another site ({origin}) may not create worlds or choose scenarios"
+        return None
 
     async def listen(self, host: str, port: int, tls: ssl.SSLContext | None = None) -> int:
         """The dedicated listener; returns its port (useful with port 0)."""
@@ -54,8 +79,12 @@ class Realtime:
         await self.ensure_started()
 
         def process_request(connection: Any, request: Any) -> Any:
-            if world_name(request.path.split("?", 1)[0], request.headers) is None:
+            name = world_name(request.path.split("?", 1)[0], request.headers)
+            if name is None:
                 return connection.respond(HTTPStatus.NOT_FOUND, "not found\n")
+            refused = self.refusal(name, request.headers)
+            if refused is not None:
+                return connection.respond(HTTPStatus(refused[0]), refused[1] + "\n")
             return None
 
         async def handler(websocket: Any) -> None:

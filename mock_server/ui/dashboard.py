@@ -9,6 +9,7 @@ import hmac
 from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
+from urllib.parse import urlsplit
 
 import segno
 from flask import Blueprint, Flask, Response, current_app, redirect, render_template, request, url_for
@@ -24,6 +25,7 @@ from ..api.dispatch import simulator
 from ..api.hooks import admin_ok
 from ..api.outbox import purpose
 from ..api.paths import CONTROL_PREFIX
+from ..api.schemas import whole_number
 from ..api.steps import ADMIN_COOKIE
 from ..cloud import codes
 from ..harness.rules import FAULTS
@@ -209,8 +211,8 @@ def journal_stream() -> Response:
     """Server-sent events: the journal after Last-Event-ID (or ?after=), then live (see stream.py)."""
     state = current()
     after = request.headers.get("Last-Event-ID", request.args.get("after"))
-    can_stream = bool(request.environ.get(stream.CAN_STREAM))
-    text, seq = stream.backlog(state.world.journal, int(after) if after and after.isdigit() else None, can_stream)
+    can_stream = bool(request.environ.get(stream.CAN_STREAM)) and stream.has_room()
+    text, seq = stream.backlog(state.world.journal, whole_number(after or ""), can_stream)
     if can_stream:
         sim, name, world = simulator(), state.world_name, state.world
         request.environ[stream.STREAM] = (lambda: (sim.worlds.get(name) or world).journal, seq)
@@ -245,8 +247,8 @@ def login() -> BaseResponse | str:
     SameSite=Strict cookie that the dashboard's pages and control calls then carry."""
     token = current_app.config.get("ADMIN_TOKEN") or ""
     target = request.values.get("next") or url_for("ui.world_page")
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("ui.world_page")  # never off this server
+    if not _on_this_server(target):
+        target = url_for("ui.world_page")
     if not token:
         return redirect(target)  # nothing to log into
     if request.method == "GET":
@@ -257,6 +259,15 @@ def login() -> BaseResponse | str:
     response = redirect(target)
     response.set_cookie(ADMIN_COOKIE, given, httponly=True, samesite="Strict", secure=request.is_secure)
     return response
+
+
+def _on_this_server(target: str) -> bool:
+    """Whether `next` is a path of this server. Browsers drop tabs and newlines from a URL and
+    read `\\` as `/`, so `/\t/host` and `/\\host` lead to another host as `//host` does."""
+    if any(ch < " " or ch in "\\\x7f" for ch in target):
+        return False
+    parts = urlsplit(target)
+    return target.startswith("/") and not target.startswith("//") and not parts.scheme and not parts.netloc
 
 
 @bp.post("/logout")

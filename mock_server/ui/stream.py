@@ -13,6 +13,7 @@ Event types: `request` (a journal entry: an API call, or a realtime connection's
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 from collections.abc import Callable
 from typing import Any
@@ -28,6 +29,11 @@ RETRY_MS = 1000  # how soon a browser reconnects where the answer cannot stay op
 POLL_S = 0.1
 KEEPALIVE_S = 15.0
 MAX_SECONDS = 300.0  # a stream ends now and then (the browser reconnects): nothing lingers
+# A client that does not read would make the server hold all it is sent: a stream ends after
+# this much (a browser reconnects with Last-Event-ID and misses nothing), at most this many
+# are open at once (the others get the backlog and `retry:`, as where streams cannot stay open).
+MAX_STREAM_BYTES = 2 * 1024 * 1024
+MAX_STREAMS = 16
 
 
 _open: set[asyncio.Event] = set()  # one per open stream: set it to end that stream
@@ -60,7 +66,21 @@ def _end_streams_then(previous: asyncio.Handle) -> None:
 
 
 def request_events(entries: list[dict]) -> str:
-    return "".join(f"id: {e['seq']}\nevent: request\ndata: {orjson.dumps(e).decode()}\n\n" for e in entries)
+    return "".join(f"id: {e['seq']}\nevent: request\ndata: {_json(e)}\n\n" for e in entries)
+
+
+def _json(entry: dict) -> str:
+    """An entry as JSON; one that holds what orjson refuses (an integer over 64 bits) is
+    written by the standard library, so no entry ever ends a stream."""
+    try:
+        return orjson.dumps(entry).decode()
+    except TypeError:
+        return json.dumps(entry, default=str)
+
+
+def has_room() -> bool:
+    """Whether another stream may stay open (MAX_STREAMS)."""
+    return len(_open) < MAX_STREAMS
 
 
 def backlog(journal: Journal, after: int | None, can_stream: bool) -> tuple[str, int]:
@@ -89,14 +109,16 @@ async def serve(proto: Any, status: int, headers: list, first: bytes, follow: Fo
     stop = asyncio.Event()
     _open.add(stop)
     journal, deadline, quiet_since = find_journal(), loop.time() + MAX_SECONDS, loop.time()
+    sent = len(first)
     try:
         await transport.send_bytes(first)
-        while not (gone.done() or stop.is_set()) and loop.time() < deadline:
+        while not (gone.done() or stop.is_set()) and loop.time() < deadline and sent < MAX_STREAM_BYTES:
             text, journal, seq = _news(find_journal, journal, seq)
             if not text and loop.time() - quiet_since > KEEPALIVE_S:
                 text = ": keep-alive\n\n"
             if text:
                 await transport.send_str(text)
+                sent += len(text)
                 quiet_since = loop.time()
             await asyncio.wait([gone], timeout=POLL_S)
     except Exception:  # a closed connection raises on send: there is nobody to tell
@@ -112,7 +134,7 @@ def _news(find_journal: Callable[[], Journal], journal: Journal, seq: int) -> tu
     if current is not journal:
         text, journal, seq = "event: reset\ndata: {}\n\n", current, 0
     if journal.total > seq:
-        entries = journal.since(seq)
+        entries = journal.since(seq, BACKLOG)  # a stream that fell far behind skips to the newest
         if entries:
             text += request_events(entries)
             seq = entries[-1]["seq"]

@@ -4,7 +4,6 @@ schema checks presence (in the order of the page's parameter table), families.py
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from marshmallow import fields
@@ -12,6 +11,7 @@ from marshmallow.types import ErrorMessages
 
 from ...cloud import families, views
 from ...cloud.errors import QuectelError
+from ...cloud.jsontext import read_json
 from ..declare import Area, UserCall
 from ..schemas import Choice, CommaList, Flag, Lenient, Params, Text, Timestamp, described, ignored
 
@@ -41,7 +41,7 @@ class JsonList(fields.Field):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list:
         if isinstance(value, str):
             try:
-                value = json.loads(value)
+                value = read_json(value)  # strict: deep nesting or huge numbers are refused, not a 500
             except ValueError:
                 value = None
         if not isinstance(value, list) or (self.metadata["missing"] and not value):
