@@ -3,6 +3,7 @@ real server started as users start it (`Running`), on 127.0.0.1 and a port it pi
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -85,7 +86,12 @@ class Running:
         self.proc = subprocess.Popen(
             cmd, cwd=ROOT, stdout=self.out, stderr=subprocess.PIPE, start_new_session=True
         )
-        self.port = banner_port(self.proc, self.out)
+        try:
+            self.port = banner_port(self.proc, self.out)
+        except BaseException:  # whatever went wrong, no server is left behind
+            with contextlib.suppress(ProcessLookupError):
+                self.kill()
+            raise
         self.base = f"{scheme}://127.0.0.1:{self.port}"
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
