@@ -7,20 +7,9 @@ import json
 import time
 import urllib.request
 
-import pytest
 from browser import css, css_all, screenshot, wait_for
-from helpers import Running
 
 from mock_server.cloud import crypto
-
-
-@pytest.fixture(scope="module")
-def server():
-    running = Running()
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 def _post(url: str, body: dict | None = None, token: str | None = None) -> dict:
