@@ -159,21 +159,23 @@ class CommaList(fields.Field):
         return [str(item).strip() for item in items if str(item).strip()]
 
 
+def coded(code: int | None, default: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """A field's arguments when one `code` answers it absent and malformed alike; without a
+    code it is optional and takes `default`."""
+    messages: ErrorMessages = {"invalid": str(code), "null": str(code), "required": str(code)} if code else {}
+    if code is None:
+        kwargs["load_default"] = default
+    return {"required": code is not None, "error_messages": messages, "metadata": {"missing": code, "invalid": code},
+            **kwargs}  # fmt: skip
+
+
 class Flag(fields.Field):
     """A boolean parameter: true/false, 1/0 (as text or JSON); `code` when absent or otherwise."""
 
     TRUE, FALSE = ("true", "1"), ("false", "0")
 
     def __init__(self, code: int | None = None, default: bool | None = None, **kwargs: Any) -> None:
-        messages: ErrorMessages = {"invalid": str(code), "null": str(code), "required": str(code)} if code else {}
-        if code is None:
-            kwargs["load_default"] = default
-        super().__init__(
-            required=code is not None,
-            error_messages=messages,
-            metadata={"missing": code, "invalid": code},
-            **kwargs,
-        )
+        super().__init__(**coded(code, default, kwargs))
         self.fallback = default
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool | None:

@@ -7,13 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 from marshmallow import fields
-from marshmallow.types import ErrorMessages
 
 from ...cloud import families, views
 from ...cloud.errors import QuectelError
 from ...cloud.jsontext import read_json
 from ..declare import Area, UserCall
-from ..schemas import Choice, CommaList, Flag, Lenient, Params, Text, Timestamp, described, ignored
+from ..schemas import Choice, CommaList, Flag, Lenient, Params, Text, Timestamp, coded, described, ignored
 
 family = Area("/v2/family/enduserapi")
 
@@ -28,15 +27,7 @@ class JsonList(fields.Field):
     """A JSON array (or the JSON text of one); `code` when absent, empty or not an array."""
 
     def __init__(self, code: int | None = None, **kwargs: Any) -> None:
-        messages: ErrorMessages = {"invalid": str(code), "null": str(code), "required": str(code)} if code else {}
-        if code is None:
-            kwargs["load_default"] = list
-        super().__init__(
-            required=code is not None,
-            error_messages=messages,
-            metadata={"missing": code, "invalid": code},
-            **kwargs,
-        )
+        super().__init__(**coded(code, list, kwargs))
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list:
         if isinstance(value, str):
