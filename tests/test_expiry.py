@@ -14,8 +14,8 @@ START = 1_790_000_000_000
 
 @pytest.fixture
 def frozen(world):
-    world.clock.set(START)
     world.clock.freeze()
+    world.clock.set(START)
     return world.clock
 
 
@@ -73,6 +73,15 @@ def test_a_clock_frozen_from_its_start_reads_exactly_that_start(monkeypatch):
     ticks = iter(range(1_000, 2_000))
     monkeypatch.setattr(clock, "_real_ms", lambda: next(ticks))  # real time moves on every reading
     assert Clock(1_234_567, frozen=True).now_ms() == 1_234_567
+
+
+def test_setting_and_freezing_in_one_request_reads_exactly_the_time_set(api, monkeypatch):
+    from mock_server.harness import clock
+
+    ticks = iter(range(START, START + 1_000_000))
+    monkeypatch.setattr(clock, "_real_ms", lambda: next(ticks))  # real time moves on every reading
+    answer = api.client.post("/_mock/clock", json={"set": "2026-06-01T00:00:00Z", "freeze": True}).get_json()
+    assert answer["now"] == 1_780_272_000_000 and answer["frozen"], answer
 
 
 def test_running_clock_follows_real_time_from_its_start():

@@ -395,13 +395,15 @@ def set_clock() -> Response:
 
 
 def _move_clock(world: World, body: dict) -> None:
+    # Freeze before setting, so {"set": T, "freeze": true} reads exactly T (set-then-freeze
+    # would let real time run on between the two); unfreeze last, from the time just set.
+    if body.get("freeze") is True:
+        world.clock.freeze()
     if "set" in body:
         world.clock.set(parse_instant(body["set"], world.now()))
     if "advance" in body:
         world.clock.advance(parse_duration(body["advance"]))
-    if body.get("freeze") is True:
-        world.clock.freeze()
-    elif body.get("freeze") is False:
+    if body.get("freeze") is False:
         world.clock.unfreeze()
 
 

@@ -42,16 +42,17 @@ class DeviceState:
         return {k: v for k, v in self.desired.items() if self.reported.get(k) != v}
 
 
-def shadow_of(cloud: Cloud, device: Device) -> DeviceState:
+def shadow_of(cloud: Cloud, device: Device, at: int | None = None) -> DeviceState:
     """The device's shadow, made on first use: values its scenario stated were put there when
     the world was built; any other device of a product with a thing model starts with values
-    valid for the specs, the same for the same seed."""
+    valid for the specs, the same for the same seed, last reported a while before `at` (the
+    moment of the first use: a catch-up's step passes its own, not the end of the catch-up)."""
     if device.shadow is None:
         device.shadow = DeviceState()
         product = cloud.products.get(device.pk)
         if product is not None:
             rng = random.Random(f"{cloud.seed}/{device.pk}/{device.dk}")
-            now = cloud.now()
+            now = cloud.now() if at is None else at
             values = plausible.sample_values(product, rng, now)
             store_reported(device.shadow, values, last_report_time(device, now, rng))
     return device.shadow
@@ -81,7 +82,7 @@ def report(cloud: Cloud, device: Device, kv: dict[str, Any], at: int | None = No
     if not kv:
         return
     when = cloud.now() if at is None else at
-    store_reported(shadow_of(cloud, device), kv, when)
+    store_reported(shadow_of(cloud, device, when), kv, when)
     cloud.events.emit(PropertyReport(device.pk, device.dk, dict(kv), when))
 
 
@@ -105,8 +106,8 @@ def raise_event(cloud: Cloud, device: Device, code: str, output: dict[str, Any],
     if product is None:
         raise things.ValueProblem(f"product {device.pk} has no thing model")
     checked = things.check_event(product, code, output)
-    state = shadow_of(cloud, device)
     when = cloud.now() if at is None else at
+    state = shadow_of(cloud, device, when)
     state.events.append((when, code, checked))
     state.version += 1
     messages.device_event(cloud, device, code, when)  # the users of the device hear of it

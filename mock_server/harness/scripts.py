@@ -397,7 +397,7 @@ class Runner:
             return
         if not device.online:  # an offline device reports nothing
             return
-        reported = shadows.shadow_of(world, device).reported
+        reported = shadows.shadow_of(world, device, at).reported
         if any(reported.get(code) != value for code, value in script.conditions.items()):
             return
         if script.kind == "replay":
