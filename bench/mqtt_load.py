@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from serving import Running  # noqa: E402
+from helpers import Running  # noqa: E402
 
 from mock_server.realtime.client import RealtimeClient  # noqa: E402
 
@@ -191,6 +191,12 @@ class Fanout:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def cpu_seconds(pid: int) -> float:
+    """The user and system CPU time process `pid` has used so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], p: float) -> float:
     return statistics.quantiles(values, n=1000)[int(p * 10) - 1] if len(values) > 1 else float("nan")
 
@@ -222,8 +228,11 @@ def main() -> int:
     loads = [os.getloadavg()[0]]
     try:
         rest_rate(server.port, 1)  # warm up: the first requests build the device states
+        cpu = [cpu_seconds(server.proc.pid)]
         quiet = rest_rate(server.port, args.seconds)
+        cpu.append(cpu_seconds(server.proc.pid))
         fanout = Fanout(server.port, args.clients, args.devices, args.seconds, args.qos)
+        cpu.append(cpu_seconds(server.proc.pid))
         try:
             result: dict = {}
             rest = threading.Thread(target=lambda: result.update(rest=rest_rate(server.port, args.seconds)))
@@ -232,12 +241,18 @@ def main() -> int:
             rest.join()
             loads.append(os.getloadavg()[0])
             latencies = fanout.latencies()
+            cpu.append(cpu_seconds(server.proc.pid))
         finally:
             fanout.close()
     finally:
         server.stop()
         Path(f.name).unlink()
-    report(args, writes, fanout.expected, latencies, fanout.span, quiet, result["rest"], loads)
+    # The server's CPU for the fan-out alone: what it used from the first write until the
+    # backlog drained, less what the REST requests during it cost at the quiet phase's rate.
+    per_request = (cpu[1] - cpu[0]) / max(quiet * args.seconds, 1)
+    fanout_cpu = cpu[3] - cpu[2] - per_request * result["rest"] * args.seconds
+    report(args, writes, fanout.expected, latencies, fanout.span, quiet, result["rest"], loads,
+           fanout_cpu / max(len(latencies), 1))
     return 0
 
 
@@ -252,13 +267,14 @@ def targets(rate: float, latencies: list[float], ratio: float) -> list[tuple[str
 
 
 def report(args, writes: int, expected: int, latencies: list[float], span: float, quiet: float, busy: float,
-           loads: list[float]) -> None:  # fmt: skip
+           loads: list[float], cpu_per_delivery: float) -> None:  # fmt: skip
     rows = [
         ("connected clients", f"{args.clients} (+1 driver), subscribed at QoS {args.qos}"),
         ("property writes sent over MQTT", f"{writes} in {args.seconds:.0f} s = {writes / args.seconds:.0f}/s"),
         ("reports delivered", f"{len(latencies)} of {expected} expected"),
         ("delivery rate (first write to last report)", f"{len(latencies) / span:.0f}/s"),
         ("delivery latency p50 / p99", f"{ms(latencies, 50)} / {ms(latencies, 99)} ms"),
+        ("server CPU per delivery (its REST work during the fan-out taken out)", f"{cpu_per_delivery * 1e6:.0f} µs"),
         ("REST getDeviceBusinessAttributes, no MQTT load", f"{quiet:.0f} req/s"),
         ("REST getDeviceBusinessAttributes, during it", f"{busy:.0f} req/s"),
         ("REST during / without", f"{busy / quiet:.2f}"),

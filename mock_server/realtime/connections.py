@@ -23,6 +23,7 @@ from ..cloud.events import Event
 from ..harness.world import World
 from ..harness.worlds import DEFAULT_WORLD, Simulator
 from . import journal, topics
+from .outbox import Outbox
 from .transport import RSGIWriter, WebSocketsWriter
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ class Connection:
     key: str = field(default_factory=lambda: secrets.token_urlsafe(12))
     uid: str | None = None
     token: str = ""
-    handler: Any = None  # amqtt's protocol handler, once the client is signed in
+    outbox: Outbox | None = None  # what goes out to the client, once it is signed in
     subscriptions: dict[str, int] = field(default_factory=dict)  # filter -> granted QoS
     connected_at: int = 0
     leaving: bool = False  # being dropped: nothing more is sent to it
@@ -191,6 +192,8 @@ class Connections:
             del self.by_client[connection.key]
         if self.by_owner.get(connection.owner) is connection:
             del self.by_owner[connection.owner]
+        if connection.outbox is not None:
+            connection.outbox.close()
         channel = self.channels.get(connection.world)
         if channel is not None and connection in channel.connections:
             channel.forget(connection)

@@ -14,7 +14,9 @@ from ..cloud.events import Event
 from ..harness.world import World
 from . import downlink, journal, topics
 from .connections import Channel, Connection
+from .outbox import Message, Outbox
 from .policy import rule, ruled
+from .transport import RSGIReader
 
 if TYPE_CHECKING:
     from .broker import SimulatorBroker
@@ -27,7 +29,6 @@ class Delivery:
         self.loop = loop
         self.thread: int | None = None  # the loop's thread, once started
         self.broker: SimulatorBroker | None = None
-        self._tasks: set[asyncio.Future] = set()
 
     def start(self, broker: SimulatorBroker) -> None:
         """Called on the loop's thread."""
@@ -44,40 +45,54 @@ class Delivery:
 
     def flush(self, channel: Channel) -> None:
         """Send the world's queued events to the clients that subscribed and may still use
-        the device (judged now, on the world's clock)."""
+        the device (judged now, on the world's clock): each message encoded once."""
         world = channel.world
         while channel.pending:
             event = channel.pending.popleft()
-            message = downlink.message(event)
-            if message is None or not channel.connections:
+            found = downlink.message(event)
+            if found is None or not channel.connections:
                 continue
-            topic, payload = message
+            message = Message(*found)
             with world.lock:
-                sent = [c.client_id for c in channel.recipients(topic) if self.deliver(world, c, event, topic, payload)]
-            journal.record(world, None, "deliver", topic=topic, payload=payload, to=sent)
+                # Who may use the device is asked of cloud/access.py once per user and message:
+                # nothing changes the world while its lock is held.
+                usable: dict[str, bool] = {}
+                sent = [
+                    c.client_id
+                    for c in channel.recipients(message.topic)
+                    if self.deliver(world, c, event, message, usable)
+                ]
+            journal.record(world, None, "deliver", topic=message.topic, payload=message.payload, to=sent)
 
-    def deliver(self, world: World, connection: Connection, event: Event, topic: str, payload: bytes) -> bool:
+    def deliver(
+        self, world: World, connection: Connection, event: Event, message: Message, usable: dict[str, bool]
+    ) -> bool:
+        topic = message.topic
         qos = connection.qos_for(topic)
-        if qos is None or connection.uid is None or not access.can_use(world, connection.uid, event.pk, event.dk):
+        uid = connection.uid
+        if qos is None or uid is None:
+            return False
+        may = usable.get(uid)
+        if may is None:
+            may = usable[uid] = access.can_use(world, uid, event.pk, event.dk)
+        if not may:
             return False
         if not world.rules:
-            self.send(connection, topic, payload, qos)
-            return True
+            return self.publish(connection, message, qos)
         target = topics.DeviceTopic(topics.DOWN, event.pk, event.dk, topic.rsplit("/", 1)[-1])
         outcome = rule(world, connection, "deliver", topic, target)
         if outcome is None:
-            self.send(connection, topic, payload, qos)
-            return True
-        journal.record(world, connection, "deliver", topic=topic, payload=payload, **ruled(outcome))
+            return self.publish(connection, message, qos)
+        journal.record(world, connection, "deliver", topic=topic, payload=message.payload, **ruled(outcome))
         sending = None
         if outcome.fault is None:  # any fault withholds the message
             if outcome.code is not None:
-                topic, payload = downlink.busi_error(connection.client_id, event.dk, outcome.code, outcome.msg)
+                message = Message(*downlink.busi_error(connection.client_id, event.dk, outcome.code, outcome.msg))
                 qos = 0
             if outcome.wait:
-                self.loop.call_later(outcome.wait, self.send, connection, topic, payload, qos)
+                self.loop.call_later(outcome.wait, self.publish, connection, message, qos)
             else:
-                sending = self.send(connection, topic, payload, qos)
+                sending = self.send(connection, message.topic, message.payload, qos)
         if outcome.disconnect:
             self._cut_after(connection, sending)
         return False
@@ -103,29 +118,45 @@ class Delivery:
                 if topics.matches(topic_filter, topic):
                     self.send(connection, topic, payload, connection.subscriptions[topic_filter], True)
 
-    def attach(self, connection: Connection) -> None:
-        """amqtt made the protocol handler that sends to the client."""
-        if connection.handler is None:
-            connection.handler = self._handler_of(connection)
+    def attach(self, connection: Connection) -> Outbox | None:
+        """The client's outbox, made once amqtt has its protocol handler (the client is
+        signed in): messages may go out to it from then on, and its PUBACKs are the
+        outbox's. None before."""
+        if connection.outbox is not None:
+            return connection.outbox
+        handler = self.broker.sessions.get(connection.key, (None, None))[1] if self.broker is not None else None
+        if handler is None:
+            return None
+        outbox = connection.outbox = Outbox(connection.writer, self.loop)
+        reader = getattr(connection.writer, "reader", None)
+        if isinstance(reader, RSGIReader):
+            reader.on_puback = outbox.acked  # taken out before amqtt parses them
+            return outbox
 
-    def _handler_of(self, connection: Connection) -> Any:
-        return self.broker.sessions.get(connection.key, (None, None))[1] if self.broker is not None else None
+        async def handle_puback(puback: Any) -> None:
+            # No reference to the handler here: a cycle would keep the WebSocket (the
+            # writer's transport) open after the session ends, until a garbage collection.
+            outbox.acked(puback.packet_id)
+
+        handler.handle_puback = handle_puback
+        return outbox
+
+    def publish(self, connection: Connection, message: Message, qos: int, retain: bool = False) -> bool:
+        """Queue a message for one client; False when the client is gone or not signed in."""
+        outbox = connection.outbox or self.attach(connection)
+        if outbox is None or connection.writer.closed or connection.leaving:
+            return False
+        connection.delivered += 1
+        outbox.publish(message, qos, retain)
+        return True
 
     def send(
         self, connection: Connection, topic: str, payload: bytes, qos: int, retain: bool = False
     ) -> asyncio.Future | None:
-        """Publish to one client; the task ends when the message has gone through (None: the
-        client is gone)."""
-        handler = connection.handler = connection.handler or self._handler_of(connection)
-        if handler is None or connection.writer.closed or connection.leaving:
+        """Publish to one client; the future is done when the message has gone through (None:
+        the client is gone)."""
+        outbox = connection.outbox or self.attach(connection)
+        if outbox is None or connection.writer.closed or connection.leaving:
             return None
         connection.delivered += 1
-        task = asyncio.ensure_future(handler.mqtt_publish(topic, payload, qos, retain))
-        self._tasks.add(task)
-        task.add_done_callback(self._sent)
-        return task
-
-    def _sent(self, task: asyncio.Future) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled():
-            task.exception()  # a client that went away or never acknowledged: nothing to do
+        return outbox.publish(Message(topic, payload), qos, retain, waiter=True)

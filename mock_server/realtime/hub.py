@@ -122,7 +122,12 @@ class Hub:
         transport = await proto.accept()
         reader = RSGIReader(transport)
         peer = peer_of(scope.client)
-        await self._serve(name, reader, RSGIWriter(transport, peer, reader), peer)
+        try:
+            await self._serve(name, reader, RSGIWriter(transport, peer, reader), peer)
+        finally:
+            # granian closes the WebSocket once its transport is freed: the outbox's hold on the
+            # reader (through the writer) is a cycle that would keep it open until a collection.
+            reader.on_puback = None
 
     async def serve_websocket(self, websocket: Any, name: str) -> None:
         """A WebSocket on the dedicated listener (`websockets`, with the `mqtt` subprotocol)."""

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
+from collections.abc import Callable
 from typing import Any
 
 from amqtt import adapters as amqtt_adapters
@@ -18,15 +20,23 @@ from amqtt.adapters import ReaderAdapter, WriterAdapter
 
 CLOSE = 0  # granian's WebsocketMessageType.close
 SUBACK = b"\x90"  # the fixed header's first byte
+PUBACK = 0x40
 BACKLOG = 1 << 20  # bytes a connection may have queued before its writers wait
 
 
 class RSGIReader(ReaderAdapter):
+    """amqtt reads whole packets from here. PUBACKs for the outbox (outbox.py) are taken out
+    as they arrive, once `on_puback` is set: amqtt would parse each into objects and start a
+    task for it, one per message delivered at QoS 1."""
+
     def __init__(self, transport: Any) -> None:
         self._transport = transport
-        self._buffer = bytearray()
+        self._buffer = bytearray()  # whole packets (or, once framing stopped, any bytes) for amqtt
+        self._partial = bytearray()  # the start of a packet still arriving
+        self._framing = True
         self._eof = asyncio.Event()
         self._receiving: asyncio.Task | None = None
+        self.on_puback: Callable[[int], bool] | None = None  # True: the packet id was the outbox's
 
     async def read(self, n: int = -1) -> bytes:
         while not self._eof.is_set() and (len(self._buffer) < n if n > 0 else not self._buffer):
@@ -58,8 +68,43 @@ class RSGIReader(ReaderAdapter):
             self._eof.set()
             return False
         data = message.data
-        self._buffer += data.encode("utf-8") if isinstance(data, str) else data
+        self._take(data.encode("utf-8") if isinstance(data, str) else data)
         return True
+
+    def _take(self, data: bytes) -> None:
+        """Split what arrived into packets: the outbox's PUBACKs are answered here, the rest
+        goes on to amqtt. A packet split over WebSocket messages (MQTT allows it) waits
+        for its end; a malformed length stops the framing, and amqtt sees it as it came."""
+        if not self._framing:
+            self._buffer += data
+            return
+        raw = self._partial
+        raw += data
+        start = 0
+        while len(raw) - start >= 2:
+            length, size = 0, 0
+            for size in range(1, 5):  # the remaining length: at most 4 bytes (MQTT §2.2.3)
+                if start + size >= len(raw):
+                    break
+                digit = raw[start + size]
+                length |= (digit & 0x7F) << (7 * (size - 1))
+                if not digit & 0x80:
+                    break
+            else:  # a fifth length byte: malformed, for amqtt to refuse
+                self._framing = False
+                self._buffer += raw[start:]
+                start = len(raw)
+                break
+            end = start + 1 + size + length
+            if start + size >= len(raw) or end > len(raw):
+                break  # not all here yet
+            if not (raw[start] == PUBACK and length == 2 and self._acked(raw[start + 2 : end])):
+                self._buffer += raw[start:end]
+            start = end
+        del raw[:start]
+
+    def _acked(self, packet_id: bytes) -> bool:
+        return self.on_puback is not None and self.on_puback(int.from_bytes(packet_id, "big"))
 
     def feed_eof(self) -> None:
         self._eof.set()
@@ -71,7 +116,7 @@ class RSGIWriter(WriterAdapter):
     def __init__(self, transport: Any, peer: tuple[str, int], reader: RSGIReader) -> None:
         self._transport = transport
         self._peer = peer
-        self._reader = reader
+        self.reader = reader
         self._pending = bytearray()
         self._sender: asyncio.Future | None = None
         self._closing: asyncio.Future | None = None
@@ -91,6 +136,15 @@ class RSGIWriter(WriterAdapter):
             self._pending += data
             if self.cut_after_suback and data[:1] == SUBACK:
                 self.cut()
+
+    def push(self, data: bytes) -> None:
+        """Queue a packet and have the sender take it, without waiting (outbox.py): a client
+        that stops reading lets its bytes pile up here and blocks no one else."""
+        if self.closed:
+            return
+        self.write(data)
+        if self._pending and (self._sender is None or self._sender.done()):
+            self._sender = asyncio.ensure_future(self._send_pending())
 
     async def drain(self) -> None:
         """Hand the packets to one sender per connection: packets written while a frame is on
@@ -126,7 +180,7 @@ class RSGIWriter(WriterAdapter):
 
     def _end(self) -> None:
         self.closed = True
-        self._reader.feed_eof()
+        self.reader.feed_eof()
 
     async def close(self) -> None:
         """amqtt closes right after a refusing CONNACK: what is queued goes out first."""
@@ -153,6 +207,7 @@ class WebSocketsWriter(amqtt_adapters.WebSocketsWriter):
         self.cut_after_suback = False
         self.closed = False
         self._first = True
+        self._flushing: asyncio.Future | None = None
 
     def write(self, data: bytes) -> None:
         if self._first and self.connack_code is not None and data[:2] == b"\x20\x02" and data[3]:
@@ -167,9 +222,28 @@ class WebSocketsWriter(amqtt_adapters.WebSocketsWriter):
             await super().drain()
         self.cut()
 
+    def push(self, data: bytes) -> None:
+        """Queue a packet and have it sent, without waiting (outbox.py)."""
+        if self.closed:
+            return
+        self.write(data)
+        if self._flushing is None:
+            self._flushing = asyncio.ensure_future(self._flush())
+
+    async def _flush(self) -> None:
+        """Send what was pushed, once the loop has run what else queued packets this turn."""
+        self._flushing = None
+        await self.drain()
+
     async def drain(self) -> None:
+        """What is queued, sent as one frame. Taken from the buffer before the send awaits:
+        amqtt's own drain empties the buffer after, losing what was written meanwhile."""
+        data = self._stream.getvalue()
+        if not data or self.closed:
+            return
+        self._stream = io.BytesIO()
         try:
-            await super().drain()
+            await self._protocol.send(data)
         except Exception:
             self.closed = True
 
