@@ -101,7 +101,9 @@ class RawClient:
 
 
 def write(client: RealtimeClient, brightness: int) -> None:
-    client.publish(WRITE, {"msgId": brightness, "type": "WRITE-ATTR", "kv": json.dumps([{"brightness": brightness}])}, 0)
+    client.publish(
+        WRITE, {"msgId": brightness, "type": "WRITE-ATTR", "kv": json.dumps([{"brightness": brightness}])}, 0
+    )
 
 
 def test_each_subscriber_has_its_own_packet_ids_in_order_and_an_unacknowledged_id_is_not_reused(server, world):
