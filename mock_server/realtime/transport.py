@@ -103,7 +103,7 @@ class RSGIReader(ReaderAdapter):
             start = end
         del raw[:start]
 
-    def _acked(self, packet_id: bytes) -> bool:
+    def _acked(self, packet_id: bytes | bytearray) -> bool:
         return self.on_puback is not None and self.on_puback(int.from_bytes(packet_id, "big"))
 
     def feed_eof(self) -> None:
@@ -200,6 +200,8 @@ def peer_of(client: str) -> tuple[str, int]:
 class WebSocketsWriter(amqtt_adapters.WebSocketsWriter):
     """amqtt's writer for a `websockets` connection (the dedicated `--mqtt-port` listener),
     with the same CONNACK code override and cut as the RSGI writer."""
+
+    _stream: io.BytesIO  # amqtt's buffer of what is written
 
     def __init__(self, protocol: Any) -> None:
         super().__init__(protocol)
