@@ -51,11 +51,11 @@ def packet(first: int, body: bytes) -> bytes:
 class RawClient:
     """MQTT 3.1.1 by hand over a WebSocket: to see packet ids, and to hold back PUBACKs."""
 
-    def __init__(self, url: str, token: str) -> None:
+    def __init__(self, url: str, token: str, keepalive: int = 60) -> None:
         self.ws = connect(url, subprotocols=[Subprotocol("mqtt")], open_timeout=10)
         self.buffer = bytearray()
         flags = 0xC2  # user name, password, clean session
-        header = utf8("MQTT") + bytes((4, flags)) + (60).to_bytes(2, "big")
+        header = utf8("MQTT") + bytes((4, flags)) + keepalive.to_bytes(2, "big")
         self.ws.send(packet(0x10, header + utf8(f"raw-{uuid.uuid4().hex[:8]}") + utf8("") + utf8(token)))
         assert self.next() == (0x20, b"\x00\x00")  # CONNACK, accepted
 
@@ -148,6 +148,26 @@ def test_a_stalled_subscriber_and_a_vanished_one_hold_back_no_one(server, world)
     finally:
         for client in (stalled, vanished, listener, driver):
             client.close()
+
+
+def test_a_client_that_only_acknowledges_for_several_keep_alive_periods_misses_nothing(server, world):
+    # amqtt's read of the next packet gives up after each keep-alive period: the PUBACKs it
+    # never sees must not make it lose what arrives, nor drop the client.
+    url = f"ws://127.0.0.1:{server.port}{world}/ws/v2"
+    quiet, driver = RawClient(url, "owner-token", keepalive=1), RealtimeClient(url, "owner-token")
+    try:
+        quiet.subscribe(BUS)
+        levels = []
+        for level in range(1, 31):  # about 3 s
+            write(driver, level)
+            [(packet_id, message)] = quiet.publishes(1)
+            quiet.ack(packet_id)
+            levels.append(message["data"]["kv"]["brightness"])
+            time.sleep(0.1)
+        assert levels == list(range(1, 31))
+    finally:
+        quiet.close()
+        driver.close()
 
 
 # ---- in-process: the encoding, the outbox, the reader --------------------------------------------

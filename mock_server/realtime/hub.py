@@ -125,8 +125,10 @@ class Hub:
         try:
             await self._serve(name, reader, RSGIWriter(transport, peer, reader), peer)
         finally:
-            # granian closes the WebSocket once its transport is freed: the outbox's hold on the
-            # reader (through the writer) is a cycle that would keep it open until a collection.
+            # granian closes the WebSocket once its transport is freed: nothing may hold it
+            # now, neither the reader's receiving task nor the outbox (a cycle through the
+            # writer, which would keep it open until a collection).
+            reader.feed_eof()
             reader.on_puback = None
 
     async def serve_websocket(self, websocket: Any, name: str) -> None:

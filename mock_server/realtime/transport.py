@@ -34,42 +34,51 @@ class RSGIReader(ReaderAdapter):
         self._buffer = bytearray()  # whole packets (or, once framing stopped, any bytes) for amqtt
         self._partial = bytearray()  # the start of a packet still arriving
         self._framing = True
-        self._eof = asyncio.Event()
-        self._receiving: asyncio.Task | None = None
+        self._eof = False
+        self._arrived = asyncio.Event()  # set when the buffer grew or the stream ended
+        self._pump: asyncio.Task | None = None
         self.on_puback: Callable[[int], bool] | None = None  # True: the packet id was the outbox's
 
     async def read(self, n: int = -1) -> bytes:
-        while not self._eof.is_set() and (len(self._buffer) < n if n > 0 else not self._buffer):
-            if not await self._receive():
-                break
+        if self._pump is None:
+            self._pump = asyncio.ensure_future(self._receive_all())
+        while not self._eof and (len(self._buffer) < n if n > 0 else not self._buffer):
+            self._arrived.clear()
+            await self._arrived.wait()
         if n < 0:
             n = len(self._buffer)
         data = bytes(self._buffer[:n])
         del self._buffer[:n]
         return data
 
-    async def _receive(self) -> bool:
-        """One WebSocket message into the buffer; False at the end of the stream (the peer
-        closed, or the server cut the connection: `feed_eof`)."""
-        # The receive runs as a task of its own so that a cut (feed_eof) can cancel it.
-        self._receiving = asyncio.ensure_future(self._transport.receive())
+    async def _receive_all(self) -> None:
+        """Every WebSocket message into the buffer, until the peer closes or the server cuts
+        the connection (`feed_eof`). One task for the whole stream, which only a cut cancels:
+        amqtt's read gives up each keep-alive period without a packet for it (a client that
+        only acknowledges, its PUBACKs taken out here), and a receive cancelled with it could
+        lose the message that had just arrived. No task per message either, and amqtt is
+        woken only when something is for it."""
         try:
-            message = await self._receiving
-        except asyncio.CancelledError:
-            if not self._eof.is_set():
-                raise  # not our cut: the reader itself is being cancelled
-            return False
-        except Exception:  # the transport closed under us
-            self._eof.set()
-            return False
+            while True:
+                message = await self._transport.receive()
+                if message.kind == CLOSE:
+                    break
+                data = message.data
+                before = len(self._buffer)
+                self._take(data.encode("utf-8") if isinstance(data, str) else data)
+                if len(self._buffer) > before:
+                    self._arrived.set()
+        except (asyncio.CancelledError, Exception):  # cut, or the transport closed under us
+            pass
         finally:
-            self._receiving = None
-        if message.kind == CLOSE:
-            self._eof.set()
-            return False
-        data = message.data
-        self._take(data.encode("utf-8") if isinstance(data, str) else data)
-        return True
+            self._eof = True
+            self._arrived.set()
+
+    def feed_eof(self) -> None:
+        self._eof = True
+        self._arrived.set()
+        if self._pump is not None:
+            self._pump.cancel()
 
     def _take(self, data: bytes) -> None:
         """Split what arrived into packets: the outbox's PUBACKs are answered here, the rest
@@ -105,11 +114,6 @@ class RSGIReader(ReaderAdapter):
 
     def _acked(self, packet_id: bytes | bytearray) -> bool:
         return self.on_puback is not None and self.on_puback(int.from_bytes(packet_id, "big"))
-
-    def feed_eof(self) -> None:
-        self._eof.set()
-        if self._receiving is not None:
-            self._receiving.cancel()
 
 
 class RSGIWriter(WriterAdapter):
