@@ -150,3 +150,21 @@ def test_the_first_websocket_makes_the_realtime_channel(reporting):
         assert client.connack == 0
     assert {"amqtt", "mock_server.realtime"} <= set(reporting.report("/ws/v2")["loaded"])
 
+
+
+def test_routes_build_the_urls_werkzeugs_own_rules_build():
+    """Routes compile their URL builder on first use (app.LazyBuilderRule): url_for still
+    gives, for every route, what werkzeug's eagerly compiled rule gives, extra arguments too."""
+    from werkzeug.routing import Map, Rule
+
+    from mock_server.app import LazyBuilderRule, create_app
+
+    app = create_app()
+    rules = list(app.url_map.iter_rules())
+    assert rules and all(isinstance(rule, LazyBuilderRule) for rule in rules)
+    plain = Map([Rule(r.rule, endpoint=r.endpoint, methods=r.methods) for r in rules])
+    lazy, eager = app.url_map.bind("localhost"), plain.bind("localhost")
+    for rule in rules:
+        values = {name: f"v-{name}" for name in rule.arguments} | {"next": "/_mock/ui/?a=1"}
+        method = sorted(rule.methods - {"HEAD", "OPTIONS"})[0]
+        assert lazy.build(rule.endpoint, values, method) == eager.build(rule.endpoint, values, method)
