@@ -1,8 +1,9 @@
 """Generated people's first and last names: those Faker("en_US") draws for a seed, without
 Faker at run time. Importing Faker scans every one of its locales (some 30 ms of CPU, an
-eighth of the server's start), so its en_US person tables are kept here as data (names_en_US.json, Faker is MIT
-licensed) and drawn from exactly as Faker draws: random.choices over the running sums of
-the weights, with a random.Random seeded as Faker's seed_instance seeds its own.
+eighth of the server's start), so its en_US person tables are kept here as data
+(names_en_US.json; Faker is MIT licensed) and drawn from exactly as Faker draws:
+random.choices over the running sums of the weights, with a random.Random seeded as
+Faker's seed_instance seeds its own.
 
 tests/test_scenario.py checks the file against the installed Faker and the draws against a
 real Faker("en_US"); after a Faker release changes its tables, write the file again with
