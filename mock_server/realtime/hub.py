@@ -8,6 +8,8 @@ what amqtt and the server see; each concern has a room of its own:
 - policy.py: who may sign in and subscribe, and what a world's rules make of MQTT events;
 - delivery.py: the world's events turned into messages for the clients that may still use
   the device (cloud/access.py), and any one message to one client;
+- outbox.py: those messages written straight to each client's stream (amqtt's own way of
+  sending a PUBLISH costs too much per subscriber), QoS 1 packet ids and PUBACKs included;
 - uplink.py: what apps publish; journal.py: the channel's journal entries.
 The broker never relays one client's publish to another: nothing on this cloud comes from
 another app.
