@@ -40,9 +40,28 @@ def as_json(world) -> dict:
     return orjson.loads(orjson.dumps(persistence.dump_world(world)))
 
 
+# Scenarios with a `clock:` section (none in the library has one): a frozen instant of their
+# own, and frozen at the moment the world is built; both with scripts, rules and a family.
+CLOCKED = {
+    "clock-set": 'name: clock-set\nextends: device-behaviour\nclock: {start: "2031-05-01T08:00:00Z", frozen: true}\n'
+    "rules:\n  - {match: {endpoint: userInfo, nth: 2}, action: {code: 5032}}\n",
+    "clock-frozen": "name: clock-frozen\nextends: token-expiry\nclock: {frozen: true}\n",
+}
+
+
+@pytest.fixture
+def app(tmp_path):
+    for name, text in CLOCKED.items():
+        (tmp_path / f"{name}.yaml").write_text(text)
+    app = create_app()
+    app.extensions["mock_server"].scenario_dirs = (tmp_path,)
+    return app
+
+
 def activity(client, world: str) -> list:
-    """Some of what a test does in its world: a rule, a share, a control write, a device
-    report, a family, the clock moved on (scripts run their steps). Their answers, in order."""
+    """Some of what a test does in its world: a rule, shares (one by uid, which writes a
+    message), a control write, a device report, a family, the clock moved on (scripts run
+    their steps). Their answers, in order."""
     prefix, auth = f"/s/{world}", {"Authorization": OWNER}
     control = {"type": 2, "data": json.dumps([{"brightness": 42}]),
                "deviceList": [{"productKey": LAMP[0], "deviceKey": LAMP[1]}]}  # fmt: skip
@@ -54,15 +73,15 @@ def activity(client, world: str) -> list:
         client.post(f"{prefix}{BINDING}batchControlDevice", json=control, headers=auth),
         client.post(f"{prefix}/_mock/devices/{LAMP[0]}/{LAMP[1]}", json={"values": {"brightness": 7}}),
         client.post(f"{prefix}/_mock/families", json=family),
+        client.post(f"{prefix}{BINDING}shareByUid?pk={LAMP[0]}&dk={LAMP[1]}&shareUid=C1002", headers=auth),
         client.post(f"{prefix}/_mock/clock", json={"advance": "25m"}),
         client.post(share, headers=auth),
     ]
     return [(a.status_code, a.get_data()) for a in answers]  # flaky-network cuts some short
 
 
-@pytest.mark.parametrize("name", library())
-def test_a_world_built_from_a_kept_scenario_is_the_world_a_fresh_load_builds(name, now):
-    app = create_app()
+@pytest.mark.parametrize("name", [*library(), *CLOCKED])
+def test_a_world_built_from_a_kept_scenario_is_the_world_a_fresh_load_builds(name, now, app):
     sim, client = app.extensions["mock_server"], app.test_client()
     now[0] = EARLIER  # the scenario is loaded and used at another instant first
     sim.world("earlier", name)
@@ -71,7 +90,7 @@ def test_a_world_built_from_a_kept_scenario_is_the_world_a_fresh_load_builds(nam
 
     now[0] = FROZEN
     kept, untouched = sim.world("kept", name), sim.world("untouched", name)
-    fresh = sim.reset("fresh", Scenario.load(name))  # a scenario read again: nothing reused
+    fresh = sim.reset("fresh", Scenario.load(name, dirs=sim.scenario_dirs))  # read again: nothing reused
     assert as_json(kept) == as_json(fresh) == as_json(untouched)
     assert kept.scenario is sim.scenario_named(name) and fresh.scenario is not kept.scenario
     before = as_json(untouched)
@@ -84,11 +103,23 @@ def test_a_world_built_from_a_kept_scenario_is_the_world_a_fresh_load_builds(nam
     assert sim.scenario_named(name).spec == spec
 
 
-@pytest.mark.parametrize("name", ["default", "device-behaviour", "token-expiry"])
-def test_worlds_of_one_scenario_share_nothing_mutable(name, now):
+def test_the_activity_reaches_every_kind_of_record(now, app):
+    """What the comparisons above cover: messages, families, shares, rules, a clock moved on
+    and scripted steps still to come."""
+    world = app.extensions["mock_server"].world("busy", "device-behaviour")
+    started = as_json(world)
+    activity(app.test_client(), "busy")
+    dumped = as_json(world)
+    assert dumped["messages"] and len(dumped["families"]) == len(started["families"]) + 1 == 2
+    assert len(dumped["shares"]) == 3 and dumped["lastRuleId"] == 1
+    assert dumped["clock"]["now"] == FROZEN + 25 * 60_000
+    assert {entry["kind"] for entry in dumped["timeline"]} == {"script"}
+
+
+@pytest.mark.parametrize("name", ["default", "device-behaviour", "token-expiry", "clock-set"])
+def test_worlds_of_one_scenario_share_nothing_mutable(name, now, app):
     """Walk everything two worlds hold: no list, dict, set or record is reachable from both
     (the scenario and its products, read-only, aside)."""
-    app = create_app()
     sim = app.extensions["mock_server"]
     one, other = sim.world("one", name), sim.world("other", name)
     activity(app.test_client(), "one")
