@@ -31,16 +31,20 @@ def spread(values: Sequence[float]) -> float:
 
 
 def settled(rounds: Sequence[Round], min_requests: int) -> bool:
-    """A JVM's warm-up has settled when it has served `min_requests` (fewer than that and the
-    JIT has not compiled the hot path yet, whatever two rounds say), the last three rounds'
-    CPU time a request lies within 10 % of the largest (the JIT's own doing, which the other
-    processes of a shared machine hardly move): stricter than two rounds agreeing, which a
-    figure still falling slowly can do by chance. Requests/s is reported beside it but not
-    required to agree: on a shared machine it follows the neighbours' load, not the JIT."""
-    if len(rounds) < 3 or sum(r.requests for r in rounds) < min_requests:
+    """Whether a JVM's warm-up had settled by its last round: it has served `min_requests`
+    (fewer than that and the JIT has not compiled the hot path yet, whatever two rounds say)
+    and its last two rounds agree within 10 % on the CPU time a request, which is the JIT's
+    doing: on a shared machine requests/s follows the neighbours' load instead (a JVM given
+    half a core does half the requests, at the same CPU a request). Requests/s is reported
+    beside it but not required to agree."""
+    if len(rounds) < 2 or sum(r.requests for r in rounds) < min_requests:
         return False
-    last = [r.cpu_us for r in rounds[-3:]]
-    return max(last) - min(last) <= WITHIN * max(last)
+    return agree(rounds[-1].cpu_us, rounds[-2].cpu_us)
+
+
+def settled_at(rounds: Sequence[Round], min_requests: int) -> int | None:
+    """The number of rounds after which the warm-up first counted as settled, or None."""
+    return next((n for n in range(2, len(rounds) + 1) if settled(rounds[:n], min_requests)), None)
 
 
 def others_cores(busy_s: float, server_s: float, own_s: float, elapsed_s: float) -> float:

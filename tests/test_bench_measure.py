@@ -27,17 +27,13 @@ def test_agree_is_within_ten_percent_of_the_larger():
     assert not measure.agree(100, 89)
 
 
-def test_flat_cpu_a_request_is_settled():
-    assert measure.settled(rounds(300, 200, 101, 100, 99), min_requests=20_000)
+def test_two_rounds_agreeing_on_cpu_a_request_is_settled():
+    assert measure.settled(rounds(300, 200, 105, 100), min_requests=20_000)
+    assert not measure.settled(rounds(300, 200, 120, 100), min_requests=0)
 
 
-def test_a_figure_still_falling_is_not_settled_though_its_last_two_agree():
-    # 130 -> 120 agree within 10 %, but three rounds span 160..120: the JIT is still at work.
-    assert not measure.settled(rounds(200, 160, 130, 120), min_requests=0)
-
-
-def test_two_rounds_are_never_enough():
-    assert not measure.settled(rounds(100, 100), min_requests=0)
+def test_one_round_is_never_enough():
+    assert not measure.settled(rounds(100), min_requests=0)
 
 
 def test_too_few_requests_served_is_not_settled_however_flat():
@@ -48,6 +44,13 @@ def test_too_few_requests_served_is_not_settled_however_flat():
 def test_requests_per_second_need_not_agree():
     swinging = [Round(rps, 100, 10_000) for rps in (9_000, 4_000, 12_000)]
     assert measure.settled(swinging, min_requests=0)
+
+
+def test_settled_at_is_the_first_round_that_settles_and_counts_the_volume():
+    assert measure.settled_at(rounds(300, 200, 105, 100, 60), min_requests=0) == 4
+    # 300 -> 290 agree, but only 20,000 requests had been served by then
+    assert measure.settled_at(rounds(300, 290, 200, 195), min_requests=30_000) == 4
+    assert measure.settled_at(rounds(300, 200, 100), min_requests=0) is None
 
 
 def test_spread_is_range_over_median():
