@@ -497,13 +497,15 @@ def peers(small: Server, loads: dict[str, Load], replies: dict, warming: Warming
                     (f"{load_name}: the simulator, run beside {label}", small, load),
                 )
                 found[load_name] |= {name: peer, name + "-plain": plain, name + "-sim": sim}
-                sanity = peer.rps / plain.rps
-                sane = 0.5 <= sanity <= 1.25
+                # Judged by CPU a request: requests/s of one 2-5 s run follows what the neighbours
+                # did in those seconds (18 % by requests/s, 67 % by CPU in one run at load 15).
+                by_rps, by_cpu = peer.rps / plain.rps, plain.cpu_us / peer.cpu_us
+                sane = 0.5 <= by_cpu <= 1.25
                 m["wiremock-insane"] += not sane
-                notes.append(f"{load_name}: {label} does {sanity:.0%} of the same JVM's plain stub's requests/s "
-                             f"({'sane' if sane else 'NOT sane'}: between 50 % and 125 % expected; plain stub "
-                             f"{plain.rps:,.0f} requests/s; by CPU a request, "
-                             f"{plain.cpu_us / peer.cpu_us:.0%})")  # fmt: skip
+                notes.append(f"{load_name}: {label}, by CPU a request, does {by_cpu:.0%} of what the same JVM's "
+                             f"plain stub does ({peer.cpu_us:.0f} µs against {plain.cpu_us:.0f}; "
+                             f"{'sane' if sane else 'NOT sane'}: between 50 % and 125 % expected), by requests/s "
+                             f"{by_rps:.0%} ({peer.rps:,.0f} against {plain.rps:,.0f})")  # fmt: skip
         finally:
             wm.stop()
     notes.append(f"WireMock {jar.stem.rsplit('-', 1)[-1]} (Java {_java()}, {' '.join(wiremock.JVM_OPTIONS)}), one "
@@ -890,7 +892,7 @@ def _targets(m: dict[str, float]) -> str:
         checks.append(("every other load at least 1.0x WireMock", f"{m[worst + '/wiremock']:.2f}x ({worst})",
                        m[worst + "/wiremock"] >= 1.0))  # fmt: skip
     if "wiremock-insane" in m:
-        checks.append(("WireMock's figures sane against its JVM's plain stub (50-125 %)",
+        checks.append(("WireMock's figures sane against its JVM's plain stub (50-125 %, by CPU a request)",
                        f"{m['wiremock-insane']:.0f} figure(s) not sane", m["wiremock-insane"] == 0))  # fmt: skip
         checks.append(("WireMock warmed until two successive rounds agree within 10 % (CPU a request)",
                        f"{m['wiremock-unsettled']:.0f} warm-up(s) did not settle",
