@@ -78,11 +78,13 @@ class Delivery:
         if not may:
             return False
         if not world.rules:
-            return self.publish(connection, message, qos)
+            self.publish(connection, message, qos)
+            return True  # journaled as sent even to a client going away, as before
         target = topics.DeviceTopic(topics.DOWN, event.pk, event.dk, topic.rsplit("/", 1)[-1])
         outcome = rule(world, connection, "deliver", topic, target)
         if outcome is None:
-            return self.publish(connection, message, qos)
+            self.publish(connection, message, qos)
+            return True
         journal.record(world, connection, "deliver", topic=topic, payload=message.payload, **ruled(outcome))
         sending = None
         if outcome.fault is None:  # any fault withholds the message
