@@ -20,6 +20,7 @@ from websockets.typing import Subprotocol
 from mock_server.realtime import outbox as outbox_module
 from mock_server.realtime.client import RealtimeClient
 from mock_server.realtime.outbox import ACK_TIMEOUT_S, Message, Outbox
+from mock_server.realtime import transport
 from mock_server.realtime.transport import RSGIReader
 
 LAMP = ("p11u5w", "LAMP00000001")
@@ -261,3 +262,31 @@ def test_a_malformed_length_reaches_amqtt_as_it_came():
     reader = RSGIReader(Frames([bad]))
     reader.on_puback = lambda packet_id: True
     assert asyncio.run(reader.read(len(bad) + 1)) == bad
+
+
+class Unread:
+    """A granian WebSocket transport whose client has stopped reading: a send never ends."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+
+    async def send_bytes(self, data: bytes) -> None:
+        self.sent += 1
+        await asyncio.Event().wait()
+
+
+def test_a_client_that_leaves_too_much_unread_is_dropped_instead_of_holding_memory():
+    async def main() -> tuple[bool, bool, int]:
+        reader = RSGIReader(Frames([]))
+        writer = transport.RSGIWriter(Unread(), ("127.0.0.1", 1), reader)
+        chunk = b"\x30" + b"x" * (1 << 20)
+        for _ in range(transport.UNREAD_LIMIT // len(chunk)):
+            writer.push(chunk)
+            await asyncio.sleep(0)
+        held = writer.closed
+        writer.push(chunk)  # past the limit
+        writer.push(chunk)  # after it: ignored
+        return held, writer.closed and reader._eof, len(writer._pending)
+
+    held, dropped, queued = asyncio.run(main())
+    assert not held and dropped and queued == 0

@@ -22,6 +22,10 @@ CLOSE = 0  # granian's WebsocketMessageType.close
 SUBACK = b"\x90"  # the fixed header's first byte
 PUBACK = 0x40
 BACKLOG = 1 << 20  # bytes a connection may have queued before its writers wait
+# Bytes a client may leave unread before the channel drops it, as a broker drops a client
+# whose keep-alive lapses: deliveries are queued without waiting (outbox.py), and a client
+# that stopped reading would otherwise hold the server's memory without bound.
+UNREAD_LIMIT = 16 << 20
 
 
 class RSGIReader(ReaderAdapter):
@@ -147,6 +151,11 @@ class RSGIWriter(WriterAdapter):
         if self.closed:
             return
         self.write(data)
+        if len(self._pending) > UNREAD_LIMIT:
+            self._pending = bytearray()
+            self._cutting = True
+            self._end()  # the broker sees the client go; nothing more is queued for it
+            return
         if self._pending and (self._sender is None or self._sender.done()):
             self._sender = asyncio.ensure_future(self._send_pending())
 
@@ -233,6 +242,10 @@ class WebSocketsWriter(amqtt_adapters.WebSocketsWriter):
         if self.closed:
             return
         self.write(data)
+        if self._stream.tell() > UNREAD_LIMIT:  # see UNREAD_LIMIT
+            self._stream = io.BytesIO()
+            self.cut()
+            return
         if self._flushing is None:
             self._flushing = asyncio.ensure_future(self._flush())
 
