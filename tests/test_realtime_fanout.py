@@ -18,9 +18,9 @@ from websockets.sync.client import connect
 from websockets.typing import Subprotocol
 
 from mock_server.realtime import outbox as outbox_module
+from mock_server.realtime import transport
 from mock_server.realtime.client import RealtimeClient
 from mock_server.realtime.outbox import ACK_TIMEOUT_S, Message, Outbox
-from mock_server.realtime import transport
 from mock_server.realtime.transport import RSGIReader
 
 LAMP = ("p11u5w", "LAMP00000001")
