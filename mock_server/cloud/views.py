@@ -17,7 +17,6 @@ import orjson
 
 from . import shadows, things
 from .access import DeviceView, family_holding
-from .devices import display_name
 from .models import Device, Share, User
 from .store import Cloud
 
@@ -135,7 +134,7 @@ def _timed(name: str, ms: int | None) -> dict:
 def device_details(cloud: Cloud, view: DeviceView, viewer: str | None = None) -> dict:
     """deviceInfo data, and one item of userDeviceList; with the `viewer`'s uid, `fid` and
     `frid` are their family and room for the device."""
-    return _details(*_row_facts(cloud, view, viewer))
+    return _details(*_row_facts(cloud, view, _placing(cloud, viewer)))
 
 
 def device_rows(cloud: Cloud, views: list[DeviceView], viewer: str | None = None) -> list:
@@ -143,30 +142,43 @@ def device_rows(cloud: Cloud, views: list[DeviceView], viewer: str | None = None
     envelope writes as it is): a list of 50 devices is rendered and serialized once per
     distinct set of what its rows show, not on every request. Plain dicts for all, when a row
     holds what orjson cannot write (the envelope's fallback cannot read a Fragment)."""
-    rows = [_row_json(*_row_facts(cloud, view, viewer)) for view in views]
+    placing = _placing(cloud, viewer)
+    rows = [_row_json(*_row_facts(cloud, view, placing)) for view in views]
     if None in rows:
         return [device_details(cloud, view, viewer) for view in views]
     return rows
 
 
-def _row_facts(cloud: Cloud, view: DeviceView, viewer: str | None) -> tuple:
+def _placing(cloud: Cloud, viewer: str | None) -> str | None:
+    """The viewer, when a row may show their family and room: they are in a family."""
+    return viewer if viewer is not None and cloud.families_of.get(viewer) else None
+
+
+def _row_facts(cloud: Cloud, view: DeviceView, placing: str | None) -> tuple:
     """Everything a device row shows, as plain values: `_details` renders the row from these
     alone, so a cache keyed by them (`_row_json`) cannot serve a stale row, whatever changed
-    (a value, a name, online, a share, a family, a product, the owner's profile)."""
+    (a value, a name, online, a share, a family, a product, the owner's profile). `placing`:
+    the viewer whose family and room the row shows, if any."""
     device, share = view.device, view.share
     owner = cloud.users.get(device.owner_uid or "")
     product = cloud.products.get(device.pk)
-    product_name = product.name if product is not None and product.name else device.product_name
     # The product's name is the one getProductList says: one product, one name.
-    placement = _placement(cloud, viewer, device) if viewer is not None and cloud.families_of.get(viewer) else None
-    shown_owner = device.owner_uid if view.family is not None else share.owner_uid if share is not None else None
+    product_name = product.name if product is not None and product.name else device.product_name
+    # family_holding finds nothing for a device no family holds: most devices, asked first
+    held = placing is not None and cloud.families_holding.get((device.pk, device.dk))
+    if share is None:
+        name, code, expiry = device.name, None, None
+        shown_owner = device.owner_uid if view.family is not None else None
+    else:
+        name, code, expiry = share.device_name or device.name, share.code, share.sharing_expire_at
+        shown_owner = device.owner_uid if view.family is not None else share.owner_uid
     return (
         device.pk, device.dk, device.auth_key, product_name, product.logo if product else "", device.device_tag,
         device.sn, device.signal_strength, device.create_time, device.bind_time,
-        display_name(view), share is not None, shown_owner,
-        share.code if share is not None else None, share.sharing_expire_at if share is not None else None,
+        name, share is not None, shown_owner, code, expiry,
         owner.uid if owner else None, owner.nickname if owner else None, owner.phone if owner else None,
-        device.online, device.verified, placement,
+        device.online, device.verified, _placement(cloud, placing, device) if held and placing else None,
+        (type(device.create_time), type(device.bind_time), type(expiry)),
     )  # fmt: skip
 
 
@@ -174,9 +186,10 @@ def _details(
     pk: str, dk: str, auth_key: str, product_name: str, logo: str, device_tag: str, sn: str, signal_strength: str,
     create_time: int, bind_time: int, name: str, shared: bool, shown_owner: str | None, code: str | None,
     sharing_expire_at: int | None, uid: str | None, nickname: str | None, phone: str | None, online: bool,
-    verified: bool, placement: tuple[str, str | None] | None,
+    verified: bool, placement: tuple[str, str | None] | None, number_types: tuple[type, ...] = (),
 ) -> dict:  # fmt: skip
-    """A device row from its facts (`_row_facts`), a new dict each time."""
+    """A device row from its facts (`_row_facts`), a new dict each time. `number_types` only
+    keys the cache: 5, 5.0 and True are equal keys, and are written apart."""
     data = dict(_rendered_details(
         pk, dk, auth_key, product_name, logo, device_tag, sn, signal_strength, create_time, bind_time
     ))  # fmt: skip
@@ -199,7 +212,7 @@ def _details(
     return data
 
 
-@functools.lru_cache(maxsize=4096, typed=True)  # typed: 1 and True, 1 and 1.0 render apart
+@functools.lru_cache(maxsize=4096)
 def _row_json(*facts: Any) -> orjson.Fragment | None:
     """A row's JSON text, None when orjson cannot write it (an integer past 64 bits)."""
     try:
