@@ -22,6 +22,8 @@ def _short(value: Any) -> Any:
     """A parameter's value as the journal keeps it: numbers that any JSON reader takes, and
     texts and nested values of at most MAX_VALUE characters (a longer nested value becomes
     the start of its JSON text)."""
+    if type(value) is str and len(value) <= MAX_VALUE:  # most values: kept as they are
+        return value
     if value is None or isinstance(value, bool):
         return value
     if isinstance(value, int) and _INT_RANGE[0] <= value <= _INT_RANGE[1]:
