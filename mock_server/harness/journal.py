@@ -51,10 +51,13 @@ def _params(params: dict) -> tuple[dict, int]:
         if i == MAX_PARAMS:
             kept["..."] = f"{len(params) - MAX_PARAMS} more parameters"
             break
-        key, short = _short(str(name))[:MAX_VALUE], _short(value)
+        key = name if type(name) is str and len(name) <= MAX_VALUE else _short(str(name))[:MAX_VALUE]
+        short = _short(value)
         kept[key] = short
-        nested = isinstance(short, list | dict)
-        size += len(key) + (len(short) if isinstance(short, str) else MAX_VALUE if nested else 8)
+        if isinstance(short, str):
+            size += len(key) + len(short)
+        else:
+            size += len(key) + (MAX_VALUE if isinstance(short, list | dict) else 8)
     return kept, size
 
 
