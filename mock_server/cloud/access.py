@@ -65,13 +65,15 @@ def still_placed(cloud: Cloud, held: FamilyDevice) -> bool:
 
 def family_holding(cloud: Cloud, uid: str, device: Device) -> str | None:
     """The first family (by fid) of which `uid` is a member that holds `device`, else None."""
-    holders = cloud.families_holding.get(device.key)
-    if not holders:
+    holders = cloud.families_holding.get((device.pk, device.dk))
+    mine = cloud.families_of.get(uid) if holders else None
+    if not mine:
         return None
-    for fid in sorted(holders & cloud.families_of.get(uid, set())):
-        family = cloud.families[fid]
-        if any(h.pk == device.pk and h.dk == device.dk and still_placed(cloud, h) for h in family.devices):
-            return fid
+    pk, dk = device.pk, device.dk
+    for fid in sorted(holders & mine):  # plain loops: a device list asks this for every row
+        for held in cloud.families[fid].devices:
+            if held.pk == pk and held.dk == dk and still_placed(cloud, held):
+                return fid
     return None
 
 

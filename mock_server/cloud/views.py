@@ -225,8 +225,11 @@ def _placement(cloud: Cloud, uid: str, device: Device) -> tuple[str, str | None]
     fid = family_holding(cloud, uid, device)
     if fid is None:
         return None
-    held = next(h for h in cloud.families[fid].devices if h.pk == device.pk and h.dk == device.dk)
-    return fid, held.frid
+    pk, dk = device.pk, device.dk
+    for held in cloud.families[fid].devices:  # the family's first entry for the device
+        if held.pk == pk and held.dk == dk:
+            return fid, held.frid
+    raise LookupError(f"{fid} holds no {pk}/{dk}")  # never: family_holding found it there
 
 
 @functools.lru_cache(maxsize=8192, typed=True)  # typed, as _row_json

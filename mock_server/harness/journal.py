@@ -62,7 +62,11 @@ def _params(params: dict) -> tuple[dict, int]:
 
 
 def _size(entry: dict, params_size: int) -> int:
-    return 200 + params_size + sum(len(v) for v in entry.values() if isinstance(v, str))
+    size = 200 + params_size
+    for value in entry.values():  # a loop: a generator in sum() costs twice as much here
+        if isinstance(value, str):
+            size += len(value)
+    return size
 
 
 class Journal:
