@@ -66,7 +66,9 @@ def still_placed(cloud: Cloud, held: FamilyDevice) -> bool:
 def family_holding(cloud: Cloud, uid: str, device: Device) -> str | None:
     """The first family (by fid) of which `uid` is a member that holds `device`, else None."""
     holders = cloud.families_holding.get((device.pk, device.dk))
-    mine = cloud.families_of.get(uid) if holders else None
+    if not holders:
+        return None
+    mine = cloud.families_of.get(uid)
     if not mine:
         return None
     pk, dk = device.pk, device.dk
