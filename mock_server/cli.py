@@ -7,8 +7,10 @@ import gc
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .harness.scenario import Scenario, ScenarioInvalid, ScenarioNotFound, scan
+if TYPE_CHECKING:  # the scenario machinery is imported by the commands that use it
+    from .harness.scenario import Scenario
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -134,10 +136,22 @@ def _tls(args: argparse.Namespace) -> tuple[str | None, str | None, str | None] 
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
+    """Serve until stopped. The cyclic collector is paused while the server starts: what the
+    imports and the app make lives for the whole run, and collections walking it again and
+    again were some 30 ms of CPU before the first answer (make_app restarts the collector)."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _run(args)
+    finally:  # reached only when the server did not start (serve() ends the process)
+        if collecting:
+            gc.enable()
 
+
+def _run(args: argparse.Namespace) -> int:
     from .app import create_app
     from .harness.persistence import StateFileError, read_state, write_state
+    from .harness.scenario import scan
     from .network import is_loopback, reachable_urls
     from .server import PortInUse, listen, serve
 
@@ -183,13 +197,15 @@ def run(args: argparse.Namespace) -> int:
     def make_app():
         app = holder["app"] = create_app(config, scenario=scenario, restored=restored)
         # What exists now lives for the whole run: keep the cyclic collector from walking it
-        # again and again (a large world is millions of objects).
-        gc.collect()
+        # again and again (a large world is millions of objects). No collection first: the
+        # start leaves a few hundred kilobytes of cyclic garbage, frozen with the rest, where
+        # finding it took longer than the rest of making the app.
         gc.freeze()
         # Full collections walk every object younger than the freeze, and a busy world makes
         # hundreds of thousands: they were the p99 latency. Young generations are still
         # collected; a world holds no reference cycles for the old one to find.
         gc.set_threshold(5000, 50, 1_000_000)
+        gc.enable()
         return app
 
     cert, key, ca = tls
@@ -220,6 +236,7 @@ UNUSABLE_UNTIL_FIXED = "(a --scenario-dir file: requests naming it are refused u
 def _load(name: str, seed: int | None = None, dirs: Sequence[str] = ()) -> Scenario | None:
     """The scenario, or None after printing why it cannot be used; its warnings printed."""
     from .api.rule_check import invalid_file_warnings, scenario_warnings
+    from .harness.scenario import Scenario, ScenarioInvalid, ScenarioNotFound
 
     try:
         scenario = Scenario.load(name, seed, [Path(d) for d in dirs])

@@ -1,5 +1,7 @@
 """Scenario loading, seeds, resets, and time parsing."""
 
+import json
+
 import pytest
 
 from mock_server.harness.scenario import Scenario, ScenarioNotFound, library, resolve
@@ -33,10 +35,20 @@ def test_generated_records(default_scenario):
     assert "token-C900001" in world.tokens
 
 
+def test_the_name_tables_are_the_installed_fakers():
+    """harness/names_en_US.json is Faker's en_US person tables as installed, name for name and
+    weight for weight (after a Faker release that changes them: python -m mock_server.harness.names)."""
+    from mock_server.harness import names
+
+    shipped = json.loads(names.TABLE.read_text(encoding="utf-8"))["tables"]
+    assert shipped == json.loads(json.dumps(names.faker_tables()["tables"]))
+    assert min(len(shipped["first"]), len(shipped["last"])) > 100
+
+
 @pytest.mark.parametrize("seed", [1, 99])
 def test_generated_names_are_fakers_own(seed):
-    """Names come from a generator with Faker's person provider alone (quick to set up): they
-    are those a full Faker("en_US") gives for the seed, users and devices alike."""
+    """Names are drawn from Faker's tables without Faker (harness/names.py, quick to start):
+    they are those a full Faker("en_US") gives for the seed, users and devices alike."""
     from faker import Faker
 
     faker = Faker("en_US")

@@ -1,7 +1,7 @@
 """Scenario files: finding them, and building a world from one.
 
 Building is split in two so that a reset is cheap: `Scenario` turns the file into plain
-record templates once (running Faker for `generate:` entries, which is the slow part), and
+record templates once (drawing names for `generate:` entries, which is the slow part), and
 `Scenario.build()` makes a fresh world from those templates each time.
 """
 
@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import base64
 import gc
-import itertools
 import json
 import random
 import re
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +40,7 @@ from ..cloud.models import (
 )
 from . import scripts
 from .clock import Clock
+from .names import Names
 from .scenario_schema import generated_uid, validate_spec
 from .timeparse import parse_duration, parse_instant
 from .world import World
@@ -688,44 +687,6 @@ def _generate_shares(world: World, entry: dict, t0: int, recipients: list[str]) 
         world.add_share(share)
 
 
-class _Names:
-    """First and last names as Faker("en_US") draws them for a seed (test_scenario compares
-    the two), made quicker twice over. A generator with the person provider alone: setting
-    up every provider was a tenth of the start-up. And its weighted tables' running sums are
-    summed once, where Faker sums a table of a thousand names at every draw (half the time of
-    a world of 100,000 devices); random.choices then draws exactly as it does for Faker."""
-
-    def __init__(self, seed: int) -> None:
-        from faker import Factory  # imported only when a scenario generates records
-        from faker.providers.person import Provider as PersonProvider
-
-        faker = Factory.create("en_US", providers=["faker.providers.person"])
-        faker.seed_instance(seed)
-        self._faker = faker
-        provider = faker.providers[0]
-        assert isinstance(provider, PersonProvider)  # the one provider asked for
-        self._person = provider  # its first_name and last_name are the generator's very methods
-        weighted = getattr(provider, "__use_weighting__", False)
-        self._tables = {
-            name: (tuple(table), list(itertools.accumulate(table.values())))
-            for name, table in (("first", provider.first_names), ("last", provider.last_names))
-            if weighted and isinstance(table, OrderedDict)
-        }
-
-    def _draw(self, name: str, fallback: Any) -> str:
-        table = self._tables.get(name)
-        if table is None:  # not a weighted table: Faker's own draw
-            return fallback()
-        names, running_sums = table
-        return self._faker.random.choices(names, cum_weights=running_sums, k=1)[0]
-
-    def first_name(self) -> str:
-        return self._draw("first", self._person.first_name)
-
-    def last_name(self) -> str:
-        return self._draw("last", self._person.last_name)
-
-
 # What a product is, from a word of its name, as people name such a device ("Emma's lamp").
 KINDS_BY_WORD = {
     "lamp": "lamp", "light": "light", "bulb": "bulb", "plug": "plug", "socket": "plug", "switch": "switch",
@@ -742,7 +703,7 @@ def _kind_of(product_name: str) -> str:
 
 
 class _Generator:
-    """Users and devices from Faker, reproducible from the scenario's seed."""
+    """Users and devices with Faker's en_US names (names.py), reproducible from the scenario's seed."""
 
     PRODUCT_KEYS = ("p11u5w", "p11u6t", "p11u7a", "p11u8k")
     KINDS = ("Lamp", "Plug", "Sensor", "Camera", "Thermostat", "Lock")
@@ -751,14 +712,14 @@ class _Generator:
         self.seed = seed
         self.region = region
         self.rng = random.Random(seed)
-        self._faker: _Names | None = None
+        self._faker: Names | None = None
         self.user_count = 0
         self.device_count = 0
 
     @property
-    def faker(self) -> _Names:
+    def faker(self) -> Names:
         if self._faker is None:
-            self._faker = _Names(self.seed)
+            self._faker = Names(self.seed)
         return self._faker
 
     def users(self, entry: dict) -> list[dict]:

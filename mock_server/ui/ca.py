@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import segno
 from flask import Blueprint, Response, current_app, render_template, request
 
 from ..api.control_schemas import documented, page
@@ -77,6 +76,8 @@ def ca_page() -> Response | str:
     if ca is None:
         return _no_ca()
     own = request.base_url.rstrip("/")
+    import segno  # imported by the pages that show a QR code, not at start
+
     urls = _page_urls(own)
     return render_template(
         "ca.html",

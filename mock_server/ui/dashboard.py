@@ -11,7 +11,6 @@ from itertools import islice
 from typing import Any
 from urllib.parse import urlsplit
 
-import segno
 from flask import Blueprint, Flask, Response, current_app, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse  # what redirect() gives
 
@@ -92,6 +91,8 @@ def _span(seconds: int) -> str:
 def qr_data_uri(text: str) -> str:
     """The text as a QR code (SVG): 6 px a module, large enough for a phone camera to read
     from a laptop screen; the quiet zone of 4 modules the standard asks for."""
+    import segno  # imported by the pages that show a QR code, not at start
+
     return segno.make_qr(text, error="m").svg_data_uri(scale=6, border=4)
 
 
