@@ -2,6 +2,7 @@
 device_rows): every kind of change shows in the very next answer, and every answer is byte for
 byte what rendering each row afresh gives."""
 
+import dataclasses
 from collections.abc import Callable
 
 import pytest
@@ -35,6 +36,12 @@ def _lamp(world) -> Device:
     return world.devices[LAMP_KEY]
 
 
+def _new_product(world, **changes) -> None:
+    """The lamp's product changed in this world: products are shared by the worlds of a
+    scenario, so a world's product is replaced, never changed in place."""
+    world.products[LAMP["pk"]] = dataclasses.replace(world.products[LAMP["pk"]], **changes)
+
+
 def _accepted_share(api, world) -> str:
     code = api.share(sharingExpireAt=FAR)
     assert api.accept(code)["code"] == 200
@@ -52,8 +59,8 @@ CHANGES: dict[str, Callable] = {
     "signal": lambda world: setattr(_lamp(world), "signal_strength", "-42"),
     "device tag": lambda world: setattr(_lamp(world), "device_tag", "tagged"),
     "bind time": lambda world: setattr(_lamp(world), "bind_time", _lamp(world).bind_time + 1000),
-    "product name": lambda world: setattr(world.products[LAMP["pk"]], "name", "Another lamp"),
-    "product logo": lambda world: setattr(world.products[LAMP["pk"]], "logo", "https://example.com/l.png"),
+    "product name": lambda world: _new_product(world, name="Another lamp"),
+    "product logo": lambda world: _new_product(world, logo="https://example.com/l.png"),
     "owner nickname": lambda world: setattr(world.users["C1001"], "nickname", "Olive"),
     "owner phone": lambda world: setattr(world.users["C1001"], "phone", "13900000000"),
     "family room": lambda world: setattr(

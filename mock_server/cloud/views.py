@@ -166,6 +166,7 @@ def _row_facts(cloud: Cloud, view: DeviceView, placing: str | None) -> tuple:
     product_name = product.name if product is not None and product.name else device.product_name
     # family_holding finds nothing for a device no family holds: most devices, asked first
     held = placing is not None and cloud.families_holding.get((device.pk, device.dk))
+    # A family member's view shows the device's owner; a share's, who shared it.
     if share is None:
         name, code, expiry = device.name, None, None
         shown_owner = device.owner_uid if view.family is not None else None
