@@ -8,6 +8,7 @@ record templates once (drawing names for `generate:` entries, which is the slow 
 from __future__ import annotations
 
 import base64
+import copy
 import gc
 import json
 import random
@@ -483,7 +484,7 @@ class Scenario:
             else:
                 world.add_share(_share(world, entry, t0))
         for entry in self.spec.get("rules", []):
-            world.rules.add(entry)
+            world.rules.add(copy.deepcopy(entry))  # the world's own: worlds share nothing a test can change
         if scripts.arm(world):
             world.run_due(world.now())  # what the scripts do at the very start
         return world
