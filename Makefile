@@ -33,7 +33,11 @@ clean:
 
 # Installs wrk from Debian's packages when it can (root, apt); falls back to a Python load
 # generator otherwise. WireMock comes from npm into bench/.wiremock (bench/wiremock.py), py-spy
-# with the `bench` extra. BENCH_ARGS="--quick" for a short run without the 1,000,000-share world.
+# with the `bench` extra. BENCH_ARGS="--quick" for a short run without the 1,000,000-share world;
+# "--part peer" runs only the simulator against the limit, Flask and WireMock (one JVM at a time,
+# warmed until settled: --warm-up S a round, --warm-cap S a load), "--part scaling" only the 100-
+# against the 1,000,000-share world (--scaling-repeats N pairs), even with --quick; --seconds S,
+# --repeats N and --out FILE (bench/results.md) for any part. bench/measure.py holds the rules.
 BENCH_ARGS ?=
 $(VENV)/.installed-bench: $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[bench]'

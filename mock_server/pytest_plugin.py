@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import http.client
 import itertools
 import json as _json
 import os
@@ -29,9 +30,7 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -39,6 +38,45 @@ from typing import Any
 import pytest
 
 _counter = itertools.count(1)
+_connections = threading.local()  # this thread's kept-alive connection to each simulator
+_opened: dict[str, list[http.client.HTTPConnection]] = {}  # every thread's, closed when it stops
+_opened_lock = threading.Lock()
+
+
+def _http(method: str, url: str, body: bytes | None = None, headers: dict | None = None) -> tuple[int, bytes]:
+    """One request to the simulator, on a connection kept open between calls: a new
+    connection (and a server thread) per call was most of a helper call's cost. Straight to
+    the simulator, never through an HTTP(S)_PROXY of the environment, as urllib would."""
+    parts = urllib.parse.urlsplit(url)
+    target = parts.path + ("?" + parts.query if parts.query else "")
+    pool = _connections.__dict__.setdefault("by_host", {})
+    for attempt in (1, 2):
+        conn = pool.get(parts.netloc)
+        reused = conn is not None
+        if conn is None:
+            conn = pool[parts.netloc] = http.client.HTTPConnection(parts.netloc, timeout=60)
+            with _opened_lock:
+                _opened.setdefault(parts.netloc, []).append(conn)
+        try:
+            conn.request(method, target, body=body, headers=headers or {})
+            resp = conn.getresponse()
+            return resp.status, resp.read()
+        except (OSError, http.client.HTTPException) as err:
+            conn.close()  # never reused after a failure: its state is unknown
+            del pool[parts.netloc]
+            # A kept connection the server had closed meanwhile fails at once: once more, anew.
+            stale = isinstance(err, (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError))
+            if not (reused and stale) or attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _close_connections(port: int) -> None:
+    """Close the kept connections to a simulator that stops: a server waits for open ones."""
+    with _opened_lock:
+        kept = _opened.pop(f"127.0.0.1:{port}", [])
+    for conn in kept:
+        conn.close()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -61,11 +99,10 @@ def pytest_configure(config: pytest.Config) -> None:
 def _wait_ready(base_url: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(base_url + "/_mock/health", timeout=1):
+        with contextlib.suppress(OSError, http.client.HTTPException):
+            if _http("GET", base_url + "/_mock/health")[0] == 200:
                 return
-        except OSError:
-            time.sleep(0.02)
+        time.sleep(0.02)
     raise RuntimeError(f"the simulator did not answer at {base_url}")
 
 
@@ -105,6 +142,7 @@ class _ThreadServer:
             return self._realtime.port
 
     def stop(self) -> None:
+        _close_connections(self.port)
         if self._realtime is not None:
             self._realtime.stop()
         # shutdown() waits for the serving loop to look, which it does between polls: a
@@ -144,6 +182,7 @@ class _ProcessServer:
         raise RuntimeError("the simulator did not start")
 
     def stop(self) -> None:
+        _close_connections(self.port)
         self._proc.terminate()
         self._proc.wait(timeout=10)
 
@@ -193,15 +232,13 @@ class QuectelMock:
 
     def _request(self, method: str, path: str, body: Any = None, headers: dict | None = None) -> Any:
         data = None if body is None else _json.dumps(body).encode()
-        req = urllib.request.Request(self.base_url + path, data=data, method=method, headers=headers or {})
+        sent = dict(headers or {})
         if data is not None:
-            req.add_header("Content-Type", "application/json")
-        try:
-            with urllib.request.urlopen(req, timeout=60) as resp:
-                return _json.loads(resp.read() or b"null")
-        except urllib.error.HTTPError as err:
-            payload = err.read()
-            raise AssertionError(f"{method} {path}: HTTP {err.code} {payload.decode(errors='replace')}") from None
+            sent["Content-Type"] = "application/json"
+        status, payload = _http(method, self.base_url + path, data, sent)
+        if status >= 400:
+            raise AssertionError(f"{method} {path}: HTTP {status} {payload.decode(errors='replace')}")
+        return _json.loads(payload or b"null")
 
     def control(self, method: str, path: str, body: Any = None) -> Any:
         """Call the control API of this world: `control("GET", "/state")`."""
@@ -217,12 +254,7 @@ class QuectelMock:
         if json is not None:
             body = _json.dumps(json).encode()
             headers["Content-Type"] = "application/json"
-        req = urllib.request.Request(f"{self.base_url}{path}?{query}", data=body, method=method, headers=headers)
-        try:
-            with urllib.request.urlopen(req, timeout=60) as resp:
-                return _json.loads(resp.read())
-        except urllib.error.HTTPError as err:
-            return _json.loads(err.read() or b"null")
+        return _json.loads(_http(method, f"{self.base_url}{path}?{query}", body, headers)[1] or b"null")
 
     # ---- helpers -------------------------------------------------------------------------
 
@@ -379,11 +411,9 @@ def _open_world(mock: QuectelMock, scenario: str) -> None:
         except LookupError as err:  # ScenarioNotFound
             raise AssertionError(str(err)) from None
         return
-    req = urllib.request.Request(mock.base_url + "/_mock/health", headers={"X-Mock-Scenario": scenario})
-    try:
-        urllib.request.urlopen(req, timeout=60).close()
-    except urllib.error.HTTPError as err:
-        raise AssertionError(err.read().decode(errors="replace")) from None
+    status, payload = _http("GET", mock.base_url + "/_mock/health", None, {"X-Mock-Scenario": scenario})
+    if status >= 400:
+        raise AssertionError(payload.decode(errors="replace"))
 
 
 def _scenario_body(scenario: str) -> dict:

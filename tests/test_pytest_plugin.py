@@ -70,6 +70,25 @@ def test_plugin_example_suite(pytester, mode):
     result.assert_outcomes(passed=7)
 
 
+PROXIED = """
+def test_helpers_reach_the_simulator(quectel_mock):
+    assert quectel_mock.call("GET", "userInfo", "owner-token")["data"]["uid"] == "C1001"
+    assert quectel_mock.state()["counts"]["shares"] == 0
+"""
+
+
+@pytest.mark.parametrize("mode", ["thread", "process"])
+def test_the_helpers_go_straight_to_the_simulator_whatever_proxy_the_environment_names(pytester, monkeypatch, mode):
+    # A CI runner's proxy variables: helpers that honoured them sent the calls to the proxy.
+    for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")  # the discard port: nothing answers
+    for name in ("no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    pytester.makepyfile(test_proxied=PROXIED)
+    result = pytester.runpytest_subprocess(f"--quectel-mock-mode={mode}", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+
+
 def test_readme_example_runs(pytester):
     """The README's example test file, as a user would paste it."""
     import re
