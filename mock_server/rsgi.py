@@ -152,7 +152,7 @@ class RSGIBridge:
         doc = fast.lookup(scope.method, scope.path, body) if fast is not None and not too_large else None
         if fast is not None and doc is not None:
             environ = self._environ(scope, body)
-            status, headers, payload = await fast.serve(doc, environ)
+            status, headers, payload = await fast.serve(doc, environ, body)
             environ.clear()  # see one_pass
             await self._send(proto, status, headers, _DROP if payload is None else payload)
             return

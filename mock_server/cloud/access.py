@@ -65,13 +65,17 @@ def still_placed(cloud: Cloud, held: FamilyDevice) -> bool:
 
 def family_holding(cloud: Cloud, uid: str, device: Device) -> str | None:
     """The first family (by fid) of which `uid` is a member that holds `device`, else None."""
-    holders = cloud.families_holding.get(device.key)
+    holders = cloud.families_holding.get((device.pk, device.dk))
     if not holders:
         return None
-    for fid in sorted(holders & cloud.families_of.get(uid, set())):
-        family = cloud.families[fid]
-        if any(h.pk == device.pk and h.dk == device.dk and still_placed(cloud, h) for h in family.devices):
-            return fid
+    mine = cloud.families_of.get(uid)
+    if not mine:
+        return None
+    pk, dk = device.pk, device.dk
+    for fid in sorted(holders & mine):  # plain loops: a device list asks this for every row
+        for held in cloud.families[fid].devices:
+            if held.pk == pk and held.dk == dk and still_placed(cloud, held):
+                return fid
     return None
 
 

@@ -79,6 +79,8 @@ def user_device_list(
     """GET userDeviceList: owned devices, then devices shared with the caller."""
     views = [DeviceView(d) for d in cloud.owned.get(caller.uid, {}).values()]
     views += _shared_views(cloud, caller.uid)
+    if not (deviceName or dk or pkList):
+        return views
     return [v for v in views if _matches(v, deviceName, dk, pkList)]
 
 

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
+
+import orjson
 
 from . import shadows, things
 from .access import DeviceView, family_holding
-from .devices import display_name
 from .models import Device, Share, User
 from .store import Cloud
 
@@ -131,52 +134,106 @@ def _timed(name: str, ms: int | None) -> dict:
 def device_details(cloud: Cloud, view: DeviceView, viewer: str | None = None) -> dict:
     """deviceInfo data, and one item of userDeviceList; with the `viewer`'s uid, `fid` and
     `frid` are their family and room for the device."""
+    return _details(*_row_facts(cloud, view, _placing(cloud, viewer)))
+
+
+def device_rows(cloud: Cloud, views: list[DeviceView], viewer: str | None = None) -> list:
+    """device_details of each view, each as its JSON text (an orjson Fragment, which the
+    envelope writes as it is): a list of 50 devices is rendered and serialized once per
+    distinct set of what its rows show, not on every request. Plain dicts for all, when a row
+    holds what orjson cannot write (the envelope's fallback cannot read a Fragment)."""
+    placing = _placing(cloud, viewer)
+    rows = [_row_json(*_row_facts(cloud, view, placing)) for view in views]
+    if None in rows:
+        return [device_details(cloud, view, viewer) for view in views]
+    return rows
+
+
+def _placing(cloud: Cloud, viewer: str | None) -> str | None:
+    """The viewer, when a row may show their family and room: they are in a family."""
+    return viewer if viewer is not None and cloud.families_of.get(viewer) else None
+
+
+def _row_facts(cloud: Cloud, view: DeviceView, placing: str | None) -> tuple:
+    """Everything a device row shows, as plain values: `_details` renders the row from these
+    alone, so a cache keyed by them (`_row_json`) cannot serve a stale row, whatever changed
+    (a value, a name, online, a share, a family, a product, the owner's profile). `placing`:
+    the viewer whose family and room the row shows, if any."""
     device, share = view.device, view.share
     owner = cloud.users.get(device.owner_uid or "")
-    shared = share is not None
-    data = dict(_fixed_details(device, cloud.products.get(device.pk)))
-    data.update(
-        deviceName=display_name(view),
-        deviceType=2 if shared else 1,
-        ownerUid=share.owner_uid if share is not None else None,
-        shareCode=share.code if share is not None else None,
-        sharingExpireAt=time_string(share.sharing_expire_at) if share is not None else None,
-        sharingExpireTimeTs=share.sharing_expire_at if share is not None else None,
-        uid=owner.uid if owner else None,
-        userName=owner.nickname if owner else None,
-        phone=owner.phone if owner else None,
-        deviceStatus="Online" if device.online else "Offline",
-        onlineStatus=1 if device.online else 0,
-        verified=1 if device.verified else 0,
-    )
-    if view.family is not None:  # a family member's view: the owner is someone else
-        data.update(ownerUid=device.owner_uid)
-    if viewer is not None and cloud.families_of.get(viewer):
-        data.update(_placement(cloud, viewer, device))
-    return data
-
-
-def _placement(cloud: Cloud, uid: str, device: Device) -> dict:
-    fid = family_holding(cloud, uid, device)
-    if fid is None:
-        return {}
-    held = next(h for h in cloud.families[fid].devices if h.pk == device.pk and h.dk == device.dk)
-    return {"fid": fid, "frid": held.frid}
-
-
-def _fixed_details(device: Device, product: things.Product | None) -> dict:
-    """The fields that depend only on what (almost) never changes about a device, rendered
-    once per distinct set of those values: the cache is keyed by the values themselves, so
-    the record needs no cache of its own and a new authKey needs no invalidation. The
-    product's name is the one getProductList says: one product, one name."""
+    product = cloud.products.get(device.pk)
+    # The product's name is the one getProductList says: one product, one name.
     product_name = product.name if product is not None and product.name else device.product_name
-    return _rendered_details(
+    # family_holding finds nothing for a device no family holds: most devices, asked first
+    held = placing is not None and cloud.families_holding.get((device.pk, device.dk))
+    # A family member's view shows the device's owner; a share's, who shared it.
+    if share is None:
+        name, code, expiry = device.name, None, None
+        shown_owner = device.owner_uid if view.family is not None else None
+    else:
+        name, code, expiry = share.device_name or device.name, share.code, share.sharing_expire_at
+        shown_owner = device.owner_uid if view.family is not None else share.owner_uid
+    return (
         device.pk, device.dk, device.auth_key, product_name, product.logo if product else "", device.device_tag,
         device.sn, device.signal_strength, device.create_time, device.bind_time,
+        name, share is not None, shown_owner, code, expiry,
+        owner.uid if owner else None, owner.nickname if owner else None, owner.phone if owner else None,
+        device.online, device.verified, _placement(cloud, placing, device) if held and placing else None,
+        (type(device.create_time), type(device.bind_time), type(expiry)),
     )  # fmt: skip
 
 
-@functools.lru_cache(maxsize=8192)
+def _details(
+    pk: str, dk: str, auth_key: str, product_name: str, logo: str, device_tag: str, sn: str, signal_strength: str,
+    create_time: int, bind_time: int, name: str, shared: bool, shown_owner: str | None, code: str | None,
+    sharing_expire_at: int | None, uid: str | None, nickname: str | None, phone: str | None, online: bool,
+    verified: bool, placement: tuple[str, str | None] | None, number_types: tuple[type, ...] = (),
+) -> dict:  # fmt: skip
+    """A device row from its facts (`_row_facts`), a new dict each time. `number_types` only
+    keys the cache: 5, 5.0 and True are equal keys, and are written apart."""
+    data = dict(_rendered_details(
+        pk, dk, auth_key, product_name, logo, device_tag, sn, signal_strength, create_time, bind_time
+    ))  # fmt: skip
+    data.update(
+        deviceName=name,
+        deviceType=2 if shared else 1,
+        ownerUid=shown_owner,
+        shareCode=code,
+        sharingExpireAt=time_string(sharing_expire_at),
+        sharingExpireTimeTs=sharing_expire_at,
+        uid=uid,
+        userName=nickname,
+        phone=phone,
+        deviceStatus="Online" if online else "Offline",
+        onlineStatus=1 if online else 0,
+        verified=1 if verified else 0,
+    )
+    if placement is not None:
+        data.update(fid=placement[0], frid=placement[1])
+    return data
+
+
+@functools.lru_cache(maxsize=4096)
+def _row_json(*facts: Any) -> orjson.Fragment | None:
+    """A row's JSON text, None when orjson cannot write it (an integer past 64 bits)."""
+    try:
+        return orjson.Fragment(orjson.dumps(_details(*facts)))
+    except TypeError:
+        return None
+
+
+def _placement(cloud: Cloud, uid: str, device: Device) -> tuple[str, str | None] | None:
+    fid = family_holding(cloud, uid, device)
+    if fid is None:
+        return None
+    pk, dk = device.pk, device.dk
+    for held in cloud.families[fid].devices:  # the family's first entry for the device
+        if held.pk == pk and held.dk == dk:
+            return fid, held.frid
+    raise LookupError(f"{fid} holds no {pk}/{dk}")  # never: family_holding found it there
+
+
+@functools.lru_cache(maxsize=8192, typed=True)  # typed, as _row_json
 def _rendered_details(
     pk: str, dk: str, auth_key: str, product_name: str, logo: str, device_tag: str, sn: str, signal_strength: str,
     create_time: int, bind_time: int,
@@ -234,13 +291,17 @@ def _rendered_details(
     return data
 
 
-def page_info(items: list, page: int, page_size: int, render=lambda item: item) -> dict:
+def page_info(
+    items: list, page: int, page_size: int, render: Callable[[Any], Any] = lambda item: item,
+    render_all: Callable[[list], list] | None = None,
+) -> dict:  # fmt: skip
     """A PageInfo (PageHelper's shape) over `items`, for 1-based `page`; only the items of
-    the page are rendered."""
+    the page are rendered (by `render_all` given them all, else `render` one at a time)."""
     total = len(items)
     pages = math.ceil(total / page_size) if total else 0
     start = (page - 1) * page_size
-    chunk = [render(item) for item in items[start : start + page_size]]
+    shown = items[start : start + page_size]
+    chunk = render_all(shown) if render_all is not None else [render(item) for item in shown]
     nav = list(range(max(1, page - 3), min(pages, max(1, page - 3) + 7) + 1)) if pages else []
     return {
         "list": chunk,

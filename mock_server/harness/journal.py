@@ -22,6 +22,8 @@ def _short(value: Any) -> Any:
     """A parameter's value as the journal keeps it: numbers that any JSON reader takes, and
     texts and nested values of at most MAX_VALUE characters (a longer nested value becomes
     the start of its JSON text)."""
+    if type(value) is str and len(value) <= MAX_VALUE:  # most values: kept as they are
+        return value
     if value is None or isinstance(value, bool):
         return value
     if isinstance(value, int) and _INT_RANGE[0] <= value <= _INT_RANGE[1]:
@@ -49,15 +51,22 @@ def _params(params: dict) -> tuple[dict, int]:
         if i == MAX_PARAMS:
             kept["..."] = f"{len(params) - MAX_PARAMS} more parameters"
             break
-        key, short = _short(str(name))[:MAX_VALUE], _short(value)
+        key = name if type(name) is str and len(name) <= MAX_VALUE else _short(str(name))[:MAX_VALUE]
+        short = _short(value)
         kept[key] = short
-        nested = isinstance(short, list | dict)
-        size += len(key) + (len(short) if isinstance(short, str) else MAX_VALUE if nested else 8)
+        if isinstance(short, str):
+            size += len(key) + len(short)
+        else:
+            size += len(key) + (MAX_VALUE if isinstance(short, list | dict) else 8)
     return kept, size
 
 
 def _size(entry: dict, params_size: int) -> int:
-    return 200 + params_size + sum(len(v) for v in entry.values() if isinstance(v, str))
+    size = 200 + params_size
+    for value in entry.values():  # a loop: a generator in sum() costs twice as much here
+        if isinstance(value, str):
+            size += len(value)
+    return size
 
 
 class Journal:

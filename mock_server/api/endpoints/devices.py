@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
 from ...cloud import devices, views
 from .. import schemas as s
@@ -29,17 +30,17 @@ def user_device_list(call: UserCall) -> dict:
     params = dict(call.params)
     page, size = params.pop("page"), params.pop("pageSize")
     items = devices.user_device_list(call.world, call.user, **params)
-    return views.page_info(items, page, size, partial(views.device_details, call.world, viewer=call.user.uid))
+    return views.page_info(items, page, size, render_all=partial(views.device_rows, call.world, viewer=call.user.uid))
 
 
 @binding.endpoint(
     "GET", "deviceInfo", s.DeviceInfoParams, codes=(5041, 5047, 5052, 5140, 5141),
     data=lambda sample: sample.details, shape="DeviceDetails",
 )  # fmt: skip
-def device_info(call: UserCall) -> dict:
+def device_info(call: UserCall) -> Any:
     """One device, by pk and dk or by share code."""
     view = devices.device_info(call.world, call.user, **call.params)
-    return views.device_details(call.world, view, viewer=call.user.uid)
+    return views.device_rows(call.world, [view], viewer=call.user.uid)[0]
 
 
 @binding.endpoint(
