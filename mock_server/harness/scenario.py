@@ -713,22 +713,22 @@ class _Generator:
         self.seed = seed
         self.region = region
         self.rng = random.Random(seed)
-        self._faker: Names | None = None
+        self._names: Names | None = None
         self.user_count = 0
         self.device_count = 0
 
     @property
-    def faker(self) -> Names:
-        if self._faker is None:
-            self._faker = Names(self.seed)
-        return self._faker
+    def names(self) -> Names:
+        if self._names is None:
+            self._names = Names(self.seed)
+        return self._names
 
     def users(self, entry: dict) -> list[dict]:
         out = []
         for _ in range(int(entry["generate"])):
             self.user_count += 1
             n = self.user_count
-            first, last = self.faker.first_name(), self.faker.last_name()
+            first, last = self.names.first_name(), self.names.last_name()
             uid = generated_uid(self.region, n)
             out.append(
                 {
@@ -756,7 +756,7 @@ class _Generator:
                 {
                     "pk": pk,
                     "dk": "%012X" % self.rng.getrandbits(48),
-                    "name": f"{self.faker.first_name()}'s {kind.lower()}",
+                    "name": f"{self.names.first_name()}'s {kind.lower()}",
                     "owner": entry["owner"] if "owner" in entry else self.rng.choice(owners) if owners else None,
                     "verified": entry.get("verified", True),
                     "online": entry.get("online", self.rng.random() < 0.5),

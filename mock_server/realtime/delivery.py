@@ -94,7 +94,7 @@ class Delivery:
             if outcome.wait:
                 self.loop.call_later(outcome.wait, self.publish, connection, message, qos)
             else:
-                sending = self.send(connection, message.topic, message.payload, qos)
+                sending = self.publish(connection, message, qos, waiter=True)
         if outcome.disconnect:
             self._cut_after(connection, sending)
         return False
@@ -143,22 +143,20 @@ class Delivery:
         handler.handle_puback = handle_puback
         return outbox
 
-    def publish(self, connection: Connection, message: Message, qos: int, retain: bool = False) -> bool:
-        """Queue a message for one client; False when the client is gone or not signed in."""
-        outbox = connection.outbox or self.attach(connection)
-        if outbox is None or connection.writer.closed or connection.leaving:
-            return False
-        connection.delivered += 1
-        outbox.publish(message, qos, retain)
-        return True
-
-    def send(
-        self, connection: Connection, topic: str, payload: bytes, qos: int, retain: bool = False
+    def publish(
+        self, connection: Connection, message: Message, qos: int, retain: bool = False, waiter: bool = False
     ) -> asyncio.Future | None:
-        """Publish to one client; the future is done when the message has gone through (None:
-        the client is gone)."""
+        """Queue a message for one client. With `waiter`, a future done once it has gone
+        through; None when the client is gone or not signed in (or no waiter was asked)."""
         outbox = connection.outbox or self.attach(connection)
         if outbox is None or connection.writer.closed or connection.leaving:
             return None
         connection.delivered += 1
-        return outbox.publish(Message(topic, payload), qos, retain, waiter=True)
+        return outbox.publish(message, qos, retain, waiter)
+
+    def send(
+        self, connection: Connection, topic: str, payload: bytes, qos: int, retain: bool = False
+    ) -> asyncio.Future | None:
+        """Publish one topic and payload to one client; the future is done when the message
+        has gone through (None: the client is gone)."""
+        return self.publish(connection, Message(topic, payload), qos, retain, waiter=True)
