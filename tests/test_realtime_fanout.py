@@ -290,3 +290,20 @@ def test_a_client_that_leaves_too_much_unread_is_dropped_instead_of_holding_memo
 
     held, dropped, queued = asyncio.run(main())
     assert not held and dropped and queued == 0
+
+
+def test_a_client_announcing_a_packet_over_the_limit_is_dropped_before_it_is_buffered():
+    too_long = transport.MAX_INBOUND_PACKET + 1
+    header = bytes((0x30,)) + outbox_module.remaining_length(too_long)
+    frames = [header[:2], header[2:] + b"x" * 1000] + [b"x" * 1000] * 5
+    reader = RSGIReader(Frames(frames))
+    assert asyncio.run(reader.read(1)) == b""  # the end of the stream, at once
+    assert reader._eof and not reader._partial and not reader._buffer
+    assert len(reader._transport.frames) == 5  # nothing more was taken in
+
+
+def test_a_packet_at_the_limit_still_reaches_amqtt():
+    body = b"x" * (transport.MAX_INBOUND_PACKET - 5)
+    whole = packet(0x30, utf8("t") + body)
+    reader = RSGIReader(Frames([whole[:70_000], whole[70_000:]]))
+    assert asyncio.run(reader.read(len(whole))) == whole

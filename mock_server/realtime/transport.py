@@ -26,6 +26,10 @@ BACKLOG = 1 << 20  # bytes a connection may have queued before its writers wait
 # whose keep-alive lapses: deliveries are queued without waiting (outbox.py), and a client
 # that stopped reading would otherwise hold the server's memory without bound.
 UNREAD_LIMIT = 16 << 20
+# The largest packet a client may send: a client announcing more (MQTT allows 256 MB) is
+# dropped as soon as the length is read, rather than buffered while it trickles in. An app
+# publishes commands of a few hundred bytes; the HTTP API takes bodies of 1 MB at most too.
+MAX_INBOUND_PACKET = 1 << 20
 
 
 class RSGIReader(ReaderAdapter):
@@ -63,7 +67,7 @@ class RSGIReader(ReaderAdapter):
         lose the message that had just arrived. No task per message either, and amqtt is
         woken only when something is for it."""
         try:
-            while True:
+            while not self._eof:  # a cut stops it at once, even where receive does not suspend
                 message = await self._transport.receive()
                 if message.kind == CLOSE:
                     break
@@ -108,6 +112,10 @@ class RSGIReader(ReaderAdapter):
                 self._buffer += raw[start:]
                 start = len(raw)
                 break
+            if start + size < len(raw) and length > MAX_INBOUND_PACKET:  # the whole length read
+                raw.clear()
+                self.feed_eof()  # amqtt sees the client go; the pump stops at its next receive
+                return
             end = start + 1 + size + length
             if start + size >= len(raw) or end > len(raw):
                 break  # not all here yet
