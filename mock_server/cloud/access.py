@@ -9,17 +9,17 @@ expired, device unbound) stops giving access at once, and so does the end of a m
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .errors import QuectelError
 from .models import Device, FamilyDevice, FamilyDeviceType, Share, ShareStatus, User
 from .store import Cloud
 
 
-@dataclass(frozen=True)
-class DeviceView:
+class DeviceView(NamedTuple):
     """A device as one user sees it: their own (share and family None), through a share, or
-    as a member of the family `family` that holds it."""
+    as a member of the family `family` that holds it. A named tuple: a device list makes one
+    per row on every request, at half the cost of a frozen dataclass."""
 
     device: Device
     share: Share | None = None

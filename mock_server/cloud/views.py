@@ -143,10 +143,27 @@ def device_rows(cloud: Cloud, views: list[DeviceView], viewer: str | None = None
     distinct set of what its rows show, not on every request. Plain dicts for all, when a row
     holds what orjson cannot write (the envelope's fallback cannot read a Fragment)."""
     placing = _placing(cloud, viewer)
-    rows = [_row_json(*_row_facts(cloud, view, placing)) for view in views]
+    facts = [_row_facts(cloud, view, placing) for view in views]
+    slot = (id(cloud), placing)
+    kept = _PAGES.get(slot)
+    if kept is not None and kept[0] == facts:  # the same rows as this slot's last answer
+        return list(kept[1])
+    rows = [_row_json(*row) for row in facts]
     if None in rows:
         return [device_details(cloud, view, viewer) for view in views]
-    return rows
+    if len(_PAGES) >= PAGES_KEPT:
+        _PAGES.clear()  # whole: atomic, where dropping the oldest could race another world's thread
+    _PAGES[slot] = (facts, rows)
+    return list(rows)
+
+
+# The last rows each (world, viewer) was answered, with the facts they were rendered from: a
+# page whose facts are all equal to the last ones is that answer again, found by one list
+# comparison instead of a cache lookup per row (hashing each row's facts cost more than
+# rendering the envelope). Keyed by id(): a slot another world takes after this one is gone
+# holds other facts, so it can only miss. Facts are plain values: no world is kept alive.
+_PAGES: dict[tuple[int, str | None], tuple[list[tuple], list[orjson.Fragment]]] = {}
+PAGES_KEPT = 1024
 
 
 def _placing(cloud: Cloud, viewer: str | None) -> str | None:
