@@ -211,3 +211,21 @@ def test_a_device_moved_to_another_family_shows_its_new_family(api, world):
     world.families_holding[LAMP_KEY].discard("F1001")
     after = _answer(api, OWNER)
     assert after != before and after == _fresh_list(world, OWNER)
+
+
+def test_devices_bound_unbound_or_replaced_show_in_the_next_list(api, world):
+    """The owner's views are kept with the records they were made of (devices.user_device_list):
+    an unbinding, a new binding and a record replaced by an equal copy each show at once."""
+    before = _answer(api, OWNER)
+    assert api.delete("unbundlingDeviceDk", OWNER, **LAMP)["code"] == 200
+    unbound = _answer(api, OWNER)
+    assert LAMP["dk"].encode() not in unbound and unbound == _fresh_list(world, OWNER)
+    world.bind(_lamp(world), "C1001")
+    rebound = _answer(api, OWNER)
+    assert LAMP["dk"].encode() in rebound and rebound == _fresh_list(world, OWNER) != before
+    copy = dataclasses.replace(_lamp(world))  # equal to the record it replaces, not the same one
+    world.devices[LAMP_KEY] = world.owned["C1001"][LAMP_KEY] = copy
+    assert _answer(api, OWNER) == rebound
+    copy.name = "The copy's own name"
+    assert b"The copy's own name" in _answer(api, OWNER)
+    assert _answer(api, OWNER) == _fresh_list(world, OWNER)

@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from . import shadows, things
-from .access import DeviceView, family_holding
+from .access import DeviceView, family_place
 from .models import Device, Share, User
 from .store import Cloud
 
@@ -206,8 +206,8 @@ def _page_facts(cloud: Cloud, views: list[DeviceView], placing: str | None) -> l
         else:
             name, code, expiry = share.device_name or device.name, share.code, share.sharing_expire_at
             shown_owner = owner_uid if family is not None else share.owner_uid
-        # family_holding finds nothing for a device no family holds: most devices, asked first
-        placed = _placement(cloud, placing, device) if placing and holding.get((pk, device.dk)) else None
+        # family_place finds nothing for a device no family holds: most devices, asked first
+        placed = family_place(cloud, placing, device) if placing and holding.get((pk, device.dk)) else None
         create_time, bind_time = device.create_time, device.bind_time
         facts.append((
             pk, device.dk, device.auth_key, product[0] or device.product_name, product[1], device.device_tag,
@@ -256,17 +256,6 @@ def _row_json(*facts: Any) -> orjson.Fragment | None:
         return orjson.Fragment(orjson.dumps(_details(*facts)))
     except TypeError:
         return None
-
-
-def _placement(cloud: Cloud, uid: str, device: Device) -> tuple[str, str | None] | None:
-    fid = family_holding(cloud, uid, device)
-    if fid is None:
-        return None
-    pk, dk = device.pk, device.dk
-    for held in cloud.families[fid].devices:  # the family's first entry for the device
-        if held.pk == pk and held.dk == dk:
-            return fid, held.frid
-    raise LookupError(f"{fid} holds no {pk}/{dk}")  # never: family_holding found it there
 
 
 @functools.lru_cache(maxsize=8192, typed=True)  # typed, as _row_json
