@@ -181,24 +181,25 @@ def _page_facts(cloud: Cloud, views: list[DeviceView], placing: str | None) -> l
     so a cache keyed by them (`_row_json`, `_PAGES`) cannot serve a stale row, whatever
     changed (a value, a name, online, a share, a family, a product, the owner's profile).
     `placing`: the viewer whose family and room the rows show, if any. One loop for the page,
-    the owner's and product's facts looked up once each: a list of 50 asks this on every
+    the owner's and product's facts looked up once a run of rows: a list of 50 asks this on every
     request."""
     users, products, holding = cloud.users, cloud.products, cloud.families_holding
-    owners: dict[str | None, tuple] = {}
-    shown: dict[str, tuple] = {}
+    owner_uid_was = pk_was = _NOTHING  # rows come in runs of one owner and one product
+    owner: tuple = ()
+    product: tuple = ()
     facts = []
     for device, share, family in views:
         owner_uid = device.owner_uid
-        owner = owners.get(owner_uid)
-        if owner is None:
+        if owner_uid != owner_uid_was:
             user = users.get(owner_uid or "")
-            owner = owners[owner_uid] = (user.uid, user.nickname, user.phone) if user else (None, None, None)
+            owner = (user.uid, user.nickname, user.phone) if user else (None, None, None)
+            owner_uid_was = owner_uid
         pk = device.pk
-        product = shown.get(pk)
-        if product is None:
+        if pk != pk_was:
             known = products.get(pk)
             # The product's name is the one getProductList says: one product, one name.
-            product = shown[pk] = (known.name or None, known.logo) if known is not None else (None, "")
+            product = (known.name or None, known.logo) if known is not None else (None, "")
+            pk_was = pk
         # A family member's view shows the device's owner; a share's, who shared it.
         if share is None:
             name, code, expiry = device.name, None, None
@@ -207,7 +208,7 @@ def _page_facts(cloud: Cloud, views: list[DeviceView], placing: str | None) -> l
             name, code, expiry = share.device_name or device.name, share.code, share.sharing_expire_at
             shown_owner = owner_uid if family is not None else share.owner_uid
         # family_place finds nothing for a device no family holds: most devices, asked first
-        placed = family_place(cloud, placing, device) if placing and holding.get((pk, device.dk)) else None
+        placed = family_place(cloud, placing, device) if placing and (pk, device.dk) in holding else None
         create_time, bind_time = device.create_time, device.bind_time
         facts.append((
             pk, device.dk, device.auth_key, product[0] or device.product_name, product[1], device.device_tag,
@@ -217,6 +218,9 @@ def _page_facts(cloud: Cloud, views: list[DeviceView], placing: str | None) -> l
             (type(create_time), type(bind_time), type(expiry)),
         ))  # fmt: skip
     return facts
+
+
+_NOTHING = object()  # no owner or product yet: unequal to every uid and pk, None included
 
 
 def _details(
