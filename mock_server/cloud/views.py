@@ -162,7 +162,7 @@ def device_rows(cloud: Cloud, views: list[DeviceView], viewer: str | None = None
 # by one list comparison instead of a cache lookup per row (hashing each row's facts cost more
 # than rendering the envelope). Keyed by id(): a slot another world takes after this one is
 # gone holds other facts, so it can only miss. Facts are plain values: no world is kept alive.
-_PAGES: dict[tuple[int, str | None, int], tuple[list[tuple], list[orjson.Fragment]]] = {}
+_PAGES: dict[tuple[int, str | None, int], tuple[list[tuple], list[orjson.Fragment | None]]] = {}
 PAGES_KEPT = 1024
 
 
