@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +22,14 @@ from amqtt.adapters import ReaderAdapter, WriterAdapter
 CLOSE = 0  # granian's WebsocketMessageType.close
 SUBACK = b"\x90"  # the fixed header's first byte
 PUBACK = 0x40
+PUBLISH = 3  # the packet type, the first byte's high nibble
+DUP = 0x08
+# Packets whose order against a PUBLISH matters (a write right after a subscription must find
+# it live): SUBSCRIBE and UNSUBSCRIBE, whose first bytes are fixed (MQTT 3.1.1 §3.8.1, §3.10.1)
+ORDERED = (0x82, 0xA2)
+# How long an uplink PUBLISH waits behind a packet amqtt never reports handled (one it
+# discarded as malformed) before it is carried out anyway.
+SETTLE_LIMIT_S = 2.0
 BACKLOG = 1 << 20  # bytes a connection may have queued before its writers wait
 # Bytes a client may leave unread before the channel drops it, as a broker drops a client
 # whose keep-alive lapses: deliveries are queued without waiting (outbox.py), and a client
@@ -32,10 +41,39 @@ UNREAD_LIMIT = 16 << 20
 MAX_INBOUND_PACKET = 1 << 20
 
 
+Uplink = Callable[[str, int | None, bytes], None]  # topic, packet id (QoS 1) or None, payload
+
+
+def parse_publish(first: int, body: bytes | bytearray) -> tuple[str, int | None, bytes] | None:
+    """Topic, packet id (None at QoS 0) and payload of a PUBLISH at QoS 0 or 1 that the
+    broker would hand on as it is; None for any other (QoS 2, a malformed one, a topic amqtt
+    refuses: a wildcard, a leading `$`, none), which amqtt keeps dealing with as before."""
+    qos = (first >> 1) & 3
+    if qos > 1 or len(body) < 2:
+        return None
+    end = 2 + int.from_bytes(body[:2], "big")
+    if len(body) < end + 2 * qos:
+        return None
+    try:
+        topic = bytes(body[2:end]).decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if not topic or topic.startswith("$") or "#" in topic or "+" in topic:
+        return None
+    packet_id = int.from_bytes(body[end : end + 2], "big") if qos else None
+    return topic, packet_id, bytes(body[end + 2 * qos :])
+
+
 class RSGIReader(ReaderAdapter):
     """amqtt reads whole packets from here. PUBACKs for the outbox (outbox.py) are taken out
     as they arrive, once `on_puback` is set: amqtt would parse each into objects and start a
-    task for it, one per message delivered at QoS 1."""
+    task for it, one per message delivered at QoS 1. So are what apps publish (QoS 0 and 1),
+    once `on_publish` is set: amqtt would run its whole session machinery for each (a parse
+    into objects, three tasks, a queue, a wait on four futures) before handing it to the hub.
+
+    Order against what amqtt still handles holds: a PUBLISH that arrives while amqtt works on
+    an earlier SUBSCRIBE, UNSUBSCRIBE or PUBLISH of this client waits until the broker reports
+    it handled (`settled`), as amqtt itself would have handled them one after the other."""
 
     def __init__(self, transport: Any) -> None:
         self._transport = transport
@@ -46,6 +84,10 @@ class RSGIReader(ReaderAdapter):
         self._arrived = asyncio.Event()  # set when the buffer grew or the stream ended
         self._pump: asyncio.Task | None = None
         self.on_puback: Callable[[int], bool] | None = None  # True: the packet id was the outbox's
+        self.on_publish: Uplink | None = None
+        self.broker_busy = 0  # ORDERED packets and PUBLISHes handed to amqtt, not yet settled
+        self._held: deque[tuple[str, int | None, bytes]] = deque()  # publishes waiting on amqtt
+        self._unstick: asyncio.TimerHandle | None = None
 
     async def read(self, n: int = -1) -> bytes:
         if self._pump is None:
@@ -119,10 +161,57 @@ class RSGIReader(ReaderAdapter):
             end = start + 1 + size + length
             if start + size >= len(raw) or end > len(raw):
                 break  # not all here yet
-            if not (raw[start] == PUBACK and length == 2 and self._acked(raw[start + 2 : end])):
+            first = raw[start]
+            if not self._taken(first, length, raw[start + 1 + size : end]):
                 self._buffer += raw[start:end]
+                if first in ORDERED or first >> 4 == PUBLISH:
+                    self.broker_busy += 1
             start = end
         del raw[:start]
+
+    def _taken(self, first: int, length: int, body: bytearray) -> bool:
+        """True when this packet is not for amqtt: an outbox's PUBACK, or a PUBLISH taken."""
+        if first == PUBACK:
+            return length == 2 and self._acked(body)
+        return first >> 4 == PUBLISH and self._uplink(first, body)
+
+    def _uplink(self, first: int, body: bytearray) -> bool:
+        """Take a PUBLISH out of the stream for `on_publish`; False to leave it to amqtt."""
+        if self.on_publish is None:
+            return False
+        message = parse_publish(first, body)
+        if message is None:
+            return False
+        if message[1] is None and first & DUP:
+            return True  # amqtt ignores a QoS 0 message with DUP set (MQTT-3.3.1-2)
+        if self.broker_busy or self._held:
+            self._held.append(message)
+            if self._unstick is None:
+                self._unstick = asyncio.get_running_loop().call_later(SETTLE_LIMIT_S, self._settle_all)
+        else:
+            self.on_publish(*message)
+        return True
+
+    def settled(self) -> None:
+        """The broker has handled one packet it was handed: publishes held behind the last
+        one go on."""
+        self.broker_busy = max(0, self.broker_busy - 1)
+        if not self.broker_busy:
+            self._release()
+
+    def _settle_all(self) -> None:
+        self._unstick = None
+        self.broker_busy = 0
+        self._release()
+
+    def _release(self) -> None:
+        if self._unstick is not None:
+            self._unstick.cancel()
+            self._unstick = None
+        while self._held and not self.broker_busy:
+            message = self._held.popleft()
+            if self.on_publish is not None:
+                self.on_publish(*message)
 
     def _acked(self, packet_id: bytes | bytearray) -> bool:
         return self.on_puback is not None and self.on_puback(int.from_bytes(packet_id, "big"))

@@ -22,6 +22,7 @@ from . import downlink, topics, ttlv
 from .policy import ruled
 
 if TYPE_CHECKING:
+    from ..harness.rules import Outcome
     from .connections import Connection
     from .hub import Hub
 
@@ -30,19 +31,54 @@ NOT_BOUND = (4007, "device is not bound")
 
 
 async def handle(hub: Hub, connection: Connection, topic: str, payload: bytes) -> None:
+    """One message amqtt hands over: decided, waited for when a rule says so, carried out."""
+    decided = _decide(hub, connection, topic, payload)
+    if decided is not None:
+        await handle_decided(hub, connection, payload, decided)
+
+
+def take(hub: Hub, connection: Connection, topic: str, payload: bytes) -> None:
+    """One message taken out of the stream before amqtt (transport.py): carried out at once,
+    unless a rule has it wait, with the same checks, rules and journal as `handle`."""
+    decided = _decide(hub, connection, topic, payload)
+    if decided is None:
+        return
+    outcome = decided[2]
+    if outcome is not None and outcome.wait:
+        hub.loop.create_task(handle_decided(hub, connection, payload, decided))
+    else:
+        _carry_out(hub, connection, payload, *decided)
+
+
+async def handle_decided(hub: Hub, connection: Connection, payload: bytes, decided: tuple) -> None:
+    if decided[2] is not None and decided[2].wait:
+        await asyncio.sleep(decided[2].wait)
+    _carry_out(hub, connection, payload, *decided)
+
+
+def _decide(
+    hub: Hub, connection: Connection, topic: str, payload: bytes
+) -> tuple[Any, topics.DeviceTopic | None, Outcome | None] | None:
+    """The world, the device topic and what a rule makes of the message (journaled); None
+    when the connection's world has gone."""
     channel = hub.channels.get(connection.world)
     if channel is None:
-        return
+        return None
     world = channel.world
     target = channel.devices.parse(topic)
-    dk = target.dk if target else ""
     with world.lock:
         world.catch_up()
         outcome = hub.rule(world, connection, "publish", topic, target)
     hub.journal(world, connection, "publish", topic=topic, payload=payload, **ruled(outcome))
+    return world, target, outcome
+
+
+def _carry_out(
+    hub: Hub, connection: Connection, payload: bytes, world: Any, target: topics.DeviceTopic | None,
+    outcome: Outcome | None,
+) -> None:  # fmt: skip
+    dk = target.dk if target else ""
     if outcome is not None:
-        if outcome.wait:
-            await asyncio.sleep(outcome.wait)
         if outcome.disconnect:
             hub.cut(connection)
             return
