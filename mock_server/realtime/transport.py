@@ -82,7 +82,8 @@ class RSGIReader(ReaderAdapter):
         self._framing = True
         self._eof = False
         self._arrived = asyncio.Event()  # set when the buffer grew or the stream ended
-        self._pump: asyncio.Task | None = None
+        self._started = False  # receiving, from amqtt's first read on
+        self._receiving: asyncio.Future | None = None
         self.on_puback: Callable[[int], bool] | None = None  # True: the packet id was the outbox's
         self.on_publish: Uplink | None = None
         self.broker_busy = 0  # ORDERED packets and PUBLISHes handed to amqtt, not yet settled
@@ -90,8 +91,9 @@ class RSGIReader(ReaderAdapter):
         self._unstick: asyncio.TimerHandle | None = None
 
     async def read(self, n: int = -1) -> bytes:
-        if self._pump is None:
-            self._pump = asyncio.ensure_future(self._receive_all())
+        if not self._started:
+            self._started = True
+            self._receive_next()
         while not self._eof and (len(self._buffer) < n if n > 0 else not self._buffer):
             self._arrived.clear()
             await self._arrived.wait()
@@ -101,34 +103,49 @@ class RSGIReader(ReaderAdapter):
         del self._buffer[:n]
         return data
 
-    async def _receive_all(self) -> None:
-        """Every WebSocket message into the buffer, until the peer closes or the server cuts
-        the connection (`feed_eof`). One task for the whole stream, which only a cut cancels:
-        amqtt's read gives up each keep-alive period without a packet for it (a client that
-        only acknowledges, its PUBACKs taken out here), and a receive cancelled with it could
-        lose the message that had just arrived. No task per message either, and amqtt is
-        woken only when something is for it."""
+    def _receive_next(self) -> None:
+        """Ask for the next WebSocket message, until the peer closes or the server cuts the
+        connection (`feed_eof`). The stream is read here whatever amqtt does: amqtt's read
+        gives up each keep-alive period without a packet for it (a client that only
+        acknowledges, its PUBACKs taken out here), and a receive cancelled with it could lose
+        the message that had just arrived. A callback per message, no task or coroutine,
+        and amqtt is woken only when something is for it."""
+        if self._eof:  # a cut stops it at once, even where receive does not suspend
+            return
         try:
-            while not self._eof:  # a cut stops it at once, even where receive does not suspend
-                message = await self._transport.receive()
-                if message.kind == CLOSE:
-                    break
-                data = message.data
-                before = len(self._buffer)
-                self._take(data.encode("utf-8") if isinstance(data, str) else data)
-                if len(self._buffer) > before:
-                    self._arrived.set()
-        except (asyncio.CancelledError, Exception):  # cut, or the transport closed under us
-            pass
-        finally:
-            self._eof = True
-            self._arrived.set()
+            self._receiving = asyncio.ensure_future(self._transport.receive())
+        except Exception:  # the transport closed under us
+            self._stop()
+            return
+        self._receiving.add_done_callback(self._received)
 
-    def feed_eof(self) -> None:
+    def _received(self, receiving: asyncio.Future) -> None:
+        self._receiving = None
+        if self._eof:
+            return
+        try:
+            message = receiving.result()
+            if message.kind == CLOSE:
+                self._stop()
+                return
+            data = message.data
+            before = len(self._buffer)
+            self._take(data.encode("utf-8") if isinstance(data, str) else data)
+        except (asyncio.CancelledError, Exception):  # the transport closed under us
+            self._stop()
+            return
+        if len(self._buffer) > before:
+            self._arrived.set()
+        self._receive_next()
+
+    def _stop(self) -> None:
         self._eof = True
         self._arrived.set()
-        if self._pump is not None:
-            self._pump.cancel()
+
+    def feed_eof(self) -> None:
+        self._stop()
+        if self._receiving is not None:
+            self._receiving.cancel()
 
     def _take(self, data: bytes) -> None:
         """Split what arrived into packets: the outbox's PUBACKs are answered here, the rest
@@ -218,12 +235,19 @@ class RSGIReader(ReaderAdapter):
 
 
 class RSGIWriter(WriterAdapter):
+    """One sender per connection, driven by callbacks rather than a task: what is queued in
+    one turn of the loop goes out as one WebSocket frame (MQTT lets a frame hold several
+    packets), what queues while a frame is on its way goes in the next, and no coroutine or
+    task is made per delivery."""
+
     def __init__(self, transport: Any, peer: tuple[str, int], reader: RSGIReader) -> None:
         self._transport = transport
         self._peer = peer
         self.reader = reader
         self._pending = bytearray()
-        self._sender: asyncio.Future | None = None
+        self._scheduled = False  # a send is due later in this turn of the loop
+        self._sending: asyncio.Future | None = None  # the frame on its way
+        self._waiters: list[asyncio.Future] = []  # done once nothing is queued or on its way
         self._closing: asyncio.Future | None = None
         self._cutting = False
         self.closed = False
@@ -243,8 +267,8 @@ class RSGIWriter(WriterAdapter):
                 self.cut()
 
     def push(self, data: bytes) -> None:
-        """Queue a packet and have the sender take it, without waiting (outbox.py): a client
-        that stops reading lets its bytes pile up here and blocks no one else."""
+        """Queue a packet and have it sent, without waiting (outbox.py): a client that stops
+        reading lets its bytes pile up here and blocks no one else."""
         if self.closed:
             return
         self.write(data)
@@ -253,28 +277,64 @@ class RSGIWriter(WriterAdapter):
             self._cutting = True
             self._end()  # the broker sees the client go; nothing more is queued for it
             return
-        if self._pending and (self._sender is None or self._sender.done()):
-            self._sender = asyncio.ensure_future(self._send_pending())
+        self._schedule()
 
     async def drain(self) -> None:
-        """Hand the packets to one sender per connection: packets written while a frame is on
-        its way go out together in the next frame (MQTT lets a WebSocket frame hold several),
-        and amqtt's write lock is not held for the network's time. Past BACKLOG bytes queued
-        (a client that stopped reading), the writer waits for the sender."""
+        """amqtt's packets go out as pushed ones do, and amqtt's write lock is not held for
+        the network's time. Past BACKLOG bytes queued (a client that stopped reading), the
+        writer waits until they have gone."""
         if not self._pending or self.closed:
             return
-        if self._sender is None or self._sender.done():
-            self._sender = asyncio.ensure_future(self._send_pending())
+        self._schedule()
         if len(self._pending) > BACKLOG:
-            await asyncio.shield(self._sender)
+            await self._all_sent()
 
-    async def _send_pending(self) -> None:
+    def _schedule(self) -> None:
+        if not self._scheduled and self._sending is None and self._pending:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self._send_next)
+
+    def _send_next(self) -> None:
+        self._scheduled = False
+        if self._sending is not None:
+            return
+        if not self._pending or self.closed:
+            self._wake_waiters()
+            return
+        data, self._pending = bytes(self._pending), bytearray()
         try:
-            while self._pending and not self.closed:
-                data, self._pending = bytes(self._pending), bytearray()
-                await self._transport.send_bytes(data)
-        except Exception:  # the peer went away: the reader sees the end next
-            self._end()
+            self._sending = asyncio.ensure_future(self._transport.send_bytes(data))
+        except Exception:  # the transport is closed already
+            self._failed()
+            return
+        self._sending.add_done_callback(self._sent)
+
+    def _sent(self, sending: asyncio.Future) -> None:
+        self._sending = None
+        if sending.cancelled() or sending.exception() is not None:
+            self._failed()  # the peer went away: the reader sees the end next
+        else:
+            self._send_next()
+
+    def _failed(self) -> None:
+        self._end()
+        self._wake_waiters()
+
+    def _wake_waiters(self) -> None:
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def _all_sent(self) -> None:
+        """Until nothing is queued or on its way (or the connection has ended)."""
+        if self.closed or (self._sending is None and not self._pending):
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        if self._sending is None:
+            self._schedule()
+        await waiter
 
     def get_peer_info(self) -> tuple[str, int]:
         return self._peer
@@ -293,12 +353,12 @@ class RSGIWriter(WriterAdapter):
         self.reader.feed_eof()
 
     async def close(self) -> None:
-        """amqtt closes right after a refusing CONNACK: what is queued goes out first."""
-        if self._sender is not None and not self._sender.done():
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(asyncio.shield(self._sender), 5)
-        await self._send_pending()
+        """amqtt closes right after a refusing CONNACK: what is queued goes out first (for
+        at most 5 s)."""
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._all_sent(), 5)
         self._end()
+        self._wake_waiters()
 
 
 def peer_of(client: str) -> tuple[str, int]:
