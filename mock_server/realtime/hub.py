@@ -10,7 +10,9 @@ what amqtt and the server see; each concern has a room of its own:
   the device (cloud/access.py), and any one message to one client;
 - outbox.py: those messages written straight to each client's stream (amqtt's own way of
   sending a PUBLISH costs too much per subscriber), QoS 1 packet ids and PUBACKs included;
-- uplink.py: what apps publish; journal.py: the channel's journal entries.
+- uplink.py: what apps publish, taken out of the stream before amqtt at QoS 0 and 1
+  (transport.py; amqtt's session machinery per message was most of the cost of a write);
+  journal.py: the channel's journal entries.
 The broker never relays one client's publish to another: nothing on this cloud comes from
 another app.
 
@@ -37,7 +39,6 @@ from .connections import Channel, Connection, Connections
 from .delivery import Delivery
 from .plugins import HUBS
 from .transport import RSGIReader, RSGIWriter, WebSocketsWriter, peer_of
-from .uplink import handle as handle_uplink
 from .uplink import take as take_uplink
 
 log = logging.getLogger(__name__)
@@ -201,12 +202,13 @@ class Hub:
         self.connections.unsubscribed(client_id, topic_filter)
 
     async def uplink(self, client_id: str, topic: str, payload: bytes) -> None:
-        """What a client published, as amqtt hands it on."""
+        """What a client published, as amqtt hands it on; publishes held behind it go on
+        (before a rule's wait is over, as they would have in amqtt)."""
         connection = self.connections.by_client.get(client_id)
         try:
             if connection is not None and connection.uid is not None:
                 connection.received += 1
-                await handle_uplink(self, connection, topic, payload)
+                take_uplink(self, connection, topic, payload)
         finally:
             self.settled(client_id)
 

@@ -28,8 +28,9 @@ DUP = 0x08
 # it live): SUBSCRIBE and UNSUBSCRIBE, whose first bytes are fixed (MQTT 3.1.1 §3.8.1, §3.10.1)
 ORDERED = (0x82, 0xA2)
 # How long an uplink PUBLISH waits behind a packet amqtt never reports handled (one it
-# discarded as malformed) before it is carried out anyway.
-SETTLE_LIMIT_S = 2.0
+# discards without a word, a SUBSCRIBE with an empty filter) before it is carried out anyway.
+# Longer than any rule is expected to delay a SUBSCRIBE: one delayed longer is overtaken.
+SETTLE_LIMIT_S = 10.0
 BACKLOG = 1 << 20  # bytes a connection may have queued before its writers wait
 # Bytes a client may leave unread before the channel drops it, as a broker drops a client
 # whose keep-alive lapses: deliveries are queued without waiting (outbox.py), and a client
@@ -173,7 +174,7 @@ class RSGIReader(ReaderAdapter):
                 break
             if start + size < len(raw) and length > MAX_INBOUND_PACKET:  # the whole length read
                 raw.clear()
-                self.feed_eof()  # amqtt sees the client go; the pump stops at its next receive
+                self.feed_eof()  # amqtt sees the client go; nothing more is received
                 return
             end = start + 1 + size + length
             if start + size >= len(raw) or end > len(raw):

@@ -10,7 +10,6 @@ that cannot be carried out (unreadable frame or JSON, unknown code, value outsid
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -30,30 +29,18 @@ INVALID = 5340
 NOT_BOUND = (4007, "device is not bound")
 
 
-async def handle(hub: Hub, connection: Connection, topic: str, payload: bytes) -> None:
-    """One message amqtt hands over: decided, waited for when a rule says so, carried out."""
-    decided = _decide(hub, connection, topic, payload)
-    if decided is not None:
-        await handle_decided(hub, connection, payload, decided)
-
-
 def take(hub: Hub, connection: Connection, topic: str, payload: bytes) -> None:
-    """One message taken out of the stream before amqtt (transport.py): carried out at once,
-    unless a rule has it wait, with the same checks, rules and journal as `handle`."""
+    """One message, taken out of the stream before amqtt (transport.py) or handed on by it:
+    decided and carried out at once, or once a rule's wait is over (later messages go on
+    meanwhile, as each had a task of its own in amqtt)."""
     decided = _decide(hub, connection, topic, payload)
     if decided is None:
         return
     outcome = decided[2]
     if outcome is not None and outcome.wait:
-        hub.loop.create_task(handle_decided(hub, connection, payload, decided))
+        hub.loop.call_later(outcome.wait, _carry_out, hub, connection, payload, *decided)
     else:
         _carry_out(hub, connection, payload, *decided)
-
-
-async def handle_decided(hub: Hub, connection: Connection, payload: bytes, decided: tuple) -> None:
-    if decided[2] is not None and decided[2].wait:
-        await asyncio.sleep(decided[2].wait)
-    _carry_out(hub, connection, payload, *decided)
 
 
 def _decide(
