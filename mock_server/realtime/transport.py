@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import io
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from amqtt import adapters as amqtt_adapters
@@ -40,6 +40,18 @@ UNREAD_LIMIT = 16 << 20
 # dropped as soon as the length is read, rather than buffered while it trickles in. An app
 # publishes commands of a few hundred bytes; the HTTP API takes bodies of 1 MB at most too.
 MAX_INBOUND_PACKET = 1 << 20
+
+
+def on_completion(start: Callable[[], Awaitable[Any]], then: Callable[[asyncio.Future], None]) -> asyncio.Future | None:
+    """What `start` begins (a granian receive or send), with `then` called once it is over;
+    None when it cannot begin (the transport has closed). A callback, not a task: no
+    coroutine is stepped per message."""
+    try:
+        future = asyncio.ensure_future(start())
+    except Exception:
+        return None
+    future.add_done_callback(then)
+    return future
 
 
 Uplink = Callable[[str, int | None, bytes], None]  # topic, packet id (QoS 1) or None, payload
@@ -113,12 +125,9 @@ class RSGIReader(ReaderAdapter):
         and amqtt is woken only when something is for it."""
         if self._eof:  # a cut stops it at once, even where receive does not suspend
             return
-        try:
-            self._receiving = asyncio.ensure_future(self._transport.receive())
-        except Exception:  # the transport closed under us
+        self._receiving = on_completion(self._transport.receive, self._received)
+        if self._receiving is None:  # the transport closed under us
             self._stop()
-            return
-        self._receiving.add_done_callback(self._received)
 
     def _received(self, receiving: asyncio.Future) -> None:
         self._receiving = None
@@ -303,12 +312,9 @@ class RSGIWriter(WriterAdapter):
             self._wake_waiters()
             return
         data, self._pending = bytes(self._pending), bytearray()
-        try:
-            self._sending = asyncio.ensure_future(self._transport.send_bytes(data))
-        except Exception:  # the transport is closed already
+        self._sending = on_completion(lambda: self._transport.send_bytes(data), self._sent)
+        if self._sending is None:  # the transport is closed already
             self._failed()
-            return
-        self._sending.add_done_callback(self._sent)
 
     def _sent(self, sending: asyncio.Future) -> None:
         self._sending = None
