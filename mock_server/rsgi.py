@@ -161,11 +161,11 @@ class RSGIBridge:
             return
         # A bodiless request (most) awaits nothing on its way through the fast path.
         body, too_large = await read_body(scope, proto, self.max_body) if has_body(scope) else NO_BODY
-        fast = self.fast
-        route = fast.route(scope.method, scope.path, body) if fast is not None and not too_large else None
+        fast, path = self.fast, scope.path
+        route = fast.route(scope.method, path, body) if fast is not None and not too_large else None
         if fast is not None and route is not None:
             doc = route[0]
-            req = self._light(scope, body, route) if scope.path.isascii() else self._werkzeug(scope, body)
+            req = self._light(scope, body, route) if path.isascii() else self._werkzeug(scope, body)
             reply = fast.answer(doc, req)
             if isinstance(reply, Deferred):
                 reply = await fast.waited(doc, req, reply)
