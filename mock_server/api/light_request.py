@@ -63,7 +63,7 @@ class LightRequest:
     `environ` holds the headers by WSGI key, QUERY_STRING and the session a /s/NAME/ prefix
     named; `werkzeug` makes the Werkzeug Request of the same request, for what is read rarely."""
 
-    __slots__ = ("method", "path", "environ", "headers", "_body", "_werkzeug", "_made")
+    __slots__ = ("method", "path", "environ", "headers", "_body", "_werkzeug", "_made", "_mimetype")
 
     def __init__(
         self, method: str, path: str, environ: dict[str, Any], body: bytes, werkzeug: Callable[[], Request]
@@ -75,13 +75,17 @@ class LightRequest:
         self._body = body
         self._werkzeug = werkzeug
         self._made: Request | None = None
+        self._mimetype: str | None = None
 
     def get_data(self, cache: bool = True) -> bytes:
         return self._body
 
     @property
     def mimetype(self) -> str:
-        return parse_options_header(self.environ.get("CONTENT_TYPE", ""))[0].lower()
+        """Content-Type without its parameters, lower-cased (read once: the steps ask twice)."""
+        if self._mimetype is None:
+            self._mimetype = parse_options_header(self.environ.get("CONTENT_TYPE", ""))[0].lower()
+        return self._mimetype
 
     @property
     def is_json(self) -> bool:
