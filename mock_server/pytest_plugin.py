@@ -370,10 +370,14 @@ def _open_world(mock: QuectelMock, scenario: str) -> None:
         return
     sim = getattr(mock.server_url, "simulator", None)
     if sim is not None:
+        from .app import DEFAULTS
         from .harness.scenario import ScenarioInvalid
 
+        # The server was made from the default scenario (_ThreadServer: create_app()): its worlds
+        # are built from the one it loaded, not from a second load of the same file.
+        own = scenario == DEFAULTS["SCENARIO"]
         try:
-            sim.world(mock.world, scenario)
+            sim.world(mock.world, None if own else scenario)
         except ScenarioInvalid as err:
             raise AssertionError(f"invalid scenario: {err.problems}") from None
         except LookupError as err:  # ScenarioNotFound

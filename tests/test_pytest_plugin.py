@@ -259,3 +259,26 @@ def test_the_simulator_keeps_connections_open_in_both_modes(pytester, mode):
     pytester.makepyfile(test_kept=KEPT_ALIVE)
     result = pytester.runpytest_subprocess(f"--quectel-mock-mode={mode}", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
+
+
+OWN_SCENARIO = """
+import pytest
+
+
+def test_the_default_world_comes_from_the_scenario_the_server_loaded(quectel_mock):
+    sim = quectel_mock.server_url.simulator
+    assert sim.worlds[quectel_mock.world].scenario is sim.scenario
+
+
+@pytest.mark.quectel_scenario("cover-mark")
+def test_another_scenario_is_loaded_by_its_name(quectel_mock):
+    sim = quectel_mock.server_url.simulator
+    assert sim.worlds[quectel_mock.world].scenario is sim.scenario_named("cover-mark") is not sim.scenario
+"""
+
+
+def test_thread_mode_builds_default_worlds_from_the_servers_own_scenario(pytester):
+    """The default scenario is read once a session (the server's), not a second time by the
+    first test; the worlds built from it equal those of a fresh load (test_fresh_worlds)."""
+    pytester.makepyfile(test_own=OWN_SCENARIO)
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=2)
