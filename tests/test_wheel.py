@@ -121,6 +121,13 @@ def test_installed_pytest_plugin_gives_the_fixture(installed, tmp_path):
     assert "2 passed" in done.stdout
 
 
+def test_a_plain_install_brings_no_faker(installed, tmp_path):
+    """Faker is a test dependency only: installed, its pytest plugin would load in every test
+    session of the user's (some 0.1-0.3 s each), for names the package draws without it."""
+    script = "import importlib.util as u; print(u.find_spec('faker') is None)"
+    assert _run(str(installed / "python"), "-c", script, cwd=tmp_path, env=_clean_env()).stdout.strip() == "True"
+
+
 def test_the_wheel_carries_the_whole_library(installed, tmp_path):
     """The library lives in scenarios/ beside the package; installed, it is package data."""
     script = "from mock_server.harness.scenario import SCENARIO_DIR as d; print(d); print(sorted(p.name for p in d.iterdir()))"

@@ -7,7 +7,8 @@ Faker's seed_instance seeds its own.
 
 tests/test_scenario.py checks the file against the installed Faker and the draws against a
 real Faker("en_US"); after a Faker release changes its tables, write the file again with
-`python -m mock_server.harness.names`.
+`python -m mock_server.harness.names`. Faker is a test dependency only (setup.cfg's `test`
+extra): a plain install does not bring it.
 """
 
 from __future__ import annotations
