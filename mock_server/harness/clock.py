@@ -25,11 +25,10 @@ class Clock:
             self._frozen_at = _real_ms() + self._offset if start_ms is None else start_ms
 
     def now_ms(self) -> int:
-        # The hottest call of a request (several per request): _real_ms written out in place.
         frozen_at = self._frozen_at
-        if frozen_at is None:
-            return int(time.time() * 1000) + self._offset
-        return frozen_at
+        if frozen_at is not None:
+            return frozen_at
+        return _real_ms() + self._offset
 
     @property
     def frozen(self) -> bool:
