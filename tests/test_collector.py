@@ -82,3 +82,16 @@ cli.main(["run", "--port", "0", "--no-mqtt"])
 def test_mock_server_run_collects_so():
     done = subprocess.run([sys.executable, "-c", SERVED], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stderr[-2000:]
+
+
+def test_the_bench_times_each_policy_in_process():
+    from pathlib import Path
+
+    tool = Path(__file__).resolve().parents[1] / "bench" / "service_times.py"
+    done = subprocess.run([sys.executable, str(tool), "server", "generational", "-n", "6000"],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.splitlines()
+    assert [line.split(":")[0] for line in lines if not line.startswith(" ")] == ["server", "generational"]
+    assert "6,000 shareInfo creates; modelled latency at 16 connections: p50" in lines[0]
+    assert any(line.startswith("  generation 0: ") for line in lines)  # 6,000 creates: young collections
