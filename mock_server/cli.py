@@ -195,12 +195,17 @@ def _run(args: argparse.Namespace) -> int:
             write_state(Path(args.state_file), holder["app"].extensions["mock_server"].worlds)
 
     def make_app():
-        from .collector import Collector
-
         app = holder["app"] = create_app(config, scenario=scenario, restored=restored)
-        # What exists now lives for the whole run, and so does most of what requests add to
-        # a world: short young collections, their survivors frozen (collector.py).
-        Collector().start()
+        # What exists now lives for the whole run: keep the cyclic collector from walking it
+        # again and again (a large world is millions of objects). No collection first: the
+        # start leaves a few hundred kilobytes of cyclic garbage, frozen with the rest, where
+        # finding it took longer than the rest of making the app.
+        gc.freeze()
+        # Full collections walk every object younger than the freeze, and a busy world makes
+        # hundreds of thousands: they were the p99 latency. Young generations are still
+        # collected; a world holds no reference cycles for the old one to find.
+        gc.set_threshold(5000, 50, 1_000_000)
+        gc.enable()
         return app
 
     cert, key, ca = tls
