@@ -24,7 +24,6 @@ import itertools
 import json as _json
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -107,53 +106,22 @@ def _wait_ready(base_url: str, timeout: float = 30) -> None:
 
 
 class _ThreadServer:
+    """The simulator served from a thread of the test process, as `mock-server run` serves it
+    (server.InThread: granian, keep-alive connections, the realtime channel on the same port);
+    tests make and drop their worlds by calling the simulator, not over HTTP."""
+
     def __init__(self) -> None:
-        from werkzeug.serving import WSGIRequestHandler, make_server
-
         from .app import create_app
+        from .server import InThread
 
-        class QuietHandler(WSGIRequestHandler):
-            def log_request(self, *args: Any, **kwargs: Any) -> None:
-                """No line per request on stderr: writing it took two thirds of a call's time
-                (the journal keeps every request; errors are still logged)."""
-
-        app = self._app = create_app()
-        # The simulator itself: tests in this process make and drop their worlds by a call,
-        # not by two HTTP round trips each.
+        app = create_app()
         self.simulator = app.extensions["mock_server"]
-        # Port 0: the system picks a free port as it binds, so two suites never race for one.
-        self._server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
-        self.port = self._server.server_port
-        # A short poll: shutting down waits for it, at the end of every test session.
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
-        self._thread.start()
-        self._realtime: Any = None
-        self._realtime_lock = threading.Lock()
-
-    @property
-    def realtime_port(self) -> int:
-        """The WSGI server takes no WebSockets: the realtime channel gets a listener of its
-        own, started when a test first wants it (a session without it never loads the broker)."""
-        with self._realtime_lock:
-            if self._realtime is None:
-                from .realtime.serving import ThreadedRealtime
-
-                self._realtime = ThreadedRealtime(self._app)
-            return self._realtime.port
+        self._serving = InThread(app)
+        self.port = self.realtime_port = self._serving.port
 
     def stop(self) -> None:
         _close_connections(self.port)
-        if self._realtime is not None:
-            self._realtime.stop()
-        # shutdown() waits for the serving loop to look, which it does between polls: a
-        # connection wakes it at once (the poll's 50 ms were paid at the end of every session).
-        stopping = threading.Thread(target=self._server.shutdown)
-        stopping.start()
-        while stopping.is_alive():
-            with contextlib.suppress(OSError):
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-            stopping.join(0.005)
-        self._server.server_close()
+        self._serving.stop()
 
 
 class _ProcessServer:
@@ -402,10 +370,14 @@ def _open_world(mock: QuectelMock, scenario: str) -> None:
         return
     sim = getattr(mock.server_url, "simulator", None)
     if sim is not None:
+        from .app import DEFAULTS
         from .harness.scenario import ScenarioInvalid
 
+        # The server was made from the default scenario (_ThreadServer: create_app()): its worlds
+        # are built from the one it loaded, not from a second load of the same file.
+        own = scenario == DEFAULTS["SCENARIO"]
         try:
-            sim.world(mock.world, scenario)
+            sim.world(mock.world, None if own else scenario)
         except ScenarioInvalid as err:
             raise AssertionError(f"invalid scenario: {err.problems}") from None
         except LookupError as err:  # ScenarioNotFound

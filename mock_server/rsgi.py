@@ -10,15 +10,21 @@ the second answers once it is over (see api/hooks.py, "deferral").
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .api.fastpath import FastPath
+from werkzeug.wrappers import Request
+
+from .api.declare import Endpoint
+from .api.fastpath import FastPath, release, wire
 from .api.faults import DroppedOnPurpose
 from .api.hooks import CAN_DEFER, DEFERRED, RESUME
+from .api.light_request import LightRequest, wsgi_key
+from .api.paths import SESSION
 from .api.steps import Deferred, with_waits
 from .api.waits import Waits
 from .harness.rules import Outcome
@@ -46,12 +52,11 @@ DRAINED = 64  # times the limit of a too large body read and thrown away, so the
 
 
 async def read_body(scope: Any, proto: Any, limit: int | None) -> tuple[bytes, int | None]:
-    """The body, or (b"", its size) once it is over `limit` (the app answers 413). A body is
-    kept only while it is within the limit: the rest is read in chunks and thrown away (a
-    client that is still sending when the connection closes would miss the answer), so no
-    request makes the server hold more than `limit` bytes of it."""
-    if not has_body(scope):
-        return b"", None
+    """The body of a request that has one (has_body), or (b"", its size) once it is over
+    `limit` (the app answers 413). A body is kept only while it is within the limit: the rest
+    is read in chunks and thrown away (a client that is still sending when the connection
+    closes would miss the answer), so no request makes the server hold more than `limit`
+    bytes of it."""
     length = (scope.headers.get("content-length") or "").strip()
     declared = int(length[:20]) if length.isascii() and length.isdigit() else None
     if limit is None or (declared is not None and declared <= limit and not scope.headers.get("transfer-encoding")):
@@ -71,15 +76,22 @@ async def read_body(scope: Any, proto: Any, limit: int | None) -> tuple[bytes, i
     return b"".join(chunks), None
 
 
-def _undecodable(headers: Any, environ: dict) -> None:
-    """granian leaves out of items() a header whose value is not ASCII; such a header is
-    there with U+FFFD, so that a non-ASCII X-Mock-Session is refused as /s/émoji/ is,
-    instead of the request going, unnamed, to the default world."""
+NO_BODY: tuple[bytes, int | None] = (b"", None)
+
+
+def _headers_into(headers: Any, environ: dict) -> None:
+    """A request's headers into `environ` by their WSGI keys, a repeated header's values
+    joined with ", ". granian leaves out of items() a header whose value is not ASCII; such a
+    header is there with U+FFFD, so that a non-ASCII X-Mock-Session is refused as /s/émoji/
+    is, instead of the request going, unnamed, to the default world."""
+    items = headers.items()
+    for name, value in items:
+        key = wsgi_key(name)
+        environ[key] = environ[key] + ", " + value if key in environ else value
     names = headers.keys()  # granian's headers are not iterable themselves
-    for name in names:
-        key = name.upper().replace("-", "_")
-        key = key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else "HTTP_" + key
-        environ.setdefault(key, "\ufffd")
+    if len(names) != len(items):
+        for name in names:
+            environ.setdefault(wsgi_key(name), "\ufffd")
 
 
 class RSGIBridge:
@@ -147,14 +159,22 @@ class RSGIBridge:
                 return
             await realtime.websocket(scope, proto)
             return
-        body, too_large = await read_body(scope, proto, self.max_body)
-        fast = self.fast
-        doc = fast.lookup(scope.method, scope.path, body) if fast is not None and not too_large else None
-        if fast is not None and doc is not None:
-            environ = self._environ(scope, body)
-            status, headers, payload = await fast.serve(doc, environ, body)
-            environ.clear()  # see one_pass
-            await self._send(proto, status, headers, _DROP if payload is None else payload)
+        # A bodiless request (most) awaits nothing on its way through the fast path.
+        body, too_large = await read_body(scope, proto, self.max_body) if has_body(scope) else NO_BODY
+        fast, path = self.fast, scope.path
+        route = fast.route(scope.method, path, body) if fast is not None and not too_large else None
+        if fast is not None and route is not None:
+            doc = route[0]
+            req = self._light(scope, body, route) if path.isascii() else self._werkzeug(scope, body)
+            reply = fast.answer(doc, req)
+            if isinstance(reply, Deferred):
+                reply = await fast.waited(doc, req, reply)
+            status, headers, payload = wire(reply, req)
+            release(req)
+            if payload is None:
+                await self._drop(proto, status, headers)
+            else:
+                proto.response_bytes(status, headers, payload)
             return
 
         def one_pass(resume: Outcome | None) -> tuple | Deferred:
@@ -174,15 +194,32 @@ class RSGIBridge:
         status, headers, payload, follow = await with_waits(one_pass, self.waits.wait)
         if follow is not None:  # the live journal: the answer stays open (ui/stream.py)
             return await stream.serve(proto, status, headers, payload, follow)
-        await self._send(proto, status, headers, payload)
-
-    async def _send(self, proto: Any, status: int, headers: list, payload: Any) -> None:
         if payload is _DROP:
-            # Headers promise a body that never comes: the client sees the connection drop.
-            transport = proto.response_stream(status, headers)
-            await transport.send_bytes(b"{")
-            return
-        proto.response_bytes(status, headers, payload)
+            await self._drop(proto, status, headers)
+        else:
+            proto.response_bytes(status, headers, payload)
+
+    @staticmethod
+    async def _drop(proto: Any, status: int, headers: list) -> None:
+        """Headers that promise a body that never comes: the client sees the connection drop."""
+        transport = proto.response_stream(status, headers)
+        await transport.send_bytes(b"{")
+
+    def _light(self, scope: Any, body: bytes, route: tuple[Endpoint, str | None, str]) -> LightRequest:
+        """The request as the fast path's steps read it (api/light_request.py): its headers by
+        WSGI key, as _environ has them, its query, and the world a /s/NAME/ prefix named."""
+        _, session, path = route
+        environ: dict[str, Any] = {"QUERY_STRING": scope.query_string}
+        if session is not None:
+            environ[SESSION] = session
+        _headers_into(scope.headers, environ)
+        return LightRequest(scope.method, path, environ, body, functools.partial(self._werkzeug, scope, body))
+
+    def _werkzeug(self, scope: Any, body: bytes) -> Request:
+        """The Werkzeug Request the fast path reads for what a LightRequest leaves to it (a form
+        body, an escaped query) and for a path that is not ASCII, which Werkzeug decodes."""
+        assert self.fast is not None
+        return self.fast.werkzeug_request(self._environ(scope, body), body)
 
     def _environ(self, scope: Any, body: bytes) -> dict:
         environ = {
@@ -206,13 +243,7 @@ class RSGIBridge:
             CAN_DEFER: True,
             stream.CAN_STREAM: True,
         }
-        for name, value in scope.headers.items():
-            key = name.upper().replace("-", "_")
-            if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-                key = "HTTP_" + key
-            environ[key] = environ[key] + ", " + value if key in environ else value
-        if len(scope.headers.keys()) != len(scope.headers.items()):
-            _undecodable(scope.headers, environ)
+        _headers_into(scope.headers, environ)
         return environ
 
     def _run(self, environ: dict) -> tuple[int, list[tuple[str, str]], Any]:

@@ -9,6 +9,7 @@ silently sharing the port (and answering every other request from another world)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import logging
 import os
@@ -16,6 +17,7 @@ import resource
 import signal
 import socket
 import sys
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -198,3 +200,52 @@ class _Stop:
         if save is not None:
             save()
         os._exit(0)
+
+
+class InThread:
+    """The app served as `mock-server run` serves it (granian, the RSGI bridge and its fast
+    path, keep-alive connections, the realtime channel on the same port), from a thread of
+    this process, on 127.0.0.1 and a free port: the pytest plugin's thread mode. Its worlds
+    are this process's own objects (`app.extensions["mock_server"]`)."""
+
+    def __init__(self, app: Flask) -> None:
+        from .rsgi import RSGIBridge
+
+        sock = listen("127.0.0.1", 0)  # the system picks a free port: two suites never race for one
+        self.port: int = sock.getsockname()[1]
+        self._server = _embedded_server(sock, "127.0.0.1", self.port, "warning", None, None)
+        self._bridge = RSGIBridge(app, "127.0.0.1", str(self.port))
+        self._loop: asyncio.AbstractEventLoop | None = None
+        started = threading.Event()
+        self._failed: BaseException | None = None
+        self._thread = threading.Thread(target=self._serve, args=(started,), daemon=True, name="mock-server")
+        self._thread.start()
+        started.wait()
+        if self._failed is not None:
+            raise RuntimeError("the simulator's server did not start") from self._failed
+
+    def _serve(self, started: threading.Event) -> None:
+        try:
+            with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+                self._loop = runner.get_loop()
+                self._server.target = self._bridge
+                self._loop.call_soon(started.set)
+                runner.run(self._server.serve())
+        except BaseException as exc:  # told to the thread that waits for the start
+            self._failed = exc
+            raise
+        finally:
+            started.set()
+
+    def stop(self, timeout: float = 10) -> None:
+        """Stop serving: what waits in a rule's delay is answered, realtime sessions end."""
+        loop = self._loop
+        if loop is not None and self._thread.is_alive():
+
+            def stop() -> None:
+                self._bridge.stopping(loop)
+                self._server.stop()
+
+            with contextlib.suppress(RuntimeError):  # the loop already closed
+                loop.call_soon_threadsafe(stop)
+        self._thread.join(timeout)

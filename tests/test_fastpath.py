@@ -28,9 +28,12 @@ from unittest import mock
 import pytest
 from helpers import ACCEPT_BY, FAMILY, FAR, LAMP, OWNER, RECIPIENT, SECOND, Running
 from test_accounts import email_params, phone_params
+from werkzeug.datastructures import EnvironHeaders
 from werkzeug.test import encode_multipart
+from werkzeug.wrappers import Request
 
 from mock_server.api.declare import registry
+from mock_server.api.light_request import LightHeaders, LightRequest
 from mock_server.app import create_app
 from mock_server.cloud import crypto
 from mock_server.harness.scenario import Scenario
@@ -46,17 +49,20 @@ SOURCES = ("query", "form", "multipart", "json")
 
 
 class _Headers:
-    def __init__(self, items: list[tuple[str, str]]) -> None:
+    """granian's headers: a value given as None stands for one that is not ASCII, which
+    granian leaves out of items() (and get) but not out of keys()."""
+
+    def __init__(self, items: list[tuple[str, str | None]]) -> None:
         self._items = items
 
     def items(self) -> list[tuple[str, str]]:
-        return self._items
+        return [(k, v) for k, v in self._items if v is not None]
 
     def keys(self) -> list[str]:
         return [k for k, _ in self._items]
 
     def get(self, name: str, default: str | None = None) -> str | None:
-        return next((v for k, v in self._items if k == name), default)
+        return next((v for k, v in self.items() if k == name), default)
 
 
 @dataclass
@@ -681,6 +687,110 @@ def test_browser_requests_alike():
         ("access-control-request-headers", "authorization"),
     ]
     pair.send("OPTIONS", "/v2/binding/enduserapi/shareInfo", "", preflight, fast=False)
+
+
+# ---- the request as the fast path reads it (api/light_request.py) ----------------------------
+
+
+def test_odd_headers_and_paths_alike():
+    """Headers the WSGI environ folds together (a repeated name, `_` for `-`, any case), a
+    header granian cannot decode, an empty Content-Type, and paths that are not ASCII."""
+    pair = Pair()
+    statuses = [
+        pair.api("userInfo", OWNER, headers=[("authorization", "Bearer x")])[0],  # two: joined, no such token
+        pair.api("userInfo", OWNER, headers=[("x_mock_session", "under"), ("X-Mock-Session", "over")])[0],
+        pair.api("userInfo", OWNER, headers=[("x-mock-session", None)])[0],  # not ASCII: refused, not the default
+        pair.api("userInfo", OWNER, headers=[("x-mock-session", "s1"), ("x-mock-scenario", None)])[0],
+        pair.api("shareInfo", OWNER, headers=[("content-type", "")], **SHARE[2])[0],
+        pair.api("shareInfo", OWNER, "json", headers=[("Content-Type", "Application/JSON ; charset=utf-8")],
+                 **SHARE[2])[0],
+        pair.api("userInfo", OWNER, prefix="/s/émoji")[0],  # a path that is not ASCII: Werkzeug's reading
+        pair.api("userInfo", OWNER, prefix="/s/\udcff")[0],  # not UTF-8 either (granian's surrogate escape)
+        pair.api("userInfo", OWNER, prefix="/s/plain", headers=[("x-mock-session", "ignored")])[0],
+    ]  # fmt: skip
+    assert statuses == [200, 400, 400, 400, 200, 200, 400, 400, 200]
+    journals = pair.journals(1)
+    assert set(journals) == {"default", "plain"}
+    assert [(e["endpoint"], e["code"]) for e in journals["default"]] == [
+        ("userInfo", 5032), ("shareInfo", 200), ("shareInfo", 200)]  # fmt: skip
+
+
+class _Counted:
+    """Werkzeug Requests made while it is open."""
+
+    def __enter__(self) -> _Counted:
+        self.made = 0
+        init = Request.__init__
+
+        def counting(request, *args, **kwargs):
+            self.made += 1
+            init(request, *args, **kwargs)
+
+        self._patch = mock.patch.object(Request, "__init__", counting)
+        self._patch.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._patch.stop()
+
+
+def test_a_plain_request_is_answered_without_werkzeugs_request():
+    """The light request is what the fast path reads; Werkzeug's Request only for what it
+    alone parses (a form body, an escaped query), which then answers alike (the cases above)."""
+    pair = Pair()
+    light = [("query", {**LAMP, "acceptingExpireAt": ACCEPT_BY}), ("json", {**LAMP, "acceptingExpireAt": ACCEPT_BY})]
+    for via, params in light:
+        with _Counted() as counted:
+            (status, sent_headers, payload), _ = pair.send(*_request(via, params), fast=True)
+        assert status == 200 and json.loads(payload)["code"] == 200
+        assert counted.made == 1, f"{via}: a Werkzeug Request besides the Flask side's"
+    for via, params in [("form", {**LAMP, "acceptingExpireAt": ACCEPT_BY}), ("query", {**LAMP, "x": "a%20b"})]:
+        with _Counted() as counted:
+            pair.send(*_request(via, params), fast=True)
+        assert counted.made == 2, f"{via}: the fast path read it without Werkzeug"
+
+
+def _request(via: str, params: dict) -> tuple[str, str, str, list, bytes]:
+    """A shareInfo call by the owner with `params` sent `via` the query, a form or JSON."""
+    headers: list = [("authorization", OWNER)]
+    if via == "query":
+        return "POST", "/v2/binding/enduserapi/shareInfo", urllib.parse.urlencode(params, safe="%"), headers, b""
+    if via == "form":
+        headers.append(("content-type", "application/x-www-form-urlencoded"))
+        return "POST", "/v2/binding/enduserapi/shareInfo", "", headers, urllib.parse.urlencode(params).encode()
+    headers.append(("content-type", "application/json"))
+    return "POST", "/v2/binding/enduserapi/shareInfo", "", headers, json.dumps(params).encode()
+
+
+ODD_ENVIRON = {
+    "HTTP_X_TEST": "a, b",
+    "CONTENT_TYPE": "",
+    "CONTENT_LENGTH": "12",
+    "HTTP_CONTENT_TYPE": "hidden",  # what a header named http-content-type would not make, yet skipped
+    "HTTP_HTTP_CONTENT_TYPE": "shown",
+    "HTTP_AUTHORIZATION": "Bearer t",
+    "QUERY_STRING": "a=1",
+    "mock_server.session": "w",
+}
+
+
+@pytest.mark.parametrize("name", ["x-test", "X_Test", "X-TEST", "content-type", "Content-Length", "authorization",
+                                  "http-content-type", "query-string", "origin", "http_x_test"])  # fmt: skip
+def test_light_headers_read_as_werkzeugs(name):
+    light, werkzeug = LightHeaders(dict(ODD_ENVIRON)), EnvironHeaders(dict(ODD_ENVIRON))
+    assert light.get(name) == werkzeug.get(name)
+    assert list(light.items()) == list(werkzeug.items())
+
+
+@pytest.mark.parametrize(
+    "content_type", ["", "application/json", "Application/JSON; charset=utf-8", "application/vnd.x+json",
+                     " text/plain ;x=1", "multipart/form-data; boundary=b", "application/json+xml"],
+)  # fmt: skip
+def test_light_request_mimetype_as_werkzeugs(content_type):
+    environ = {"CONTENT_TYPE": content_type} if content_type else {}
+    made = Request({"REQUEST_METHOD": "POST", **environ})
+    light = LightRequest("POST", "/", environ, b"", lambda: made)
+    assert (light.mimetype, light.is_json) == (made.mimetype, made.is_json)
 
 
 def test_unexpected_error_alike(monkeypatch, caplog):

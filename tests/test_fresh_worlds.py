@@ -14,11 +14,13 @@ import types
 import orjson
 import pytest
 
+from mock_server.api.faults import DroppedOnPurpose
 from mock_server.app import create_app
 from mock_server.harness import clock, persistence
 from mock_server.harness.scenario import Scenario, library
 
 BINDING = "/v2/binding/enduserapi/"
+MAIL = "/v2/mail/enduserapi/v2/"
 OWNER = "owner-token"
 LAMP = ("p11u5w", "LAMP00000001")
 FROZEN = 1_900_000_000_000  # the instant every world of a comparison is built at
@@ -60,24 +62,39 @@ def app(tmp_path):
 
 def activity(client, world: str) -> list:
     """Some of what a test does in its world: a rule, shares (one by uid, which writes a
-    message), a control write, a device report, a family, the clock moved on (scripts run
-    their steps). Their answers, in order."""
+    message), a control write, a device report, a family with a room and an invitation, a
+    code sent by e-mail (the outbox), the clock moved on (scripts run their steps). Their
+    answers, in order."""
     prefix, auth = f"/s/{world}", {"Authorization": OWNER}
+    domain = client.application.extensions["mock_server"].world(world).domains  # the scenario's own
+    email = {"email": "new.person@example.com", "emailType": 1, "userDomain": next(iter(domain), "none")}
     control = {"type": 2, "data": json.dumps([{"brightness": 42}]),
                "deviceList": [{"productKey": LAMP[0], "deviceKey": LAMP[1]}]}  # fmt: skip
     share = f"{prefix}{BINDING}shareInfo?pk={LAMP[0]}&dk={LAMP[1]}&acceptingExpireAt=4000000000000"
     family = {"owner": "C1001", "name": "Beach house", "rooms": ["Kitchen"], "members": [], "devices": []}
+    invitation = {"uid": "C1002", "role": 2, "expiresAt": "+1d"}
+
+    def post(path: str, **kwargs) -> tuple:
+        """The answer's status and body; a connection a rule drops (flaky-network), as such."""
+        try:
+            answer = client.post(path, **kwargs)
+            return answer.status_code, answer.get_data()
+        except DroppedOnPurpose:
+            return "dropped", b""
+
     answers = [
-        client.post(f"{prefix}/_mock/rules", json={"match": {"endpoint": "nothing"}, "action": {"code": 1}}),
-        client.post(share, headers=auth),
-        client.post(f"{prefix}{BINDING}batchControlDevice", json=control, headers=auth),
-        client.post(f"{prefix}/_mock/devices/{LAMP[0]}/{LAMP[1]}", json={"values": {"brightness": 7}}),
-        client.post(f"{prefix}/_mock/families", json=family),
-        client.post(f"{prefix}{BINDING}shareByUid?pk={LAMP[0]}&dk={LAMP[1]}&shareUid=C1002", headers=auth),
-        client.post(f"{prefix}/_mock/clock", json={"advance": "25m"}),
-        client.post(share, headers=auth),
+        post(f"{prefix}/_mock/rules", json={"match": {"endpoint": "nothing"}, "action": {"code": 1}}),
+        post(share, headers=auth),
+        post(f"{prefix}{BINDING}batchControlDevice", json=control, headers=auth),
+        post(f"{prefix}/_mock/devices/{LAMP[0]}/{LAMP[1]}", json={"values": {"brightness": 7}}),
+        made := post(f"{prefix}/_mock/families", json=family),
+        post(f"{prefix}/_mock/families/{json.loads(made[1]).get('fid')}/invitations", json=invitation),
+        post(f"{prefix}{MAIL}sendEmail", query_string=email),
+        post(f"{prefix}{BINDING}shareByUid?pk={LAMP[0]}&dk={LAMP[1]}&shareUid=C1002", headers=auth),
+        post(f"{prefix}/_mock/clock", json={"advance": "25m"}),
+        post(share, headers=auth),
     ]
-    return [(a.status_code, a.get_data()) for a in answers]  # flaky-network cuts some short
+    return answers
 
 
 @pytest.mark.parametrize("name", [*library(), *CLOCKED])
@@ -104,13 +121,20 @@ def test_a_world_built_from_a_kept_scenario_is_the_world_a_fresh_load_builds(nam
 
 
 def test_the_activity_reaches_every_kind_of_record(now, app):
-    """What the comparisons above cover: messages, families, shares, rules, a clock moved on
-    and scripted steps still to come."""
+    """What the comparisons above cover: the scenario's own family with its rooms, members and
+    invitation, and after the activity messages, a new family with a room and an invitation, a
+    code in the outbox, shares, rules, a clock moved on and scripted steps still to come."""
     world = app.extensions["mock_server"].world("busy", "device-behaviour")
     started = as_json(world)
+    [own] = started["families"]
+    assert len(own["rooms"]) == 3 and len(own["members"]) == 3 and len(own["invitations"]) == 1
+    assert started["messages"] == started["sentCodes"] == []
     activity(app.test_client(), "busy")
     dumped = as_json(world)
     assert dumped["messages"] and len(dumped["families"]) == len(started["families"]) + 1 == 2
+    made = next(f for f in dumped["families"] if f["fid"] != own["fid"])
+    assert [r["name"] for r in made["rooms"]] == ["Kitchen"] and [i["uid"] for i in made["invitations"]] == ["C1002"]
+    assert [c["to"] for c in dumped["sentCodes"]] == ["new.person@example.com"]
     assert len(dumped["shares"]) == 3 and dumped["lastRuleId"] == 1
     assert dumped["clock"]["now"] == FROZEN + 25 * 60_000
     assert {entry["kind"] for entry in dumped["timeline"]} == {"script"}

@@ -227,3 +227,58 @@ def test_then_realtime(quectel_mock):
 """
     )
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=2)
+
+
+KEPT_ALIVE = """
+import http.client, urllib.parse
+
+
+def test_one_connection_serves_call_after_call(quectel_mock):
+    where = urllib.parse.urlsplit(quectel_mock.base_url)
+    conn = http.client.HTTPConnection(where.netloc, timeout=10)
+    sockets = []
+    for _ in range(3):
+        conn.request("GET", where.path + "/v2/enduser/enduserapi/userInfo", headers={"Authorization": "owner-token"})
+        answer = conn.getresponse()
+        assert answer.status == 200 and answer.read() and answer.getheader("Connection") != "close"
+        sockets.append(conn.sock)
+    assert sockets[0] is not None and sockets == [sockets[0]] * 3  # never reopened
+    conn.close()
+
+
+def test_the_realtime_channel_shares_the_http_port(quectel_mock):
+    assert urllib.parse.urlsplit(quectel_mock.realtime_url).port == urllib.parse.urlsplit(quectel_mock.base_url).port
+    assert quectel_mock.mqtt(quectel_mock.token("C1001")).connack == 0
+"""
+
+
+@pytest.mark.parametrize("mode", ["thread", "process"])
+def test_the_simulator_keeps_connections_open_in_both_modes(pytester, mode):
+    """A test's calls (the helpers' and its app's) reuse one connection: a connection and a
+    server thread per call, as a development server makes them, were most of a call's cost."""
+    pytester.makepyfile(test_kept=KEPT_ALIVE)
+    result = pytester.runpytest_subprocess(f"--quectel-mock-mode={mode}", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+
+
+OWN_SCENARIO = """
+import pytest
+
+
+def test_the_default_world_comes_from_the_scenario_the_server_loaded(quectel_mock):
+    sim = quectel_mock.server_url.simulator
+    assert sim.worlds[quectel_mock.world].scenario is sim.scenario
+
+
+@pytest.mark.quectel_scenario("cover-mark")
+def test_another_scenario_is_loaded_by_its_name(quectel_mock):
+    sim = quectel_mock.server_url.simulator
+    assert sim.worlds[quectel_mock.world].scenario is sim.scenario_named("cover-mark") is not sim.scenario
+"""
+
+
+def test_thread_mode_builds_default_worlds_from_the_servers_own_scenario(pytester):
+    """The default scenario is read once a session (the server's), not a second time by the
+    first test; the worlds built from it equal those of a fresh load (test_fresh_worlds)."""
+    pytester.makepyfile(test_own=OWN_SCENARIO)
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=2)

@@ -322,6 +322,47 @@ def test_any_fault_on_publish_loses_the_message(world):
     assert owner.received() == [] and world.values() == before
 
 
+def write_brightness(client: RealtimeClient, level: int, qos: int = 1) -> None:
+    client.publish(UP + "sys_", {"msgId": level, "type": "WRITE-ATTR", "kv": json.dumps([{"brightness": level}])}, qos)
+
+
+@pytest.mark.parametrize("qos", [0, 1])
+def test_a_code_on_publish_answers_the_sender_alone_and_changes_nothing(world, qos):
+    world.control("POST", "/rules", {"match": {"mqtt": "publish"}, "action": {"code": 5151}})
+    owner, other = world.connect("owner-token", client_id="qu_owner"), world.connect("owner-token")
+    owner.subscribe("q/1/u/qu_owner/sys_")
+    before = world.values()
+    write_brightness(owner, 42, qos)
+    [error] = owner.wait_for("sys_")
+    assert error.json["code"] == 5151 and error.json["type"] == "BUSI-ERROR"
+    time.sleep(QUIET)
+    assert other.received() == [] and world.values() == before
+    [entry] = [e for e in world.control("GET", "/journal?kind=mqtt")["entries"] if e["endpoint"] == "mqtt.publish"]
+    assert entry["rule"] and entry["code"] == 5151 and entry["clientId"] == "qu_owner"
+
+
+def test_a_delay_on_publish_holds_that_write_back_and_the_next_ones_go_on(world):
+    world.control("POST", "/rules", {"match": {"mqtt": "publish"}, "action": {"delay": "800ms"}, "times": 1})
+    owner = world.connect("owner-token")
+    owner.subscribe(DOWN + "bus_")
+    started = time.monotonic()
+    write_brightness(owner, 41)
+    write_brightness(owner, 43)
+    first, second = owner.wait_for("bus_", count=2, timeout=5)
+    # amqtt handled each message in a task of its own: the delayed one does not hold the next
+    assert [first.json["data"]["kv"]["brightness"], second.json["data"]["kv"]["brightness"]] == [43, 41]
+    assert time.monotonic() - started >= 0.8
+
+
+def test_a_disconnect_on_publish_cuts_the_sender_and_carries_nothing_out(world):
+    world.control("POST", "/rules", {"match": {"mqtt": "publish"}, "action": {"disconnect": True}})
+    owner = world.connect("owner-token")
+    before = world.values()
+    write_brightness(owner, 42)
+    assert owner.disconnected.wait(5)
+    assert world.values() == before
+
+
 @pytest.mark.parametrize("dedicated", [False, True], ids=["http-port", "mqtt-port"])
 def test_a_disconnect_on_subscribe_cuts_the_connection_after_the_suback(server, world, dedicated):
     world.control("POST", "/rules", {"match": {"mqtt": "subscribe", "topic": "bus_$"}, "action": {"disconnect": True}})

@@ -307,3 +307,82 @@ def test_a_packet_at_the_limit_still_reaches_amqtt():
     whole = packet(0x30, utf8("t") + body)
     reader = RSGIReader(Frames([whole[:70_000], whole[70_000:]]))
     assert asyncio.run(reader.read(len(whole))) == whole
+
+
+# ---- what apps publish, taken out of the stream before amqtt ------------------------------------
+
+
+def publish_packet(topic: str, payload: bytes, qos: int = 0, packet_id: int = 0, flags: int = 0) -> bytes:
+    body = utf8(topic) + (packet_id.to_bytes(2, "big") if qos else b"") + payload
+    return packet(0x30 | (qos << 1) | flags, body)
+
+
+def test_the_reader_takes_app_publishes_at_qos_0_and_1_and_leaves_amqtt_what_it_refuses_or_keeps():
+    taken = [publish_packet("a/b", b"zero"), publish_packet("a/b", b"one", qos=1, packet_id=513)]
+    left = [
+        publish_packet("a/b", b"two", qos=2, packet_id=9),  # QoS 2: amqtt's flow
+        publish_packet("a/+", b"wild"),  # amqtt refuses these and closes the connection
+        publish_packet("$SYS/x", b"sys"),
+        publish_packet("", b"none"),
+        packet(0x30, b"\x00\x02\xff\xfe" + b"bad utf-8"),
+    ]
+    duplicate = publish_packet("a/b", b"dup", flags=0x08)  # QoS 0 with DUP: amqtt ignores it
+    stream = b"".join([taken[0], duplicate, taken[1], *left])
+    reader = RSGIReader(Frames([stream[:5], stream[5:40], stream[40:]]))
+    got: list[tuple] = []
+    reader.on_publish = lambda topic, packet_id, payload: got.append((topic, packet_id, payload))
+    whole = b"".join(left)
+    assert asyncio.run(reader.read(len(whole) + 1)) == whole
+    assert got == [("a/b", None, b"zero"), ("a/b", 513, b"one")]
+    assert reader.broker_busy == len(left)  # what comes after them waits for the broker
+
+
+def test_a_publish_behind_a_subscribe_waits_until_the_broker_has_handled_it():
+    subscribe = packet(0x82, (1).to_bytes(2, "big") + utf8("a/b") + b"\x01")
+
+    async def main() -> list[list]:
+        reader = RSGIReader(Frames([subscribe + publish_packet("t", b"1") + publish_packet("t", b"2", 1, 7)]))
+        got: list = []
+        reader.on_publish = lambda topic, packet_id, payload: got.append(payload)
+        assert await reader.read(len(subscribe)) == subscribe
+        seen = [list(got)]
+        reader.settled()  # the SUBSCRIBE is handled: both publishes go on, in order
+        seen.append(list(got))
+        return seen
+
+    assert asyncio.run(main()) == [[], [b"1", b"2"]]
+
+
+def test_a_publish_behind_a_packet_the_broker_never_reports_goes_on_after_a_while(monkeypatch):
+    monkeypatch.setattr(transport, "SETTLE_LIMIT_S", 0.05)
+    garbled = packet(0x82, b"\x00")  # amqtt discards it and says nothing
+
+    async def main() -> tuple[list, list]:
+        reader = RSGIReader(Frames([garbled + publish_packet("t", b"late")]))
+        got: list = []
+        reader.on_publish = lambda topic, packet_id, payload: got.append(payload)
+        await reader.read(len(garbled))
+        before = list(got)
+        await asyncio.sleep(0.2)
+        return before, got
+
+    assert asyncio.run(main()) == ([], [b"late"])
+
+
+def test_a_write_in_the_frame_of_a_subscribe_is_acknowledged_carried_out_and_reported_to_it(server, world):
+    url = f"ws://127.0.0.1:{server.port}{world}/ws/v2"
+    raw = RawClient(url, "owner-token")
+    try:
+        subscribe = packet(0x82, (1).to_bytes(2, "big") + utf8(BUS) + b"\x01")
+        body = json.dumps({"msgId": 3, "type": "WRITE-ATTR", "kv": json.dumps([{"brightness": 37}])}).encode()
+        raw.ws.send(subscribe + publish_packet(WRITE, body, qos=1, packet_id=4242))
+        got = [raw.next() for _ in range(3)]
+        assert (0x90, b"\x00\x01\x01") in got  # SUBACK
+        assert (0x40, (4242).to_bytes(2, "big")) in got  # the write's PUBACK, with its own id
+        [report] = [body for first, body in got if first == 0x32]
+        assert b'"brightness":37' in report.replace(b" ", b"")
+        journal = server.request("GET", f"{world}/_mock/journal?kind=mqtt")[1]["entries"]
+        [entry] = [e for e in journal if e["endpoint"] == "mqtt.publish"]
+        assert entry["path"] == WRITE and '"WRITE-ATTR"' in entry["payload"]
+    finally:
+        raw.close()

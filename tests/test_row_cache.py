@@ -168,3 +168,64 @@ def test_values_equal_but_of_another_type_render_apart(api, world):
     five = _answer(api, OWNER)
     _lamp(world).bind_time = 5.0
     assert _answer(api, OWNER) != five and _answer(api, OWNER) == _fresh_list(world, OWNER)
+
+
+def test_one_viewer_asking_other_pages_and_filters_in_turn_gets_each_right(api, world):
+    """A viewer's pages share one slot of the page cache (views.device_rows): asking for other
+    pages, sizes and filters in turn answers each with its own rows, never the last one's."""
+    queries = [{"pageSize": 100}, {"pageSize": 2, "page": 2}, {"pageSize": 2}, {"pageSize": 100, "dk": LAMP["dk"]}]
+    expected = []
+    for query in queries:
+        views._PAGES.clear()  # each rendered with no page kept
+        expected.append(_answer(api, OWNER, **query))
+    assert len(set(expected)) == len(queries)
+    for _ in range(2):
+        assert [_answer(api, OWNER, **query) for query in queries] == expected
+    _lamp(world).name = "Renamed between pages"
+    for query, before in zip(queries, expected, strict=True):
+        after = _answer(api, OWNER, **query)
+        assert (b"Renamed between pages" in after) == (b"LAMP00000001" in before)
+
+
+def test_a_share_ending_on_the_clock_leaves_the_next_list(api, world):
+    """Nothing in the records changes when a usage window passes: the clock alone ends the
+    share, and the recipient's very next list no longer shows the device."""
+    world.clock.freeze()
+    now = world.clock.now_ms()
+    code = api.share(accepting=now + 30_000, sharingExpireAt=now + 60_000)
+    assert api.accept(code)["code"] == 200
+    shared = _answer(api, RECIPIENT)
+    assert code.encode() in shared and _answer(api, RECIPIENT) == shared
+    world.clock.advance(60_001)
+    after = _answer(api, RECIPIENT)
+    assert code.encode() not in after and after == _fresh_list(world, RECIPIENT)
+
+
+def test_a_device_moved_to_another_family_shows_its_new_family(api, world):
+    """A family member's list names the family and room holding the device: moving the
+    device's entry to another family of theirs shows at once."""
+    before = _answer(api, OWNER)
+    assert before == _fresh_list(world, OWNER)
+    entry = next(h for h in world.families["F1001"].devices if (h.pk, h.dk) == LAMP_KEY)
+    world.families["F1001"].devices.remove(entry)
+    world.families_holding[LAMP_KEY].discard("F1001")
+    after = _answer(api, OWNER)
+    assert after != before and after == _fresh_list(world, OWNER)
+
+
+def test_devices_bound_unbound_or_replaced_show_in_the_next_list(api, world):
+    """The owner's views are kept with the records they were made of (devices.user_device_list):
+    an unbinding, a new binding and a record replaced by an equal copy each show at once."""
+    before = _answer(api, OWNER)
+    assert api.delete("unbundlingDeviceDk", OWNER, **LAMP)["code"] == 200
+    unbound = _answer(api, OWNER)
+    assert LAMP["dk"].encode() not in unbound and unbound == _fresh_list(world, OWNER)
+    world.bind(_lamp(world), "C1001")
+    rebound = _answer(api, OWNER)
+    assert LAMP["dk"].encode() in rebound and rebound == _fresh_list(world, OWNER) != before
+    copy = dataclasses.replace(_lamp(world))  # equal to the record it replaces, not the same one
+    world.devices[LAMP_KEY] = world.owned["C1001"][LAMP_KEY] = copy
+    assert _answer(api, OWNER) == rebound
+    copy.name = "The copy's own name"
+    assert b"The copy's own name" in _answer(api, OWNER)
+    assert _answer(api, OWNER) == _fresh_list(world, OWNER)

@@ -2,8 +2,8 @@
 
 Flask's `request` and `g` are context-local proxies, and each access costs a lookup; on the
 hot path they are read once into this object, which the steps (steps.py), the dispatcher and
-the journal share. The request is a Werkzeug Request: Flask's own in the app, a plain one on
-the RSGI fast path (fastpath.py).
+the journal share. The request is a Werkzeug Request (Flask's own in the app) or, on the RSGI
+fast path, a LightRequest (light_request.py), which reads alike.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import g
-from werkzeug.wrappers import Request
 
 from ..cloud.jsontext import JsonRefused, read_json
 from ..harness.world import World
+from .light_request import AnyRequest
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
@@ -26,7 +26,7 @@ FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 class RequestState:
     world: World
     world_name: str
-    request: Request
+    request: AnyRequest
     control: bool
     warnings: list[str] = field(default_factory=list)
     rule: str | None = None
@@ -53,7 +53,7 @@ class RequestState:
         return body if isinstance(body, list) else None
 
 
-def read_params(req: Request, sources: tuple[str, ...]) -> dict[str, Any]:
+def read_params(req: AnyRequest, sources: tuple[str, ...]) -> dict[str, Any]:
     params: dict[str, Any] = {}
     typed = bool(req.environ.get("CONTENT_TYPE"))  # without a Content-Type, neither form nor JSON
     for source in reversed(sources):
@@ -71,7 +71,7 @@ def read_params(req: Request, sources: tuple[str, ...]) -> dict[str, Any]:
     return params
 
 
-def query_params(req: Request) -> dict[str, str]:
+def query_params(req: AnyRequest) -> dict[str, str]:
     """The query's parameters, the first value of each name: `req.args`, which Werkzeug reads
     with urllib's parse_qsl. A plain query (ASCII, nothing escaped, no `+`) is split here to
     the same pairs without it: parse_qsl's unquoting costs more than the rest of the request's
@@ -87,7 +87,7 @@ def query_params(req: Request) -> dict[str, str]:
     return params
 
 
-def json_body(req: Request) -> Any:
+def json_body(req: AnyRequest) -> Any:
     """The JSON body; None when there is none or it is refused (cloud/jsontext.py): the
     endpoint then answers the documented code of the parameter it lacks."""
     try:

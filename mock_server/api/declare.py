@@ -10,6 +10,7 @@ rule, its declaration and its tests.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import pkgutil
 from collections.abc import Callable
@@ -128,11 +129,18 @@ class Area:
 
 def registry() -> list[Endpoint]:
     """Every declared endpoint: importing the endpoint modules declares them."""
+    _declare_all()
+    return REGISTRY
+
+
+@functools.cache
+def _declare_all() -> None:
+    """Import the endpoint modules, once: listing their folder on every call was a quarter of
+    a world's reset (the reset checks the scenario's rules against the endpoints)."""
     from . import endpoints
 
     for module in pkgutil.iter_modules(endpoints.__path__):
         importlib.import_module(f"{endpoints.__name__}.{module.name}")
-    return REGISTRY
 
 
 def paths() -> dict[str, str]:

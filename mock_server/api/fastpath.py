@@ -3,13 +3,18 @@
 Flask's per-request machinery (contexts, URL matching, hooks, Response objects) cost more than
 the simulated cloud itself; this path skips it for the endpoints declared with `endpoint(...)`
 (declare.registry()), at their exact method and path, optionally under `/s/NAME/`. It runs the
-same steps as the Flask app (steps.py, dispatch.answer) on a plain Werkzeug Request, so the
+same steps as the Flask app (steps.py, dispatch.answer) on the request as the bridge read it
+(a LightRequest, light_request.py; a Werkzeug Request for a path that is not ASCII), so the
 answers are byte for byte the same (tests/test_fastpath.py holds that). Anything else (the
 control API, HEAD and OPTIONS, unknown paths, oversized bodies) goes to Flask.
+
+A pass that a rule does not make wait is a plain call (`answer`), not a coroutine: only a
+request that waits pays for awaiting (`waited`).
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from flask import Flask
@@ -22,12 +27,14 @@ from .declare import Endpoint, registry
 from .dispatch import answer
 from .envelope import Reply, to_response
 from .faults import DroppedOnPurpose
+from .light_request import AnyRequest, LightRequest
 from .paths import split_session
 from .waits import Waits
 
 # Statuses Werkzeug answers without a body (or without Content-Length): rare, from rules;
 # their wire form is left to Werkzeug itself, as in the app.
 _BODILESS = frozenset((204, 304))
+Wired = tuple[int, list[tuple[str, str]], bytes | None]  # status, headers, body (None: drop the connection)
 
 
 class FastPath:
@@ -51,29 +58,37 @@ class FastPath:
         """A fast path for the simulator's app; None for any other app."""
         return cls(app, waits) if isinstance(app, Flask) and "mock_server" in app.extensions else None
 
-    def lookup(self, method: str, path: str, body: bytes) -> Endpoint | None:
-        """The endpoint this path answers, or None when Flask should."""
-        doc = self.table.get((method, session_path(path)[1]))
+    def route(self, method: str, path: str, body: bytes) -> tuple[Endpoint, str | None, str] | None:
+        """The endpoint this path answers, the world a /s/NAME/ prefix names and the path
+        without it; None when Flask should answer."""
+        name, rest = session_path(path)
+        doc = self.table.get((method, rest))
         if doc is None or (self.max_body is not None and len(body) > self.max_body):
             return None
-        return doc
+        return doc, name, rest
 
-    async def serve(
-        self, doc: Endpoint, environ: dict, body: bytes | None = None
-    ) -> tuple[int, list[tuple[str, str]], bytes | None]:
-        """Status, headers and body (None: drop the connection) of one request; `body`, the
-        whole of it as the bridge read it (within the limit, lookup saw to it)."""
+    def lookup(self, method: str, path: str, body: bytes) -> Endpoint | None:
+        """The endpoint this path answers, or None when Flask should."""
+        found = self.route(method, path, body)
+        return found[0] if found is not None else None
+
+    def werkzeug_request(self, environ: dict, body: bytes) -> Request:
+        """The Werkzeug Request of a full WSGI environ, as the app's would read it; `body`, the
+        whole of it as the bridge read it (within the limit, route saw to it)."""
         split_session(environ)
         req = self.request_class(environ)
-        if body is not None:
-            # What get_data would read through Werkzeug's limited stream, to the same bytes:
-            # its cache, which form parsing reads too. A JSON body was a tenth of the request.
-            req._cached_data = body
+        # What get_data would read through Werkzeug's limited stream, to the same bytes: its
+        # cache, which form parsing reads too. A JSON body was a tenth of the request.
+        req._cached_data = body
+        return req
 
-        def one_pass(resume: Outcome | None) -> Reply | steps.Deferred:
-            return steps.handle(self.served, req, ReplyWire, lambda state: answer(doc, state), resume, can_defer=True)
+    def answer(self, doc: Endpoint, req: AnyRequest, resume: Outcome | None = None) -> Reply | steps.Deferred:
+        """One pass of the steps: the Reply, or the rule's wait before the next pass."""
+        return steps.handle(self.served, req, ReplyWire, functools.partial(answer, doc), resume, can_defer=True)
 
-        return wire(await steps.with_waits(one_pass, self.waits.wait), environ)
+    async def waited(self, doc: Endpoint, req: AnyRequest, deferred: steps.Deferred) -> Reply:
+        """The passes after a first one that ended in a rule's wait."""
+        return await steps.waited(functools.partial(self.answer, doc, req), deferred, self.waits.wait)
 
 
 class ReplyWire:
@@ -92,13 +107,25 @@ class ReplyWire:
         return answer.status, answer.code, answer.body
 
 
-def wire(reply: Reply, environ: dict) -> tuple[int, list[tuple[str, str]], bytes | None]:
+def wire(reply: Reply, req: AnyRequest) -> Wired:
     """What goes on the wire for a Reply: exactly what Werkzeug sends for its Response."""
     if reply.body is not None and reply.status >= 200 and reply.status not in _BODILESS:
         return reply.status, reply.wire_headers(), reply.body
+    environ = req.werkzeug().environ if isinstance(req, LightRequest) else req.environ
     app_iter, status, headers = to_response(reply).get_wsgi_response(environ)
     try:
         body: bytes | None = b"".join(app_iter)
     except DroppedOnPurpose:
         body = None
     return int(status[:3]), headers, body
+
+
+def release(req: AnyRequest) -> None:
+    """Break the cycle between a Werkzeug Request and its environ (environ["werkzeug.request"]),
+    which would hold the body (and what was parsed of it) until a full collection, which the
+    server makes rare (cli.py): emptied, both go at once."""
+    if isinstance(req, LightRequest):
+        req.close()
+    else:
+        req.environ.clear()
+

@@ -26,7 +26,6 @@ from typing import Any, Protocol, TypeVar
 
 import orjson
 from werkzeug.exceptions import HTTPException
-from werkzeug.wrappers import Request
 
 from ..cloud.accounts import strip_bearer
 from ..cloud.errors import QuectelError
@@ -39,6 +38,7 @@ from .cors import cors
 from .declare import REGISTRY
 from .envelope import Reply, render, render_error, render_http_error
 from .faults import fault
+from .light_request import AnyRequest
 from .paths import PUBLIC_CONTROL, SESSION, is_control
 from .warn import HEADER as WARNING_HEADER
 from .warn import warning_header
@@ -86,7 +86,7 @@ class Wire(Protocol[A]):
 
 def handle(
     served: Served,
-    req: Request,
+    req: AnyRequest,
     wire: Wire[A],
     answer: Callable[[RequestState], A],
     resume: Outcome | None = None,
@@ -141,13 +141,22 @@ async def with_waits(
     """The one wait-and-resume: run a pass; while it ends in a rule's wait, sleep (holding no
     thread nor lock: other requests go on; waits.py's sleep ends early when the server stops),
     then run it again with the rule's outcome."""
-    resume = None
-    while True:
-        result = run(resume)
-        if not isinstance(result, Deferred):
-            return result
+    result = run(None)
+    if not isinstance(result, Deferred):
+        return result
+    return await waited(run, result, sleep)
+
+
+async def waited(
+    run: Callable[[Outcome | None], T | Deferred], deferred: Deferred, sleep: Callable[[float], Awaitable[None]]
+) -> T:
+    """The passes after a first one that ended in a rule's wait (with_waits): a path that
+    runs its first pass itself awaits only when the request waits."""
+    result: T | Deferred = deferred
+    while isinstance(result, Deferred):
         await sleep(result.seconds)
-        resume = result.resume
+        result = run(result.resume)
+    return result
 
 
 def foreign_world_refusal(origin: str) -> str:
@@ -167,7 +176,7 @@ def admin_given(environ: dict, admin_token: str | None, header: str = "HTTP_X_MO
     return hmac.compare_digest(given.encode(), admin_token.encode())
 
 
-def open_request(served: Served, req: Request) -> RequestState | Reply:
+def open_request(served: Served, req: AnyRequest) -> RequestState | Reply:
     """The request's state in its world, or the 400 (401, 403) answer when the world cannot be
     had (may not be asked for)."""
     sim, admin_token, server_host = served.sim, served.admin_token, served.host
@@ -188,7 +197,7 @@ def open_request(served: Served, req: Request) -> RequestState | Reply:
     return RequestState(world, name, req, is_control(req.path))
 
 
-def admin_ok(req: Request, admin_token: str | None) -> bool:
+def admin_ok(req: AnyRequest, admin_token: str | None) -> bool:
     """Whether the request may use the control API: no admin token is set, or it carries it
     (Authorization: Bearer, or the dashboard's cookie)."""
     if admin_given(req.environ, admin_token, "HTTP_AUTHORIZATION"):
@@ -196,7 +205,7 @@ def admin_ok(req: Request, admin_token: str | None) -> bool:
     return hmac.compare_digest(req.cookies.get(ADMIN_COOKIE, "").encode(), str(admin_token).encode())
 
 
-def control_refusal(req: Request, admin_token: str | None) -> Reply | None:
+def control_refusal(req: AnyRequest, admin_token: str | None) -> Reply | None:
     """The 401 for a control call without the admin token; None when it may go on. The
     dashboard checks the token itself (ui/dashboard.py), to send a browser to its login."""
     if req.path.startswith(PUBLIC_CONTROL) or admin_ok(req, admin_token):
@@ -346,7 +355,7 @@ def journal_request(
     return [(WARNING_HEADER, warning_header(state.warnings))] if state.warnings else []
 
 
-def record_refused(req: Request, reply: Reply, log_format: str, started: float) -> None:
+def record_refused(req: AnyRequest, reply: Reply, log_format: str, started: float) -> None:
     """The log line of a request refused before it had a world (a bad X-Mock-Session or
     X-Mock-Scenario, a foreign page making a world): no journal holds it, the log does."""
     if log_format == "none":

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import access, shadows, things
 from .errors import QuectelError
@@ -114,7 +114,8 @@ def apply_write(cloud: Cloud, at: int, write: dict[str, Any]) -> None:
     if device is None:  # removed while the write waited
         return
     kv = write["kv"]
-    cloud.events.emit(CommandAck(device.pk, device.dk, dict(kv), at, write["ticket"], write["uid"], write["msgId"]))
+    if cloud.events:  # the event is made only for someone listening: most writes have nobody
+        cloud.events.emit(CommandAck(device.pk, device.dk, dict(kv), at, write["ticket"], write["uid"], write["msgId"]))
     shadows.report(cloud, device, kv, at)
 
 
@@ -171,9 +172,9 @@ def _service_call(product: things.Product, data: str) -> dict[str, Any]:
     return calls
 
 
-@dataclass(frozen=True)
-class Command:
-    """One batchControlDevice call's command, as its parameters give it."""
+class Command(NamedTuple):
+    """One batchControlDevice call's command, as its parameters give it (a named tuple: made
+    on every call, at a third of a frozen dataclass's cost)."""
 
     type: int  # 1 passthrough, 2 property write, 3 service call
     data: str

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import operator
 import random
 import re
 
@@ -24,6 +25,29 @@ def _shared_views(cloud: Cloud, uid: str) -> list[DeviceView]:
         if device is not None:
             views.append(DeviceView(device, latest(shares)))
     return sorted(views, key=lambda v: (v.share.accept_time if v.share else None) or 0)
+
+
+def _owned_views(cloud: Cloud, uid: str) -> list[DeviceView]:
+    """A view of each device `uid` owns, in binding order (a new list). The views of the same
+    device records in the same order are the same (a view is immutable): kept per (world, uid)
+    with the records they were made of, checked by identity, as a list of 50 would otherwise
+    make them afresh on every request."""
+    owned = list(cloud.owned.get(uid, {}).values())
+    slot = (id(cloud), uid)
+    kept = _OWNED.get(slot)
+    if kept is not None and len(kept[0]) == len(owned) and all(map(operator.is_, kept[0], owned)):
+        return list(kept[1])
+    views = [DeviceView(d) for d in owned]
+    if len(_OWNED) >= OWNED_KEPT:
+        _OWNED.clear()  # whole: atomic, where dropping the oldest could race another world's thread
+    _OWNED[slot] = (owned, views)
+    return list(views)
+
+
+# Keyed by id(): another world's records are other objects, so a slot it takes over can only
+# miss. Holds records of a dropped world until the slot is taken or the whole is cleared.
+_OWNED: dict[tuple[int, str], tuple[list[Device], list[DeviceView]]] = {}
+OWNED_KEPT = 256
 
 
 def device_info(
@@ -77,7 +101,7 @@ def user_device_list(
     pkList: list[str] | None = None,
 ) -> list[DeviceView]:
     """GET userDeviceList: owned devices, then devices shared with the caller."""
-    views = [DeviceView(d) for d in cloud.owned.get(caller.uid, {}).values()]
+    views = _owned_views(cloud, caller.uid)
     views += _shared_views(cloud, caller.uid)
     if not (deviceName or dk or pkList):
         return views

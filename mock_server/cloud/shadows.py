@@ -83,7 +83,8 @@ def report(cloud: Cloud, device: Device, kv: dict[str, Any], at: int | None = No
         return
     when = cloud.now() if at is None else at
     store_reported(shadow_of(cloud, device, when), kv, when)
-    cloud.events.emit(PropertyReport(device.pk, device.dk, dict(kv), when))
+    if cloud.events:  # the event is made only for someone listening
+        cloud.events.emit(PropertyReport(device.pk, device.dk, dict(kv), when))
 
 
 def update_module(cloud: Cloud, device: Device, device_data: dict | None, location: dict | None) -> None:

@@ -311,8 +311,12 @@ class Cloud:
 
     def active_shares_of(self, uid: str, device: DeviceKey | None = None) -> list[Share]:
         """The recipient's active shares, of one device when `device` is given."""
-        shares = self._settled(self.active_by_recipient.get(uid))
-        return shares if device is None else [s for s in shares if s.device_key == device]
+        bucket = self.active_by_recipient.get(uid)
+        if device is None or not bucket:
+            return self._settled(bucket)
+        # The device's shares alone are settled: a recipient of many shares is asked this for
+        # every message the realtime channel delivers to them (access.can_use).
+        return self._settled({code: s for code, s in bucket.items() if s.device_key == device})
 
     def _settled(self, bucket: dict[str, Share] | None) -> list[Share]:
         if not bucket:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import orjson
+
 DATA_TYPES = ("BOOL", "INT", "FLOAT", "DOUBLE", "ENUM", "TEXT", "DATE", "STRUCT", "ARRAY")
 NUMBERS = ("INT", "FLOAT", "DOUBLE")
 MEMBER_TYPES = ("BOOL", "INT", "FLOAT", "DOUBLE", "ENUM", "TEXT", "DATE")
@@ -85,7 +87,13 @@ class Feature:
 
 
 def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    """Compact JSON text, non-ASCII as it is. Only text reaches here (resource_value's leaves),
+    which orjson writes exactly as json.dumps does, in a tenth of the time; what it refuses
+    (a lone surrogate) json writes."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def text_of(value: Any) -> str:

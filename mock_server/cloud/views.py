@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from . import shadows, things
-from .access import DeviceView, family_holding
+from .access import DeviceView, family_place
 from .models import Device, Share, User
 from .store import Cloud
 
@@ -143,10 +143,27 @@ def device_rows(cloud: Cloud, views: list[DeviceView], viewer: str | None = None
     distinct set of what its rows show, not on every request. Plain dicts for all, when a row
     holds what orjson cannot write (the envelope's fallback cannot read a Fragment)."""
     placing = _placing(cloud, viewer)
-    rows = [_row_json(*_row_facts(cloud, view, placing)) for view in views]
+    facts = _page_facts(cloud, views, placing)
+    slot = (id(cloud), viewer, len(views))  # deviceInfo's one row apart from the viewer's list
+    kept = _PAGES.get(slot)
+    if kept is not None and kept[0] == facts:  # the same rows as this slot's last answer
+        return list(kept[1])
+    rows = [_row_json(*row) for row in facts]
     if None in rows:
         return [device_details(cloud, view, viewer) for view in views]
-    return rows
+    if len(_PAGES) >= PAGES_KEPT:
+        _PAGES.clear()  # whole: atomic, where dropping the oldest could race another world's thread
+    _PAGES[slot] = (facts, rows)
+    return list(rows)
+
+
+# The last rows each (world, viewer, number of rows) was answered, with the facts they were
+# rendered from: a page whose facts are all equal to the last ones is that answer again, found
+# by one list comparison instead of a cache lookup per row (hashing each row's facts cost more
+# than rendering the envelope). Keyed by id(): a slot another world takes after this one is
+# gone holds other facts, so it can only miss. Facts are plain values: no world is kept alive.
+_PAGES: dict[tuple[int, str | None, int], tuple[list[tuple], list[orjson.Fragment | None]]] = {}
+PAGES_KEPT = 1024
 
 
 def _placing(cloud: Cloud, viewer: str | None) -> str | None:
@@ -155,32 +172,55 @@ def _placing(cloud: Cloud, viewer: str | None) -> str | None:
 
 
 def _row_facts(cloud: Cloud, view: DeviceView, placing: str | None) -> tuple:
-    """Everything a device row shows, as plain values: `_details` renders the row from these
-    alone, so a cache keyed by them (`_row_json`) cannot serve a stale row, whatever changed
-    (a value, a name, online, a share, a family, a product, the owner's profile). `placing`:
-    the viewer whose family and room the row shows, if any."""
-    device, share = view.device, view.share
-    owner = cloud.users.get(device.owner_uid or "")
-    product = cloud.products.get(device.pk)
-    # The product's name is the one getProductList says: one product, one name.
-    product_name = product.name if product is not None and product.name else device.product_name
-    # family_holding finds nothing for a device no family holds: most devices, asked first
-    held = placing is not None and cloud.families_holding.get((device.pk, device.dk))
-    # A family member's view shows the device's owner; a share's, who shared it.
-    if share is None:
-        name, code, expiry = device.name, None, None
-        shown_owner = device.owner_uid if view.family is not None else None
-    else:
-        name, code, expiry = share.device_name or device.name, share.code, share.sharing_expire_at
-        shown_owner = device.owner_uid if view.family is not None else share.owner_uid
-    return (
-        device.pk, device.dk, device.auth_key, product_name, product.logo if product else "", device.device_tag,
-        device.sn, device.signal_strength, device.create_time, device.bind_time,
-        name, share is not None, shown_owner, code, expiry,
-        owner.uid if owner else None, owner.nickname if owner else None, owner.phone if owner else None,
-        device.online, device.verified, _placement(cloud, placing, device) if held and placing else None,
-        (type(device.create_time), type(device.bind_time), type(expiry)),
-    )  # fmt: skip
+    """Everything a device row shows, as plain values (`_page_facts` of one row)."""
+    return _page_facts(cloud, [view], placing)[0]
+
+
+def _page_facts(cloud: Cloud, views: list[DeviceView], placing: str | None) -> list[tuple]:
+    """Everything each row shows, as plain values: `_details` renders a row from these alone,
+    so a cache keyed by them (`_row_json`, `_PAGES`) cannot serve a stale row, whatever
+    changed (a value, a name, online, a share, a family, a product, the owner's profile).
+    `placing`: the viewer whose family and room the rows show, if any. One loop for the page,
+    the owner's and product's facts looked up once a run of rows: a list of 50 asks this on every
+    request."""
+    users, products, holding = cloud.users, cloud.products, cloud.families_holding
+    owner_uid_was = pk_was = _NOTHING  # rows come in runs of one owner and one product
+    owner: tuple = ()
+    product: tuple = ()
+    facts = []
+    for device, share, family in views:
+        owner_uid = device.owner_uid
+        if owner_uid != owner_uid_was:
+            user = users.get(owner_uid or "")
+            owner = (user.uid, user.nickname, user.phone) if user else (None, None, None)
+            owner_uid_was = owner_uid
+        pk = device.pk
+        if pk != pk_was:
+            known = products.get(pk)
+            # The product's name is the one getProductList says: one product, one name.
+            product = (known.name or None, known.logo) if known is not None else (None, "")
+            pk_was = pk
+        # A family member's view shows the device's owner; a share's, who shared it.
+        if share is None:
+            name, code, expiry = device.name, None, None
+            shown_owner = owner_uid if family is not None else None
+        else:
+            name, code, expiry = share.device_name or device.name, share.code, share.sharing_expire_at
+            shown_owner = owner_uid if family is not None else share.owner_uid
+        # family_place finds nothing for a device no family holds: most devices, asked first
+        placed = family_place(cloud, placing, device) if placing and (pk, device.dk) in holding else None
+        create_time, bind_time = device.create_time, device.bind_time
+        facts.append((
+            pk, device.dk, device.auth_key, product[0] or device.product_name, product[1], device.device_tag,
+            device.sn, device.signal_strength, create_time, bind_time,
+            name, share is not None, shown_owner, code, expiry,
+            owner[0], owner[1], owner[2], device.online, device.verified, placed,
+            (type(create_time), type(bind_time), type(expiry)),
+        ))  # fmt: skip
+    return facts
+
+
+_NOTHING = object()  # no owner or product yet: unequal to every uid and pk, None included
 
 
 def _details(
@@ -220,17 +260,6 @@ def _row_json(*facts: Any) -> orjson.Fragment | None:
         return orjson.Fragment(orjson.dumps(_details(*facts)))
     except TypeError:
         return None
-
-
-def _placement(cloud: Cloud, uid: str, device: Device) -> tuple[str, str | None] | None:
-    fid = family_holding(cloud, uid, device)
-    if fid is None:
-        return None
-    pk, dk = device.pk, device.dk
-    for held in cloud.families[fid].devices:  # the family's first entry for the device
-        if held.pk == pk and held.dk == dk:
-            return fid, held.frid
-    raise LookupError(f"{fid} holds no {pk}/{dk}")  # never: family_holding found it there
 
 
 @functools.lru_cache(maxsize=8192, typed=True)  # typed, as _row_json

@@ -340,6 +340,9 @@ class Scenario:
     spec_base: str = ""
     products: dict[str, things.Product] = field(default_factory=dict)  # parsed once, shared by worlds
     scripts: list[scripts.Script] = field(default_factory=list)  # compiled once, armed in every world
+    # The values of written-out device entries checked against their thing model, by id(entry):
+    # checked at the first build, copied into every world (a third of a small world's build).
+    stated: dict[int, dict] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def name(self) -> str:
@@ -468,8 +471,9 @@ class Scenario:
         t0 = world.started_at
         for entry in self.domains:
             world.add_domain(UserDomain(entry["domain"], entry.get("secret"), bool(entry.get("disabled"))))
+        default_domain = self.domains[0]["domain"]
         for entry in self.users:
-            self._add_user(world, entry, t0, self.domains[0]["domain"])
+            self._add_user(world, entry, t0, default_domain)
         for entry in self.spec.get("tokens", []):  # after users: a listed token replaces theirs
             expires = entry.get("expiresAt")
             at = None if expires is None else parse_instant(expires, t0)
@@ -606,8 +610,28 @@ def _device(world: World, entry: dict, t0: int) -> Device:
         if product is not None and entry.get("values"):
             rng = random.Random(f"{world.seed}/{device.pk}/{device.dk}")
             last = shadows.last_report_time(device, t0, rng)
-            _store_stated(state, things.check_values(product, entry["values"]), entry, last, t0)
+            _store_stated(state, _checked(world.scenario, product, entry), entry, last, t0)
     return device
+
+
+def _checked(scenario: Scenario | None, product: things.Product, entry: dict) -> dict:
+    """A device entry's values checked against its product's thing model: once per scenario
+    (the check is a pure function of both), each world getting a copy of its own."""
+    if scenario is None:
+        return things.check_values(product, entry["values"])
+    checked = scenario.stated.get(id(entry))
+    if checked is None:
+        checked = scenario.stated[id(entry)] = things.check_values(product, entry["values"])
+    return _plain_copy(checked)
+
+
+def _plain_copy(value: Any) -> Any:
+    """A copy of checked values: their objects (STRUCT) and lists (ARRAY) anew, the rest as is."""
+    if isinstance(value, dict):
+        return {key: _plain_copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain_copy(item) for item in value]
+    return value
 
 
 def _store_stated(state: shadows.DeviceState, values: dict, entry: dict, last: int, t0: int) -> None:

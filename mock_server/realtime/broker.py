@@ -1,7 +1,8 @@
 """amqtt's broker, with the simulator's hub told of a granted subscription inside amqtt's own
 step, before the SUBACK: amqtt tells its plugins only after the SUBACK has gone out, and
 through a task of their own, so a message published the moment the client had the SUBACK
-could find no subscription yet and reach no one."""
+could find no subscription yet and reach no one. It also reports each SUBSCRIBE and
+UNSUBSCRIBE handled, for the publishes taken out of the stream behind them (transport.py)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,18 @@ class SimulatorBroker(Broker):
         if granted != REFUSED and session.client_id:
             self.hub.subscribed(session.client_id, subscription[0], granted)
         return granted
+
+    async def _handle_subscription(self, client_session: Session, *args: Any) -> None:
+        try:
+            await super()._handle_subscription(client_session, *args)
+        finally:
+            self.hub.settled(client_session.client_id or "")
+
+    async def _handle_unsubscription(self, client_session: Session, *args: Any) -> None:
+        try:
+            await super()._handle_unsubscription(client_session, *args)
+        finally:
+            self.hub.settled(client_session.client_id or "")
 
     async def end_session(self, client_id: str) -> None:
         """Forget a connection's session once it has ended. Each connection has a session of

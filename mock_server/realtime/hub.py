@@ -10,7 +10,9 @@ what amqtt and the server see; each concern has a room of its own:
   the device (cloud/access.py), and any one message to one client;
 - outbox.py: those messages written straight to each client's stream (amqtt's own way of
   sending a PUBLISH costs too much per subscriber), QoS 1 packet ids and PUBACKs included;
-- uplink.py: what apps publish; journal.py: the channel's journal entries.
+- uplink.py: what apps publish, taken out of the stream before amqtt at QoS 0 and 1
+  (transport.py; amqtt's session machinery per message was most of the cost of a write);
+  journal.py: the channel's journal entries.
 The broker never relays one client's publish to another: nothing on this cloud comes from
 another app.
 
@@ -37,11 +39,13 @@ from .connections import Channel, Connection, Connections
 from .delivery import Delivery
 from .plugins import HUBS
 from .transport import RSGIReader, RSGIWriter, WebSocketsWriter, peer_of
+from .uplink import take as take_uplink
 
 log = logging.getLogger(__name__)
 
 LISTENER = "ws"
 PATH = journal.PATH
+PUBACK = b"\x40\x02"  # fixed header and remaining length; the packet id follows
 TICK_S = 1.0  # how often the clock's due changes are run for worlds with clients
 
 
@@ -131,7 +135,7 @@ class Hub:
             # now, neither the reader's receiving task nor the outbox (a cycle through the
             # writer, which would keep it open until a collection).
             reader.feed_eof()
-            reader.on_puback = None
+            reader.on_puback = reader.on_publish = None
 
     async def serve_websocket(self, websocket: Any, name: str) -> None:
         """A WebSocket on the dedicated listener (`websockets`, with the `mqtt` subprotocol)."""
@@ -167,8 +171,18 @@ class Hub:
 
     def connected(self, session: Session) -> None:
         connection = self.connections.by_client.get(session.client_id)
-        if connection is not None:
-            self.delivery.attach(connection)
+        if connection is not None and self.delivery.attach(connection) is not None:
+            reader = getattr(connection.writer, "reader", None)
+            if isinstance(reader, RSGIReader):
+                reader.on_publish = lambda topic, packet_id, payload: self.take(connection, topic, packet_id, payload)
+
+    def settled(self, client_id: str) -> None:
+        """amqtt has handled a SUBSCRIBE, UNSUBSCRIBE or PUBLISH of this client: the
+        publishes taken out of its stream after it go on (transport.py)."""
+        connection = self.connections.by_client.get(client_id)
+        reader = getattr(connection.writer, "reader", None) if connection is not None else None
+        if isinstance(reader, RSGIReader):
+            reader.settled()
 
     async def may_subscribe(self, session: Session, topic_filter: str) -> bool:
         return await policy.may_subscribe(self.connections, session, topic_filter)
@@ -188,12 +202,29 @@ class Hub:
         self.connections.unsubscribed(client_id, topic_filter)
 
     async def uplink(self, client_id: str, topic: str, payload: bytes) -> None:
-        from .uplink import handle
-
+        """What a client published, as amqtt hands it on; publishes held behind it go on
+        (before a rule's wait is over, as they would have in amqtt)."""
         connection = self.connections.by_client.get(client_id)
-        if connection is not None and connection.uid is not None:
-            connection.received += 1
-            await handle(self, connection, topic, payload)
+        try:
+            if connection is not None and connection.uid is not None:
+                connection.received += 1
+                take_uplink(self, connection, topic, payload)
+        finally:
+            self.settled(client_id)
+
+    def take(self, connection: Connection, topic: str, packet_id: int | None, payload: bytes) -> None:
+        """What a client published, taken out of its stream before amqtt (transport.py):
+        acknowledged at QoS 1 as amqtt does (before the message is carried out), then
+        carried out as `uplink` does, while the connection is still the client's."""
+        if packet_id is not None:
+            connection.writer.push(PUBACK + packet_id.to_bytes(2, "big"))
+        if self.connections.by_client.get(connection.key) is not connection or connection.uid is None:
+            return
+        connection.received += 1
+        try:
+            take_uplink(self, connection, topic, payload)
+        except Exception:  # as amqtt's task would: logged, and the stream goes on
+            log.exception("realtime uplink failed")
 
     # ---- what uplink.py uses ---------------------------------------------------------------
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from amqtt import adapters as amqtt_adapters
@@ -21,6 +22,15 @@ from amqtt.adapters import ReaderAdapter, WriterAdapter
 CLOSE = 0  # granian's WebsocketMessageType.close
 SUBACK = b"\x90"  # the fixed header's first byte
 PUBACK = 0x40
+PUBLISH = 3  # the packet type, the first byte's high nibble
+DUP = 0x08
+# Packets whose order against a PUBLISH matters (a write right after a subscription must find
+# it live): SUBSCRIBE and UNSUBSCRIBE, whose first bytes are fixed (MQTT 3.1.1 §3.8.1, §3.10.1)
+ORDERED = (0x82, 0xA2)
+# How long an uplink PUBLISH waits behind a packet amqtt never reports handled (one it
+# discards without a word, a SUBSCRIBE with an empty filter) before it is carried out anyway.
+# Longer than any rule is expected to delay a SUBSCRIBE: one delayed longer is overtaken.
+SETTLE_LIMIT_S = 10.0
 BACKLOG = 1 << 20  # bytes a connection may have queued before its writers wait
 # Bytes a client may leave unread before the channel drops it, as a broker drops a client
 # whose keep-alive lapses: deliveries are queued without waiting (outbox.py), and a client
@@ -32,10 +42,51 @@ UNREAD_LIMIT = 16 << 20
 MAX_INBOUND_PACKET = 1 << 20
 
 
+def on_completion(start: Callable[[], Awaitable[Any]], then: Callable[[asyncio.Future], None]) -> asyncio.Future | None:
+    """What `start` begins (a granian receive or send), with `then` called once it is over;
+    None when it cannot begin (the transport has closed). A callback, not a task: no
+    coroutine is stepped per message."""
+    try:
+        future = asyncio.ensure_future(start())
+    except Exception:
+        return None
+    future.add_done_callback(then)
+    return future
+
+
+Uplink = Callable[[str, int | None, bytes], None]  # topic, packet id (QoS 1) or None, payload
+
+
+def parse_publish(first: int, body: bytes | bytearray) -> tuple[str, int | None, bytes] | None:
+    """Topic, packet id (None at QoS 0) and payload of a PUBLISH at QoS 0 or 1 that the
+    broker would hand on as it is; None for any other (QoS 2, a malformed one, a topic amqtt
+    refuses: a wildcard, a leading `$`, none), which amqtt keeps dealing with as before."""
+    qos = (first >> 1) & 3
+    if qos > 1 or len(body) < 2:
+        return None
+    end = 2 + int.from_bytes(body[:2], "big")
+    if len(body) < end + 2 * qos:
+        return None
+    try:
+        topic = bytes(body[2:end]).decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if not topic or topic.startswith("$") or "#" in topic or "+" in topic:
+        return None
+    packet_id = int.from_bytes(body[end : end + 2], "big") if qos else None
+    return topic, packet_id, bytes(body[end + 2 * qos :])
+
+
 class RSGIReader(ReaderAdapter):
     """amqtt reads whole packets from here. PUBACKs for the outbox (outbox.py) are taken out
     as they arrive, once `on_puback` is set: amqtt would parse each into objects and start a
-    task for it, one per message delivered at QoS 1."""
+    task for it, one per message delivered at QoS 1. So are what apps publish (QoS 0 and 1),
+    once `on_publish` is set: amqtt would run its whole session machinery for each (a parse
+    into objects, three tasks, a queue, a wait on four futures) before handing it to the hub.
+
+    Order against what amqtt still handles holds: a PUBLISH that arrives while amqtt works on
+    an earlier SUBSCRIBE, UNSUBSCRIBE or PUBLISH of this client waits until the broker reports
+    it handled (`settled`), as amqtt itself would have handled them one after the other."""
 
     def __init__(self, transport: Any) -> None:
         self._transport = transport
@@ -44,12 +95,18 @@ class RSGIReader(ReaderAdapter):
         self._framing = True
         self._eof = False
         self._arrived = asyncio.Event()  # set when the buffer grew or the stream ended
-        self._pump: asyncio.Task | None = None
+        self._started = False  # receiving, from amqtt's first read on
+        self._receiving: asyncio.Future | None = None
         self.on_puback: Callable[[int], bool] | None = None  # True: the packet id was the outbox's
+        self.on_publish: Uplink | None = None
+        self.broker_busy = 0  # ORDERED packets and PUBLISHes handed to amqtt, not yet settled
+        self._held: deque[tuple[str, int | None, bytes]] = deque()  # publishes waiting on amqtt
+        self._unstick: asyncio.TimerHandle | None = None
 
     async def read(self, n: int = -1) -> bytes:
-        if self._pump is None:
-            self._pump = asyncio.ensure_future(self._receive_all())
+        if not self._started:
+            self._started = True
+            self._receive_next()
         while not self._eof and (len(self._buffer) < n if n > 0 else not self._buffer):
             self._arrived.clear()
             await self._arrived.wait()
@@ -59,34 +116,46 @@ class RSGIReader(ReaderAdapter):
         del self._buffer[:n]
         return data
 
-    async def _receive_all(self) -> None:
-        """Every WebSocket message into the buffer, until the peer closes or the server cuts
-        the connection (`feed_eof`). One task for the whole stream, which only a cut cancels:
-        amqtt's read gives up each keep-alive period without a packet for it (a client that
-        only acknowledges, its PUBACKs taken out here), and a receive cancelled with it could
-        lose the message that had just arrived. No task per message either, and amqtt is
-        woken only when something is for it."""
-        try:
-            while not self._eof:  # a cut stops it at once, even where receive does not suspend
-                message = await self._transport.receive()
-                if message.kind == CLOSE:
-                    break
-                data = message.data
-                before = len(self._buffer)
-                self._take(data.encode("utf-8") if isinstance(data, str) else data)
-                if len(self._buffer) > before:
-                    self._arrived.set()
-        except (asyncio.CancelledError, Exception):  # cut, or the transport closed under us
-            pass
-        finally:
-            self._eof = True
-            self._arrived.set()
+    def _receive_next(self) -> None:
+        """Ask for the next WebSocket message, until the peer closes or the server cuts the
+        connection (`feed_eof`). The stream is read here whatever amqtt does: amqtt's read
+        gives up each keep-alive period without a packet for it (a client that only
+        acknowledges, its PUBACKs taken out here), and a receive cancelled with it could lose
+        the message that had just arrived. A callback per message, no task or coroutine,
+        and amqtt is woken only when something is for it."""
+        if self._eof:  # a cut stops it at once, even where receive does not suspend
+            return
+        self._receiving = on_completion(self._transport.receive, self._received)
+        if self._receiving is None:  # the transport closed under us
+            self._stop()
 
-    def feed_eof(self) -> None:
+    def _received(self, receiving: asyncio.Future) -> None:
+        self._receiving = None
+        if self._eof:
+            return
+        try:
+            message = receiving.result()
+            if message.kind == CLOSE:
+                self._stop()
+                return
+            data = message.data
+            before = len(self._buffer)
+            self._take(data.encode("utf-8") if isinstance(data, str) else data)
+        except (asyncio.CancelledError, Exception):  # the transport closed under us
+            self._stop()
+            return
+        if len(self._buffer) > before:
+            self._arrived.set()
+        self._receive_next()
+
+    def _stop(self) -> None:
         self._eof = True
         self._arrived.set()
-        if self._pump is not None:
-            self._pump.cancel()
+
+    def feed_eof(self) -> None:
+        self._stop()
+        if self._receiving is not None:
+            self._receiving.cancel()
 
     def _take(self, data: bytes) -> None:
         """Split what arrived into packets: the outbox's PUBACKs are answered here, the rest
@@ -114,27 +183,81 @@ class RSGIReader(ReaderAdapter):
                 break
             if start + size < len(raw) and length > MAX_INBOUND_PACKET:  # the whole length read
                 raw.clear()
-                self.feed_eof()  # amqtt sees the client go; the pump stops at its next receive
+                self.feed_eof()  # amqtt sees the client go; nothing more is received
                 return
             end = start + 1 + size + length
             if start + size >= len(raw) or end > len(raw):
                 break  # not all here yet
-            if not (raw[start] == PUBACK and length == 2 and self._acked(raw[start + 2 : end])):
+            first = raw[start]
+            if not self._taken(first, length, raw[start + 1 + size : end]):
                 self._buffer += raw[start:end]
+                if first in ORDERED or first >> 4 == PUBLISH:
+                    self.broker_busy += 1
             start = end
         del raw[:start]
+
+    def _taken(self, first: int, length: int, body: bytearray) -> bool:
+        """True when this packet is not for amqtt: an outbox's PUBACK, or a PUBLISH taken."""
+        if first == PUBACK:
+            return length == 2 and self._acked(body)
+        return first >> 4 == PUBLISH and self._uplink(first, body)
+
+    def _uplink(self, first: int, body: bytearray) -> bool:
+        """Take a PUBLISH out of the stream for `on_publish`; False to leave it to amqtt."""
+        if self.on_publish is None:
+            return False
+        message = parse_publish(first, body)
+        if message is None:
+            return False
+        if message[1] is None and first & DUP:
+            return True  # amqtt ignores a QoS 0 message with DUP set (MQTT-3.3.1-2)
+        if self.broker_busy or self._held:
+            self._held.append(message)
+            if self._unstick is None:
+                self._unstick = asyncio.get_running_loop().call_later(SETTLE_LIMIT_S, self._settle_all)
+        else:
+            self.on_publish(*message)
+        return True
+
+    def settled(self) -> None:
+        """The broker has handled one packet it was handed: publishes held behind the last
+        one go on."""
+        self.broker_busy = max(0, self.broker_busy - 1)
+        if not self.broker_busy:
+            self._release()
+
+    def _settle_all(self) -> None:
+        self._unstick = None
+        self.broker_busy = 0
+        self._release()
+
+    def _release(self) -> None:
+        if self._unstick is not None:
+            self._unstick.cancel()
+            self._unstick = None
+        while self._held and not self.broker_busy:
+            message = self._held.popleft()
+            if self.on_publish is not None:
+                self.on_publish(*message)
 
     def _acked(self, packet_id: bytes | bytearray) -> bool:
         return self.on_puback is not None and self.on_puback(int.from_bytes(packet_id, "big"))
 
 
 class RSGIWriter(WriterAdapter):
+    """One sender per connection, driven by callbacks rather than a task: what is queued in
+    one turn of the loop goes out as one WebSocket frame (MQTT lets a frame hold several
+    packets), what queues while a frame is on its way goes in the next, and no coroutine or
+    task is made per delivery."""
+
     def __init__(self, transport: Any, peer: tuple[str, int], reader: RSGIReader) -> None:
         self._transport = transport
         self._peer = peer
         self.reader = reader
         self._pending = bytearray()
-        self._sender: asyncio.Future | None = None
+        self._scheduled = False  # a send is due later in this turn of the loop
+        self._sending: asyncio.Future | None = None  # the frame on its way
+        self._waiters: list[asyncio.Future] = []  # done once nothing is queued or on its way
         self._closing: asyncio.Future | None = None
         self._cutting = False
         self.closed = False
@@ -154,8 +277,8 @@ class RSGIWriter(WriterAdapter):
                 self.cut()
 
     def push(self, data: bytes) -> None:
-        """Queue a packet and have the sender take it, without waiting (outbox.py): a client
-        that stops reading lets its bytes pile up here and blocks no one else."""
+        """Queue a packet and have it sent, without waiting (outbox.py): a client that stops
+        reading lets its bytes pile up here and blocks no one else."""
         if self.closed:
             return
         self.write(data)
@@ -164,28 +287,61 @@ class RSGIWriter(WriterAdapter):
             self._cutting = True
             self._end()  # the broker sees the client go; nothing more is queued for it
             return
-        if self._pending and (self._sender is None or self._sender.done()):
-            self._sender = asyncio.ensure_future(self._send_pending())
+        self._schedule()
 
     async def drain(self) -> None:
-        """Hand the packets to one sender per connection: packets written while a frame is on
-        its way go out together in the next frame (MQTT lets a WebSocket frame hold several),
-        and amqtt's write lock is not held for the network's time. Past BACKLOG bytes queued
-        (a client that stopped reading), the writer waits for the sender."""
+        """amqtt's packets go out as pushed ones do, and amqtt's write lock is not held for
+        the network's time. Past BACKLOG bytes queued (a client that stopped reading), the
+        writer waits until they have gone."""
         if not self._pending or self.closed:
             return
-        if self._sender is None or self._sender.done():
-            self._sender = asyncio.ensure_future(self._send_pending())
+        self._schedule()
         if len(self._pending) > BACKLOG:
-            await asyncio.shield(self._sender)
+            await self._all_sent()
 
-    async def _send_pending(self) -> None:
-        try:
-            while self._pending and not self.closed:
-                data, self._pending = bytes(self._pending), bytearray()
-                await self._transport.send_bytes(data)
-        except Exception:  # the peer went away: the reader sees the end next
-            self._end()
+    def _schedule(self) -> None:
+        if not self._scheduled and self._sending is None and self._pending:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self._send_next)
+
+    def _send_next(self) -> None:
+        self._scheduled = False
+        if self._sending is not None:
+            return
+        if not self._pending or self.closed:
+            self._wake_waiters()
+            return
+        data, self._pending = bytes(self._pending), bytearray()
+        self._sending = on_completion(lambda: self._transport.send_bytes(data), self._sent)
+        if self._sending is None:  # the transport is closed already
+            self._failed()
+
+    def _sent(self, sending: asyncio.Future) -> None:
+        self._sending = None
+        if sending.cancelled() or sending.exception() is not None:
+            self._failed()  # the peer went away: the reader sees the end next
+        else:
+            self._send_next()
+
+    def _failed(self) -> None:
+        self._end()
+        self._wake_waiters()
+
+    def _wake_waiters(self) -> None:
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def _all_sent(self) -> None:
+        """Until nothing is queued or on its way (or the connection has ended)."""
+        if self.closed or (self._sending is None and not self._pending):
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        if self._sending is None:
+            self._schedule()
+        await waiter
 
     def get_peer_info(self) -> tuple[str, int]:
         return self._peer
@@ -204,12 +360,12 @@ class RSGIWriter(WriterAdapter):
         self.reader.feed_eof()
 
     async def close(self) -> None:
-        """amqtt closes right after a refusing CONNACK: what is queued goes out first."""
-        if self._sender is not None and not self._sender.done():
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(asyncio.shield(self._sender), 5)
-        await self._send_pending()
+        """amqtt closes right after a refusing CONNACK: what is queued goes out first (for
+        at most 5 s)."""
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._all_sent(), 5)
         self._end()
+        self._wake_waiters()
 
 
 def peer_of(client: str) -> tuple[str, int]:

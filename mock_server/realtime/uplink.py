@@ -10,7 +10,6 @@ that cannot be carried out (unreadable frame or JSON, unknown code, value outsid
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -22,6 +21,7 @@ from . import downlink, topics, ttlv
 from .policy import ruled
 
 if TYPE_CHECKING:
+    from ..harness.rules import Outcome
     from .connections import Connection
     from .hub import Hub
 
@@ -29,20 +29,43 @@ INVALID = 5340
 NOT_BOUND = (4007, "device is not bound")
 
 
-async def handle(hub: Hub, connection: Connection, topic: str, payload: bytes) -> None:
+def take(hub: Hub, connection: Connection, topic: str, payload: bytes) -> None:
+    """One message, taken out of the stream before amqtt (transport.py) or handed on by it:
+    decided and carried out at once, or once a rule's wait is over (later messages go on
+    meanwhile, as each had a task of its own in amqtt)."""
+    decided = _decide(hub, connection, topic, payload)
+    if decided is None:
+        return
+    outcome = decided[2]
+    if outcome is not None and outcome.wait:
+        hub.loop.call_later(outcome.wait, _carry_out, hub, connection, payload, *decided)
+    else:
+        _carry_out(hub, connection, payload, *decided)
+
+
+def _decide(
+    hub: Hub, connection: Connection, topic: str, payload: bytes
+) -> tuple[Any, topics.DeviceTopic | None, Outcome | None] | None:
+    """The world, the device topic and what a rule makes of the message (journaled); None
+    when the connection's world has gone."""
     channel = hub.channels.get(connection.world)
     if channel is None:
-        return
+        return None
     world = channel.world
     target = channel.devices.parse(topic)
-    dk = target.dk if target else ""
     with world.lock:
         world.catch_up()
         outcome = hub.rule(world, connection, "publish", topic, target)
     hub.journal(world, connection, "publish", topic=topic, payload=payload, **ruled(outcome))
+    return world, target, outcome
+
+
+def _carry_out(
+    hub: Hub, connection: Connection, payload: bytes, world: Any, target: topics.DeviceTopic | None,
+    outcome: Outcome | None,
+) -> None:  # fmt: skip
+    dk = target.dk if target else ""
     if outcome is not None:
-        if outcome.wait:
-            await asyncio.sleep(outcome.wait)
         if outcome.disconnect:
             hub.cut(connection)
             return
