@@ -334,6 +334,7 @@ def journal_request(
     world, req = state.world, state.request
     path = req.path
     entry: dict[str, Any] = {
+        "seq": 0,  # numbered by the journal, which takes this dict over
         "time": world.now(),
         "method": req.method,
         "path": path,
@@ -347,10 +348,10 @@ def journal_request(
         # the body answered (None: streamed or dropped), for the dashboard's journal
         "answer": None if state.control or answer is None else answer[:ANSWER_MAX].decode("utf-8", "replace"),
     }
-    if not state.control:
-        world.journal.record(**entry)
     if log_format != "none" or state.warnings:  # a warning is shown even when no log is asked for
         _log("text" if log_format == "none" else log_format, entry, state.world_name, state.started)
+    if not state.control:  # after the log line, which shows the path in full
+        world.journal.add(entry)
     return [(WARNING_HEADER, warning_header(state.warnings))] if state.warnings else []
 
 

@@ -46,6 +46,19 @@ def _short(value: Any) -> Any:
 
 def _params(params: dict) -> tuple[dict, int]:
     """The parameters kept, and about how many bytes they take."""
+    if len(params) <= MAX_PARAMS:  # most requests: a few short texts, kept as they came
+        size = 0
+        for name, value in params.items():
+            if type(value) is not str or type(name) is not str or len(value) > MAX_VALUE or len(name) > MAX_VALUE:
+                break
+            size += len(name) + len(value)
+        else:
+            return dict(params), size
+    return _cut_params(params)
+
+
+def _cut_params(params: dict) -> tuple[dict, int]:
+    """_params for any parameters: each name and value cut down, at most MAX_PARAMS kept."""
     kept, size = {}, 0
     for i, (name, value) in enumerate(params.items()):
         if i == MAX_PARAMS:
@@ -79,13 +92,21 @@ class Journal:
         self._seq = 0
 
     def record(self, **entry: Any) -> dict:
-        entry["params"], params_size = _params(entry.get("params") or {})
-        if isinstance(entry.get("path"), str) and len(entry["path"]) > MAX_PATH:
-            entry["path"] = entry["path"][:MAX_PATH] + f"...({len(entry['path'])} chars)"
+        return self.add({"seq": 0, **entry})
+
+    def add(self, entry: dict) -> dict:
+        """Record `entry`, whose first key is "seq" (numbered here): the journal takes the
+        dict over, so the caller must not change it afterwards. Its parameters and a long
+        path are cut down (a copy of the parameters is kept, never the caller's)."""
+        params = entry.get("params")
+        entry["params"], params_size = _params(params) if params else ({}, 0)
+        path = entry.get("path")
+        if type(path) is str and len(path) > MAX_PATH:
+            entry["path"] = path[:MAX_PATH] + f"...({len(path)} chars)"
         size = _size(entry, params_size)
         with self._lock:
             self._seq += 1
-            entry = {"seq": self._seq, **entry}
+            entry["seq"] = self._seq
             self._entries.append(entry)
             self._sizes.append(size)
             self._bytes += size

@@ -1,0 +1,83 @@
+"""The journal's record keeping: what an entry keeps, its numbering and its byte accounting,
+alike whether a caller hands its dict over (add) or passes fields (record)."""
+
+from __future__ import annotations
+
+import logging
+
+from mock_server.harness import journal as journal_module
+from mock_server.harness.journal import MAX_PATH, MAX_VALUE, Journal
+
+
+def _fields(**params: object) -> dict:
+    return {"time": 1, "method": "POST", "path": "/v2/x/shareInfo", "endpoint": "shareInfo", "params": params,
+            "uid": "u1", "rule": None, "code": 200, "status": 200, "warnings": [], "answer": '{"code":200}'}  # fmt: skip
+
+
+def test_add_numbers_the_entry_it_takes_and_keeps_seq_first():
+    journal = Journal()
+    first = journal.add({"seq": 0, **_fields(pk="p1")})
+    second = journal.record(**_fields(pk="p2"))
+    assert [e["seq"] for e in journal.query()] == [1, 2] and journal.total == 2
+    assert list(first)[0] == "seq" and list(second)[0] == "seq"
+    assert journal.query()[0] is first  # taken over, not copied
+    assert {k: v for k, v in first.items() if k not in ("seq", "params")} == {
+        k: v for k, v in second.items() if k not in ("seq", "params")
+    }
+
+
+def test_the_parameters_kept_are_a_copy_of_the_callers():
+    journal = Journal()
+    params = {"pk": "p11u5w", "dk": "LAMP00000001"}
+    entry = journal.add({"seq": 0, **_fields(**params)})
+    given = entry["params"]
+    given_before = dict(given)
+    params["pk"] = "changed"  # the caller's own dict, changed afterwards
+    assert journal.query()[0]["params"] == given_before == {"pk": "p11u5w", "dk": "LAMP00000001"}
+
+
+def test_short_texts_take_the_shortcut_with_the_same_result_and_size():
+    cases = [
+        {"pk": "p11u5w", "dk": "LAMP00000001", "acceptingExpireAt": "4000000000000"},
+        {"a" * MAX_VALUE: "b" * MAX_VALUE},  # exactly at the bound: kept whole
+        {"n": 5, "s": "x"},  # not all texts: the general path
+        {"long": "y" * (MAX_VALUE + 1)},  # over the bound: cut
+        {},
+    ]
+    for params in cases:
+        kept, size = journal_module._params(params)
+        assert (kept, size) == journal_module._cut_params(params), params
+        assert kept is not params
+    assert journal_module._params({"long": "y" * 300})[0]["long"].endswith("...(300 chars)")
+
+
+def test_byte_accounting_drops_the_oldest_past_the_bound():
+    probe = Journal()
+    probe.add({"seq": 0, **_fields(pk="p")})
+    each = probe.size
+    assert each == 200 + len("pk") + len("p") + sum(len(v) for v in _fields().values() if isinstance(v, str))
+    journal = Journal(max_entries=100, max_bytes=each * 3)
+    for _ in range(5):
+        journal.add({"seq": 0, **_fields(pk="p")})
+        assert journal.size <= each * 3
+    assert [e["seq"] for e in journal.query()] == [3, 4, 5] and journal.total == 5
+
+
+def test_a_long_path_is_cut_in_the_journal_but_not_in_the_log():
+    from mock_server.api import steps
+    from mock_server.app import create_app
+
+    app = create_app({"LOG_FORMAT": "text"})
+    lines: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(record.getMessage())  # type: ignore[method-assign]
+    steps._request_log.addHandler(handler)
+    path = "/v2/binding/enduserapi/" + "x" * (MAX_PATH + 500)
+    try:
+        app.test_client().get(path, headers={"Authorization": "owner-token"})
+    finally:
+        steps._request_log.removeHandler(handler)
+    entries = app.test_client().get("/_mock/journal").get_json()["entries"]
+    kept = entries[-1]["path"]
+    assert len(kept) < MAX_PATH + 30 and kept.endswith(f"...({len(path)} chars)")
+    assert any(line.startswith(f"GET {path} 404") for line in lines)
