@@ -81,3 +81,15 @@ def test_a_long_path_is_cut_in_the_journal_but_not_in_the_log():
     kept = entries[-1]["path"]
     assert len(kept) < MAX_PATH + 30 and kept.endswith(f"...({len(path)} chars)")
     assert any(line.startswith(f"GET {path} 404") for line in lines)
+
+
+def test_a_requests_entry_holds_no_list_of_its_own(api, world):
+    """A journal entry lives as long as the journal keeps it, and every young collection walks
+    each object it holds until then; a request's entry is one such object, not two (its
+    warnings are a tuple, which the collector stops tracking). With warnings, and without."""
+    api.get("userInfo", "owner-token")
+    api.post("shareInfo", "owner-token", pk="p11u5w", dk="LAMP00000001", acceptingExpireAt=1)  # seconds: warned
+    plain, warned = world.journal.query()[-2:]
+    assert warned["warnings"] and not plain["warnings"]
+    for entry in (plain, warned):
+        assert not [name for name, value in entry.items() if isinstance(value, list)]

@@ -344,7 +344,9 @@ def journal_request(
         "rule": state.rule,
         "code": code,
         "status": status,
-        "warnings": state.warnings,
+        # A tuple: a list would be one more object per entry for the cyclic collector to walk
+        # in every young collection while the journal holds it (p99 is those collections).
+        "warnings": tuple(state.warnings),
         # the body answered (None: streamed or dropped), for the dashboard's journal
         "answer": None if state.control or answer is None else answer[:ANSWER_MAX].decode("utf-8", "replace"),
     }
