@@ -127,7 +127,7 @@ class Pair:
     def send(self, method: str, path: str, query: str = "", headers=(), body: bytes = b"", fast: bool = True):
         """One request to both; returns what was sent (identical on both)."""
         assert self.fast.fast is not None
-        taken = self.fast.fast.lookup(method, path, body) is not None
+        taken = self.fast.fast.route(method, path, body) is not None
         assert taken == fast, f"{method} {path}: fast path {'not ' if fast else ''}taken"
         self.calls += 1
         if body:  # as clients send it; Werkzeug reads no body without it

@@ -67,11 +67,6 @@ class FastPath:
             return None
         return doc, name, rest
 
-    def lookup(self, method: str, path: str, body: bytes) -> Endpoint | None:
-        """The endpoint this path answers, or None when Flask should."""
-        found = self.route(method, path, body)
-        return found[0] if found is not None else None
-
     def werkzeug_request(self, environ: dict, body: bytes) -> Request:
         """The Werkzeug Request of a full WSGI environ, as the app's would read it; `body`, the
         whole of it as the bridge read it (within the limit, route saw to it)."""
