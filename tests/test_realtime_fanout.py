@@ -369,6 +369,23 @@ def test_a_publish_behind_a_packet_the_broker_never_reports_goes_on_after_a_whil
     assert asyncio.run(main()) == ([], [b"late"])
 
 
+def test_a_flood_of_publishes_held_behind_an_unreported_packet_drops_the_client_instead_of_holding_memory():
+    garbled = packet(0x82, b"\x00")  # amqtt discards it and says nothing: what follows is held
+    big = publish_packet("t", b"x" * (transport.MAX_INBOUND_PACKET - 100))
+    flood = [big] * (transport.UNREAD_LIMIT // len(big) + 2)
+
+    async def main() -> tuple[bool, bool, int]:
+        reader = RSGIReader(Frames([garbled, *flood]))
+        got: list = []
+        reader.on_publish = lambda topic, packet_id, payload: got.append(payload)
+        await reader.read(len(garbled))
+        while not reader._eof:
+            await asyncio.sleep(0)
+        return reader._eof, not reader._held, len(got)
+
+    assert asyncio.run(main()) == (True, True, 0)
+
+
 def test_a_write_in_the_frame_of_a_subscribe_is_acknowledged_carried_out_and_reported_to_it(server, world):
     url = f"ws://127.0.0.1:{server.port}{world}/ws/v2"
     raw = RawClient(url, "owner-token")

@@ -101,6 +101,7 @@ class RSGIReader(ReaderAdapter):
         self.on_publish: Uplink | None = None
         self.broker_busy = 0  # ORDERED packets and PUBLISHes handed to amqtt, not yet settled
         self._held: deque[tuple[str, int | None, bytes]] = deque()  # publishes waiting on amqtt
+        self._held_bytes = 0  # their payloads' size: past UNREAD_LIMIT, the client is dropped
         self._unstick: asyncio.TimerHandle | None = None
 
     async def read(self, n: int = -1) -> bytes:
@@ -212,6 +213,11 @@ class RSGIReader(ReaderAdapter):
         if message[1] is None and first & DUP:
             return True  # amqtt ignores a QoS 0 message with DUP set (MQTT-3.3.1-2)
         if self.broker_busy or self._held:
+            self._held_bytes += len(message[2])
+            if self._held_bytes > UNREAD_LIMIT:  # a flood behind a packet amqtt sits on: memory
+                self._held.clear()
+                self.feed_eof()
+                return True
             self._held.append(message)
             if self._unstick is None:
                 self._unstick = asyncio.get_running_loop().call_later(SETTLE_LIMIT_S, self._settle_all)
@@ -237,6 +243,7 @@ class RSGIReader(ReaderAdapter):
             self._unstick = None
         while self._held and not self.broker_busy:
             message = self._held.popleft()
+            self._held_bytes -= len(message[2])
             if self.on_publish is not None:
                 self.on_publish(*message)
 
