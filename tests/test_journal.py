@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 from mock_server.harness import journal as journal_module
-from mock_server.harness.journal import MAX_PATH, MAX_VALUE, Journal
+from mock_server.harness.journal import MAX_PARAMS, MAX_PATH, MAX_VALUE, Journal
 
 
 def _fields(**params: object) -> dict:
@@ -93,3 +93,38 @@ def test_a_requests_entry_holds_no_list_of_its_own(api, world):
     assert warned["warnings"] and not plain["warnings"]
     for entry in (plain, warned):
         assert not [name for name, value in entry.items() if isinstance(value, list)]
+
+
+def test_a_request_kept_as_a_tuple_reads_as_the_dict_add_keeps():
+    """add_request keeps a REST request as a tuple and makes it a dict when read: the same dict
+    that add keeps for the same fields, by query and by since, with the answer's first
+    ANSWER_MAX bytes as text (a character cut in two reads as U+FFFD) and a long path cut."""
+    params = {"pk": "p11u5w", "dk": "LAMP00000001"}
+    answer = b'{"code":200,"data":"' + "é".encode() * 2000 + b'"}'
+    long_path = "/v2/x/" + "y" * (MAX_PATH + 10)
+    for path in ("/v2/x/shareInfo", long_path):
+        fields = {**_fields(**params), "path": path, "warnings": ("a warning",)}
+        fields["endpoint"] = path.rsplit("/", 1)[-1]
+        fields["answer"] = answer[: journal_module.ANSWER_MAX].decode("utf-8", "replace")
+        as_dict, as_tuple = Journal(), Journal()
+        expected = as_dict.add({"seq": 0, **fields})
+        if path == long_path:
+            expected["endpoint"] = expected["path"].rsplit("/", 1)[-1]  # read from the path kept
+        as_tuple.add_request(1, "POST", path, dict(params), "u1", None, 200, 200, ("a warning",), answer)
+        assert as_tuple.query() == [expected] == as_tuple.since(0)
+        assert as_tuple.query(path="shareInfo") == ([expected] if path != long_path else [])
+        kept = min(len(path), MAX_PATH + 20) + journal_module.ANSWER_MAX
+        assert as_tuple.total == 1 and kept < as_tuple.size < 400 + 2 * kept
+
+
+def test_requests_kept_as_tuples_are_bounded_in_bytes_and_numbered_with_the_rest():
+    journal = Journal(max_entries=1000, max_bytes=50_000)
+    wide = {f"p{i}": "v" * 10_000 for i in range(200)}  # cut to MAX_PARAMS values of MAX_VALUE
+    for _ in range(20):
+        journal.add_request(1, "POST", "/v2/x/e", wide, None, None, 200, 200, (), b"x" * 100_000)
+        journal.record(**_fields(pk="p"))
+    assert journal.size <= 50_000 and journal.total == 40
+    seqs = [e["seq"] for e in journal.query()]
+    assert seqs == list(range(41 - len(seqs), 41)) and len(seqs) > 2
+    kept = journal.query(path="e")[-1]
+    assert len(kept["params"]) == MAX_PARAMS + 1 and len(kept["answer"]) == journal_module.ANSWER_MAX

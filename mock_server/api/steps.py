@@ -316,9 +316,6 @@ def forget_tracebacks(exc: BaseException | None) -> None:
         exc = exc.__cause__ or exc.__context__
 
 
-ANSWER_MAX = 2048  # bytes of an answer the journal keeps
-
-
 VIEW_DEFERRED = "mock_server.deferred"  # hooks.DEFERRED, set by a view that waits
 
 
@@ -332,29 +329,15 @@ def journal_request(
     if state is None or state.request.environ.get(VIEW_DEFERRED) is not None:
         return []
     world, req = state.world, state.request
-    path = req.path
-    entry: dict[str, Any] = {
-        "seq": 0,  # numbered by the journal, which takes this dict over
-        "time": world.now(),
-        "method": req.method,
-        "path": path,
-        "endpoint": path.rstrip("/").rsplit("/", 1)[-1],
-        "params": safe_params(state) if not state.control else {},
-        "uid": caller_uid(world, state.authorization),
-        "rule": state.rule,
-        "code": code,
-        "status": status,
-        # A tuple: a list would be one more object per entry for the cyclic collector to walk
-        # in every young collection while the journal holds it (p99 is those collections).
-        "warnings": tuple(state.warnings),
-        # the body answered (None: streamed or dropped), for the dashboard's journal
-        "answer": None if state.control or answer is None else answer[:ANSWER_MAX].decode("utf-8", "replace"),
-    }
-    if log_format != "none" or state.warnings:  # a warning is shown even when no log is asked for
-        _log("text" if log_format == "none" else log_format, entry, state.world_name, state.started)
+    uid, warnings = caller_uid(world, state.authorization), state.warnings
+    if log_format != "none" or warnings:  # a warning is shown even when no log is asked for
+        line = {"method": req.method, "path": req.path, "status": status, "code": code, "uid": uid,
+                "rule": state.rule, "warnings": warnings}  # fmt: skip
+        _log("text" if log_format == "none" else log_format, line, state.world_name, state.started)
     if not state.control:  # after the log line, which shows the path in full
-        world.journal.add(entry)
-    return [(WARNING_HEADER, warning_header(state.warnings))] if state.warnings else []
+        world.journal.add_request(world.now(), req.method, req.path, safe_params(state), uid, state.rule, code,
+                                  status, tuple(warnings), answer)  # fmt: skip
+    return [(WARNING_HEADER, warning_header(warnings))] if warnings else []
 
 
 def record_refused(req: AnyRequest, reply: Reply, log_format: str, started: float) -> None:

@@ -45,8 +45,10 @@ def _short(value: Any) -> Any:
 
 
 def _params(params: dict) -> tuple[dict, int]:
-    """The parameters kept, and about how many bytes they take."""
-    if len(params) <= MAX_PARAMS:  # most requests: a few short texts, kept as they came
+    """The parameters kept, and about how many bytes they take. Most requests have a few short
+    texts: a copy of them is kept (a dict of texts only, which the cyclic collector does not
+    track; pairs of them in tuples it would, until its next young collection)."""
+    if len(params) <= MAX_PARAMS:
         size = 0
         for name, value in params.items():
             if type(value) is not str or type(name) is not str or len(value) > MAX_VALUE or len(name) > MAX_VALUE:
@@ -82,9 +84,37 @@ def _size(entry: dict, params_size: int) -> int:
     return size
 
 
+# A REST request's entry as the journal keeps it: a tuple of these fields (the endpoint, the
+# path's last segment, is derived when read). A tuple of texts and numbers is one object that
+# the cyclic collector stops walking after its first young collection; the dict an entry is
+# read as would be walked in every one for as long as the journal keeps it, and it costs
+# more to build than the few reads of the journal cost to make (query, since).
+REQUEST_FIELDS = ("seq", "time", "method", "path", "params", "uid", "rule", "code", "status", "warnings", "answer")
+ANSWER_MAX = 2048  # bytes of an answer the journal keeps
+
+
+def _as_dict(kept: dict | tuple) -> dict:
+    """An entry as it is read: a dict, its fields in the order REST and realtime entries share."""
+    if type(kept) is dict:
+        return kept
+    seq, time, method, path, params, uid, rule, code, status, warnings, answer = kept
+    return {"seq": seq, "time": time, "method": method, "path": path, "endpoint": path.rstrip("/").rsplit("/", 1)[-1],
+            "params": params, "uid": uid, "rule": rule, "code": code,
+            "status": status, "warnings": warnings,
+            "answer": None if answer is None else answer.decode("utf-8", "replace")}  # fmt: skip
+
+
+def _seq(kept: dict | tuple) -> int:
+    return kept[0] if type(kept) is tuple else kept["seq"]  # type: ignore[call-overload]
+
+
+def _cut_path(path: str) -> str:
+    return path[:MAX_PATH] + f"...({len(path)} chars)"
+
+
 class Journal:
     def __init__(self, max_entries: int = MAX_ENTRIES, max_bytes: int = MAX_BYTES) -> None:
-        self._entries: deque[dict] = deque()
+        self._entries: deque[dict | tuple] = deque()
         self._sizes: deque[int] = deque()
         self.max_entries, self.max_bytes = max_entries, max_bytes
         self._bytes = 0
@@ -102,18 +132,40 @@ class Journal:
         entry["params"], params_size = _params(params) if params else ({}, 0)
         path = entry.get("path")
         if type(path) is str and len(path) > MAX_PATH:
-            entry["path"] = path[:MAX_PATH] + f"...({len(path)} chars)"
-        size = _size(entry, params_size)
+            entry["path"] = _cut_path(path)
         with self._lock:
-            self._seq += 1
-            entry["seq"] = self._seq
-            self._entries.append(entry)
-            self._sizes.append(size)
-            self._bytes += size
-            while len(self._entries) > self.max_entries or (self._bytes > self.max_bytes and len(self._entries) > 1):
-                self._entries.popleft()
-                self._bytes -= self._sizes.popleft()
+            entry["seq"] = self._keep(entry, _size(entry, params_size))
         return entry
+
+    def add_request(
+        self, time: int, method: str, path: str, params: dict, uid: str | None, rule: str | None,
+        code: int | None, status: int, warnings: tuple[str, ...], answer: bytes | None,
+    ) -> None:  # fmt: skip
+        """Record a REST request (REQUEST_FIELDS): read back, it is the dict `add` would keep
+        for the same fields, with the answer's first ANSWER_MAX bytes as text."""
+        kept, size = _params(params) if params else ({}, 0)
+        if len(path) > MAX_PATH:
+            path = _cut_path(path)
+        if answer is not None:
+            answer = answer[:ANSWER_MAX]  # the same bytes, not a copy, when shorter
+            size += len(answer)
+        size += 200 + len(method) + 2 * len(path) + len(uid or "") + len(rule or "")
+        if warnings:
+            size += sum(map(len, warnings))
+        with self._lock:
+            seq = self._seq + 1
+            self._keep((seq, time, method, path, kept, uid, rule, code, status, warnings, answer), size)
+
+    def _keep(self, kept: dict | tuple, size: int) -> int:
+        """Number and keep an entry (under the lock), dropping the oldest past the bounds."""
+        self._seq += 1
+        self._entries.append(kept)
+        self._sizes.append(size)
+        self._bytes += size
+        while len(self._entries) > self.max_entries or (self._bytes > self.max_bytes and len(self._entries) > 1):
+            self._entries.popleft()
+            self._bytes -= self._sizes.popleft()
+        return self._seq
 
     @property
     def size(self) -> int:
@@ -126,7 +178,8 @@ class Journal:
         """Entries oldest first; `path` matches the full path or its last segment; `kind` is
         "rest" (requests) or "mqtt" (realtime sessions and messages)."""
         with self._lock:
-            entries = list(self._entries)
+            kept = list(self._entries)
+        entries = [_as_dict(e) for e in kept]
         if kind:
             entries = [e for e in entries if e.get("kind", "rest") == kind]
         if path:
@@ -141,12 +194,12 @@ class Journal:
         with self._lock:
             if seq >= self._seq:
                 return []
-            newer: list[dict] = []
+            newer: list[dict | tuple] = []
             for entry in reversed(self._entries):
-                if entry["seq"] <= seq or (limit is not None and len(newer) >= limit):
+                if _seq(entry) <= seq or (limit is not None and len(newer) >= limit):
                     break
                 newer.append(entry)
-        return newer[::-1]
+        return [_as_dict(e) for e in reversed(newer)]
 
     def clear(self) -> None:
         with self._lock:
