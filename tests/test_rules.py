@@ -284,3 +284,46 @@ def test_a_stubbed_path_waits_through_flask_without_holding_others_and_is_journa
     assert answer.json()["code"] == 5151 and "no token to revoke" in answer.headers["X-Mock-Warning"]
     entries = server.request("GET", "/s/stubbed/_mock/journal")[1]["entries"]
     assert [(e["endpoint"], e["code"], e["rule"]) for e in entries] == [("userInfo", 200, None), ("notSimulatedYet", 5151, "r1")]
+
+
+# ---- which requests the rules look at -------------------------------------------------------
+
+
+def test_a_rule_added_removed_or_cleared_takes_effect_on_a_path_already_asked_for():
+    """The rules' per-path answer to "can any rule fire here?" is worked out again whenever
+    the rules change: a path asked for under other rules is not left unruled afterwards."""
+    api = rules({"match": {"endpoint": "deviceInfo"}, "action": {"code": 5033}})
+    control = api.client
+    assert api.get("userInfo", OWNER)["code"] == 200  # asked for: no rule can fire on userInfo
+    added = control.post("/_mock/rules", json={"match": {"endpoint": "userInfo"}, "action": {"code": 5034}}).get_json()
+    assert api.get("userInfo", OWNER)["code"] == 5034
+    assert control.delete(f"/_mock/rules/{added['id']}").status_code == 200
+    assert api.get("userInfo", OWNER)["code"] == 200
+    control.post("/_mock/rules", json={"match": {"path": "user.nfo"}, "action": {"code": 5035}})
+    assert api.get("userInfo", OWNER)["code"] == 5035
+    control.delete("/_mock/rules")
+    assert api.get("userInfo", OWNER)["code"] == 200
+
+
+def test_a_request_no_rule_can_fire_on_gathers_nothing_for_the_rules(monkeypatch):
+    from mock_server.api import steps
+
+    gathered = []
+    real = steps.incoming
+    monkeypatch.setattr(steps, "incoming", lambda state: gathered.append(state.request.path) or real(state))
+    api = rules({"match": {"endpoint": "deviceInfo", "method": "GET"}, "action": {"code": 5033}})
+    for _ in range(3):
+        assert api.get("userInfo", OWNER)["code"] == 200
+    assert gathered == []
+    assert api.get("deviceInfo", OWNER, pk="p11u5w", dk=LAMP)["code"] == 5033
+    assert api.post("deviceInfo", OWNER, pk="p11u5w", dk=LAMP)["code"] != 5033  # the method: not for this rule
+    assert gathered == ["/v2/binding/enduserapi/deviceInfo"]
+
+
+def test_the_rules_answers_per_path_are_bounded():
+    from mock_server.harness.rules import ROUTES_KEPT, RuleSet
+
+    ruleset = RuleSet([{"match": {"path": "^/x/7$"}, "action": {"code": 5033}}])
+    assert [p for p in (f"/x/{i}" for i in range(3 * ROUTES_KEPT)) if ruleset.may_match(None, "GET", p)] == ["/x/7"]
+    assert len(ruleset._routes) <= ROUTES_KEPT
+    assert ruleset.may_match(None, "GET", "/x/7") and not ruleset.may_match("deliver", "MQTT", "/x/7")

@@ -130,8 +130,9 @@ def _before_answer(
     """The control API's admin check, or the simulated API's rules."""
     if state.control:
         return control_refusal(state.request, served.admin_token)
-    if not state.world.rules:
-        return None
+    rules, req = state.world.rules, state.request
+    if not rules or (resume is None and not rules.may_match(None, req.method, req.path)):
+        return None  # no rule can fire: the request's facts are not gathered for them
     return apply_rules(state, resume, can_defer)
 
 

@@ -100,10 +100,17 @@ def value_matches(spec: Any, value: Any) -> bool:
     return value is not None and _equal(spec, value)
 
 
+ROUTES_KEPT = 1024  # (event, method, path) answers may_match keeps; past it, it starts again
+
+
 class RuleSet:
     def __init__(self, specs: list[dict] | None = None) -> None:
         self.rules: list[Rule] = []
         self.last_id = 0
+        # may_match's answers for the rules as they are; a new dict (never cleared in place)
+        # whenever they change, after the change: an answer worked out from the old rules
+        # while they changed can only land in the dict that is no longer used.
+        self._routes: dict[tuple[str | None, str, str], bool] = {}
         for spec in specs or []:
             self.add(spec)
 
@@ -120,15 +127,32 @@ class RuleSet:
             raise ValueError(f"a rule with id {rule_id} already exists")
         rule = Rule(rule_id, spec)
         self.rules.append(rule)
+        self._routes = {}
         return rule
 
     def remove(self, rule_id: str) -> bool:
         before = len(self.rules)
         self.rules = [r for r in self.rules if r.id != rule_id]
+        self._routes = {}
         return len(self.rules) < before
 
     def clear(self) -> None:
         self.rules = []
+        self._routes = {}
+
+    def may_match(self, mqtt: str | None, method: str, path: str) -> bool:
+        """Whether any rule's conditions on the kind of call, its endpoint, path (or topic) and
+        method hold for it: when none do, no rule can fire and the request's other facts need
+        not be gathered. Worked out once per (event, method, path) for the rules as they are."""
+        routes = self._routes  # before the rules: see __init__
+        key = (mqtt, method, path)
+        known = routes.get(key)
+        if known is None:
+            known = any(_route_holds(rule.match, rule, mqtt, method, path) for rule in self.rules)
+            if len(routes) >= ROUTES_KEPT:
+                routes.clear()
+            routes[key] = known
+        return known
 
     def match(self, world: World, req: Incoming) -> Rule | None:
         """The first rule whose conditions hold for `req`, counted as fired; or None."""
@@ -148,22 +172,30 @@ class RuleSet:
         return None
 
 
-def _conditions(rule: Rule, world: World, req: Incoming) -> bool:
-    m = rule.match
-    if m.get("mqtt") != req.mqtt:  # REST rules never see realtime events, nor the reverse
+def _route_holds(m: dict, rule: Rule, mqtt: str | None, method: str, path: str) -> bool:
+    """The conditions of `rule` (its match `m`) on what a call is, not on what it carries."""
+    if m.get("mqtt") != mqtt:  # REST rules never see realtime events, nor the reverse
         return False
-    if rule._topic is not None and not search(rule._topic, req.path):
+    if rule._topic is not None and not search(rule._topic, path):
         return False
     if "endpoint" in m:
         target = m["endpoint"]
-        if (req.path if target.startswith("/") else req.endpoint) != target.rstrip("/") and req.path != target:
+        endpoint = path.rstrip("/").rsplit("/", 1)[-1]
+        if (path if target.startswith("/") else endpoint) != target.rstrip("/") and path != target:
             return False
-    if rule._path is not None and not search(rule._path, req.path):
+    if rule._path is not None and not search(rule._path, path):
         return False
     if "method" in m:
         methods = m["method"] if isinstance(m["method"], list) else [m["method"]]
-        if req.method.upper() not in {x.upper() for x in methods}:
+        if method.upper() not in {x.upper() for x in methods}:
             return False
+    return True
+
+
+def _conditions(rule: Rule, world: World, req: Incoming) -> bool:
+    m = rule.match
+    if not _route_holds(m, rule, req.mqtt, req.method, req.path):
+        return False
     if any(not value_matches(s, req.params.get(k)) for k, s in m.get("params", {}).items()):
         return False
     if any(not value_matches(s, req.headers.get(k.lower())) for k, s in m.get("headers", {}).items()):

@@ -77,7 +77,7 @@ class Delivery:
             may = usable[uid] = access.can_use(world, uid, event.pk, event.dk)
         if not may:
             return False
-        if not world.rules:
+        if not world.rules or not world.rules.may_match("deliver", "MQTT", topic):
             self.publish(connection, message, qos)
             return True  # journaled as sent even to a client going away, as before
         target = topics.DeviceTopic(topics.DOWN, event.pk, event.dk, topic.rsplit("/", 1)[-1])

@@ -112,7 +112,7 @@ def rule(
 ) -> Outcome | None:
     """The outcome of the first rule for this MQTT event (its effects applied); None if no
     rule fires. The caller holds the world's lock."""
-    if not world.rules:
+    if not world.rules or not world.rules.may_match(kind, "MQTT", topic):
         return None
     params = {"clientId": connection.client_id}
     if target is not None:
