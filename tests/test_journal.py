@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 
+import pytest
+
 from mock_server.harness import journal as journal_module
 from mock_server.harness.journal import MAX_PARAMS, MAX_PATH, MAX_VALUE, Journal
 
@@ -40,7 +42,11 @@ def test_short_texts_take_the_shortcut_with_the_same_result_and_size():
     cases = [
         {"pk": "p11u5w", "dk": "LAMP00000001", "acceptingExpireAt": "4000000000000"},
         {"a" * MAX_VALUE: "b" * MAX_VALUE},  # exactly at the bound: kept whole
-        {"n": 5, "s": "x"},  # not all texts: the general path
+        {"n": 5, "s": "x"},  # small numbers, kept as they are
+        {"data": '[{"brightness": 35}]', "deviceList": [{"productKey": "p", "deviceKey": "d"}], "type": 2},
+        {"t": True, "none": None, "d": {"a": [1, 2]}, "big": 2**64, "small": -(2**63) - 1, "f": 1.5},
+        {"long list": list(range(200)), "é": ["é" * 100]},  # 201 characters, 301 bytes: kept whole
+        {"deep": [[[]]] * 300, 7: "not a text name"},
         {"long": "y" * (MAX_VALUE + 1)},  # over the bound: cut
         {},
     ]
@@ -128,3 +134,11 @@ def test_requests_kept_as_tuples_are_bounded_in_bytes_and_numbered_with_the_rest
     assert seqs == list(range(41 - len(seqs), 41)) and len(seqs) > 2
     kept = journal.query(path="e")[-1]
     assert len(kept["params"]) == MAX_PARAMS + 1 and len(kept["answer"]) == journal_module.ANSWER_MAX
+
+
+def test_a_json_bodys_small_numbers_and_lists_take_the_shortcut(monkeypatch):
+    params = {"data": '[{"brightness": 35}]', "deviceList": [{"productKey": "p", "deviceKey": "d"}], "type": 2,
+              "on": True, "none": None}  # fmt: skip
+    expected = journal_module._cut_params(params)
+    monkeypatch.setattr(journal_module, "_cut_params", lambda p: pytest.fail(f"{p} went the long way"))
+    assert journal_module._params(params) == expected

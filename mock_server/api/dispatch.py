@@ -29,7 +29,8 @@ def answer(ep: Endpoint, state: RequestState) -> Reply:
         if ep.schema is not None:
             instance = schema_for(ep.schema, world.settings)
             params = parse(instance, _sent(ep, state))
-            state.warnings += seconds_warnings(instance, params) + past_warnings(instance, params, world.now())
+            if instance.timestamp_fields:  # the warnings are about times (the future ones among them)
+                state.warnings += seconds_warnings(instance, params) + past_warnings(instance, params, world.now())
         if auth is None:
             call = Call(world=world, params=params, refuse=state.refuse)
         else:

@@ -46,17 +46,35 @@ def _short(value: Any) -> Any:
 
 def _params(params: dict) -> tuple[dict, int]:
     """The parameters kept, and about how many bytes they take. Most requests have a few short
-    texts: a copy of them is kept (a dict of texts only, which the cyclic collector does not
-    track; pairs of them in tuples it would, until its next young collection)."""
+    texts, or (a JSON body) small numbers and lists: a copy of them is kept, as _cut_params
+    would keep them (a dict of texts only, which the cyclic collector does not track; pairs
+    of them in tuples it would, until its next young collection)."""
     if len(params) <= MAX_PARAMS:
         size = 0
         for name, value in params.items():
-            if type(value) is not str or type(name) is not str or len(value) > MAX_VALUE or len(name) > MAX_VALUE:
+            if type(name) is not str or len(name) > MAX_VALUE:
                 break
-            size += len(name) + len(value)
+            kind = type(value)
+            if kind is str and len(value) <= MAX_VALUE:
+                size += len(name) + len(value)
+            elif value is None or kind is bool or (kind is int and _INT_RANGE[0] <= value <= _INT_RANGE[1]):
+                size += len(name) + 8
+            elif (kind is list or kind is dict) and _small(value):
+                size += len(name) + MAX_VALUE
+            else:
+                break
         else:
             return dict(params), size
     return _cut_params(params)
+
+
+def _small(value: list | dict) -> bool:
+    """Whether _short keeps a nested value as it came: its JSON text fits MAX_VALUE (in bytes
+    here, which are never fewer than its characters; a text between the two goes the long way)."""
+    try:
+        return len(orjson.dumps(value, default=str)) <= MAX_VALUE
+    except TypeError:
+        return False
 
 
 def _cut_params(params: dict) -> tuple[dict, int]:
