@@ -44,7 +44,9 @@ DEFERRED = json.loads(sys.argv[1])
 def report(when, bridge):
     loaded = sorted(n for n in DEFERRED if any(m == n or m.startswith(n + ".") for m in sys.modules))
     templates = len(bridge.app.jinja_env.cache or ())
-    print(json.dumps({"when": when, "loaded": loaded, "templates": templates}), flush=True)
+    # one write per line: print's text and newline are two, between which another report went
+    sys.stdout.write(json.dumps({"when": when, "loaded": loaded, "templates": templates}) + "\\n")
+    sys.stdout.flush()
 
 init, call = rsgi.RSGIBridge.__rsgi_init__, rsgi.RSGIBridge.__call__
 
