@@ -13,7 +13,8 @@ from mock_server.api.schemas import Params
 from mock_server.cloud.models import Settings
 
 SCHEMAS = sorted({ep.schema for ep in registry() if ep.schema is not None}, key=lambda cls: cls.__name__)
-ODD_VALUES = ("x", "0", "1", "-1", "99999999999999999999999", " 5 ", 1, 0, 2.5, True, [], {}, ["a"], "a,b", "2")
+ODD_VALUES = ("x", "0", "1", "-1", "99999999999999999999999", " 5 ", 1, 0, 2.5, True, [], {}, ["a"], "a,b", "2",
+              "9223372036854775807", "9223372036854775808", "\u0663", "\u00b2", " x ", "\t", "1767225600000")
 
 
 def _inputs(schema: Params) -> list[dict]:

@@ -256,7 +256,15 @@ class Params(Schema):
                     continue
                 if raw is None:
                     return None
-                value = field_._deserialize(raw, name, data)
+                kind = type(field_)
+                if kind is Text and type(raw) is str:  # what Text._deserialize makes of a text
+                    value = raw.strip()
+                elif kind is Timestamp and type(raw) is str and raw.isdigit() and raw.isascii() and len(raw) <= 20:
+                    value = int(raw)  # whole_number's answer for plain digits, checked as it checks
+                    if value > INT64_MAX:
+                        return None
+                else:
+                    value = field_._deserialize(raw, name, data)
                 if value is missing:
                     continue
                 for validator in field_.validators:
