@@ -257,6 +257,7 @@ class Params(Schema):
                 if raw is None:
                     return None
                 kind = type(field_)
+                value: Any
                 if kind is Text and type(raw) is str:  # what Text._deserialize makes of a text
                     value = raw.strip()
                 elif kind is Timestamp and type(raw) is str and raw.isdigit() and raw.isascii() and len(raw) <= 20:
