@@ -403,3 +403,31 @@ def test_a_write_in_the_frame_of_a_subscribe_is_acknowledged_carried_out_and_rep
         assert entry["path"] == WRITE and '"WRITE-ATTR"' in entry["payload"]
     finally:
         raw.close()
+
+
+def test_a_push_asks_no_loop_of_asyncio(monkeypatch):
+    """The writer keeps its loop: asyncio.get_running_loop() makes a getpid system call on
+    every call (3.11), and a fan-out pushes a packet per delivery."""
+
+    class Quick:
+        def __init__(self) -> None:
+            self.sent: list[bytes] = []
+
+        async def send_bytes(self, data: bytes) -> None:
+            self.sent.append(data)
+
+    async def main() -> list[bytes]:
+        quick = Quick()
+        writer = transport.RSGIWriter(quick, ("127.0.0.1", 1), RSGIReader(Frames([])))
+        asked = []
+        monkeypatch.setattr(transport.asyncio, "get_running_loop", lambda: asked.append(1) or pytest.fail("asked"))
+        for n in range(3):
+            writer.push(packet(0x30, utf8("t") + bytes((n,))))
+            await asyncio.sleep(0)
+        monkeypatch.undo()
+        await asyncio.sleep(0.01)
+        assert asked == []
+        return quick.sent
+
+    sent = asyncio.run(main())
+    assert b"".join(sent) == b"".join(packet(0x30, utf8("t") + bytes((n,))) for n in range(3))

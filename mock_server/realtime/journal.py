@@ -20,6 +20,7 @@ def record(world: World, connection: Connection | None, event: str, **fields: An
         text = payload.decode("utf-8", "replace") if payload.isascii() else payload.hex(" ").upper()
         fields["payload"] = text[:JOURNAL_PAYLOAD]
     entry = {
+        "seq": 0,  # numbered by the journal, which takes this dict over (one dict per event)
         "kind": "mqtt",
         "time": world.now(),
         "method": "MQTT",
@@ -31,7 +32,7 @@ def record(world: World, connection: Connection | None, event: str, **fields: An
         "rule": fields.pop("rule", None),
         "code": fields.pop("code", None),
         "status": None,
-        "warnings": fields.pop("warnings", []),
+        "warnings": tuple(fields.pop("warnings", ())),  # a tuple, as a request's: one object fewer to walk
         **fields,
     }
-    world.journal.record(**entry)
+    world.journal.add(entry)

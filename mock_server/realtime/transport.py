@@ -261,6 +261,9 @@ class RSGIWriter(WriterAdapter):
         self._transport = transport
         self._peer = peer
         self.reader = reader
+        # The loop it runs on, kept: asyncio.get_running_loop() asks the kernel for the process
+        # id on every call (3.11), and a fan-out schedules a send per delivery.
+        self._loop = asyncio.get_running_loop()
         self._pending = bytearray()
         self._scheduled = False  # a send is due later in this turn of the loop
         self._sending: asyncio.Future | None = None  # the frame on its way
@@ -309,7 +312,7 @@ class RSGIWriter(WriterAdapter):
     def _schedule(self) -> None:
         if not self._scheduled and self._sending is None and self._pending:
             self._scheduled = True
-            asyncio.get_running_loop().call_soon(self._send_next)
+            self._loop.call_soon(self._send_next)
 
     def _send_next(self) -> None:
         self._scheduled = False
