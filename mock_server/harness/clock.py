@@ -28,7 +28,7 @@ class Clock:
         frozen_at = self._frozen_at
         if frozen_at is not None:
             return frozen_at
-        return int(time.time() * 1000) + self._offset  # _real_ms, inline: read several times a request
+        return _real_ms() + self._offset
 
     @property
     def frozen(self) -> bool:
