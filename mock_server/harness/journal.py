@@ -10,6 +10,8 @@ from typing import Any
 
 import orjson
 
+from .rules import endpoint_of
+
 MAX_ENTRIES = 10_000
 MAX_BYTES = 32 * 1024 * 1024  # about: the sizes of the texts the entries keep
 MAX_VALUE = 256  # long parameter values are cut so a huge request cannot bloat the journal
@@ -102,12 +104,10 @@ def _size(entry: dict, params_size: int) -> int:
     return size
 
 
-# A REST request's entry as the journal keeps it: a tuple of these fields (the endpoint, the
-# path's last segment, is derived when read). A tuple of texts and numbers is one object that
-# the cyclic collector stops walking after its first young collection; the dict an entry is
-# read as would be walked in every one for as long as the journal keeps it, and it costs
-# more to build than the few reads of the journal cost to make (query, since).
-REQUEST_FIELDS = ("seq", "time", "method", "path", "params", "uid", "rule", "code", "status", "warnings", "answer")
+# A REST request's entry as the journal keeps it: a tuple of seq, time, method, path, params,
+# uid, rule, code, status, warnings and answer (bytes); the endpoint is derived from the path
+# when it is read, the answer decoded. The dict it is read as cost more to build on every
+# request than the journal's few reads (query, since) cost to make.
 ANSWER_MAX = 2048  # bytes of an answer the journal keeps
 
 
@@ -116,7 +116,7 @@ def _as_dict(kept: dict | tuple) -> dict:
     if type(kept) is dict:
         return kept
     seq, time, method, path, params, uid, rule, code, status, warnings, answer = kept
-    return {"seq": seq, "time": time, "method": method, "path": path, "endpoint": path.rstrip("/").rsplit("/", 1)[-1],
+    return {"seq": seq, "time": time, "method": method, "path": path, "endpoint": endpoint_of(path),
             "params": params, "uid": uid, "rule": rule, "code": code,
             "status": status, "warnings": warnings,
             "answer": None if answer is None else answer.decode("utf-8", "replace")}  # fmt: skip
@@ -159,8 +159,9 @@ class Journal:
         self, time: int, method: str, path: str, params: dict, uid: str | None, rule: str | None,
         code: int | None, status: int, warnings: tuple[str, ...], answer: bytes | None,
     ) -> None:  # fmt: skip
-        """Record a REST request (REQUEST_FIELDS): read back, it is the dict `add` would keep
-        for the same fields, with the answer's first ANSWER_MAX bytes as text."""
+        """Record a REST request, kept as a tuple (the comment above ANSWER_MAX): read back,
+        it is the dict `add` would keep for the same fields, the answer's first ANSWER_MAX
+        bytes as text."""
         kept, size = _params(params) if params else ({}, 0)
         if len(path) > MAX_PATH:
             path = _cut_path(path)

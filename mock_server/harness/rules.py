@@ -32,6 +32,12 @@ DEVICE_NAMES = ("pk", "dk")  # the parameters that name a device, unless a reque
 Refusal = Callable[[str, str, dict], "str | None"]  # batchControlDevice's refuse(pk, dk, params)
 
 
+def endpoint_of(path: str) -> str:
+    """The endpoint a path names, as rules' `endpoint` and the journal's entries say it: its
+    last segment."""
+    return path.rstrip("/").rsplit("/", 1)[-1]
+
+
 @dataclass
 class Incoming:
     """What the rules can see of a request."""
@@ -44,9 +50,6 @@ class Incoming:
     mqtt: str | None = None  # a realtime event (connect, subscribe, publish, deliver); `path` is its topic
     devices: tuple[str, str] | None = DEVICE_NAMES  # the parameters naming its device; None: it names none
 
-    @property
-    def endpoint(self) -> str:
-        return self.path.rstrip("/").rsplit("/", 1)[-1]
 
 
 @dataclass
@@ -148,7 +151,7 @@ class RuleSet:
         key = (mqtt, method, path)
         known = routes.get(key)
         if known is None:
-            known = any(_route_holds(rule.match, rule, mqtt, method, path) for rule in self.rules)
+            known = any(_route_holds(rule, mqtt, method, path) for rule in self.rules)
             if len(routes) >= ROUTES_KEPT:
                 routes.clear()
             routes[key] = known
@@ -172,16 +175,16 @@ class RuleSet:
         return None
 
 
-def _route_holds(m: dict, rule: Rule, mqtt: str | None, method: str, path: str) -> bool:
-    """The conditions of `rule` (its match `m`) on what a call is, not on what it carries."""
+def _route_holds(rule: Rule, mqtt: str | None, method: str, path: str) -> bool:
+    """The conditions of `rule` on what a call is, not on what it carries."""
+    m = rule.match
     if m.get("mqtt") != mqtt:  # REST rules never see realtime events, nor the reverse
         return False
     if rule._topic is not None and not search(rule._topic, path):
         return False
     if "endpoint" in m:
         target = m["endpoint"]
-        endpoint = path.rstrip("/").rsplit("/", 1)[-1]
-        if (path if target.startswith("/") else endpoint) != target.rstrip("/") and path != target:
+        if (path if target.startswith("/") else endpoint_of(path)) != target.rstrip("/") and path != target:
             return False
     if rule._path is not None and not search(rule._path, path):
         return False
@@ -194,7 +197,7 @@ def _route_holds(m: dict, rule: Rule, mqtt: str | None, method: str, path: str) 
 
 def _conditions(rule: Rule, world: World, req: Incoming) -> bool:
     m = rule.match
-    if not _route_holds(m, rule, req.mqtt, req.method, req.path):
+    if not _route_holds(rule, req.mqtt, req.method, req.path):
         return False
     if any(not value_matches(s, req.params.get(k)) for k, s in m.get("params", {}).items()):
         return False
