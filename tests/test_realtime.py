@@ -667,14 +667,38 @@ def test_the_same_users_second_connection_with_one_client_id_takes_over_and_the_
 # ---- a subscription is live when its SUBACK goes out ---------------------------------------------
 
 
+class ThreadedRealtime:
+    """The channel's dedicated listener (`--mqtt-port`'s) on a loop in a thread of its own,
+    on 127.0.0.1 and a free port."""
+
+    def __init__(self, app) -> None:
+        import asyncio
+
+        from mock_server.realtime.serving import Realtime
+
+        self.loop = asyncio.new_event_loop()
+        self.realtime = Realtime(app, self.loop)
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True, name="realtime")
+        self._thread.start()
+        future = asyncio.run_coroutine_threadsafe(self.realtime.listen("127.0.0.1", 0), self.loop)
+        self.port: int = future.result(timeout=30)
+
+    def stop(self) -> None:
+        import asyncio
+
+        asyncio.run_coroutine_threadsafe(self.realtime.close(), self.loop).result(timeout=10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=10)
+
+
 @pytest.fixture(scope="module")
 def threaded():
-    """The realtime channel as the pytest plugin's thread mode runs it: REST on a WSGI server's
-    threads, MQTT on a loop in a thread of its own."""
+    """REST answered on other threads than the realtime channel's loop (a WSGI server's), as
+    a test's own thread changes a world in the pytest plugin's thread mode; MQTT on the
+    dedicated listener, on a loop in a thread of its own."""
     from werkzeug.serving import make_server
 
     from mock_server.app import create_app
-    from mock_server.realtime.serving import ThreadedRealtime
 
     app = create_app()
     http = make_server("127.0.0.1", 0, app, threaded=True)

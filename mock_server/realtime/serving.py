@@ -13,7 +13,6 @@ import contextlib
 import hmac
 import logging
 import ssl
-import threading
 from http import HTTPStatus
 from typing import Any
 
@@ -152,21 +151,3 @@ def tls_context(cert: str | None, key: str | None) -> ssl.SSLContext | None:
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(cert, key)
     return context
-
-
-class ThreadedRealtime:
-    """The channel in a thread of its own, beside a WSGI server that cannot take WebSockets
-    (the pytest plugin's thread mode): a dedicated listener on 127.0.0.1 and a free port."""
-
-    def __init__(self, app: Any) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.realtime = Realtime(app, self.loop)
-        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True, name="realtime")
-        self._thread.start()
-        future = asyncio.run_coroutine_threadsafe(self.realtime.listen("127.0.0.1", 0), self.loop)
-        self.port: int = future.result(timeout=30)
-
-    def stop(self) -> None:
-        asyncio.run_coroutine_threadsafe(self.realtime.close(), self.loop).result(timeout=10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(timeout=10)
