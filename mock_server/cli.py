@@ -150,6 +150,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from .app import create_app
+    from .collector import Collector
     from .harness.persistence import StateFileError, read_state, write_state
     from .harness.scenario import scan
     from .network import is_loopback, reachable_urls
@@ -196,16 +197,11 @@ def _run(args: argparse.Namespace) -> int:
 
     def make_app():
         app = holder["app"] = create_app(config, scenario=scenario, restored=restored)
-        # What exists now lives for the whole run: keep the cyclic collector from walking it
-        # again and again (a large world is millions of objects). No collection first: the
-        # start leaves a few hundred kilobytes of cyclic garbage, frozen with the rest, where
+        # What exists now lives for the whole run: frozen, so that the cyclic collector does
+        # not walk it again and again (collector.py). No collection first: the start leaves a
+        # few hundred kilobytes of cyclic garbage, left to the first sweep when idle, where
         # finding it took longer than the rest of making the app.
-        gc.freeze()
-        # Full collections walk every object younger than the freeze, and a busy world makes
-        # hundreds of thousands: they were the p99 latency. Young generations are still
-        # collected; a world holds no reference cycles for the old one to find.
-        gc.set_threshold(5000, 50, 1_000_000)
-        gc.enable()
+        Collector().start()
         return app
 
     cert, key, ca = tls
