@@ -712,6 +712,7 @@ def _big_world(small: Server, small_loads: dict, pairs: int, secs: float, c: int
     big = Server.simulator(str(BENCH / "big-world.yaml"))
     m["memory_mb"], m["ready_s"] = big.memory_mb(), big.first_answer_s
     waited = big.wait_idle()
+    built = big.call("GET", "/_mock/state?limit=0")["counts"]["shares"]
     notes.append(f"world of 1,000,000 shares: ready after {big.first_answer_s:.1f} s, {m['memory_mb']:,.0f} MB "
                  f"(PSS); idle {waited:.1f} s later")  # fmt: skip
     big_loads = loads_for(big)
@@ -741,8 +742,13 @@ def _big_world(small: Server, small_loads: dict, pairs: int, secs: float, c: int
         m["flat-noise"] = max(m.get("flat-noise", 0), rps.spread_a, rps.spread_b)
         m["flat-cpu"] = max(m.get("flat-cpu", 0), abs(cpu.median - 1))
         m["flat-cpu-noise"] = max(m.get("flat-cpu-noise", 0), cpu.spread_a, cpu.spread_b)
-    m["memory_mb"] = max(m["memory_mb"], big.memory_mb())
-    notes.append(f"memory of the 1,000,000-share world after the runs: {big.memory_mb():,.0f} MB (PSS)")
+    # The target is the world as built: the create runs above add shares, as many as the
+    # server answers, so the memory after them grows with the simulator's own speed.
+    after, shares = big.memory_mb(), big.call("GET", "/_mock/state?limit=0")["counts"]["shares"]
+    added = shares - built
+    notes.append(f"memory of the 1,000,000-share world after the runs: {after:,.0f} MB (PSS), with the "
+                 f"{added:,} shares the create runs added ({(after - m['memory_mb']) * 2**20 / max(added, 1):,.0f} "
+                 f"bytes each, the journal of the last 10,000 requests included)")  # fmt: skip
     big.stop()
     return others
 
@@ -914,7 +920,7 @@ def _targets(m: dict[str, float]) -> str:
                        f"{m['flat-cpu']:.0%} apart at most (repeats spread up to {m['flat-cpu-noise']:.0%})",
                        m["flat-cpu"] <= 0.1))  # fmt: skip
         checks.append(("1,000,000 shares ready in under 20 s", f"{m['ready_s']:.1f} s", m["ready_s"] < 20))
-        checks.append(("1,000,000 shares under 1 GB", f"{m['memory_mb']:,.0f} MB", m["memory_mb"] < 1024))
+        checks.append(("1,000,000 shares under 1 GB, as built", f"{m['memory_mb']:,.0f} MB", m["memory_mb"] < 1024))
     lines = "\n".join(f"| {name} | {figure} | {'met' if ok else 'NOT met'} |" for name, figure, ok in checks)
     load = os.getloadavg()
     print(f"\nload average now: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (each row above gives its own)")
