@@ -431,3 +431,35 @@ def test_a_push_asks_no_loop_of_asyncio(monkeypatch):
 
     sent = asyncio.run(main())
     assert b"".join(sent) == b"".join(packet(0x30, utf8("t") + bytes((n,))) for n in range(3))
+
+
+def test_while_amqtt_is_held_up_the_stream_is_not_read_past_the_read_ahead_and_nothing_is_lost():
+    """amqtt held up (its writes wait on a client that stopped reading, which still sends):
+    what the client sends waits in the network, not in the server's memory; once amqtt reads
+    again, every packet reaches it, in order."""
+    pings = [bytes((0xC0, 0)) * 50_000 for _ in range(40)]  # 100,000 bytes a message, 4 MB in all
+
+    async def main() -> tuple[int, int, bytes]:
+        reader = RSGIReader(Frames(pings))
+        first = await reader.read(2)  # amqtt reads a packet, then is held up
+        for _ in range(100):
+            await asyncio.sleep(0)
+        held, unread = len(reader._buffer), len(reader._transport.frames)
+        rest = await reader.read(len(pings) * len(pings[0]) - 2)
+        return held, unread, first + rest
+
+    held, unread, got = asyncio.run(main())
+    assert transport.READ_AHEAD < held <= transport.READ_AHEAD + len(pings[0])
+    assert unread >= len(pings) - 12  # the rest waits in the network
+    assert got == b"".join(pings)
+
+
+def test_amqtt_asking_for_more_than_the_read_ahead_gets_it_once_framing_has_stopped():
+    """Past a malformed length the reader passes bytes as they come, and amqtt may ask for any
+    number of them: it is never left waiting on a paused stream."""
+    bad = bytes((0x30, 0xFF, 0xFF, 0xFF, 0xFF, 0x01))
+    chunks = [bad] + [b"x" * 200_000 for _ in range(10)]
+    reader = RSGIReader(Frames(chunks))
+    reader.on_puback = lambda packet_id: True
+    whole = b"".join(chunks)
+    assert asyncio.run(asyncio.wait_for(reader.read(len(whole)), 10)) == whole  # no wait for ever

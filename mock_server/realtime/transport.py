@@ -32,6 +32,10 @@ ORDERED = (0x82, 0xA2)
 # Longer than any rule is expected to delay a SUBSCRIBE: one delayed longer is overtaken.
 SETTLE_LIMIT_S = 10.0
 BACKLOG = 1 << 20  # bytes a connection may have queued before its writers wait
+# Bytes for amqtt a connection may have waiting before its stream is read further: while amqtt
+# is held up (its writes wait on a client that stopped reading, which can still send), what
+# the client sends waits in the network, not in the server's memory.
+READ_AHEAD = 1 << 20
 # Bytes a client may leave unread before the channel drops it, as a broker drops a client
 # whose keep-alive lapses: deliveries are queued without waiting (outbox.py), and a client
 # that stopped reading would otherwise hold the server's memory without bound.
@@ -97,6 +101,7 @@ class RSGIReader(ReaderAdapter):
         self._arrived = asyncio.Event()  # set when the buffer grew or the stream ended
         self._started = False  # receiving, from amqtt's first read on
         self._receiving: asyncio.Future | None = None
+        self._paused = False  # READ_AHEAD bytes wait for amqtt: nothing more is received
         self.on_puback: Callable[[int], bool] | None = None  # True: the packet id was the outbox's
         self.on_publish: Uplink | None = None
         self.broker_busy = 0  # ORDERED packets and PUBLISHes handed to amqtt, not yet settled
@@ -109,13 +114,21 @@ class RSGIReader(ReaderAdapter):
             self._started = True
             self._receive_next()
         while not self._eof and (len(self._buffer) < n if n > 0 else not self._buffer):
+            if self._paused:  # amqtt asks for more than waits (once framing stopped): read on
+                self._resume()
             self._arrived.clear()
             await self._arrived.wait()
         if n < 0:
             n = len(self._buffer)
         data = bytes(self._buffer[:n])
         del self._buffer[:n]
+        if self._paused and len(self._buffer) <= READ_AHEAD:
+            self._resume()
         return data
+
+    def _resume(self) -> None:
+        self._paused = False
+        self._receive_next()
 
     def _receive_next(self) -> None:
         """Ask for the next WebSocket message, until the peer closes or the server cuts the
@@ -147,6 +160,9 @@ class RSGIReader(ReaderAdapter):
             return
         if len(self._buffer) > before:
             self._arrived.set()
+        if len(self._buffer) > READ_AHEAD:  # amqtt is behind: read on once it has caught up
+            self._paused = True
+            return
         self._receive_next()
 
     def _stop(self) -> None:
