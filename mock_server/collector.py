@@ -10,10 +10,12 @@ cyclic garbage now and then (an MQTT session ends: amqtt's state machine is a cy
   middle collection every 225,000 or so walked them all for 85-90 ms, and p99 at 16
   connections went from 2-4 ms to 25-52 ms in every other 5 s run (`make bench`'s longer rows).
 - Cyclic garbage that was still alive at a young collection is then found only by a full
-  collection. That runs once the process has been idle for IDLE_S after some activity (no
-  young collection meanwhile), where its pause (some 70 ms in the default world, a second or
-  two in one of a million shares) holds up no one. Under the older policy, nothing reached
-  the oldest generation's collection at all.
+  collection. That runs once the process has been idle for IDLE_S (no young collection
+  meanwhile), where its pause (some 70 ms in the default world, 0.9 s in one of a million
+  shares) holds up no one, and only after the young collections since the last one
+  allocated at least a tenth of what is frozen: its cost grows with the worlds, so an app
+  polling a large world now and then does not pay for a sweep after every poll. Under the
+  older policy, nothing reached the oldest generation's collection at all.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import time
 
 YOUNG = 2500  # allocations between young collections
 IDLE_S = 10.0  # how long without a young collection counts as idle
+SWEEP_SHARE = 10  # a sweep once young collections allocated 1/SWEEP_SHARE of what is frozen
 
 
 class Collector:
@@ -60,10 +63,14 @@ class Collector:
         while True:
             time.sleep(self.idle_s)
             now = _young_collections()
-            if now == seen and now != swept:  # activity before, none for idle_s
+            if now == seen and now != swept and self._worth_a_sweep(now - swept):  # idle
                 self.sweep()
                 swept = _young_collections()
             seen = now
+
+    @staticmethod
+    def _worth_a_sweep(young_collections: int) -> bool:
+        return young_collections * YOUNG * SWEEP_SHARE >= gc.get_freeze_count()
 
 
 def _young_collections() -> int:

@@ -26,10 +26,10 @@ SCRIPT = textwrap.dedent(
     frozen_at_start = gc.get_freeze_count()
     kept = cycle()
     gone = weakref.ref(kept)
-    survivors = [[i] for i in range(6000)]  # more than a young generation: collections run
+    survivors = [[i] for i in range(30_000)]  # young collections run, allocating 30,000
     gc.collect(0)
     facts = {
-        "frozen_grew": gc.get_freeze_count() > frozen_at_start + 6000,
+        "frozen_grew": gc.get_freeze_count() > frozen_at_start + 30_000,
         "older_generations_empty": not gc.get_objects(1) and not gc.get_objects(2),
         "sweeps_while_busy": collector.sweeps,
     }
@@ -41,7 +41,11 @@ SCRIPT = textwrap.dedent(
         time.sleep(0.05)  # idle: no allocations to speak of
     facts["found_once_idle"] = gone() is None
     facts["sweeps"] = collector.sweeps
-    facts["frozen_after_sweep"] = gc.get_freeze_count() > 6000 and len(survivors) == 6000
+    facts["frozen_after_sweep"] = gc.get_freeze_count() > 30_000 and len(survivors) == 30_000
+    # A little activity, far under a tenth of what is frozen, then idle again: no sweep
+    few = [[i] for i in range(3000)]
+    time.sleep(1.0)
+    facts["sweeps_after_a_little"] = collector.sweeps - facts["sweeps"]
     print(json.dumps(facts))
     """
 )
@@ -55,3 +59,4 @@ def test_survivors_are_frozen_and_cyclic_garbage_is_swept_once_idle():
     assert not facts["found_by_a_young_collection"]  # frozen garbage waits for the sweep...
     assert facts["found_once_idle"] and facts["sweeps"] >= 1  # ...which finds it
     assert facts["frozen_after_sweep"]  # what the sweep leaves is frozen again
+    assert facts["sweeps_after_a_little"] == 0  # a sweep costs as much as all that is frozen
