@@ -10,12 +10,13 @@ cyclic garbage now and then (an MQTT session ends: amqtt's state machine is a cy
   middle collection every 225,000 or so walked them all for 85-90 ms, and p99 at 16
   connections went from 2-4 ms to 25-52 ms in every other 5 s run (`make bench`'s longer rows).
 - Cyclic garbage that was still alive at a young collection is then found only by a full
-  collection. That runs once the process has been idle for IDLE_S (no young collection
-  meanwhile), where its pause (some 70 ms in the default world, 0.9 s in one of a million
-  shares) holds up no one, and only after the young collections since the last one
-  allocated at least a tenth of what is frozen: its cost grows with the worlds, so an app
-  polling a large world now and then does not pay for a sweep after every poll. Under the
-  older policy, nothing reached the oldest generation's collection at all.
+  collection, a sweep. It runs once the process has used next to no CPU for IDLE_S, where its
+  pause (some 70 ms in the default world, 0.9 s in one of a million shares) holds up no one;
+  young collections are no sign of idleness: a load that only reads, once the journal is
+  full, frees as much as it allocates and makes none. And only after the young collections
+  since the last sweep allocated at least a tenth of what is frozen: a sweep's cost grows
+  with the worlds, so an app polling a large world now and then does not pay for one after
+  every poll. Under the older policy, nothing reached the oldest generation's collection.
 """
 
 from __future__ import annotations
@@ -25,13 +26,15 @@ import threading
 import time
 
 YOUNG = 2500  # allocations between young collections
-IDLE_S = 10.0  # how long without a young collection counts as idle
+IDLE_S = 2.0  # how long the process must be all but idle before a sweep
+IDLE_CPU = 0.05  # the share of a core the process may use and still count as idle
+POLL_S = 0.25  # how often the process's CPU time is read
 SWEEP_SHARE = 10  # a sweep once young collections allocated 1/SWEEP_SHARE of what is frozen
 
 
 class Collector:
-    def __init__(self, idle_s: float = IDLE_S) -> None:
-        self.idle_s = idle_s
+    def __init__(self, idle_s: float = IDLE_S, poll_s: float = POLL_S) -> None:
+        self.idle_s, self.poll_s = idle_s, poll_s
         self.sweeping = False  # a full collection is under way: keep what it may find unfrozen
         self.sweeps = 0
 
@@ -59,14 +62,17 @@ class Collector:
             self.sweeps += 1
 
     def _sweep_when_idle(self) -> None:
-        seen = swept = _young_collections()
+        swept = _young_collections()
+        cpu, busy_at = time.process_time(), time.monotonic()
         while True:
-            time.sleep(self.idle_s)
-            now = _young_collections()
-            if now == seen and now != swept and self._worth_a_sweep(now - swept):  # idle
+            time.sleep(self.poll_s)
+            cpu_before, cpu = cpu, time.process_time()
+            now = time.monotonic()
+            if cpu - cpu_before > IDLE_CPU * self.poll_s:  # every thread's CPU, granian's too
+                busy_at = now
+            elif now - busy_at >= self.idle_s and self._worth_a_sweep(_young_collections() - swept):
                 self.sweep()
-                swept = _young_collections()
-            seen = now
+                swept, cpu, busy_at = _young_collections(), time.process_time(), time.monotonic()
 
     @staticmethod
     def _worth_a_sweep(young_collections: int) -> bool:

@@ -21,7 +21,7 @@ SCRIPT = textwrap.dedent(
         a.other, b.other = b, a
         return a
 
-    collector = Collector(idle_s=0.2)
+    collector = Collector(idle_s=0.3, poll_s=0.05)
     collector.start()
     frozen_at_start = gc.get_freeze_count()
     kept = cycle()
@@ -36,6 +36,11 @@ SCRIPT = textwrap.dedent(
     del kept  # cyclic garbage now, and frozen: no young collection can find it
     gc.collect(0)
     facts["found_by_a_young_collection"] = gone() is None
+    # Busy, though making no young collection (as a load that only reads, the journal full)
+    end, spins = time.monotonic() + 1.0, 0
+    while time.monotonic() < end:
+        spins += 1
+    facts["swept_while_busy_without_collections"] = collector.sweeps
     deadline = time.monotonic() + 20
     while gone() is not None and time.monotonic() < deadline:
         time.sleep(0.05)  # idle: no allocations to speak of
@@ -57,6 +62,7 @@ def test_survivors_are_frozen_and_cyclic_garbage_is_swept_once_idle():
     assert facts["frozen_grew"] and facts["older_generations_empty"]  # survivors frozen at once
     assert facts["sweeps_while_busy"] == 0
     assert not facts["found_by_a_young_collection"]  # frozen garbage waits for the sweep...
+    assert facts["swept_while_busy_without_collections"] == 0  # ...which busy CPU holds off...
     assert facts["found_once_idle"] and facts["sweeps"] >= 1  # ...which finds it
     assert facts["frozen_after_sweep"]  # what the sweep leaves is frozen again
     assert facts["sweeps_after_a_little"] == 0  # a sweep costs as much as all that is frozen
