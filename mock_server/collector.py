@@ -11,7 +11,7 @@ cyclic garbage now and then (an MQTT session ends: amqtt's state machine is a cy
   connections went from 2-4 ms to 25-52 ms in every other 5 s run (`make bench`'s longer rows).
 - Cyclic garbage that was still alive at a young collection is then found only by a full
   collection, a sweep. It runs once the process has used next to no CPU for IDLE_S, where its
-  pause (some 70 ms in the default world, 0.9 s in one of a million shares) holds up no one;
+  pause (60-130 ms in the default world, 0.8-0.9 s in one of a million shares) holds up no one;
   young collections are no sign of idleness: a load that only reads, once the journal is
   full, frees as much as it allocates and makes none. And only after the young collections
   since the last sweep allocated at least a tenth of what is frozen: a sweep's cost grows
@@ -33,6 +33,8 @@ SWEEP_SHARE = 10  # a sweep once young collections allocated 1/SWEEP_SHARE of wh
 
 
 class Collector:
+    """The policy above, for the process it is started in (once)."""
+
     def __init__(self, idle_s: float = IDLE_S, poll_s: float = POLL_S) -> None:
         self.idle_s, self.poll_s = idle_s, poll_s
         self.sweeping = False  # a full collection is under way: keep what it may find unfrozen
