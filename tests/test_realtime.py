@@ -4,6 +4,7 @@ ending, the clock, rules, and bad input."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import threading
@@ -16,6 +17,7 @@ from helpers import Running, free_port
 
 from mock_server.realtime import ttlv
 from mock_server.realtime.client import RealtimeClient
+from mock_server.realtime.serving import Realtime
 
 LAMP = ("p11u5w", "LAMP00000001")
 CHANNEL = "qdp11u5wLAMP00000001"
@@ -672,10 +674,6 @@ class ThreadedRealtime:
     on 127.0.0.1 and a free port."""
 
     def __init__(self, app) -> None:
-        import asyncio
-
-        from mock_server.realtime.serving import Realtime
-
         self.loop = asyncio.new_event_loop()
         self.realtime = Realtime(app, self.loop)
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True, name="realtime")
@@ -684,8 +682,6 @@ class ThreadedRealtime:
         self.port: int = future.result(timeout=30)
 
     def stop(self) -> None:
-        import asyncio
-
         asyncio.run_coroutine_threadsafe(self.realtime.close(), self.loop).result(timeout=10)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=10)

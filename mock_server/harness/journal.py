@@ -49,8 +49,7 @@ def _short(value: Any) -> Any:
 def _params(params: dict) -> tuple[dict, int]:
     """The parameters kept, and about how many bytes they take. Most requests have a few short
     texts, or (a JSON body) small numbers and lists: a copy of them is kept, as _cut_params
-    would keep them (a dict of texts only, which the cyclic collector does not track; pairs
-    of them in tuples it would, until its next young collection)."""
+    would keep them, without a call per value."""
     if len(params) <= MAX_PARAMS:
         size = 0
         for name, value in params.items():
@@ -171,9 +170,8 @@ class Journal:
         size += 200 + len(method) + 2 * len(path) + len(uid or "") + len(rule or "")
         if warnings:
             size += sum(map(len, warnings))
-        with self._lock:
-            seq = self._seq + 1
-            self._keep((seq, time, method, path, kept, uid, rule, code, status, warnings, answer), size)
+        with self._lock:  # numbered as _keep numbers it
+            self._keep((self._seq + 1, time, method, path, kept, uid, rule, code, status, warnings, answer), size)
 
     def _keep(self, kept: dict | tuple, size: int) -> int:
         """Number and keep an entry (under the lock), dropping the oldest past the bounds."""

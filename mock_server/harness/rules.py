@@ -51,7 +51,6 @@ class Incoming:
     devices: tuple[str, str] | None = DEVICE_NAMES  # the parameters naming its device; None: it names none
 
 
-
 @dataclass
 class Rule:
     id: str
